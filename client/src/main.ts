@@ -1,0 +1,93 @@
+// App entry: the pre-join screen, or straight into the meeting with
+// `?meeting=ID&name=NAME&join=1` (a stable interface for tests and scripts).
+
+import './style.css';
+import type { MeetingMode } from '../../shared/protocol/signaling.ts';
+import { ID_PATTERN } from '../../shared/protocol/validate.ts';
+import { Meeting } from './meeting.ts';
+import { createFrameHooks } from './e2ee/frame-hooks.ts';
+import { MeetingView } from './ui/meeting-view.ts';
+import { PrejoinView, type PrejoinChoice } from './ui/prejoin-view.ts';
+import { h } from './ui/dom.ts';
+
+const app = document.getElementById('app')!;
+const params = new URLSearchParams(location.search);
+
+function randomMeetingId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(12));
+  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+async function getLocalMedia(choice: { audioDeviceId?: string; videoDeviceId?: string }): Promise<{ stream: MediaStream; warning?: string }> {
+  const video = choice.videoDeviceId ? { deviceId: { exact: choice.videoDeviceId } } : { width: 640, height: 360, frameRate: 30 };
+  const audio = choice.audioDeviceId ? { deviceId: { exact: choice.audioDeviceId } } : true;
+  try {
+    return { stream: await navigator.mediaDevices.getUserMedia({ audio, video }) };
+  } catch (e) {
+    const name = e instanceof DOMException ? e.name : 'Error';
+    try {
+      return { stream: await navigator.mediaDevices.getUserMedia({ audio }), warning: `Camera unavailable (${name}); joining with audio only.` };
+    } catch {
+      return { stream: new MediaStream(), warning: `Camera and microphone unavailable (${name}); you can still see and hear others.` };
+    }
+  }
+}
+
+async function enterMeeting(choice: PrejoinChoice, stream: MediaStream, warning?: string): Promise<void> {
+  const url = new URL(location.href);
+  url.searchParams.set('meeting', choice.meetingId);
+  url.searchParams.delete('join');
+  url.searchParams.delete('name');
+  if (choice.mode === 'call') url.searchParams.set('mode', 'call');
+  history.replaceState(null, '', url);
+
+  const hooks = createFrameHooks();
+  const meeting = new Meeting({ meetingId: choice.meetingId, name: choice.name, mode: choice.mode, hooks });
+  const view = new MeetingView(meeting, stream);
+  app.replaceChildren(view.root);
+  if (warning) meeting.alert('warn', warning);
+  document.addEventListener('autoplay-blocked', () => showAudioUnlock(), { once: true });
+  (window as unknown as { __meeting: Meeting }).__meeting = meeting;
+  try {
+    await meeting.start(stream);
+  } catch {
+    // The view shows meeting.error.
+  }
+}
+
+function showAudioUnlock(): void {
+  const b = h('button', { class: 'audio-unlock', 'data-testid': 'audio-unlock' }, '🔈 Click to hear the meeting');
+  b.addEventListener('click', () => {
+    document.querySelectorAll('audio').forEach((a) => void a.play().catch(() => {}));
+    b.remove();
+  });
+  document.body.append(b);
+}
+
+async function main(): Promise<void> {
+  const meetingParam = params.get('meeting');
+  const mode: MeetingMode = params.get('mode') === 'call' ? 'call' : 'meeting';
+  const meetingId = meetingParam && ID_PATTERN.test(meetingParam) ? meetingParam : undefined;
+  const name = params.get('name')?.trim() || localStorage.getItem('displayName') || '';
+
+  if (params.get('join') === '1' && meetingId && name) {
+    const { stream, warning } = await getLocalMedia({});
+    await enterMeeting({ meetingId, name, mode }, stream, warning);
+    return;
+  }
+  const prejoin = new PrejoinView({
+    meetingId: meetingId ?? '',
+    name,
+    mode,
+    invalidMeeting: meetingParam !== null && !meetingId,
+    newMeetingId: randomMeetingId,
+    getMedia: getLocalMedia,
+    onJoin: (choice, stream) => {
+      localStorage.setItem('displayName', choice.name);
+      void enterMeeting(choice, stream);
+    },
+  });
+  app.replaceChildren(prejoin.root);
+}
+
+void main();

@@ -1,0 +1,245 @@
+// The meeting controller: joins through signaling, publishes local media,
+// consumes everyone else's and keeps the participant state the UI renders.
+// It has no DOM code; the view subscribes to its changes.
+
+import type { JoinResult, MediaSource, MeetingMode, ServerNotice } from '../../shared/protocol/signaling.ts';
+import { MediaSession, type FrameHooks, type RemoteTrack } from './media/session.ts';
+import { Signaling, SignalingError } from './signaling.ts';
+
+export type E2eeState = 'ok' | 'waiting-for-key' | 'failing';
+
+export interface RemoteParticipant {
+  id: string;
+  name: string;
+  tracks: Partial<Record<MediaSource, RemoteTrack>>;
+  micMuted: boolean;
+  cameraOff: boolean;
+  e2ee: E2eeState;
+  e2eeReason?: string;
+}
+
+export type MeetingPhase = 'idle' | 'connecting' | 'joined' | 'reconnecting' | 'left' | 'failed';
+
+export interface Alert {
+  id: number;
+  level: 'info' | 'warn' | 'error';
+  text: string;
+}
+
+type Listener = () => void;
+
+export interface MeetingOptions {
+  meetingId: string;
+  name: string;
+  mode: MeetingMode;
+  hooks: FrameHooks;
+  signalingUrl?: string;
+}
+
+export class Meeting {
+  phase: MeetingPhase = 'idle';
+  error?: string;
+  join?: JoinResult;
+  readonly participants = new Map<string, RemoteParticipant>();
+  readonly alerts: Alert[] = [];
+  local = { micMuted: false, cameraOff: false, sharing: false };
+  private signaling?: Signaling;
+  media?: MediaSession;
+  private readonly listeners = new Set<Listener>();
+  private readonly noticeListeners = new Set<(n: ServerNotice) => void>();
+  private alertSeq = 0;
+  private localStream?: MediaStream;
+  private screenStream?: MediaStream;
+
+  constructor(readonly opts: MeetingOptions) {}
+
+  subscribe(l: Listener): () => void {
+    this.listeners.add(l);
+    return () => this.listeners.delete(l);
+  }
+  changed(): void {
+    for (const l of this.listeners) l();
+  }
+
+  onNotice(l: (n: ServerNotice) => void): void {
+    this.noticeListeners.add(l);
+  }
+
+  alert(level: Alert['level'], text: string): void {
+    this.alerts.push({ id: ++this.alertSeq, level, text });
+    if (this.alerts.length > 50) this.alerts.shift();
+    this.changed();
+  }
+
+  get signalingClient(): Signaling | undefined {
+    return this.signaling;
+  }
+
+  async start(localStream: MediaStream): Promise<void> {
+    this.localStream = localStream;
+    this.phase = 'connecting';
+    this.changed();
+    try {
+      await this.connect();
+    } catch (e) {
+      this.phase = 'failed';
+      this.error = e instanceof SignalingError ? e.error.message : e instanceof Error ? e.message : String(e);
+      this.changed();
+      throw e;
+    }
+  }
+
+  private async connect(): Promise<void> {
+    const signaling = new Signaling(this.opts.signalingUrl ?? Signaling.defaultUrl());
+    this.signaling = signaling;
+    await signaling.connect();
+    signaling.onNotice((n) => this.handleNotice(n));
+    signaling.onClose = () => this.onDisconnected();
+    const join = await signaling.join(this.opts.meetingId, this.opts.name, this.opts.mode);
+    this.join = join;
+    for (const p of join.peers) this.addParticipant(p.participantId, p.name);
+    const media = new MediaSession(signaling, this.opts.hooks);
+    this.media = media;
+    media.onTrack((t) => this.onRemoteTrack(t));
+    media.onTrackEnded((t) => this.onRemoteTrackEnded(t));
+    media.onTransportState(({ direction, state }) => {
+      if (state === 'failed') this.alert('error', `Media connection (${direction}) failed; check the network or the server's RTC address.`);
+    });
+    await media.start(join);
+    this.phase = 'joined';
+    this.changed();
+    if (join.tapping) this.alert('warn', 'This server is recording what it can see (tap mode). Media and keys stay encrypted.');
+    await this.publishLocal();
+    for (const p of join.producers) void media.consume(p);
+  }
+
+  private async publishLocal(): Promise<void> {
+    const stream = this.localStream;
+    if (!stream || !this.media) return;
+    const audio = stream.getAudioTracks()[0];
+    const video = stream.getVideoTracks()[0];
+    if (audio) await this.media.publish(audio, 'mic');
+    if (video) await this.media.publish(video, 'camera');
+  }
+
+  private addParticipant(id: string, name: string): RemoteParticipant {
+    let p = this.participants.get(id);
+    if (!p) {
+      p = { id, name, tracks: {}, micMuted: false, cameraOff: false, e2ee: 'waiting-for-key' };
+      this.participants.set(id, p);
+    }
+    return p;
+  }
+
+  private handleNotice(n: ServerNotice): void {
+    switch (n.type) {
+      case 'participant-joined':
+        this.addParticipant(n.participantId, n.name);
+        break;
+      case 'participant-left':
+        this.participants.delete(n.participantId);
+        break;
+      case 'producer-added':
+        if (n.source === 'mic') this.addParticipant(n.participantId, '…').micMuted = n.paused;
+        void this.media?.consume(n);
+        break;
+      case 'producer-closed':
+        this.media?.closeConsumerOfProducer(n.producerId);
+        break;
+      case 'producer-paused': {
+        const p = this.participants.get(n.participantId);
+        const t = p && Object.values(p.tracks).find((x) => x?.producerId === n.producerId);
+        if (p && t) {
+          if (t.source === 'mic') p.micMuted = n.paused;
+          if (t.source === 'camera') p.cameraOff = n.paused;
+        }
+        break;
+      }
+      case 'consumer-closed':
+        this.media?.closeConsumer(n.consumerId);
+        break;
+      case 'error':
+        this.alert('error', `Server: ${n.error.message}`);
+        break;
+      default:
+        break;
+    }
+    for (const l of this.noticeListeners) l(n);
+    this.changed();
+  }
+
+  private onRemoteTrack(t: RemoteTrack): void {
+    const p = this.participants.get(t.participantId);
+    if (!p) return;
+    p.tracks[t.source] = t;
+    if (t.source === 'mic') p.micMuted = t.paused;
+    if (t.source === 'camera') p.cameraOff = t.paused;
+    this.changed();
+  }
+
+  private onRemoteTrackEnded(t: RemoteTrack): void {
+    const p = this.participants.get(t.participantId);
+    if (p && p.tracks[t.source]?.consumerId === t.consumerId) delete p.tracks[t.source];
+    this.changed();
+  }
+
+  private onDisconnected(): void {
+    if (this.phase === 'left') return;
+    this.phase = 'failed';
+    this.error = 'Lost the connection to the meeting server.';
+    this.media?.close();
+    this.participants.clear();
+    this.changed();
+  }
+
+  async setMicMuted(muted: boolean): Promise<void> {
+    this.local.micMuted = muted;
+    this.localStream?.getAudioTracks().forEach((t) => (t.enabled = !muted));
+    await this.media?.setPaused('mic', muted);
+    this.changed();
+  }
+
+  async setCameraOff(off: boolean): Promise<void> {
+    this.local.cameraOff = off;
+    this.localStream?.getVideoTracks().forEach((t) => (t.enabled = !off));
+    await this.media?.setPaused('camera', off);
+    this.changed();
+  }
+
+  async startScreenShare(): Promise<void> {
+    if (this.local.sharing || !this.media) return;
+    const stream = await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false });
+    const track = stream.getVideoTracks()[0];
+    if (!track) return;
+    this.screenStream = stream;
+    track.addEventListener('ended', () => void this.stopScreenShare());
+    await this.media.publish(track, 'screen');
+    this.local.sharing = true;
+    this.changed();
+  }
+
+  async stopScreenShare(): Promise<void> {
+    if (!this.local.sharing) return;
+    this.local.sharing = false;
+    this.screenStream?.getTracks().forEach((t) => t.stop());
+    this.screenStream = undefined;
+    await this.media?.unpublish('screen');
+    this.changed();
+  }
+
+  get screenTrack(): MediaStreamTrack | undefined {
+    return this.screenStream?.getVideoTracks()[0];
+  }
+
+  async leave(): Promise<void> {
+    if (this.phase === 'left') return;
+    this.phase = 'left';
+    await this.signaling?.request({ type: 'leave' });
+    this.media?.close();
+    this.signaling?.close();
+    this.localStream?.getTracks().forEach((t) => t.stop());
+    this.screenStream?.getTracks().forEach((t) => t.stop());
+    this.participants.clear();
+    this.changed();
+  }
+}

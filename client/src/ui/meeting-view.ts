@@ -1,0 +1,186 @@
+// The in-meeting screen: header with security status, the video grid,
+// the self view and the control bar. Tiles are keyed by participant so video
+// elements survive re-renders.
+
+import type { Meeting, RemoteParticipant } from '../meeting.ts';
+import { clear, h } from './dom.ts';
+
+export interface MeetingViewExtras {
+  /** Extra header content (security code, epoch), rendered on every change. */
+  header?: (el: HTMLElement) => void;
+  /** Side panels (security, chat) mounted once. */
+  panels?: HTMLElement[];
+  /** Extra text for a participant's E2EE badge. */
+  tileStatus?: (p: RemoteParticipant) => { state: string; text: string };
+}
+
+export class MeetingView {
+  readonly root: HTMLElement;
+  private readonly grid: HTMLElement;
+  private readonly headerExtra: HTMLElement;
+  private readonly alerts: HTMLElement;
+  private readonly status: HTMLElement;
+  private readonly selfVideo: HTMLVideoElement;
+  private readonly controls: HTMLElement;
+  private readonly tiles = new Map<string, HTMLElement>();
+  private shownAlerts = 0;
+
+  constructor(
+    private readonly meeting: Meeting,
+    localStream: MediaStream,
+    private readonly extras: MeetingViewExtras = {},
+  ) {
+    this.selfVideo = h('video', { class: 'self-video', autoplay: true, playsinline: true, 'aria-label': 'Your camera' });
+    this.selfVideo.muted = true;
+    this.selfVideo.srcObject = localStream;
+    this.grid = h('main', { class: 'grid', 'data-testid': 'grid', 'aria-label': 'Participants' });
+    this.headerExtra = h('div', { class: 'header-extra' });
+    this.alerts = h('div', { class: 'alerts', role: 'status', 'data-testid': 'alerts' });
+    this.status = h('span', { class: 'conn-status', 'data-testid': 'connection-state' });
+    this.controls = h('nav', { class: 'controls', 'aria-label': 'Meeting controls' });
+    this.root = h(
+      'div',
+      { class: 'meeting' },
+      h(
+        'header',
+        { class: 'meeting-header' },
+        h('div', { class: 'brand' }, h('span', { class: 'lock', 'aria-hidden': 'true' }, '🔒'), ' ', meeting.opts.meetingId),
+        this.status,
+        this.headerExtra,
+      ),
+      this.alerts,
+      h(
+        'div',
+        { class: 'stage' },
+        this.grid,
+        h('div', { class: 'self' }, this.selfVideo, h('span', { class: 'self-label' }, 'You')),
+        ...(extras.panels ?? []),
+      ),
+      this.controls,
+    );
+    this.renderControls();
+    meeting.subscribe(() => this.render());
+    this.render();
+  }
+
+  private button(label: string, testid: string, pressed: boolean | undefined, onClick: () => void, extraClass = ''): HTMLButtonElement {
+    const b = h('button', { class: `ctl ${extraClass}`, 'data-testid': testid, 'aria-label': label, title: label }, label);
+    if (pressed !== undefined) b.setAttribute('aria-pressed', String(pressed));
+    b.addEventListener('click', onClick);
+    return b;
+  }
+
+  private renderControls(): void {
+    const m = this.meeting;
+    clear(this.controls);
+    this.controls.append(
+      this.button(m.local.micMuted ? 'Unmute' : 'Mute', 'mic-toggle', m.local.micMuted, () => void m.setMicMuted(!m.local.micMuted)),
+      this.button(m.local.cameraOff ? 'Start camera' : 'Stop camera', 'camera-toggle', m.local.cameraOff, () =>
+        void m.setCameraOff(!m.local.cameraOff),
+      ),
+      this.button(m.local.sharing ? 'Stop sharing' : 'Share screen', 'screen-toggle', m.local.sharing, () => {
+        const p = m.local.sharing ? m.stopScreenShare() : m.startScreenShare();
+        p.catch((e: unknown) => m.alert('error', `Screen share failed: ${e instanceof Error ? e.message : String(e)}`));
+      }),
+      ...(this.extras.panels ?? []).map((panel) =>
+        this.button(panel.dataset['title'] ?? 'Panel', `${panel.dataset['testid'] ?? 'panel'}-toggle`, !panel.hidden, () => {
+          panel.hidden = !panel.hidden;
+          this.renderControls();
+        }),
+      ),
+      this.button('Leave', 'leave', undefined, () => void m.leave(), 'danger'),
+    );
+  }
+
+  private render(): void {
+    const m = this.meeting;
+    this.status.textContent =
+      m.phase === 'joined' ? 'Connected' : m.phase === 'connecting' ? 'Connecting…' : m.phase === 'left' ? 'You left the meeting' : m.phase === 'failed' ? `Disconnected: ${m.error ?? ''}` : m.phase;
+    this.status.dataset['state'] = m.phase;
+    this.renderControls();
+    this.extras.header?.(this.headerExtra);
+    for (const a of m.alerts.slice(this.shownAlerts)) this.showAlert(a.level, a.text);
+    this.shownAlerts = m.alerts.length;
+
+    const wanted = new Set<string>();
+    for (const p of m.participants.values()) {
+      wanted.add(p.id);
+      this.renderTile(p.id, p, 'camera');
+      if (p.tracks.screen) {
+        wanted.add(`${p.id}:screen`);
+        this.renderTile(`${p.id}:screen`, p, 'screen');
+      }
+    }
+    for (const [key, el] of this.tiles) {
+      if (!wanted.has(key)) {
+        el.remove();
+        this.tiles.delete(key);
+      }
+    }
+    this.grid.dataset['count'] = String(this.tiles.size);
+    if (this.tiles.size === 0) {
+      if (!this.grid.querySelector('.empty')) this.grid.append(h('p', { class: 'empty' }, 'Waiting for others to join… Share this page’s link to invite them.'));
+    } else this.grid.querySelector('.empty')?.remove();
+  }
+
+  private showAlert(level: string, text: string): void {
+    const el = h('div', { class: `alert ${level}`, role: level === 'error' ? 'alert' : 'status' }, text);
+    const close = h('button', { class: 'alert-close', 'aria-label': 'Dismiss' }, '×');
+    close.addEventListener('click', () => el.remove());
+    el.append(close);
+    this.alerts.append(el);
+    if (level === 'info') setTimeout(() => el.remove(), 6000);
+  }
+
+  private renderTile(key: string, p: RemoteParticipant, kind: 'camera' | 'screen'): void {
+    let tile = this.tiles.get(key);
+    if (!tile) {
+      const video = h('video', { autoplay: true, playsinline: true });
+      video.muted = true; // audio plays through its own element
+      tile = h(
+        'section',
+        { class: `tile ${kind}`, 'aria-label': kind === 'screen' ? `${p.name}'s screen` : p.name },
+        video,
+        h('div', { class: 'tile-info' }, h('span', { class: 'name' }), h('span', { class: 'mic' }), h('span', { class: 'e2ee-badge' })),
+      );
+      if (kind === 'camera') {
+        tile.dataset['testid'] = 'tile';
+        const audio = h('audio', { autoplay: true });
+        tile.append(audio);
+      } else tile.dataset['testid'] = 'screen-tile';
+      this.tiles.set(key, tile);
+      this.grid.append(tile);
+    }
+    tile.dataset['participant'] = p.id;
+    const status = this.extras.tileStatus?.(p) ?? { state: p.e2ee, text: p.e2ee };
+    tile.dataset['e2ee'] = status.state;
+    const video = tile.querySelector('video')!;
+    const track = kind === 'screen' ? p.tracks.screen?.track : p.tracks.camera?.track;
+    attach(video, track);
+    if (kind === 'camera') {
+      const audio = tile.querySelector('audio')!;
+      attach(audio, p.tracks.mic?.track);
+    }
+    tile.classList.toggle('camera-off', kind === 'camera' && (p.cameraOff || !p.tracks.camera));
+    tile.querySelector('.name')!.textContent = kind === 'screen' ? `${p.name} (screen)` : p.name;
+    const mic = tile.querySelector('.mic')!;
+    mic.textContent = kind === 'camera' && p.micMuted ? '🔇' : '';
+    mic.setAttribute('aria-label', p.micMuted ? 'muted' : '');
+    tile.dataset['muted'] = String(p.micMuted);
+    const badge = tile.querySelector('.e2ee-badge')!;
+    badge.textContent = status.text;
+    badge.className = `e2ee-badge ${status.state}`;
+  }
+}
+
+function attach(el: HTMLMediaElement, track: MediaStreamTrack | undefined): void {
+  const current = (el.srcObject as MediaStream | null)?.getTracks()[0];
+  if (current === track) return;
+  el.srcObject = track ? new MediaStream([track]) : null;
+  if (track) {
+    el.play().catch(() => {
+      // Autoplay with sound needs a user gesture: show a one-click prompt.
+      if (el instanceof HTMLAudioElement) document.dispatchEvent(new CustomEvent('autoplay-blocked'));
+    });
+  }
+}

@@ -1,0 +1,322 @@
+// One meeting instance: a mediasoup router, its participants and their
+// transports, producers and consumers. The room relays E2EE protocol payloads
+// as opaque strings and never looks inside them.
+
+import { randomBytes } from 'node:crypto';
+import type { types as ms } from 'mediasoup';
+import {
+  LIMITS,
+  type ConsumeResult,
+  type ErrorCode,
+  type JsonObject,
+  type MediaKind,
+  type MediaSource,
+  type MeetingMode,
+  type PeerInfo,
+  type ProducerInfo,
+  type ServerNotice,
+  type TransportDirection,
+  type TransportResult,
+} from '../shared/protocol/signaling.ts';
+import type { Logger } from './log.ts';
+
+/** A typed failure the signaling layer turns into an error reply. */
+export class RoomError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Only VP8/VP9 and Opus: their frame layouts are what the E2EE layer knows. */
+export const MEDIA_CODECS: ms.RouterRtpCodecCapability[] = [
+  { kind: 'audio', mimeType: 'audio/opus', clockRate: 48000, channels: 2, preferredPayloadType: 100 },
+  {
+    kind: 'video',
+    mimeType: 'video/VP8',
+    clockRate: 90000,
+    preferredPayloadType: 101,
+    parameters: { 'x-google-start-bitrate': 1000 },
+  },
+  {
+    kind: 'video',
+    mimeType: 'video/VP9',
+    clockRate: 90000,
+    preferredPayloadType: 103,
+    parameters: { 'profile-id': 0, 'x-google-start-bitrate': 1000 },
+  },
+];
+
+export interface RoomObserver {
+  producerCreated?(room: Room, participant: Participant, producer: ms.Producer, source: MediaSource): void;
+  roomClosed?(room: Room): void;
+}
+
+export interface Peer {
+  send(msg: ServerNotice): void;
+  /** Ends this participant's connection with a reason it can show. */
+  disconnect(code: ErrorCode, message: string): void;
+}
+
+interface ProducerEntry {
+  producer: ms.Producer;
+  source: MediaSource;
+}
+
+export class Participant {
+  readonly transports = new Map<string, ms.WebRtcTransport>();
+  readonly producers = new Map<string, ProducerEntry>();
+  readonly consumers = new Map<string, ms.Consumer>();
+  constructor(
+    readonly id: string,
+    readonly name: string,
+    readonly peer: Peer,
+  ) {}
+
+  info(): PeerInfo {
+    return { participantId: this.id, name: this.name };
+  }
+}
+
+export interface RoomOptions {
+  listenIp: string;
+  announcedAddress?: string;
+  observer?: RoomObserver;
+  log: Logger;
+}
+
+export function randomId(bytes = 12): string {
+  return randomBytes(bytes).toString('base64url');
+}
+
+export class Room {
+  readonly instanceId = randomId(16);
+  /** Map insertion order is join order. */
+  readonly participants = new Map<string, Participant>();
+  private closed = false;
+
+  constructor(
+    readonly meetingId: string,
+    readonly mode: MeetingMode,
+    readonly router: ms.Router,
+    private readonly opts: RoomOptions,
+  ) {}
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  get capacity(): number {
+    return this.mode === 'call' ? 2 : LIMITS.maxParticipantsPerMeeting;
+  }
+
+  join(id: string, name: string, peer: Peer): Participant {
+    if (this.closed) throw new RoomError('INTERNAL', 'meeting is closing, try again');
+    if (this.participants.size >= this.capacity) {
+      throw this.mode === 'call'
+        ? new RoomError('CALL_FULL', 'this one-on-one call already has two people')
+        : new RoomError('MEETING_FULL', `this meeting is full (${this.capacity} participants)`);
+    }
+    const p = new Participant(id, name, peer);
+    this.broadcast({ type: 'participant-joined', participantId: id, name }, id);
+    this.participants.set(id, p);
+    this.opts.log.info(`meeting ${this.meetingId}: ${id} joined (${this.participants.size} present)`);
+    return p;
+  }
+
+  peersExcept(id: string): PeerInfo[] {
+    return [...this.participants.values()].filter((p) => p.id !== id).map((p) => p.info());
+  }
+
+  producersExcept(id: string): ProducerInfo[] {
+    const out: ProducerInfo[] = [];
+    for (const p of this.participants.values()) {
+      if (p.id === id) continue;
+      for (const { producer, source } of p.producers.values()) {
+        out.push({ participantId: p.id, producerId: producer.id, kind: producer.kind, source, paused: producer.paused });
+      }
+    }
+    return out;
+  }
+
+  leave(id: string): void {
+    const p = this.participants.get(id);
+    if (!p) return;
+    this.participants.delete(id);
+    // Closing transports closes their producers and consumers; other
+    // participants' consumers of those producers get 'producerclose'.
+    for (const t of p.transports.values()) t.close();
+    this.broadcast({ type: 'participant-left', participantId: id });
+    this.opts.log.info(`meeting ${this.meetingId}: ${id} left (${this.participants.size} present)`);
+  }
+
+  async createTransport(p: Participant, direction: TransportDirection): Promise<TransportResult> {
+    if (p.transports.size >= 4) throw new RoomError('BAD_MESSAGE', 'too many transports for one participant');
+    const listenInfo = { ip: this.opts.listenIp, announcedAddress: this.opts.announcedAddress };
+    const transport = await this.router.createWebRtcTransport({
+      listenInfos: [
+        { protocol: 'udp', ...listenInfo },
+        { protocol: 'tcp', ...listenInfo },
+      ],
+      preferUdp: true,
+      initialAvailableOutgoingBitrate: 1_000_000,
+      appData: { direction, participantId: p.id },
+    });
+    p.transports.set(transport.id, transport);
+    transport.observer.on('close', () => p.transports.delete(transport.id));
+    return {
+      transportId: transport.id,
+      iceParameters: transport.iceParameters as unknown as JsonObject,
+      iceCandidates: transport.iceCandidates as unknown as JsonObject[],
+      dtlsParameters: transport.dtlsParameters as unknown as JsonObject,
+    };
+  }
+
+  private transport(p: Participant, transportId: string, direction?: TransportDirection): ms.WebRtcTransport {
+    const t = p.transports.get(transportId);
+    if (!t) throw new RoomError('UNKNOWN_TRANSPORT', 'no such transport');
+    if (direction && t.appData['direction'] !== direction) {
+      throw new RoomError('BAD_MESSAGE', `transport is not a ${direction} transport`);
+    }
+    return t;
+  }
+
+  async connectTransport(p: Participant, transportId: string, dtlsParameters: JsonObject): Promise<void> {
+    const t = this.transport(p, transportId);
+    await mediaCall(() => t.connect({ dtlsParameters: dtlsParameters as unknown as ms.DtlsParameters }));
+  }
+
+  async produce(
+    p: Participant,
+    transportId: string,
+    kind: MediaKind,
+    source: MediaSource,
+    rtpParameters: JsonObject,
+  ): Promise<string> {
+    const t = this.transport(p, transportId, 'send');
+    if ((source === 'mic') !== (kind === 'audio')) throw new RoomError('BAD_MESSAGE', `source ${source} cannot be ${kind}`);
+    for (const e of p.producers.values()) {
+      if (e.source === source) throw new RoomError('BAD_MESSAGE', `already producing ${source}`);
+    }
+    const producer = await mediaCall(() =>
+      t.produce({ kind, rtpParameters: rtpParameters as unknown as ms.RtpParameters, appData: { source, participantId: p.id } }),
+    );
+    p.producers.set(producer.id, { producer, source });
+    producer.observer.on('close', () => p.producers.delete(producer.id));
+    this.opts.observer?.producerCreated?.(this, p, producer, source);
+    this.broadcast(
+      { type: 'producer-added', participantId: p.id, producerId: producer.id, kind, source, paused: producer.paused },
+      p.id,
+    );
+    return producer.id;
+  }
+
+  closeProducer(p: Participant, producerId: string): void {
+    const e = p.producers.get(producerId);
+    if (!e) throw new RoomError('UNKNOWN_PRODUCER', 'no such producer of yours');
+    e.producer.close();
+    this.broadcast({ type: 'producer-closed', participantId: p.id, producerId }, p.id);
+  }
+
+  async setProducerPaused(p: Participant, producerId: string, paused: boolean): Promise<void> {
+    const e = p.producers.get(producerId);
+    if (!e) throw new RoomError('UNKNOWN_PRODUCER', 'no such producer of yours');
+    await (paused ? e.producer.pause() : e.producer.resume());
+    this.broadcast({ type: 'producer-paused', participantId: p.id, producerId, paused }, p.id);
+  }
+
+  private findProducer(producerId: string): { owner: Participant; entry: ProducerEntry } | undefined {
+    for (const owner of this.participants.values()) {
+      const entry = owner.producers.get(producerId);
+      if (entry) return { owner, entry };
+    }
+    return undefined;
+  }
+
+  async consume(p: Participant, transportId: string, producerId: string, rtpCapabilities: JsonObject): Promise<ConsumeResult> {
+    const t = this.transport(p, transportId, 'recv');
+    const found = this.findProducer(producerId);
+    if (!found) throw new RoomError('UNKNOWN_PRODUCER', 'no such producer in this meeting');
+    if (found.owner.id === p.id) throw new RoomError('CANNOT_CONSUME', 'cannot consume your own producer');
+    const caps = rtpCapabilities as unknown as ms.RtpCapabilities;
+    let can = false;
+    try {
+      can = this.router.canConsume({ producerId, rtpCapabilities: caps });
+    } catch {
+      can = false;
+    }
+    if (!can) throw new RoomError('CANNOT_CONSUME', 'your device cannot receive this producer');
+    // Paused until the client says its receiver (and decryption) is attached.
+    const consumer = await mediaCall(() =>
+      t.consume({ producerId, rtpCapabilities: caps, paused: true, appData: { participantId: found.owner.id } }),
+    );
+    p.consumers.set(consumer.id, consumer);
+    consumer.observer.on('close', () => p.consumers.delete(consumer.id));
+    consumer.on('producerclose', () => {
+      consumer.close();
+      p.peer.send({ type: 'consumer-closed', consumerId: consumer.id });
+    });
+    consumer.on('transportclose', () => consumer.close());
+    return {
+      consumerId: consumer.id,
+      producerId,
+      participantId: found.owner.id,
+      kind: consumer.kind,
+      source: found.entry.source,
+      rtpParameters: consumer.rtpParameters as unknown as JsonObject,
+    };
+  }
+
+  private consumer(p: Participant, consumerId: string): ms.Consumer {
+    const c = p.consumers.get(consumerId);
+    if (!c) throw new RoomError('UNKNOWN_CONSUMER', 'no such consumer of yours');
+    return c;
+  }
+
+  async resumeConsumer(p: Participant, consumerId: string): Promise<void> {
+    const c = this.consumer(p, consumerId);
+    await c.resume();
+    // A decoder can only start on a keyframe.
+    if (c.kind === 'video') await c.requestKeyFrame();
+  }
+
+  async requestKeyFrame(p: Participant, consumerId: string): Promise<void> {
+    const c = this.consumer(p, consumerId);
+    if (c.kind === 'video') await c.requestKeyFrame();
+  }
+
+  relay(from: Participant, to: string | null, payload: string): void {
+    const msg: ServerNotice = { type: 'relay', from: from.id, payload };
+    if (to === null) {
+      this.broadcast(msg, from.id);
+      return;
+    }
+    const target = this.participants.get(to);
+    if (!target) throw new RoomError('UNKNOWN_PARTICIPANT', 'no such participant in this meeting');
+    target.peer.send(msg);
+  }
+
+  broadcast(msg: ServerNotice, exceptId?: string): void {
+    for (const p of this.participants.values()) if (p.id !== exceptId) p.peer.send(msg);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.router.close();
+    this.opts.observer?.roomClosed?.(this);
+  }
+}
+
+/** mediasoup rejects bad RTP/DTLS parameters with TypeError: report it as a client error. */
+async function mediaCall<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (e instanceof RoomError) throw e;
+    const msg = e instanceof Error ? e.message : String(e);
+    throw new RoomError('MEDIA_ERROR', msg.slice(0, 200));
+  }
+}

@@ -1,0 +1,208 @@
+// One signaling connection: validates every inbound message at the boundary,
+// applies the rate limit, runs requests in order and answers each with a
+// response (or a coded error). Bad input never closes the meeting.
+
+import type { WebSocket } from 'ws';
+import {
+  LIMITS,
+  PROTOCOL_VERSION,
+  type ClientMessage,
+  type ErrorCode,
+  type ServerMessage,
+  type ServerNotice,
+} from '../shared/protocol/signaling.ts';
+import { parseClientMessage } from '../shared/protocol/validate.ts';
+import type { Logger } from './log.ts';
+import { RoomError, randomId, type Participant, type Peer, type Room } from './room.ts';
+import type { RoomRegistry } from './rooms.ts';
+
+/** Sees every signaling message of a meeting (the tap uses this). */
+export interface SignalObserver {
+  signal(room: Room, participantId: string, direction: 'in' | 'out', message: string): void;
+}
+
+/** Test-only adversarial server behaviour can rewrite relayed payloads. */
+export interface RelayInterceptor {
+  relay(room: Room, from: Participant, to: string | null, payload: string): Array<{ to: string | null; payload: string; as?: string }>;
+}
+
+export interface SessionDeps {
+  registry: RoomRegistry;
+  log: Logger;
+  tapping: boolean;
+  signalObserver?: SignalObserver;
+  relayInterceptor?: RelayInterceptor;
+}
+
+class TokenBucket {
+  private tokens: number;
+  private last = Date.now();
+  constructor(
+    private readonly rate: number,
+    private readonly burst: number,
+  ) {
+    this.tokens = burst;
+  }
+  take(): boolean {
+    const now = Date.now();
+    this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.rate);
+    this.last = now;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+}
+
+export class Session implements Peer {
+  private room?: Room;
+  private participant?: Participant;
+  private queue: Promise<void> = Promise.resolve();
+  private readonly bucket = new TokenBucket(LIMITS.ratePerSecond, LIMITS.rateBurst);
+  private closed = false;
+
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly deps: SessionDeps,
+  ) {
+    ws.on('message', (data, isBinary) => {
+      if (isBinary) {
+        this.sendRaw({ type: 'error', error: { code: 'BAD_MESSAGE', message: 'binary messages are not accepted' } });
+        return;
+      }
+      this.onMessage(data.toString());
+    });
+    ws.on('close', () => this.onClose());
+    ws.on('error', (e) => deps.log.warn(`signaling socket error: ${e.message}`));
+  }
+
+  get participantId(): string | undefined {
+    return this.participant?.id;
+  }
+
+  private onMessage(raw: string): void {
+    if (!this.bucket.take()) {
+      this.sendRaw({ type: 'error', error: { code: 'RATE_LIMITED', message: `more than ${LIMITS.ratePerSecond} messages per second` } });
+      return;
+    }
+    const parsed = parseClientMessage(raw);
+    if (this.room && this.participant) this.deps.signalObserver?.signal(this.room, this.participant.id, 'in', raw);
+    if (!parsed.ok) {
+      this.deps.log.debug(`rejected message: ${parsed.error.code} ${parsed.error.message}`);
+      if (parsed.id === undefined) this.sendRaw({ type: 'error', error: parsed.error });
+      else this.sendRaw({ type: 'response', id: parsed.id, ok: false, error: parsed.error });
+      return;
+    }
+    const msg = parsed.value;
+    // Requests run one at a time, in order, so a client can pipeline them.
+    this.queue = this.queue.then(() => this.run(msg));
+  }
+
+  private async run(msg: ClientMessage): Promise<void> {
+    if (this.closed && msg.type !== 'leave') return;
+    try {
+      const data = await this.handle(msg);
+      this.sendRaw({ type: 'response', id: msg.id, ok: true, data: data ?? {} });
+    } catch (e) {
+      const error =
+        e instanceof RoomError
+          ? { code: e.code, message: e.message }
+          : { code: 'INTERNAL' as ErrorCode, message: 'the server could not handle this request' };
+      if (!(e instanceof RoomError)) this.deps.log.error(`request ${msg.type} failed: ${e instanceof Error ? e.stack : String(e)}`);
+      this.sendRaw({ type: 'response', id: msg.id, ok: false, error });
+    }
+  }
+
+  private joined(): { room: Room; p: Participant } {
+    if (!this.room || !this.participant) throw new RoomError('NOT_JOINED', 'join a meeting first');
+    return { room: this.room, p: this.participant };
+  }
+
+  private async handle(msg: ClientMessage): Promise<unknown> {
+    if (msg.type === 'join') {
+      if (this.room) throw new RoomError('ALREADY_JOINED', 'this connection already joined a meeting');
+      const room = await this.deps.registry.getOrCreate(msg.meetingId, msg.mode);
+      const id = randomId(9);
+      const p = room.join(id, msg.name, this);
+      this.room = room;
+      this.participant = p;
+      return {
+        participantId: id,
+        meetingId: room.meetingId,
+        instanceId: room.instanceId,
+        mode: room.mode,
+        routerRtpCapabilities: room.router.rtpCapabilities,
+        peers: room.peersExcept(id),
+        producers: room.producersExcept(id),
+        tapping: this.deps.tapping,
+        protocolVersion: PROTOCOL_VERSION,
+      };
+    }
+    const { room, p } = this.joined();
+    switch (msg.type) {
+      case 'create-transport':
+        return room.createTransport(p, msg.direction);
+      case 'connect-transport':
+        return room.connectTransport(p, msg.transportId, msg.dtlsParameters);
+      case 'produce':
+        return { producerId: await room.produce(p, msg.transportId, msg.kind, msg.source, msg.rtpParameters) };
+      case 'close-producer':
+        return room.closeProducer(p, msg.producerId);
+      case 'set-producer-paused':
+        return room.setProducerPaused(p, msg.producerId, msg.paused);
+      case 'consume':
+        return room.consume(p, msg.transportId, msg.producerId, msg.rtpCapabilities);
+      case 'resume-consumer':
+        return room.resumeConsumer(p, msg.consumerId);
+      case 'request-keyframe':
+        return room.requestKeyFrame(p, msg.consumerId);
+      case 'relay':
+        return this.relay(room, p, msg.to, msg.payload);
+      case 'leave':
+        this.leaveRoom();
+        return {};
+    }
+  }
+
+  private relay(room: Room, p: Participant, to: string | null, payload: string): void {
+    const interceptor = this.deps.relayInterceptor;
+    if (!interceptor) {
+      room.relay(p, to, payload);
+      return;
+    }
+    if (to !== null && !room.participants.has(to)) throw new RoomError('UNKNOWN_PARTICIPANT', 'no such participant in this meeting');
+    for (const out of interceptor.relay(room, p, to, payload)) {
+      const msg: ServerNotice = { type: 'relay', from: out.as ?? p.id, payload: out.payload };
+      if (out.to === null) room.broadcast(msg, p.id);
+      else room.participants.get(out.to)?.peer.send(msg);
+    }
+  }
+
+  send(msg: ServerNotice): void {
+    this.sendRaw(msg);
+  }
+
+  private sendRaw(msg: ServerMessage): void {
+    if (this.ws.readyState !== this.ws.OPEN) return;
+    const raw = JSON.stringify(msg);
+    if (this.room && this.participant) this.deps.signalObserver?.signal(this.room, this.participant.id, 'out', raw);
+    this.ws.send(raw);
+  }
+
+  disconnect(code: ErrorCode, message: string): void {
+    this.sendRaw({ type: 'error', error: { code, message } });
+    this.leaveRoom();
+    this.ws.close(1011, message.slice(0, 120));
+  }
+
+  private leaveRoom(): void {
+    if (this.room && this.participant) this.deps.registry.leave(this.room, this.participant.id);
+    this.room = undefined;
+    this.participant = undefined;
+  }
+
+  private onClose(): void {
+    this.closed = true;
+    // Let queued requests finish first so nothing they create outlives us.
+    this.queue = this.queue.then(() => this.leaveRoom());
+  }
+}

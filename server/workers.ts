@@ -1,0 +1,65 @@
+// A pool of mediasoup workers; each new meeting's router goes to the next
+// worker in turn. A worker that dies is replaced and its meetings are closed.
+
+import * as mediasoup from 'mediasoup';
+import type { types as ms } from 'mediasoup';
+import type { ServerConfig } from './config.ts';
+import type { Logger } from './log.ts';
+
+export class WorkerPool {
+  private workers: ms.Worker[] = [];
+  private next = 0;
+  private closed = false;
+  /** Called when a worker dies, so the meetings on it can be closed. */
+  onWorkerDied: (worker: ms.Worker) => void = () => {};
+
+  private constructor(
+    private readonly cfg: ServerConfig['mediasoup'],
+    private readonly log: Logger,
+  ) {}
+
+  static async create(cfg: ServerConfig['mediasoup'], log: Logger): Promise<WorkerPool> {
+    const pool = new WorkerPool(cfg, log);
+    const span = Math.floor((cfg.maxPort - cfg.minPort + 1) / cfg.numWorkers);
+    for (let i = 0; i < cfg.numWorkers; i++) pool.workers.push(await pool.spawn(i, span));
+    return pool;
+  }
+
+  private async spawn(index: number, span: number): Promise<ms.Worker> {
+    // Each worker gets its own slice of the port range so they never collide.
+    const rtcMinPort = this.cfg.minPort + index * span;
+    const worker = await mediasoup.createWorker({
+      logLevel: this.cfg.logLevel,
+      rtcMinPort,
+      rtcMaxPort: rtcMinPort + span - 1,
+      appData: { index },
+    });
+    worker.on('died', (err) => {
+      if (this.closed) return;
+      this.log.error(`mediasoup worker ${worker.pid} died: ${err.message}; replacing it`);
+      this.onWorkerDied(worker);
+      void this.spawn(index, span).then(
+        (w) => {
+          this.workers[index] = w;
+        },
+        (e: unknown) => this.log.error(`could not replace mediasoup worker: ${String(e)}`),
+      );
+    });
+    return worker;
+  }
+
+  pick(): ms.Worker {
+    const w = this.workers[this.next % this.workers.length]!;
+    this.next++;
+    return w;
+  }
+
+  get size(): number {
+    return this.workers.length;
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const w of this.workers) w.close();
+  }
+}

@@ -1,0 +1,208 @@
+// Boundary validation for signaling messages. Every inbound message is checked
+// here before anything acts on it; a failure is a value with a code, never a throw.
+
+import {
+  LIMITS,
+  PROTOCOL_VERSION,
+  type ClientMessage,
+  type ErrorCode,
+  type JsonObject,
+  type ProtocolError,
+  type ServerMessage,
+} from './signaling.ts';
+
+export const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+// mediasoup object ids are UUIDs.
+const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export type Parsed<T> =
+  | { ok: true; value: T }
+  | { ok: false; id: number | undefined; error: ProtocolError };
+
+class Invalid {
+  constructor(
+    readonly code: ErrorCode,
+    readonly message: string,
+  ) {}
+}
+
+function isObject(v: unknown): v is JsonObject {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+// Small field readers: each fails with a message naming the field.
+function str(o: JsonObject, k: string, max = 256, pattern?: RegExp): string {
+  const v = o[k];
+  if (typeof v !== 'string') throw new Invalid('BAD_MESSAGE', `field '${k}' must be a string`);
+  if (v.length > max) throw new Invalid('BAD_MESSAGE', `field '${k}' is longer than ${max}`);
+  if (pattern && !pattern.test(v)) throw new Invalid('BAD_MESSAGE', `field '${k}' has an invalid format`);
+  return v;
+}
+function oneOf<T extends string>(o: JsonObject, k: string, values: readonly T[]): T {
+  const v = o[k];
+  if (typeof v !== 'string' || !(values as readonly string[]).includes(v)) {
+    throw new Invalid('BAD_MESSAGE', `field '${k}' must be one of ${values.join(', ')}`);
+  }
+  return v as T;
+}
+function bool(o: JsonObject, k: string): boolean {
+  const v = o[k];
+  if (typeof v !== 'boolean') throw new Invalid('BAD_MESSAGE', `field '${k}' must be a boolean`);
+  return v;
+}
+function obj(o: JsonObject, k: string): JsonObject {
+  const v = o[k];
+  if (!isObject(v)) throw new Invalid('BAD_MESSAGE', `field '${k}' must be an object`);
+  return v;
+}
+function uuid(o: JsonObject, k: string): string {
+  return str(o, k, 36, UUID_PATTERN);
+}
+
+function displayName(o: JsonObject): string {
+  const name = str(o, 'name', LIMITS.maxNameLength * 4).trim();
+  // Control characters would let one participant garble another's UI.
+  // eslint-disable-next-line no-control-regex
+  if (name.length === 0 || name.length > LIMITS.maxNameLength || /[\u0000-\u001f\u007f]/.test(name)) {
+    throw new Invalid('BAD_MESSAGE', `field 'name' must be 1-${LIMITS.maxNameLength} printable characters`);
+  }
+  return name;
+}
+
+function parseBody(o: JsonObject, id: number): ClientMessage {
+  const type = o['type'];
+  switch (type) {
+    case 'join': {
+      const v = o['v'];
+      if (v !== PROTOCOL_VERSION) {
+        throw new Invalid('UNSUPPORTED_VERSION', `protocol version ${String(v)} is not supported (server speaks ${PROTOCOL_VERSION})`);
+      }
+      return {
+        id,
+        type,
+        v,
+        meetingId: str(o, 'meetingId', 64, ID_PATTERN),
+        name: displayName(o),
+        mode: o['mode'] === undefined ? 'meeting' : oneOf(o, 'mode', ['meeting', 'call'] as const),
+      };
+    }
+    case 'create-transport':
+      return { id, type, direction: oneOf(o, 'direction', ['send', 'recv'] as const) };
+    case 'connect-transport':
+      return { id, type, transportId: uuid(o, 'transportId'), dtlsParameters: obj(o, 'dtlsParameters') };
+    case 'produce':
+      return {
+        id,
+        type,
+        transportId: uuid(o, 'transportId'),
+        kind: oneOf(o, 'kind', ['audio', 'video'] as const),
+        source: oneOf(o, 'source', ['mic', 'camera', 'screen'] as const),
+        rtpParameters: obj(o, 'rtpParameters'),
+      };
+    case 'close-producer':
+      return { id, type, producerId: uuid(o, 'producerId') };
+    case 'set-producer-paused':
+      return { id, type, producerId: uuid(o, 'producerId'), paused: bool(o, 'paused') };
+    case 'consume':
+      return {
+        id,
+        type,
+        transportId: uuid(o, 'transportId'),
+        producerId: uuid(o, 'producerId'),
+        rtpCapabilities: obj(o, 'rtpCapabilities'),
+      };
+    case 'resume-consumer':
+      return { id, type, consumerId: uuid(o, 'consumerId') };
+    case 'request-keyframe':
+      return { id, type, consumerId: uuid(o, 'consumerId') };
+    case 'relay': {
+      const to = o['to'] === null ? null : str(o, 'to', 64, ID_PATTERN);
+      const payload = o['payload'];
+      if (typeof payload !== 'string') throw new Invalid('BAD_MESSAGE', `field 'payload' must be a string`);
+      if (payload.length === 0) throw new Invalid('BAD_MESSAGE', `field 'payload' is empty`);
+      if (payload.length > LIMITS.maxRelayPayload) {
+        throw new Invalid('TOO_LARGE', `relay payload is longer than ${LIMITS.maxRelayPayload} characters`);
+      }
+      return { id, type, to, payload };
+    }
+    case 'leave':
+      return { id, type };
+    default:
+      throw new Invalid('BAD_MESSAGE', `unknown message type ${JSON.stringify(String(type)).slice(0, 80)}`);
+  }
+}
+
+/** Parses and validates one raw message from a client. */
+export function parseClientMessage(raw: string): Parsed<ClientMessage> {
+  if (raw.length > LIMITS.maxMessageBytes) {
+    return { ok: false, id: undefined, error: { code: 'TOO_LARGE', message: `message larger than ${LIMITS.maxMessageBytes} bytes` } };
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(raw);
+  } catch {
+    return { ok: false, id: undefined, error: { code: 'BAD_JSON', message: 'message is not valid JSON' } };
+  }
+  if (!isObject(data)) {
+    return { ok: false, id: undefined, error: { code: 'BAD_MESSAGE', message: 'message must be a JSON object' } };
+  }
+  const rawId = data['id'];
+  const id = typeof rawId === 'number' && Number.isSafeInteger(rawId) && rawId >= 0 ? rawId : undefined;
+  if (id === undefined) {
+    return { ok: false, id: undefined, error: { code: 'BAD_MESSAGE', message: "field 'id' must be a non-negative integer" } };
+  }
+  try {
+    return { ok: true, value: parseBody(data, id) };
+  } catch (e) {
+    if (e instanceof Invalid) return { ok: false, id, error: { code: e.code, message: e.message } };
+    return { ok: false, id, error: { code: 'BAD_MESSAGE', message: 'message could not be validated' } };
+  }
+}
+
+const SERVER_TYPES = new Set<ServerMessage['type']>([
+  'response',
+  'error',
+  'participant-joined',
+  'participant-left',
+  'producer-added',
+  'producer-closed',
+  'producer-paused',
+  'consumer-closed',
+  'relay',
+]);
+
+/**
+ * Client-side check of a server message's envelope. The server is not trusted
+ * with anything secret, but a malformed message must still not crash the app.
+ */
+export function parseServerMessage(raw: string): ServerMessage | undefined {
+  let data: unknown;
+  try {
+    data = JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
+  if (!isObject(data) || typeof data['type'] !== 'string') return undefined;
+  if (!SERVER_TYPES.has(data['type'] as ServerMessage['type'])) return undefined;
+  const d = data;
+  switch (d['type']) {
+    case 'response':
+      if (typeof d['id'] !== 'number' || typeof d['ok'] !== 'boolean') return undefined;
+      break;
+    case 'relay':
+      if (typeof d['from'] !== 'string' || typeof d['payload'] !== 'string') return undefined;
+      break;
+    case 'participant-joined':
+      if (typeof d['participantId'] !== 'string' || typeof d['name'] !== 'string') return undefined;
+      break;
+    case 'participant-left':
+      if (typeof d['participantId'] !== 'string') return undefined;
+      break;
+    case 'producer-added':
+      if (typeof d['producerId'] !== 'string' || typeof d['participantId'] !== 'string') return undefined;
+      break;
+    default:
+      break;
+  }
+  return d as unknown as ServerMessage;
+}

@@ -1,0 +1,114 @@
+// Headless Debian Chromium with fake camera and microphone, driven by playwright-core.
+
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+
+export const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
+
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-dev-shm-usage',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-quic',
+  '--no-first-run',
+  '--use-fake-device-for-media-stream',
+  '--use-fake-ui-for-media-stream',
+  '--autoplay-policy=no-user-gesture-required',
+  '--auto-select-desktop-capture-source=Entire screen',
+  // Background tabs must keep decoding: several pages share one browser.
+  '--disable-background-timer-throttling',
+  '--disable-renderer-backgrounding',
+  '--disable-backgrounding-occluded-windows',
+];
+
+export async function launchBrowser(extraArgs: string[] = []): Promise<Browser> {
+  if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run 'bash scripts/setup-system.sh' (npm test does)`);
+  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...CHROMIUM_ARGS, ...extraArgs] });
+}
+
+/** Collects console errors and page errors so a failing test can print them. */
+export function watchConsole(page: Page, label: string): string[] {
+  const lines: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error' || m.type() === 'warning') lines.push(`[${label} ${m.type()}] ${m.text()}`);
+  });
+  page.on('pageerror', (e) => lines.push(`[${label} pageerror] ${e.message}`));
+  return lines;
+}
+
+export function resultsDir(): string {
+  const dir = path.resolve('test-results');
+  fs.mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+export interface MediaStats {
+  videoFramesDecoded: number;
+  videoBytes: number;
+  audioPackets: number;
+  audioEnergy: number;
+}
+
+/** Sums inbound RTP stats over every RTCPeerConnection the page made. */
+export async function inboundStats(page: Page): Promise<Record<string, MediaStats>> {
+  return page.evaluate(async () => {
+    const w = window as unknown as { __pcs?: RTCPeerConnection[] };
+    const out: Record<string, { videoFramesDecoded: number; videoBytes: number; audioPackets: number; audioEnergy: number }> = {};
+    for (const pc of w.__pcs ?? []) {
+      if (pc.connectionState === 'closed') continue;
+      const report = await pc.getStats();
+      report.forEach((s: Record<string, unknown>) => {
+        if (s['type'] !== 'inbound-rtp') return;
+        const key = String(s['trackIdentifier'] ?? s['mid'] ?? s['id']);
+        const e = (out[key] ??= { videoFramesDecoded: 0, videoBytes: 0, audioPackets: 0, audioEnergy: 0 });
+        if (s['kind'] === 'video') {
+          e.videoFramesDecoded += Number(s['framesDecoded'] ?? 0);
+          e.videoBytes += Number(s['bytesReceived'] ?? 0);
+        } else {
+          e.audioPackets += Number(s['packetsReceived'] ?? 0);
+          e.audioEnergy += Number(s['totalAudioEnergy'] ?? 0);
+        }
+      });
+    }
+    return out;
+  });
+}
+
+export function totals(stats: Record<string, MediaStats>): MediaStats {
+  const t: MediaStats = { videoFramesDecoded: 0, videoBytes: 0, audioPackets: 0, audioEnergy: 0 };
+  for (const s of Object.values(stats)) {
+    t.videoFramesDecoded += s.videoFramesDecoded;
+    t.videoBytes += s.videoBytes;
+    t.audioPackets += s.audioPackets;
+    t.audioEnergy += s.audioEnergy;
+  }
+  return t;
+}
+
+/** Records every RTCPeerConnection a page creates, for getStats() from tests. */
+export const TRACK_PEER_CONNECTIONS = `(() => {
+  const Orig = window.RTCPeerConnection;
+  const pcs = (window.__pcs = []);
+  window.RTCPeerConnection = function (...args) { const pc = new Orig(...args); pcs.push(pc); return pc; };
+  window.RTCPeerConnection.prototype = Orig.prototype;
+  Object.setPrototypeOf(window.RTCPeerConnection, Orig);
+})();`;
+
+export async function openParticipant(browser: Browser, url: string, label: string): Promise<{ page: Page; logs: string[] }> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  await context.grantPermissions(['camera', 'microphone']);
+  const page = await context.newPage();
+  const logs = watchConsole(page, label);
+  await page.addInitScript(TRACK_PEER_CONNECTIONS);
+  await page.goto(url);
+  return { page, logs };
+}
+
+export function tmpDir(prefix: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}

@@ -1,10 +1,13 @@
-// Builds the client once before the suite: the server under test serves dist/.
+// Builds the client once before the suite: the server under test serves dist/
+// (the production build) or dist-test/ (the same app with test-only hooks).
 
+import path from 'node:path';
 import { build } from 'vite';
 import { REPO_ROOT } from './helpers/server.ts';
-import path from 'node:path';
 
 export default async function setup(): Promise<void> {
   if (process.env['SKIP_CLIENT_BUILD']) return;
-  await build({ configFile: path.join(REPO_ROOT, 'vite.config.ts'), root: path.join(REPO_ROOT, 'client'), logLevel: 'warn' });
+  for (const mode of ['production', 'e2ee-test']) {
+    await build({ configFile: path.join(REPO_ROOT, 'vite.config.ts'), mode, logLevel: 'warn' });
+  }
 }

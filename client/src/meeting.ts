@@ -2,7 +2,7 @@
 // consumes everyone else's and keeps the participant state the UI renders.
 // It has no DOM code; the view subscribes to its changes.
 
-import type { JoinResult, MediaSource, MeetingMode, ServerNotice } from '../../shared/protocol/signaling.ts';
+import type { JoinResult, MediaSource, MeetingMode, ProducerInfo, ServerNotice } from '../../shared/protocol/signaling.ts';
 import { MediaSession, type FrameHooks, type RemoteTrack } from './media/session.ts';
 import { Signaling, SignalingError } from './signaling.ts';
 
@@ -49,6 +49,9 @@ export class Meeting {
   private readonly noticeListeners = new Set<(n: ServerNotice) => void>();
   private alertSeq = 0;
   private localStream?: MediaStream;
+  /** Producers announced before our receive transport exists are consumed once it does. */
+  private readonly pendingProducers = new Map<string, ProducerInfo>();
+  private mediaReady = false;
   private screenStream?: MediaStream;
 
   constructor(readonly opts: MeetingOptions) {}
@@ -105,12 +108,15 @@ export class Meeting {
     media.onTransportState(({ direction, state }) => {
       if (state === 'failed') this.alert('error', `Media connection (${direction}) failed; check the network or the server's RTC address.`);
     });
+    for (const p of join.producers) this.pendingProducers.set(p.producerId, p);
     await media.start(join);
+    this.mediaReady = true;
     this.phase = 'joined';
     this.changed();
     if (join.tapping) this.alert('warn', 'This server is recording what it can see (tap mode). Media and keys stay encrypted.');
+    for (const p of this.pendingProducers.values()) void media.consume(p);
+    this.pendingProducers.clear();
     await this.publishLocal();
-    for (const p of join.producers) void media.consume(p);
   }
 
   private async publishLocal(): Promise<void> {
@@ -141,9 +147,11 @@ export class Meeting {
         break;
       case 'producer-added':
         if (n.source === 'mic') this.addParticipant(n.participantId, '…').micMuted = n.paused;
-        void this.media?.consume(n);
+        if (this.mediaReady) void this.media?.consume(n);
+        else this.pendingProducers.set(n.producerId, n);
         break;
       case 'producer-closed':
+        this.pendingProducers.delete(n.producerId);
         this.media?.closeConsumerOfProducer(n.producerId);
         break;
       case 'producer-paused': {

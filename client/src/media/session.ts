@@ -44,6 +44,7 @@ export class MediaSession {
   private readonly producers = new Map<MediaSource, msc.Producer>();
   private readonly consumers = new Map<string, { consumer: msc.Consumer; info: RemoteTrack }>();
   private readonly byProducer = new Map<string, string>();
+  private readonly consuming = new Set<string>();
   private readonly trackListeners = new Set<Listener<RemoteTrack>>();
   private readonly trackEndedListeners = new Set<Listener<RemoteTrack>>();
   private readonly stateListeners = new Set<Listener<{ direction: 'send' | 'recv'; state: string }>>();
@@ -153,7 +154,17 @@ export class MediaSession {
   }
 
   async consume(p: ProducerInfo): Promise<void> {
-    if (this.byProducer.has(p.producerId) || !this.recvTransport) return;
+    if (this.byProducer.has(p.producerId) || this.consuming.has(p.producerId) || !this.recvTransport) return;
+    this.consuming.add(p.producerId);
+    try {
+      await this.consumeOnce(p);
+    } finally {
+      this.consuming.delete(p.producerId);
+    }
+  }
+
+  private async consumeOnce(p: ProducerInfo): Promise<void> {
+    if (!this.recvTransport) return;
     const r = await this.signaling.request({
       type: 'consume',
       transportId: this.recvTransport.id,

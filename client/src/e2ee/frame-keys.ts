@@ -1,0 +1,64 @@
+// The worker's key state: the shared SFrame key store, with its errors mapped
+// to the drop reasons the UI counts, and a check that a frame decrypts under a
+// key of the participant whose consumer delivered it (a server that re-routes
+// one member's frames into another's tile is caught here).
+
+import { SFrameKeyStore, type SFrameErrorCode } from '../../../shared/sframe/index.ts';
+import type { DropReason } from './worker-protocol.ts';
+
+export type FrameResult = { ok: true; data: Uint8Array; kid: bigint } | { ok: false; code: DropReason; message: string };
+
+function reason(code: SFrameErrorCode): DropReason {
+  switch (code) {
+    case 'NO_KEY':
+    case 'UNKNOWN_KID':
+    case 'AUTH_FAILED':
+    case 'REPLAY':
+    case 'MALFORMED':
+      return code;
+    case 'CTR_EXHAUSTED':
+      return 'NO_KEY';
+    default:
+      return 'INTERNAL';
+  }
+}
+
+export class FrameKeys {
+  private readonly store: SFrameKeyStore;
+
+  constructor(opts: { onReserve: (kid: bigint, upTo: bigint) => void }) {
+    this.store = new SFrameKeyStore({ onReserve: opts.onReserve });
+  }
+
+  async encrypt(codec: string, data: Uint8Array): Promise<FrameResult> {
+    const r = await this.store.encrypt(codec, data);
+    return r.ok ? { ok: true, data: r.value.data, kid: r.value.kid } : { ok: false, code: reason(r.error.code), message: r.error.message };
+  }
+
+  async decrypt(codec: string, data: Uint8Array, expectedOwner: string): Promise<FrameResult> {
+    const r = await this.store.decrypt(codec, data);
+    if (!r.ok) return { ok: false, code: reason(r.error.code), message: r.error.message };
+    if (r.value.owner !== expectedOwner) {
+      return { ok: false, code: 'WRONG_SENDER', message: `frame is from ${String(r.value.owner)}, not ${expectedOwner}` };
+    }
+    return { ok: true, data: r.value.data, kid: r.value.kid };
+  }
+
+  async addReceiveKey(kid: bigint, participantId: string, baseKey: Uint8Array): Promise<void> {
+    const r = await this.store.addReceiveKey(kid, baseKey, { owner: participantId });
+    if (!r.ok) throw new Error(`${r.error.code}: ${r.error.message}`);
+  }
+
+  async setSendKey(kid: bigint, baseKey: Uint8Array, ctrFloor: bigint): Promise<void> {
+    const r = await this.store.setSendKey(kid, baseKey, ctrFloor);
+    if (!r.ok && r.error.code !== 'SUPERSEDED') throw new Error(`${r.error.code}: ${r.error.message}`);
+  }
+
+  retire(kid: bigint, graceMs: number): void {
+    this.store.retire(kid, graceMs);
+  }
+
+  clearSendKey(): void {
+    this.store.clearSendKey();
+  }
+}

@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { isConfigError, parseConfig, type ServerConfig } from '../../server/config.ts';
+
+const ok = (argv: string[], env: Record<string, string> = {}): ServerConfig => {
+  const c = parseConfig(argv, env, '/repo');
+  if (isConfigError(c)) throw new Error(c.message);
+  return c;
+};
+
+describe('server configuration', () => {
+  it('defaults to localhost:3000 with media on loopback', () => {
+    const c = ok([]);
+    expect(c.host).toBe('127.0.0.1');
+    expect(c.port).toBe(3000);
+    expect(c.mediasoup.listenIp).toBe('127.0.0.1');
+    expect(c.tapDir).toBeUndefined();
+    expect(c.staticDir).toBe('/repo/dist');
+  });
+
+  it('takes flags over environment variables', () => {
+    expect(ok(['--port', '4000'], { PORT: '5000' }).port).toBe(4000);
+    expect(ok([], { PORT: '5000' }).port).toBe(5000);
+    expect(ok(['--port=4001']).port).toBe(4001);
+  });
+
+  it('binds media to all interfaces and announces an address when serving beyond localhost', () => {
+    const c = ok(['--host', '0.0.0.0', '--announced-ip', '203.0.113.7']);
+    expect(c.mediasoup.listenIp).toBe('0.0.0.0');
+    expect(c.mediasoup.announcedAddress).toBe('203.0.113.7');
+  });
+
+  it('rejects unknown options, bad numbers and half an HTTPS setup with a message', () => {
+    for (const argv of [['--prot', '1'], ['--port', 'abc'], ['--port', '70000'], ['--https-cert', 'c.pem'], ['--workers', '0']]) {
+      const c = parseConfig(argv, {}, '/repo');
+      expect(isConfigError(c), argv.join(' ')).toBe(true);
+    }
+  });
+
+  it('refuses an attack mode unless test mode is on', () => {
+    const c = parseConfig(['--attack', 'ghost'], {}, '/repo');
+    expect(isConfigError(c) && c.message).toContain('test-only');
+    expect(ok(['--attack', 'ghost', '--test-mode']).attack).toBe('ghost');
+  });
+
+  it('resolves the tap directory', () => {
+    expect(ok(['--tap', 'taps/x']).tapDir).toBe('/repo/taps/x');
+  });
+});

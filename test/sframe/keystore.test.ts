@@ -196,13 +196,14 @@ describe('key store: receiving', () => {
     expect(codeOf(await receiver.decrypt('vp9', Uint8Array.of(0xff, 1, 2)))).toBe('MALFORMED');
   });
 
-  it('treats re-adding the same key as a no-op that keeps the replay window, and refuses a different key', async () => {
+  it('treats re-adding the same key as a no-op that keeps the replay window, and refuses a different key or owner', async () => {
     const { sender, receiver } = await pair();
     const sent = unwrap(await sender.encrypt('vp9', frameOf(50))).data;
     expect(codeOf(await receiver.decrypt('vp9', sent))).toBe('OK');
-    expect(codeOf(await receiver.addReceiveKey(ALICE, KEY))).toBe('OK');
+    expect(codeOf(await receiver.addReceiveKey(ALICE, KEY, { owner: 'alice' }))).toBe('OK');
     expect(codeOf(await receiver.decrypt('vp9', sent))).toBe('REPLAY');
-    expect(codeOf(await receiver.addReceiveKey(ALICE, baseKey(2)))).toBe('KID_CONFLICT');
+    expect(codeOf(await receiver.addReceiveKey(ALICE, baseKey(2), { owner: 'alice' }))).toBe('KID_CONFLICT');
+    expect(codeOf(await receiver.addReceiveKey(ALICE, KEY, { owner: 'mallory' }))).toBe('KID_CONFLICT');
   });
 });
 

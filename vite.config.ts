@@ -1,16 +1,23 @@
 import { defineConfig } from 'vite';
 
 // The client lives in client/; `vite build` writes dist/, which the server serves.
-export default defineConfig({
-  root: 'client',
-  build: {
-    outDir: '../dist',
-    emptyOutDir: true,
-    target: 'es2022',
-    sourcemap: true,
-  },
-  worker: { format: 'es' },
-  server: {
-    proxy: { '/ws': { target: 'ws://127.0.0.1:3000', ws: true } },
-  },
+// `vite build --mode e2ee-test` writes dist-test/: the same app plus test-only
+// hooks (e.g. the plaintext control switch for the blindness audit). The
+// production build compiles those hooks out entirely.
+export default defineConfig(({ mode }) => {
+  const testHooks = mode === 'e2ee-test';
+  return {
+    root: 'client',
+    define: { __E2EE_TEST_HOOKS__: JSON.stringify(testHooks) },
+    build: {
+      outDir: testHooks ? '../dist-test' : '../dist',
+      emptyOutDir: true,
+      target: 'es2022',
+      sourcemap: true,
+    },
+    worker: { format: 'es' },
+    server: {
+      proxy: { '/ws': { target: 'ws://127.0.0.1:3000', ws: true } },
+    },
+  };
 });

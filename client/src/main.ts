@@ -5,7 +5,11 @@ import './style.css';
 import type { MeetingMode } from '../../shared/protocol/signaling.ts';
 import { ID_PATTERN } from '../../shared/protocol/validate.ts';
 import { Meeting } from './meeting.ts';
-import { createFrameHooks } from './e2ee/frame-hooks.ts';
+import { FrameCrypto, detectTransformPath } from './e2ee/frame-crypto.ts';
+import { E2eeController } from './e2ee/controller.ts';
+import { loadIdentity } from './e2ee/identity-store.ts';
+import { initCrypto } from '../../shared/e2ee/index.ts';
+import { createSecurityPanel, renderSecurityHeader } from './ui/security-panel.ts';
 import { MeetingView } from './ui/meeting-view.ts';
 import { PrejoinView, type PrejoinChoice } from './ui/prejoin-view.ts';
 import { h } from './ui/dom.ts';
@@ -41,10 +45,35 @@ async function enterMeeting(choice: PrejoinChoice, stream: MediaStream, warning?
   if (choice.mode === 'call') url.searchParams.set('mode', 'call');
   history.replaceState(null, '', url);
 
-  const hooks = createFrameHooks();
-  const meeting = new Meeting({ meetingId: choice.meetingId, name: choice.name, mode: choice.mode, hooks });
-  const view = new MeetingView(meeting, stream);
+  const path = detectTransformPath(params.get('transform'));
+  if (!path) {
+    // Never fall back to unencrypted media.
+    app.replaceChildren(
+      h('div', { class: 'fatal', role: 'alert' }, h('h1', {}, 'This browser cannot encrypt media end to end'), h('p', {}, 'It supports neither RTCRtpScriptTransform nor encoded insertable streams. Use a current Chromium-based browser or Safari.')),
+    );
+    return;
+  }
+  await initCrypto();
+  const { identity } = await loadIdentity(params.get('guest') === '1');
+  const frames = new FrameCrypto(path);
+  if (__E2EE_TEST_HOOKS__) {
+    // `&test=plaintext` (control runs of the blindness audit) or `&test=wrong-key`.
+    const t = params.get('test');
+    frames.configureForTest({ plaintext: t === 'plaintext', corruptReceiveKeys: t === 'wrong-key' });
+    if (t === 'plaintext') console.warn('TEST BUILD: media is sent WITHOUT end-to-end encryption (control run)');
+  }
+  const meeting = new Meeting({ meetingId: choice.meetingId, name: choice.name, mode: choice.mode, hooks: frames });
+  const e2ee = new E2eeController(meeting, frames, identity);
+  const view = new MeetingView(meeting, stream, {
+    header: (el) => renderSecurityHeader(el, e2ee),
+    panels: [createSecurityPanel(meeting, e2ee)],
+    tileStatus: (p) => e2ee.tileStatus(p),
+  });
   app.replaceChildren(view.root);
+  meeting.subscribe(() => {
+    if (meeting.phase === 'left') e2ee.stop();
+  });
+  (window as unknown as { __e2ee: E2eeController }).__e2ee = e2ee;
   if (warning) meeting.alert('warn', warning);
   document.addEventListener('autoplay-blocked', () => showAudioUnlock(), { once: true });
   (window as unknown as { __meeting: Meeting }).__meeting = meeting;

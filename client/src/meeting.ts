@@ -47,6 +47,7 @@ export class Meeting {
   media?: MediaSession;
   private readonly listeners = new Set<Listener>();
   private readonly noticeListeners = new Set<(n: ServerNotice) => void>();
+  private readonly joinedListeners = new Set<(j: JoinResult) => void>();
   private alertSeq = 0;
   private localStream?: MediaStream;
   /** Producers announced before our receive transport exists are consumed once it does. */
@@ -66,6 +67,11 @@ export class Meeting {
 
   onNotice(l: (n: ServerNotice) => void): void {
     this.noticeListeners.add(l);
+  }
+
+  /** Runs right after the server accepts the join, before any media is set up. */
+  onJoined(l: (j: JoinResult) => void): void {
+    this.joinedListeners.add(l);
   }
 
   alert(level: Alert['level'], text: string): void {
@@ -101,6 +107,7 @@ export class Meeting {
     const join = await signaling.join(this.opts.meetingId, this.opts.name, this.opts.mode);
     this.join = join;
     for (const p of join.peers) this.addParticipant(p.participantId, p.name);
+    for (const l of this.joinedListeners) l(join);
     const media = new MediaSession(signaling, this.opts.hooks);
     this.media = media;
     media.onTrack((t) => this.onRemoteTrack(t));

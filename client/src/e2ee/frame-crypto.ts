@@ -124,6 +124,11 @@ export class FrameCrypto implements FrameHooks {
     this.post({ type: 'clear-send-key' });
   }
 
+  /** Test builds only (the worker refuses it otherwise): plaintext control runs, wrong-key runs. */
+  configureForTest(cfg: { plaintext: boolean; corruptReceiveKeys: boolean }): void {
+    this.post({ type: 'test-config', ...cfg });
+  }
+
   close(): void {
     this.worker.terminate();
   }

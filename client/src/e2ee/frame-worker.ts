@@ -26,6 +26,7 @@ const post = (m: WorkerToPage): void => scope.postMessage(m);
 const keys = new FrameKeys({ onReserve: (kid, upTo) => post({ type: 'ctr-reserved', kid, upTo }) });
 const stats = new FrameStats();
 let plaintextForTest = false;
+let corruptKeysForTest = false;
 const active = new Map<string, { abort: AbortController }>();
 
 /** Pipes one sender's or receiver's frames through encryption or decryption. */
@@ -122,6 +123,8 @@ scope.onmessage = (ev: MessageEvent) => {
       active.delete(msg.transformId);
       break;
     case 'add-receive-key':
+      // Test builds only: a receiver holding a wrong key must decode nothing.
+      if (__E2EE_TEST_HOOKS__ && corruptKeysForTest) msg.baseKey[0]! ^= 0xff;
       void keys.addReceiveKey(msg.kid, msg.participantId, msg.baseKey).catch((e: unknown) => reportError('KEY_IMPORT', e));
       break;
     case 'set-send-key':
@@ -139,6 +142,7 @@ scope.onmessage = (ev: MessageEvent) => {
         return;
       }
       plaintextForTest = msg.plaintext;
+      corruptKeysForTest = msg.corruptReceiveKeys;
       break;
   }
 };

@@ -27,7 +27,7 @@ export type PageToWorker =
   /** Stop sending: frames are dropped until a new send key arrives. */
   | { type: 'clear-send-key' }
   /** Test builds only: the worker refuses it otherwise. */
-  | { type: 'test-config'; plaintext: boolean };
+  | { type: 'test-config'; plaintext: boolean; corruptReceiveKeys: boolean };
 
 export type DropReason = 'NO_KEY' | 'UNKNOWN_KID' | 'AUTH_FAILED' | 'REPLAY' | 'MALFORMED' | 'WRONG_SENDER' | 'INTERNAL';
 
@@ -86,7 +86,7 @@ export function parsePageMessage(v: unknown): PageToWorker | undefined {
     case 'clear-send-key':
       return { type: 'clear-send-key' };
     case 'test-config':
-      return typeof v['plaintext'] === 'boolean' ? (v as unknown as PageToWorker) : undefined;
+      return typeof v['plaintext'] === 'boolean' && typeof v['corruptReceiveKeys'] === 'boolean' ? (v as unknown as PageToWorker) : undefined;
     default:
       return undefined;
   }

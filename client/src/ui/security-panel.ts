@@ -1,0 +1,67 @@
+// The security panel: the meeting security code to compare aloud, and the
+// participant list from the verified roster (never from the server's word)
+// with each identity fingerprint and the current leader.
+
+import type { E2eeController } from '../e2ee/controller.ts';
+import type { Meeting } from '../meeting.ts';
+import { h } from './dom.ts';
+import { fingerprint } from '../../../shared/e2ee/index.ts';
+
+export function createSecurityPanel(meeting: Meeting, e2ee: E2eeController): HTMLElement {
+  const panel = h('aside', { class: 'panel security', 'data-testid': 'security-panel', 'aria-label': 'Security' });
+  panel.dataset['title'] = 'Security';
+  panel.hidden = true;
+  const render = (): void => {
+    const code = e2ee.securityCode;
+    const self = meeting.join?.participantId;
+    panel.replaceChildren(
+      h('h2', {}, 'Security'),
+      h(
+        'p',
+        { class: 'state' },
+        e2ee.state === 'ok'
+          ? `End-to-end encrypted. Key epoch ${e2ee.epoch}.`
+          : e2ee.state === 'removed'
+            ? 'You were removed from the meeting key.'
+            : 'Waiting for the meeting key…',
+      ),
+      h('h3', {}, meeting.opts.mode === 'call' ? 'Call security code' : 'Meeting security code'),
+      h('p', { class: 'code big' }, code || '—'),
+      h(
+        'p',
+        { class: 'hint' },
+        meeting.opts.mode === 'call'
+          ? 'Read this code aloud with the other person. If it matches on both screens, nobody — not even the server — is listening in.'
+          : 'Compare this code aloud with everyone. The same code on every screen means everyone holds the same key and sees the same participants. It changes whenever someone joins or leaves.',
+      ),
+      h('h3', {}, `In the meeting key (${e2ee.roster.length})`),
+      h(
+        'ul',
+        { class: 'roster', 'data-testid': 'roster' },
+        ...e2ee.roster.map((m) =>
+          h(
+            'li',
+            { 'data-participant': m.participantId },
+            h('span', { class: 'who' }, m.participantId === self ? `${meeting.opts.name} (you)` : e2ee.nameOf(m.participantId), m.isLeader ? h('span', { class: 'leader' }, ' · leader') : null),
+            h('span', { class: 'fingerprint' }, m.fingerprint),
+          ),
+        ),
+      ),
+      h('h3', {}, 'Your identity fingerprint'),
+      h('p', { class: 'fingerprint', 'data-testid': 'own-fingerprint' }, fingerprint(e2ee.identity.publicKey)),
+    );
+  };
+  meeting.subscribe(render);
+  render();
+  return panel;
+}
+
+/** Header items: E2EE state, epoch and the security code (stable test hooks). */
+export function renderSecurityHeader(el: HTMLElement, e2ee: E2eeController): void {
+  const state = e2ee.state === 'ok' ? 'End-to-end encrypted' : e2ee.state === 'removed' ? 'Removed from key' : 'Waiting for key…';
+  el.replaceChildren(
+    h('span', { class: `e2ee-state ${e2ee.state}`, 'data-testid': 'e2ee-state', 'data-state': e2ee.state }, state),
+    h('span', { class: 'epoch-label' }, 'epoch ', h('span', { 'data-testid': 'epoch' }, String(e2ee.epoch))),
+    h('span', { class: 'code', 'data-testid': 'security-code', title: 'Security code: compare it aloud' }, e2ee.securityCode || '—'),
+  );
+}

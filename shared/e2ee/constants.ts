@@ -1,0 +1,64 @@
+// Protocol constants: version, domain-separation contexts, sizes and default timings.
+
+export const E2EE_VERSION = 1;
+
+/**
+ * Every signature, hash, KDF and AEAD input starts with one of these, so a
+ * signature made for one message type can never verify as another.
+ */
+export const CONTEXT = {
+  announce: 'e2ee-meet/v1/announce',
+  rosterHash: 'e2ee-meet/v1/roster-hash',
+  roster: 'e2ee-meet/v1/roster',
+  keys: 'e2ee-meet/v1/keys',
+  keyWrap: 'e2ee-meet/v1/key-wrap',
+  keyEntryAd: 'e2ee-meet/v1/key-entry',
+  ack: 'e2ee-meet/v1/ack',
+  commit: 'e2ee-meet/v1/commit',
+  frameSalt: 'e2ee-meet/v1/sframe-epoch',
+  frameBaseKey: 'e2ee-meet/v1/sframe-base-key',
+  fingerprint: 'e2ee-meet/v1/fingerprint',
+  securityCode: 'e2ee-meet/v1/security-code',
+} as const;
+
+export const SIZE = {
+  identityPublicKey: 32,
+  identityPrivateKey: 64,
+  signature: 64,
+  dhPublicKey: 32,
+  livenessNonce: 16,
+  hash: 32,
+  epochKey: 32,
+  frameBaseKey: 32,
+  /** XChaCha20-Poly1305 nonce (24) + epoch key (32) + tag (16). */
+  keyBox: 24 + 32 + 16,
+} as const;
+
+/** Server-assigned participant, meeting and instance IDs. */
+export const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+
+export const LIMITS = {
+  /** The server forwards relay payloads up to this many characters. */
+  maxRelayPayload: 64 * 1024,
+  /** Largest logical message after reassembling fragments. */
+  maxMessageChars: 1024 * 1024,
+  maxFragments: 32,
+  /** Roster index is 16 bits in the KID; the server admits far fewer. */
+  maxMembers: 1024,
+  /** Epochs are 48 bits in the KID. */
+  maxEpoch: 2 ** 48 - 1,
+} as const;
+
+/** Default timings in milliseconds (all overridable for tests). */
+export const TIMING = {
+  /** Joins and leaves within this window go into one epoch. */
+  batchMs: 250,
+  /** The leader commits without every ack after this long. */
+  commitTimeoutMs: 1500,
+  /** Receivers keep the previous epoch this long after switching. */
+  retireAfterMs: 5000,
+  /** A participant nobody keyed takes over only after this long (see protocol.md). */
+  orphanTimeoutMs: 3000,
+  /** Partial fragment sets older than this are dropped. */
+  fragmentTimeoutMs: 10_000,
+} as const;

@@ -1,0 +1,59 @@
+// Error values for the E2EE protocol. Every rejected input maps to exactly one
+// code so tests, logs and the UI can tell failures apart; verification code
+// returns these as values (Result) instead of throwing.
+
+export type E2eeErrorCode =
+  // Boundary parsing
+  | 'MALFORMED' // not JSON, wrong shape, wrong field type or size
+  | 'TOO_LARGE' // payload or reassembled message over the limit
+  | 'UNKNOWN_TYPE' // a message type this version does not know
+  | 'UNSUPPORTED_VERSION'
+  | 'FRAGMENT_INVALID' // fragment inconsistent with the ones before it
+  // Binding to this meeting and sender
+  | 'WRONG_MEETING'
+  | 'WRONG_INSTANCE'
+  | 'SENDER_MISMATCH' // relay `from` differs from the participant the message speaks for
+  | 'UNKNOWN_PARTICIPANT' // the server never said this participant is present
+  | 'PARTICIPANT_ID_REUSED' // an ID that already left is back: never trusted again
+  | 'ANNOUNCEMENT_CONFLICT' // a second, different announcement for the same participant
+  // Signatures and encryption
+  | 'BAD_SIGNATURE'
+  | 'DECRYPT_FAILED'
+  // Roster rules
+  | 'ROSTER_CHAIN_BROKEN' // prevHash is not the hash of our last verified roster
+  | 'ROSTER_BAD_ANNOUNCEMENT' // a member entry without a valid announcement
+  | 'ROSTER_ORDER' // continuing members reordered, changed, or placed after newcomers
+  | 'ROSTER_SELF_MISMATCH' // our own entry is not the announcement we made
+  | 'NOT_IN_ROSTER' // a first roster that does not list us
+  | 'NOT_LEADER' // signed by someone who is not the leader we derive from the roster
+  // Keys and epochs
+  | 'STALE_EPOCH' // epoch not greater than one already accepted
+  | 'UNKNOWN_EPOCH' // refers to an epoch whose roster we do not hold
+  | 'ROSTER_MISMATCH' // refers to a roster hash other than the verified one
+  | 'WRONG_RECIPIENT' // key message carries no key addressed to us
+  | 'STALE_NONCE' // key message echoes a liveness nonce older than allowed
+  | 'NOT_A_MEMBER' // ack from someone outside the epoch's roster
+  // Local misuse
+  | 'CRYPTO_NOT_READY'
+  | 'INVALID_ARGUMENT'
+  | 'INTERNAL';
+
+export class E2eeError extends Error {
+  override readonly name = 'E2eeError';
+  constructor(
+    readonly code: E2eeErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export type Result<T> = { ok: true; value: T } | { ok: false; error: E2eeError };
+
+export function ok<T>(value: T): Result<T> {
+  return { ok: true, value };
+}
+
+export function fail<T = never>(code: E2eeErrorCode, message: string): Result<T> {
+  return { ok: false, error: new E2eeError(code, message) };
+}

@@ -1,0 +1,24 @@
+// Public surface of the E2EE key agreement for the client and the simulations.
+
+export { initCrypto, cryptoReady, type RandomBytes } from './primitives.ts';
+export { generateIdentity, identityFromSeed, type IdentityKeyPair } from './identity.ts';
+export { fingerprint, securityCode } from './security-code.ts';
+export { makeKid, kidEpoch, kidIndex, MAX_ROSTER_INDEX } from './kid.ts';
+export { deriveFrameKeys, type SenderKey } from './frame-keys.ts';
+export { E2eeError, type E2eeErrorCode, type Result } from './errors.ts';
+export { E2EE_VERSION, LIMITS as E2EE_LIMITS, TIMING as E2EE_TIMING } from './constants.ts';
+export {
+  MeetingKeyAgent,
+  type AgentEvents,
+  type AgentOptions,
+  type AgentState,
+  type AgentTiming,
+  type ErrorEvent,
+  type ReceiveKeysEvent,
+  type RetireEpochEvent,
+  type RosterEvent,
+  type RosterMemberView,
+  type SendKeyEvent,
+  type StatusEvent,
+  type TimerHandle,
+} from './agent.ts';

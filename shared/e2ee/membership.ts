@@ -1,0 +1,38 @@
+// What the leader's next roster should contain: everyone from the last roster
+// still present (same order), then newcomers with a verified announcement, in
+// the order their announcements arrived. Pure: presence is passed in.
+
+import type { Announcement } from './announcement.ts';
+import { memberFromAnnouncement, sameMember, type Roster, type RosterMember } from './roster.ts';
+
+export interface MembershipInput {
+  selfId: string;
+  self: Announcement;
+  /** Last verified roster, or null when starting a new chain. */
+  head: Roster | null;
+  isPresent: (participantId: string) => boolean;
+  /** Verified announcements of participants not yet in a roster, oldest first. */
+  candidates: Iterable<Announcement>;
+}
+
+export function planMembers(input: MembershipInput): RosterMember[] {
+  const continuing = input.head
+    ? input.head.members.filter((m) => m.participantId === input.selfId || input.isPresent(m.participantId))
+    : [memberFromAnnouncement(input.self)];
+  if (continuing[0]?.participantId !== input.selfId) throw new Error('planMembers called by a participant that is not the leader');
+  const ids = new Set(continuing.map((m) => m.participantId));
+  const joiners: RosterMember[] = [];
+  for (const a of input.candidates) {
+    if (ids.has(a.participantId) || !input.isPresent(a.participantId)) continue;
+    ids.add(a.participantId);
+    joiners.push(memberFromAnnouncement(a));
+  }
+  return [...continuing, ...joiners];
+}
+
+export function sameMembers(a: readonly RosterMember[], b: readonly RosterMember[]): boolean {
+  return a.length === b.length && a.every((m, i) => {
+    const other = b[i];
+    return other !== undefined && sameMember(m, other);
+  });
+}

@@ -1,0 +1,168 @@
+// The signed roster: for each epoch the leader lists every member (with the
+// announcement that proves its keys), in join order, chained to the previous
+// roster by hash. The first member is the leader; leadership is never taken
+// from the server's word.
+
+import { verifyAnnouncement, type Announcement, type MeetingContext } from './announcement.ts';
+import { CONTEXT, E2EE_VERSION, SIZE } from './constants.ts';
+import { bytesEqual, transcript, type Field } from './encoding.ts';
+import { fail, ok, type Result } from './errors.ts';
+import type { IdentityKeyPair } from './identity.ts';
+import { hash, sign, verify } from './primitives.ts';
+
+/** An announcement without the meeting fields, which the roster carries once. */
+export interface RosterMember {
+  participantId: string;
+  identityKey: Uint8Array;
+  dhKey: Uint8Array;
+  nonce: Uint8Array;
+  signature: Uint8Array;
+}
+
+export interface Roster {
+  meetingId: string;
+  instanceId: string;
+  epoch: number;
+  /** Hash of the previous roster; GENESIS_HASH for the first one of a chain. */
+  prevHash: Uint8Array;
+  members: RosterMember[];
+  /** The leader's (members[0]) signature over the roster hash. */
+  signature: Uint8Array;
+}
+
+export type UnsignedRoster = Omit<Roster, 'signature'>;
+
+export interface VerifiedRoster {
+  roster: Roster;
+  hash: Uint8Array;
+}
+
+export const GENESIS_HASH = new Uint8Array(SIZE.hash);
+
+export function memberFromAnnouncement(a: Announcement): RosterMember {
+  return { participantId: a.participantId, identityKey: a.identityKey, dhKey: a.dhKey, nonce: a.nonce, signature: a.signature };
+}
+
+export function memberAnnouncement(ctx: MeetingContext, m: RosterMember): Announcement {
+  return { meetingId: ctx.meetingId, instanceId: ctx.instanceId, ...m };
+}
+
+export function sameMember(a: RosterMember, b: RosterMember): boolean {
+  return (
+    a.participantId === b.participantId &&
+    bytesEqual(a.identityKey, b.identityKey) &&
+    bytesEqual(a.dhKey, b.dhKey) &&
+    bytesEqual(a.nonce, b.nonce) &&
+    bytesEqual(a.signature, b.signature)
+  );
+}
+
+export function rosterHash(r: UnsignedRoster): Uint8Array {
+  const fields: Field[] = [CONTEXT.rosterHash, { u32: E2EE_VERSION }, r.meetingId, r.instanceId, { u64: r.epoch }, r.prevHash, { u32: r.members.length }];
+  for (const m of r.members) fields.push(m.participantId, m.identityKey, m.dhKey, m.nonce, m.signature);
+  return hash(transcript(...fields));
+}
+
+function signedBytes(rosterDigest: Uint8Array): Uint8Array {
+  return transcript(CONTEXT.roster, rosterDigest);
+}
+
+/** Signs a roster as its leader, who must be members[0]. */
+export function createRoster(fields: UnsignedRoster, leader: IdentityKeyPair): VerifiedRoster {
+  const digest = rosterHash(fields);
+  return { roster: { ...fields, signature: sign(signedBytes(digest), leader.privateKey) }, hash: digest };
+}
+
+export function rosterLeader(r: Roster): RosterMember {
+  const leader = r.members[0];
+  if (!leader) throw new Error('roster without members'); // the codec never yields one
+  return leader;
+}
+
+export function rosterIndexOf(r: Roster, participantId: string): number {
+  return r.members.findIndex((m) => m.participantId === participantId);
+}
+
+/**
+ * Who may lead the epoch after `head`: its first member the server has not
+ * reported gone. Removal only shrinks the group, so following the server here
+ * cannot add a listener (see threat-model.md).
+ */
+export function expectedLeader(head: Roster, departed: ReadonlySet<string>): RosterMember | undefined {
+  return head.members.find((m) => !departed.has(m.participantId));
+}
+
+export interface RosterCheck extends MeetingContext {
+  /** Relay sender of the roster message. */
+  from: string;
+  /** Our own current announcement; the roster must carry it unchanged. */
+  self: Announcement;
+  /** Our last verified roster, or null before the first one. */
+  head: VerifiedRoster | null;
+  /** Participants the server reported as gone. */
+  departed: ReadonlySet<string>;
+}
+
+export type RosterOutcome =
+  | { kind: 'member'; verified: VerifiedRoster; index: number }
+  /** A valid successor roster that no longer lists us. */
+  | { kind: 'removed'; verified: VerifiedRoster };
+
+/** Continuing members keep their relative order and come before newcomers. */
+function checkOrder(prev: Roster, next: Roster): Result<void> {
+  const prevById = new Map(prev.members.map((m, i) => [m.participantId, { m, i }]));
+  let lastIndex = -1;
+  let newcomersStarted = false;
+  for (const m of next.members) {
+    const before = prevById.get(m.participantId);
+    if (!before) {
+      newcomersStarted = true;
+      continue;
+    }
+    if (!sameMember(before.m, m)) return fail('ROSTER_ORDER', `member '${m.participantId}' changed its keys`);
+    if (newcomersStarted) return fail('ROSTER_ORDER', `continuing member '${m.participantId}' placed after a newcomer`);
+    if (before.i < lastIndex) return fail('ROSTER_ORDER', `continuing member '${m.participantId}' moved in join order`);
+    lastIndex = before.i;
+  }
+  return ok(undefined);
+}
+
+export function verifyRoster(r: Roster, check: RosterCheck): Result<RosterOutcome> {
+  if (r.meetingId !== check.meetingId) return fail('WRONG_MEETING', `roster for meeting '${r.meetingId}'`);
+  if (r.instanceId !== check.instanceId) return fail('WRONG_INSTANCE', 'roster for another instance of this meeting');
+  const leader = rosterLeader(r);
+  if (leader.participantId !== check.from) return fail('NOT_LEADER', `roster relayed from '${check.from}' names '${leader.participantId}' as leader`);
+
+  const head = check.head;
+  if (head) {
+    if (r.epoch <= head.roster.epoch) return fail('STALE_EPOCH', `roster epoch ${r.epoch} is not after ${head.roster.epoch}`);
+    if (!bytesEqual(r.prevHash, head.hash)) return fail('ROSTER_CHAIN_BROKEN', `roster ${r.epoch} does not chain to roster ${head.roster.epoch}`);
+    const expected = expectedLeader(head.roster, check.departed);
+    if (leader.participantId !== expected?.participantId) {
+      return fail('NOT_LEADER', `'${leader.participantId}' is not the leader after roster ${head.roster.epoch} (expected '${expected?.participantId ?? 'nobody'}')`);
+    }
+    const order = checkOrder(head.roster, r);
+    if (!order.ok) return order;
+  }
+
+  const digest = rosterHash(r);
+  if (!verify(r.signature, signedBytes(digest), leader.identityKey)) return fail('BAD_SIGNATURE', `roster ${r.epoch} signature is invalid`);
+
+  // Entries carried over unchanged were verified with an earlier roster.
+  const known = new Map((head?.roster.members ?? []).map((m) => [m.participantId, m]));
+  for (const m of r.members) {
+    const prior = known.get(m.participantId);
+    if (prior && sameMember(prior, m)) continue;
+    const checked = verifyAnnouncement(memberAnnouncement(r, m), { meetingId: check.meetingId, instanceId: check.instanceId });
+    if (!checked.ok) return fail('ROSTER_BAD_ANNOUNCEMENT', `member '${m.participantId}': ${checked.error.message} (${checked.error.code})`);
+  }
+
+  const verified = { roster: r, hash: digest };
+  const index = rosterIndexOf(r, check.self.participantId);
+  if (index < 0) {
+    return head ? ok({ kind: 'removed', verified }) : fail('NOT_IN_ROSTER', `roster ${r.epoch} does not list us`);
+  }
+  const mine = r.members[index];
+  if (!mine || !sameMember(mine, memberFromAnnouncement(check.self))) return fail('ROSTER_SELF_MISMATCH', `roster ${r.epoch} carries keys for us that we did not announce`);
+  return ok({ kind: 'member', verified, index });
+}

@@ -1,0 +1,117 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { transcript } from '../../shared/e2ee/encoding.ts';
+import { deriveFrameKeys } from '../../shared/e2ee/frame-keys.ts';
+import { generateIdentity, identityFromSeed } from '../../shared/e2ee/identity.ts';
+import { kidEpoch, kidIndex, makeKid, MAX_ROSTER_INDEX } from '../../shared/e2ee/kid.ts';
+import { LivenessNonces } from '../../shared/e2ee/liveness.ts';
+import { initCrypto, systemRandom } from '../../shared/e2ee/primitives.ts';
+import { fingerprint, securityCode } from '../../shared/e2ee/security-code.ts';
+import { toBase64Url } from '../../shared/e2ee/encoding.ts';
+
+beforeAll(initCrypto);
+
+describe('KID layout (epoch << 16 | roster index)', () => {
+  it('encodes epoch and index and decodes them back', () => {
+    expect(makeKid(1, 0)).toBe(0x10000n);
+    expect(makeKid(0x1234, 0xab)).toBe(0x123400abn);
+    const kid = makeKid(2 ** 48 - 1, MAX_ROSTER_INDEX);
+    expect(kid).toBe(2n ** 64n - 1n);
+    expect([kidEpoch(kid), kidIndex(kid)]).toEqual([2 ** 48 - 1, 65535]);
+  });
+
+  it('gives 250 senders in one epoch distinct KIDs', () => {
+    const kids = new Set(Array.from({ length: 250 }, (_, i) => makeKid(7, i)));
+    expect(kids.size).toBe(250);
+    expect([...kids].every((k) => kidEpoch(k) === 7)).toBe(true);
+  });
+
+  it('refuses values that do not fit', () => {
+    expect(() => makeKid(0, 0)).toThrow(RangeError);
+    expect(() => makeKid(2 ** 48, 0)).toThrow(RangeError);
+    expect(() => makeKid(1, 65536)).toThrow(RangeError);
+  });
+});
+
+describe('frame base keys (HKDF-SHA256 via WebCrypto)', () => {
+  const labels = { meetingId: 'standup-42', instanceId: 'inst_1', epoch: 3 };
+  const ids = Array.from({ length: 200 }, (_, i) => `p${i}`);
+
+  it('derives one distinct 32-byte key per sender, deterministically', async () => {
+    const key = systemRandom(32);
+    const a = await deriveFrameKeys(key, labels, ids);
+    const b = await deriveFrameKeys(key, labels, ids);
+    expect(a.map((k) => toBase64Url(k.baseKey))).toEqual(b.map((k) => toBase64Url(k.baseKey)));
+    expect(new Set(a.map((k) => toBase64Url(k.baseKey))).size).toBe(200);
+    expect(a.every((k) => k.baseKey.length === 32)).toBe(true);
+    expect(a[199]).toMatchObject({ participantId: 'p199', index: 199, kid: makeKid(3, 199) });
+  });
+
+  it('changes every key when the meeting, instance or epoch label changes', async () => {
+    const key = systemRandom(32);
+    const base = (await deriveFrameKeys(key, labels, ['a']))[0]?.baseKey;
+    for (const other of [{ ...labels, meetingId: 'x' }, { ...labels, instanceId: 'inst_2' }, { ...labels, epoch: 4 }]) {
+      expect((await deriveFrameKeys(key, other, ['a']))[0]?.baseKey).not.toEqual(base);
+    }
+  });
+
+  it('matches a plain HKDF computation with the documented labels', async () => {
+    const key = systemRandom(32);
+    const subtle = globalThis.crypto.subtle;
+    const ikm = await subtle.importKey('raw', new Uint8Array(key), 'HKDF', false, ['deriveBits']);
+    const salt = new Uint8Array(transcript('e2ee-meet/v1/sframe-epoch', { u32: 1 }, labels.meetingId, labels.instanceId, { u64: labels.epoch }));
+    const info = new Uint8Array(transcript('e2ee-meet/v1/sframe-base-key', { u64: labels.epoch }, { u32: 0 }, 'a'));
+    const expected = new Uint8Array(await subtle.deriveBits({ name: 'HKDF', hash: 'SHA-256', salt, info }, ikm, 256));
+    expect((await deriveFrameKeys(key, labels, ['a']))[0]?.baseKey).toEqual(expected);
+  });
+});
+
+describe('fingerprint and security code', () => {
+  it('shows a fingerprint as 8 groups of 5 digits, stable for a key', () => {
+    const id = generateIdentity();
+    expect(fingerprint(id.publicKey)).toMatch(/^\d{5}( \d{5}){7}$/);
+    expect(fingerprint(id.publicKey)).toBe(fingerprint(id.publicKey));
+    expect(fingerprint(generateIdentity().publicKey)).not.toBe(fingerprint(id.publicKey));
+  });
+
+  it('rebuilds an identity from its seed', () => {
+    const id = generateIdentity();
+    expect(identityFromSeed(id.privateKey.slice(0, 32))).toEqual({ ok: true, value: id });
+    expect(identityFromSeed(new Uint8Array(5)).ok).toBe(false);
+  });
+
+  it('gives every member the same code regardless of join order, 6 groups of 5 digits', () => {
+    const keys = [generateIdentity(), generateIdentity(), generateIdentity()].map((k) => k.publicKey);
+    const code = securityCode('m', 'i', keys);
+    expect(code).toMatch(/^\d{5}( \d{5}){5}$/);
+    expect(securityCode('m', 'i', [...keys].reverse())).toBe(code);
+  });
+
+  it('changes when anyone joins or leaves, or for another meeting instance', () => {
+    const keys = [generateIdentity(), generateIdentity(), generateIdentity()].map((k) => k.publicKey);
+    const code = securityCode('m', 'i', keys);
+    expect(securityCode('m', 'i', keys.slice(0, 2))).not.toBe(code);
+    expect(securityCode('m', 'i', [...keys, generateIdentity().publicKey])).not.toBe(code);
+    // A second tab of the same profile counts as a member too.
+    expect(securityCode('m', 'i', [...keys, keys[0] as Uint8Array])).not.toBe(code);
+    expect(securityCode('m', 'i2', keys)).not.toBe(code);
+    expect(securityCode('m2', 'i', keys)).not.toBe(code);
+  });
+});
+
+describe('liveness nonces', () => {
+  it('accepts the newest nonces and nothing older than the last one echoed', () => {
+    const n = new LivenessNonces(systemRandom);
+    const first = n.latest;
+    const second = n.issue();
+    const third = n.issue();
+    expect(n.acceptable()).toEqual([first, second, third]);
+    n.consume(second);
+    expect(n.acceptable()).toEqual([second, third]);
+  });
+
+  it('keeps a bounded number of nonces', () => {
+    const n = new LivenessNonces(systemRandom, 4);
+    for (let i = 0; i < 10; i++) n.issue();
+    expect(n.acceptable()).toHaveLength(4);
+  });
+});

@@ -1,0 +1,82 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initCrypto } from '../../shared/e2ee/index.ts';
+import { toBase64Url } from '../../shared/e2ee/encoding.ts';
+import { FakeHub, seededRandom, Simulation, VirtualClock, type SimParticipant } from './sim.ts';
+
+beforeAll(async () => {
+  await initCrypto();
+});
+
+interface Scenario {
+  seed: number;
+  participants: number;
+  /** Probability that a step is a leave (when more than two are present). */
+  leaveRate: number;
+  /** Every this many steps, the leader leaves. */
+  leaderLeavesEvery: number;
+}
+
+/** Runs a seeded join/leave schedule, checking the invariants after every change. */
+async function runScenario(s: Scenario): Promise<{ sim: Simulation; steps: number; traffic: Set<string>; hub: FakeHub }> {
+  const rng = seededRandom(s.seed);
+  const clock = new VirtualClock();
+  // Every 43-character base64url token the server relays (32-byte values).
+  const traffic = new Set<string>();
+  const hub = new FakeHub(clock, { rng, tap: (_f, _t, payload) => { for (const t of payload.match(/[A-Za-z0-9_-]{43}/g) ?? []) traffic.add(t); } });
+  const sim = new Simulation({ hub, env: clock, meetingId: 'sim-meeting' });
+  let joined = 0;
+  let steps = 0;
+  while (joined < s.participants) {
+    steps += 1;
+    const size = sim.members.length;
+    let action: string;
+    if (size > 1 && steps % s.leaderLeavesEvery === 0) {
+      const leader = sim.leader() as SimParticipant;
+      action = `leader ${leader.id} leaves`;
+      sim.leave(leader);
+    } else if (size > 2 && rng() < s.leaveRate) {
+      const victim = sim.members[Math.floor(rng() * size)] as SimParticipant;
+      action = `${victim.id} leaves`;
+      sim.leave(victim);
+    } else if (joined + 3 <= s.participants && rng() < 0.15) {
+      // Several joins inside one batching window.
+      action = 'three join at once';
+      await Promise.all([sim.join(), sim.join(), sim.join()]);
+      joined += 3;
+    } else {
+      action = 'one joins';
+      await sim.join();
+      joined += 1;
+    }
+    await sim.settle();
+    if (process.env['SIM_TRACE']) console.log(`step ${steps}: ${action} -> ${sim.members.length} members, epoch ${sim.members[0]?.agent.currentEpoch}, t=${clock.now()}`);
+    expect(sim.check(), `step ${steps}: ${action}`).toEqual([]);
+  }
+  return { sim, steps, traffic, hub };
+}
+
+function keysNeverRelayed(sim: Simulation, traffic: Set<string>): string[] {
+  const leaks: string[] = [];
+  for (const p of [...sim.members, ...sim.departed]) {
+    for (const [epoch, keys] of p.log.received) for (const k of keys.values()) if (traffic.has(toBase64Url(k))) leaks.push(`epoch ${epoch} key`);
+  }
+  return leaks;
+}
+
+describe('simulated meeting over an in-memory relay', () => {
+  it('keeps 3 participants keyed through joins, leaves and a leader departure', async () => {
+    const { sim, traffic, hub } = await runScenario({ seed: 3, participants: 3, leaveRate: 0.3, leaderLeavesEvery: 3 });
+    expect(hub.violations).toEqual([]);
+    expect(keysNeverRelayed(sim, traffic)).toEqual([]);
+  });
+});
+
+describe('simulated meeting, larger', () => {
+  it('keeps 50 participants keyed through random joins and leaves, including leader departures', async () => {
+    const t0 = performance.now();
+    const { sim, steps, traffic, hub } = await runScenario({ seed: 50, participants: 50, leaveRate: 0.3, leaderLeavesEvery: 7 });
+    console.log(`N=50: ${steps} steps, ${sim.members.length} members at the end, epoch ${sim.members[0]?.agent.currentEpoch}, ${Math.round(performance.now() - t0)} ms`);
+    expect(hub.violations).toEqual([]);
+    expect(keysNeverRelayed(sim, traffic)).toEqual([]);
+  }, 60_000);
+});

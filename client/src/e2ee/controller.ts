@@ -31,6 +31,8 @@ export class E2eeController {
   roster: RosterMemberView[] = [];
   readonly errors: ErrorEvent[] = [];
   private readonly kidsByEpoch = new Map<number, bigint[]>();
+  /** Test builds only: every key this page held, for the blindness audit's key search. */
+  readonly keysForTest: Array<{ label: string; hex: string }> = [];
 
   constructor(
     private readonly meeting: Meeting,
@@ -59,6 +61,14 @@ export class E2eeController {
       },
     });
     this.agent = agent;
+    if (__E2EE_TEST_HOOKS__) {
+      const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+      this.keysForTest.push({ label: `${join.participantId} identity private key`, hex: hex(this.identity.privateKey.slice(0, 32)) });
+      agent.on('receive-keys', (e) => {
+        for (const s of e.senders) this.keysForTest.push({ label: `epoch ${e.epoch} base key of ${s.participantId}`, hex: hex(s.baseKey) });
+      });
+      agent.on('send-key', (e) => this.keysForTest.push({ label: `epoch ${e.epoch} own base key of ${join.participantId}`, hex: hex(e.baseKey) }));
+    }
     agent.on('receive-keys', (e) => {
       this.kidsByEpoch.set(e.epoch, e.senders.map((s) => s.kid));
       for (const s of e.senders) this.frames.addReceiveKey(s.kid, s.participantId, s.baseKey);

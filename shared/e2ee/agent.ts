@@ -15,106 +15,20 @@ import { ID_PATTERN, LIMITS, SIZE, TIMING } from './constants.ts';
 import { Emitter } from './emitter.ts';
 import { toBase64Url } from './encoding.ts';
 import { E2eeError, type E2eeErrorCode } from './errors.ts';
+import type { AgentEvents, AgentOptions, AgentState, AgentTiming, TimerHandle } from './events.ts';
 import { splitPayload, Reassembler } from './fragment.ts';
-import { deriveFrameKeys, type SenderKey } from './frame-keys.ts';
 import type { IdentityKeyPair } from './identity.ts';
+import { EpochKeyRing } from './key-ring.ts';
 import { createKeysMessage, openKeysMessage, type KeysMessage } from './key-message.ts';
 import { LivenessNonces } from './liveness.ts';
 import { planMembers, sameMembers } from './membership.ts';
 import { cryptoReady, dhKeyPairFromSeed, systemRandom, wipe, wrapKey, type DhKeyPair, type RandomBytes } from './primitives.ts';
-import {
-  createRoster,
-  expectedLeader,
-  GENESIS_HASH,
-  rosterIndexOf,
-  rosterLeader,
-  verifyRoster,
-  type Roster,
-  type VerifiedRoster,
-} from './roster.ts';
-import { fingerprint, securityCode } from './security-code.ts';
+import { createRoster, expectedLeader, GENESIS_HASH, verifyRoster, type Roster, type VerifiedRoster } from './roster.ts';
+import { describeRoster } from './roster-view.ts';
 
-// ------------------------------------------------------------------ public types
-
-export type AgentState = 'waiting-for-key' | 'ok' | 'removed' | 'stopped';
-
-export interface ReceiveKeysEvent {
-  epoch: number;
-  /** Every other roster member's SFrame base key for this epoch. */
-  senders: { participantId: string; kid: bigint; baseKey: Uint8Array }[];
-}
-export interface SendKeyEvent {
-  epoch: number;
-  kid: bigint;
-  baseKey: Uint8Array;
-}
-export interface RetireEpochEvent {
-  epoch: number;
-}
-export interface RosterMemberView {
-  participantId: string;
-  identityKey: Uint8Array;
-  fingerprint: string;
-  isLeader: boolean;
-}
-export interface RosterEvent {
-  epoch: number;
-  /** Verified members in join order: exactly the holders of this epoch's key. */
-  members: RosterMemberView[];
-  securityCode: string;
-}
-export interface StatusEvent {
-  state: AgentState;
-  /** The epoch we send with, once there is one. */
-  epoch?: number;
-}
-export interface ErrorEvent {
-  code: E2eeErrorCode;
-  message: string;
-  /** Relay sender of the rejected message, when it came from the relay. */
-  from?: string;
-}
-
-export interface AgentEvents {
-  'receive-keys': ReceiveKeysEvent;
-  'send-key': SendKeyEvent;
-  'retire-epoch': RetireEpochEvent;
-  roster: RosterEvent;
-  status: StatusEvent;
-  error: ErrorEvent;
-}
-
-export type TimerHandle = unknown;
-
-export interface AgentTiming {
-  batchMs: number;
-  commitTimeoutMs: number;
-  retireAfterMs: number;
-  orphanTimeoutMs: number;
-}
-
-export interface AgentOptions {
-  meetingId: string;
-  instanceId: string;
-  selfId: string;
-  identity: IdentityKeyPair;
-  /** Relay a payload to one participant, or to everyone else when `to` is null. */
-  send: (to: string | null, payload: string) => void;
-  now?: () => number;
-  setTimer?: (fn: () => void, ms: number) => TimerHandle;
-  clearTimer?: (handle: TimerHandle) => void;
-  random?: RandomBytes;
-  timing?: Partial<AgentTiming>;
-  /** Largest relay payload the server forwards; bigger messages are fragmented. */
-  maxPayloadChars?: number;
-}
+export type * from './events.ts';
 
 // ------------------------------------------------------------------ internal state
-
-interface InstalledEpoch {
-  own: SenderKey;
-  senders: SenderKey[];
-}
 
 interface PendingEpoch {
   epoch: number;
@@ -162,9 +76,11 @@ export class MeetingKeyAgent {
 
   private head: VerifiedRoster | null = null;
   private readonly rosters = new Map<number, VerifiedRoster>();
-  private readonly installed = new Map<number, InstalledEpoch>();
+  private readonly keys: EpochKeyRing;
   private keyEpoch = 0;
   private sendEpoch = 0;
+  /** Highest epoch number in any well-formed message, verified or not: only a hint for new chains. */
+  private epochHint = 0;
   private lead: LeaderState | null = null;
   private orphanTimer: TimerHandle | null = null;
   private state: AgentState = 'waiting-for-key';
@@ -198,6 +114,7 @@ export class MeetingKeyAgent {
       this.identity,
     );
     this.reassembler = new Reassembler({ now: this.now });
+    this.keys = new EpochKeyRing(this.selfId);
   }
 
   // ---------------------------------------------------------------- public API
@@ -225,6 +142,8 @@ export class MeetingKeyAgent {
     this.enqueue(() => {
       if (this.started) return this.reject('INVALID_ARGUMENT', 'start() called twice');
       this.started = true;
+      // Joins notified before start() came after the server's snapshot: they go after us.
+      const laterJoins = this.joinOrder.splice(0);
       for (const id of presentIds) {
         if (!ID_PATTERN.test(id) || id === this.selfId || this.joinOrder.includes(id)) {
           this.reject('MALFORMED', 'server sent an invalid participant list entry');
@@ -232,11 +151,11 @@ export class MeetingKeyAgent {
         }
         this.joinOrder.push(id);
       }
-      this.joinOrder.push(this.selfId);
-      this.setState('waiting-for-key');
+      this.joinOrder.push(this.selfId, ...laterJoins.filter((id) => !this.joinOrder.includes(id)));
+      this.events.emit('status', { state: this.state });
       this.sendMessage(null, { type: 'announce', announcement: this.announcement });
       // Alone at start: we are the first, so we lead and key ourselves at once.
-      if (this.joinOrder.length === 1) {
+      if (this.joinOrder[0] === this.selfId) {
         this.becomeLeader();
         return this.flush();
       }
@@ -273,8 +192,7 @@ export class MeetingKeyAgent {
     if (this.state === 'stopped') return;
     for (const t of this.timers) this.clearTimerFn(t);
     this.timers.clear();
-    for (const e of this.installed.values()) for (const k of [e.own, ...e.senders]) wipe(k.baseKey);
-    this.installed.clear();
+    this.keys.clear();
     for (const k of this.wrapKeys.values()) wipe(k);
     this.wrapKeys.clear();
     wipe(this.dh.privateKey);
@@ -382,6 +300,8 @@ export class MeetingKeyAgent {
       if (decoded.value.type === 'frag') return this.reject('MALFORMED', 'fragment inside a fragment', from);
     }
     const m = decoded.value;
+    const epoch = m.type === 'roster' ? m.roster.epoch : m.type === 'keys' ? m.keys.epoch : m.type === 'commit' ? m.commit.epoch : 0;
+    this.epochHint = Math.max(this.epochHint, epoch);
     switch (m.type) {
       case 'announce':
         return this.handleAnnounce(from, m.announcement);
@@ -435,19 +355,19 @@ export class MeetingKeyAgent {
 
   private async handleKeys(from: string, k: KeysMessage): Promise<void> {
     if (!this.head) return; // not our epoch yet: broadcast key messages reach newcomers too
-    const roster = this.rosters.get(k.epoch);
     const opened = openKeysMessage(k, {
       meetingId: this.meetingId,
       instanceId: this.instanceId,
       selfId: this.selfId,
       from,
-      roster,
+      roster: this.rosters.get(k.epoch),
       lastEpoch: this.keyEpoch,
       dh: this.dh,
       acceptableEchoes: this.nonces.acceptable(),
       wrapKeyFor: (leaderDh) => this.cachedWrapKey('member', leaderDh),
     });
-    if (!opened.ok || !roster) return this.reject(opened.ok ? 'INTERNAL' : opened.error.code, opened.ok ? 'roster vanished' : opened.error.message, from);
+    if (!opened.ok) return this.reject(opened.error.code, opened.error.message, from);
+    const roster = opened.value.roster;
     this.keyEpoch = k.epoch;
     this.nonces.consume(opened.value.echo);
     for (const e of k.entries) this.echoes.set(e.to, e.echo);
@@ -477,7 +397,7 @@ export class MeetingKeyAgent {
       instanceId: this.instanceId,
       from,
       sendEpoch: this.sendEpoch,
-      roster: this.installed.has(c.epoch) ? this.rosters.get(c.epoch) : undefined,
+      roster: this.keys.has(c.epoch) ? this.rosters.get(c.epoch) : undefined,
     });
     if (!checked.ok) return this.reject(checked.error.code, checked.error.message, from);
     this.switchTo(c.epoch);
@@ -488,13 +408,14 @@ export class MeetingKeyAgent {
     // sending now (no send key), keep receive keys for the grace period.
     this.lead = null;
     this.setState('removed');
-    const epochs = [...this.installed.keys()];
+    const epochs = this.keys.all();
     this.timer(this.timing.retireAfterMs, () => this.retire(epochs));
   }
 
   // ---------------------------------------------------------------- departures
 
   private onDeparture(id: string): void {
+    if (this.state === 'removed') return;
     if (!this.head) {
       // Still waiting: make sure whoever leads next has our announcement.
       this.sendMessage(null, { type: 'announce', announcement: this.announcement });
@@ -557,7 +478,8 @@ export class MeetingKeyAgent {
     const head = this.head;
     const members = planMembers({ selfId: this.selfId, self: this.announcement, head: head?.roster ?? null, isPresent: this.isPresent, candidates: this.candidates.values() });
     if (head && sameMembers(head.roster.members, members)) return;
-    const epoch = (head?.roster.epoch ?? 0) + 1;
+    // A new chain continues the meeting's numbering when we saw it, so KIDs stay unique per instance.
+    const epoch = Math.min(LIMITS.maxEpoch, (head?.roster.epoch ?? this.epochHint) + 1);
     const verified = createRoster({ meetingId: this.meetingId, instanceId: this.instanceId, epoch, prevHash: head?.hash ?? GENESIS_HASH, members }, this.identity);
     const epochKey = this.random(SIZE.epochKey);
     const recipients = members.slice(1).map((m) => ({ participantId: m.participantId, dhKey: m.dhKey, echo: this.echoes.get(m.participantId) ?? m.nonce }));
@@ -604,49 +526,31 @@ export class MeetingKeyAgent {
   // ---------------------------------------------------------------- keys
 
   private async installEpoch(v: VerifiedRoster, epochKey: Uint8Array): Promise<void> {
-    const r = v.roster;
-    const keys = await deriveFrameKeys(epochKey, { meetingId: r.meetingId, instanceId: r.instanceId, epoch: r.epoch }, r.members.map((m) => m.participantId));
-    wipe(epochKey);
+    const installed = await this.keys.install(v, epochKey);
     if (this.state === 'stopped') return;
-    const own = keys[rosterIndexOf(r, this.selfId)];
-    if (!own) throw new E2eeError('INTERNAL', 'installing an epoch we are not part of');
-    const senders = keys.filter((k) => k !== own);
-    this.installed.set(r.epoch, { own, senders });
     // Listeners get copies: we erase ours when the epoch retires.
     this.events.emit('receive-keys', {
-      epoch: r.epoch,
-      senders: senders.map((k) => ({ participantId: k.participantId, kid: k.kid, baseKey: k.baseKey.slice() })),
+      epoch: installed.epoch,
+      senders: installed.senders.map((k) => ({ participantId: k.participantId, kid: k.kid, baseKey: k.baseKey.slice() })),
     });
   }
 
   private switchTo(epoch: number): void {
-    const keys = this.installed.get(epoch);
+    const keys = this.keys.get(epoch);
     const roster = this.rosters.get(epoch);
     if (!keys || !roster) return;
     this.sendEpoch = epoch;
     this.events.emit('send-key', { epoch, kid: keys.own.kid, baseKey: keys.own.baseKey.slice() });
-    const r = roster.roster;
-    const leaderId = rosterLeader(r).participantId;
-    this.events.emit('roster', {
-      epoch,
-      members: r.members.map((m) => ({ participantId: m.participantId, identityKey: m.identityKey, fingerprint: fingerprint(m.identityKey), isLeader: m.participantId === leaderId })),
-      securityCode: securityCode(r.meetingId, r.instanceId, r.members.map((m) => m.identityKey)),
-    });
+    this.events.emit('roster', describeRoster(roster.roster));
     if (this.state !== 'ok') {
       this.state = 'ok';
       this.events.emit('status', { state: 'ok', epoch });
     }
-    const older = [...this.installed.keys()].filter((e) => e < epoch);
+    const older = this.keys.epochsBefore(epoch);
     if (older.length > 0) this.timer(this.timing.retireAfterMs, () => this.retire(older));
   }
 
   private retire(epochs: readonly number[]): void {
-    for (const epoch of epochs) {
-      const keys = this.installed.get(epoch);
-      if (!keys) continue;
-      for (const k of [keys.own, ...keys.senders]) wipe(k.baseKey);
-      this.installed.delete(epoch);
-      this.events.emit('retire-epoch', { epoch });
-    }
+    for (const epoch of epochs) if (this.keys.retire(epoch)) this.events.emit('retire-epoch', { epoch });
   }
 }

@@ -7,18 +7,18 @@ export { makeKid, kidEpoch, kidIndex, MAX_ROSTER_INDEX } from './kid.ts';
 export { deriveFrameKeys, type SenderKey } from './frame-keys.ts';
 export { E2eeError, type E2eeErrorCode, type Result } from './errors.ts';
 export { E2EE_VERSION, LIMITS as E2EE_LIMITS, TIMING as E2EE_TIMING } from './constants.ts';
-export {
-  MeetingKeyAgent,
-  type AgentEvents,
-  type AgentOptions,
-  type AgentState,
-  type AgentTiming,
-  type ErrorEvent,
-  type ReceiveKeysEvent,
-  type RetireEpochEvent,
-  type RosterEvent,
-  type RosterMemberView,
-  type SendKeyEvent,
-  type StatusEvent,
-  type TimerHandle,
-} from './agent.ts';
+export { MeetingKeyAgent } from './agent.ts';
+export type {
+  AgentEvents,
+  AgentOptions,
+  AgentState,
+  AgentTiming,
+  ErrorEvent,
+  ReceiveKeysEvent,
+  RetireEpochEvent,
+  RosterEvent,
+  RosterMemberView,
+  SendKeyEvent,
+  StatusEvent,
+  TimerHandle,
+} from './events.ts';

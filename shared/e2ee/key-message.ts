@@ -95,6 +95,8 @@ export interface OpenedKeys {
   epoch: number;
   epochKey: Uint8Array;
   echo: Uint8Array;
+  /** The verified roster this key belongs to. */
+  roster: VerifiedRoster;
 }
 
 export function openKeysMessage(m: KeysMessage, check: KeysCheck): Result<OpenedKeys> {
@@ -108,6 +110,9 @@ export function openKeysMessage(m: KeysMessage, check: KeysCheck): Result<Opened
     return fail('NOT_LEADER', `key message from '${check.from}' for epoch ${m.epoch}, led by '${leader.participantId}'`);
   }
   if (!bytesEqual(m.rosterHash, roster.hash)) return fail('ROSTER_MISMATCH', `key message names another roster for epoch ${m.epoch}`);
+  // Keys go to roster members only: an entry for anyone else would be a listener nobody sees.
+  const outsider = m.entries.find((e) => e.to === leader.participantId || !roster.roster.members.some((x) => x.participantId === e.to));
+  if (outsider) return fail('NOT_A_MEMBER', `key message for epoch ${m.epoch} has a key for '${outsider.to}', who is not a member`);
   const entry = m.entries.find((e) => e.to === check.selfId);
   if (!entry) return fail('WRONG_RECIPIENT', `key message for epoch ${m.epoch} has no key for us`);
   if (!verify(m.signature, signedBytes(m), leader.identityKey)) return fail('BAD_SIGNATURE', `key message signature for epoch ${m.epoch} is invalid`);
@@ -115,5 +120,5 @@ export function openKeysMessage(m: KeysMessage, check: KeysCheck): Result<Opened
   const wk = check.wrapKeyFor?.(leader.dhKey) ?? wrapKey(leader.dhKey, check.dh.publicKey, leader.dhKey, check.dh.privateKey);
   const key = wk && open(entry.box, entryAd(m, entry.to, entry.echo), wk);
   if (!key || key.length !== SIZE.epochKey) return fail('DECRYPT_FAILED', `cannot decrypt the key for epoch ${m.epoch}`);
-  return ok({ epoch: m.epoch, epochKey: key, echo: entry.echo });
+  return ok({ epoch: m.epoch, epochKey: key, echo: entry.echo, roster });
 }

@@ -106,6 +106,12 @@ describe('key message', () => {
     expect(codeOf(openKeysMessage(m, asBob()))).toBe('ROSTER_MISMATCH');
   });
 
+  it('rejects a key message that also keys someone outside the roster (a hidden listener)', () => {
+    const ghost = participant('ghost');
+    const m = keysFor(r1, alice, [bob, carol, ghost]);
+    expect(codeOf(openKeysMessage(m, asBob()))).toBe('NOT_A_MEMBER');
+  });
+
   it('rejects an epoch whose roster we never verified', () => {
     expect(codeOf(openKeysMessage(msg, asBob({ roster: undefined })))).toBe('UNKNOWN_EPOCH');
   });

@@ -105,6 +105,50 @@ export class VirtualClock implements SimEnv {
   }
 }
 
+/**
+ * Real time, for running the simulation over the real server: settles once no
+ * agent timer is pending and nothing happened for `quietMs`. A Hub over a
+ * socket calls touch() on every delivery. Use short agent timings with it.
+ */
+export class RealTimeEnv implements SimEnv {
+  private pending = new Set<ReturnType<typeof setTimeout>>();
+  private lastActivity = Date.now();
+
+  constructor(private readonly quietMs = 200) {}
+
+  now(): number {
+    return Date.now();
+  }
+
+  touch(): void {
+    this.lastActivity = Date.now();
+  }
+
+  setTimer(fn: () => void, ms: number): TimerHandle {
+    const h = setTimeout(() => {
+      this.pending.delete(h);
+      this.touch();
+      fn();
+    }, ms);
+    this.pending.add(h);
+    return h;
+  }
+
+  clearTimer(handle: TimerHandle): void {
+    const h = handle as ReturnType<typeof setTimeout>;
+    clearTimeout(h);
+    this.pending.delete(h);
+  }
+
+  async settle(quiesce: () => Promise<void>): Promise<void> {
+    for (;;) {
+      await quiesce();
+      if (this.pending.size === 0 && Date.now() - this.lastActivity >= this.quietMs) return;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+}
+
 // ------------------------------------------------------------------ hub
 
 /** What a participant receives from the server. */
@@ -234,10 +278,10 @@ export interface SimParticipant {
   agent: MeetingKeyAgent;
   connection: HubConnection;
   log: ParticipantLog;
-  /** Highest epoch anyone held when this participant joined. */
-  epochBeforeJoin: number;
-  /** Set when it leaves: the highest epoch it ever held. */
-  lastEpochHeld?: number;
+  /** Keys first seen before this sequence number existed before this participant joined. */
+  joinedAt: number;
+  /** Its first keys were checked against everything that existed before it joined. */
+  firstKeysChecked?: boolean;
 }
 
 export interface SimulationOptions {
@@ -248,14 +292,20 @@ export interface SimulationOptions {
   maxPayloadChars?: number;
 }
 
-function epochsHeld(log: ParticipantLog): number[] {
-  return [...log.received.keys(), ...log.sent.keys()];
+function heldKeys(log: ParticipantLog, onlyEpoch?: number): string[] {
+  const out: string[] = [];
+  for (const [epoch, k] of log.sent) if (onlyEpoch === undefined || epoch === onlyEpoch) out.push(toBase64Url(k.baseKey));
+  for (const [epoch, keys] of log.received) if (onlyEpoch === undefined || epoch === onlyEpoch) for (const k of keys.values()) out.push(toBase64Url(k));
+  return out;
 }
 
 export class Simulation {
   readonly members: SimParticipant[] = [];
   readonly departed: SimParticipant[] = [];
-  private highestEpochSeen = 0;
+  /** Every base key ever emitted (base64url) → order in which it first appeared. */
+  private readonly firstSeen = new Map<string, number>();
+  /** Every key any leaver held → that leaver. */
+  private readonly leaverKeys = new Map<string, string>();
   private lastCode: { ids: string; code: string } | undefined;
 
   constructor(private readonly opts: SimulationOptions) {}
@@ -287,12 +337,12 @@ export class Simulation {
     a.on('receive-keys', (e) => {
       log.received.set(e.epoch, new Map(e.senders.map((s) => [s.kid, s.baseKey])));
       log.timeline.push({ t: env.now(), event: 'receive-keys', epoch: e.epoch });
-      this.highestEpochSeen = Math.max(this.highestEpochSeen, e.epoch);
+      for (const k of e.senders) this.saw(k.baseKey);
     });
     a.on('send-key', (e) => {
       log.sent.set(e.epoch, { kid: e.kid, baseKey: e.baseKey });
       log.timeline.push({ t: env.now(), event: 'send-key', epoch: e.epoch });
-      this.highestEpochSeen = Math.max(this.highestEpochSeen, e.epoch);
+      this.saw(e.baseKey);
     });
     a.on('retire-epoch', (e) => {
       log.retired.add(e.epoch);
@@ -301,7 +351,7 @@ export class Simulation {
     a.on('roster', (e) => (log.roster = e));
     a.on('status', (e) => (log.state = e.state));
     a.on('error', (e) => log.errors.push(e));
-    const p: SimParticipant = { id: info.participantId, identity, agent: a, connection, log, epochBeforeJoin: this.highestEpochSeen };
+    const p: SimParticipant = { id: info.participantId, identity, agent: a, connection, log, joinedAt: this.firstSeen.size };
     this.members.push(p);
     a.start(info.present);
     return p;
@@ -313,8 +363,13 @@ export class Simulation {
     this.members.splice(i, 1);
     p.connection.leave();
     p.agent.stop();
-    p.lastEpochHeld = Math.max(0, ...epochsHeld(p.log));
+    for (const k of heldKeys(p.log)) this.leaverKeys.set(k, p.id);
     this.departed.push(p);
+  }
+
+  private saw(key: Uint8Array): void {
+    const k = toBase64Url(key);
+    if (!this.firstSeen.has(k)) this.firstSeen.set(k, this.firstSeen.size);
   }
 
   /** The member every verified roster names as leader, if they agree. */
@@ -346,7 +401,12 @@ export class Simulation {
       }
       if (m.log.roster?.securityCode !== first.log.roster?.securityCode) problems.push(`${m.id} security code differs from ${first.id}`);
       if (m.log.errors.length > 0) problems.push(`${m.id} reported ${m.log.errors.map((e) => `${e.code}: ${e.message}`).join('; ')}`);
-      if (Math.min(...epochsHeld(m.log)) <= m.epochBeforeJoin) problems.push(`${m.id} holds epoch ${Math.min(...epochsHeld(m.log))} from before it joined (${m.epochBeforeJoin})`);
+      if (!m.firstKeysChecked) {
+        // Later epochs are newer still: checking the first one a newcomer got is enough.
+        const firstEpoch = Math.min(...m.log.received.keys(), ...m.log.sent.keys());
+        if (heldKeys(m.log, firstEpoch).some((k) => (this.firstSeen.get(k) ?? Infinity) < m.joinedAt)) problems.push(`${m.id} holds a key from before it joined`);
+        m.firstKeysChecked = true;
+      }
       if (m.log.received.size + m.log.sent.size > 0 && [...m.log.received.keys()].some((e) => e < epoch && !m.log.retired.has(e))) {
         problems.push(`${m.id} still holds an epoch before ${epoch}`);
       }
@@ -370,8 +430,9 @@ export class Simulation {
       }
     }
 
-    for (const gone of this.departed) {
-      if ((gone.lastEpochHeld ?? 0) >= epoch) problems.push(`leaver ${gone.id} held epoch ${gone.lastEpochHeld}, current is ${epoch}`);
+    for (const m of this.members) {
+      const leaver = this.leaverKeys.get(toBase64Url(m.log.sent.get(epoch)?.baseKey ?? new Uint8Array()));
+      if (leaver) problems.push(`leaver ${leaver} holds ${m.id}'s key of the current epoch ${epoch}`);
     }
 
     const code = first.log.roster?.securityCode ?? '';

@@ -14,6 +14,8 @@ interface Scenario {
   leaveRate: number;
   /** Every this many steps, the leader leaves. */
   leaderLeavesEvery: number;
+  /** Server-to-client delay is uniform in 1..maxLatencyMs (default 20). */
+  maxLatencyMs?: number;
 }
 
 /** Runs a seeded join/leave schedule, checking the invariants after every change. */
@@ -22,7 +24,7 @@ async function runScenario(s: Scenario): Promise<{ sim: Simulation; steps: numbe
   const clock = new VirtualClock();
   // Every 43-character base64url token the server relays (32-byte values).
   const traffic = new Set<string>();
-  const hub = new FakeHub(clock, { rng, tap: (_f, _t, payload) => { for (const t of payload.match(/[A-Za-z0-9_-]{43}/g) ?? []) traffic.add(t); } });
+  const hub = new FakeHub(clock, { rng, maxLatencyMs: s.maxLatencyMs ?? 20, tap: (_f, _t, payload) => { for (const t of payload.match(/[A-Za-z0-9_-]{43}/g) ?? []) traffic.add(t); } });
   const sim = new Simulation({ hub, env: clock, meetingId: 'sim-meeting' });
   let joined = 0;
   let steps = 0;
@@ -30,7 +32,16 @@ async function runScenario(s: Scenario): Promise<{ sim: Simulation; steps: numbe
     steps += 1;
     const size = sim.members.length;
     let action: string;
-    if (size > 1 && steps % s.leaderLeavesEvery === 0) {
+    if (size > 3 && steps % (s.leaderLeavesEvery * 2) === 0) {
+      // The leader and its successor go at once, while someone joins.
+      const order = sim.members[0]?.log.roster?.members.map((m) => m.participantId) ?? [];
+      const [first, second] = order.slice(0, 2).map((id) => sim.members.find((m) => m.id === id)) as [SimParticipant, SimParticipant];
+      action = `leader ${first.id} and successor ${second.id} leave as one joins`;
+      sim.leave(first);
+      sim.leave(second);
+      await sim.join();
+      joined += 1;
+    } else if (size > 1 && steps % s.leaderLeavesEvery === 0) {
       const leader = sim.leader() as SimParticipant;
       action = `leader ${leader.id} leaves`;
       sim.leave(leader);
@@ -71,6 +82,18 @@ describe('simulated meeting over an in-memory relay', () => {
   });
 });
 
+// Extra seeds for soak runs: E2EE_SIM_SEEDS=1-40 npx vitest run test/e2ee/simulation.test.ts
+const soak = (process.env['E2EE_SIM_SEEDS'] ?? '').match(/^(\d+)-(\d+)$/);
+describe.runIf(soak)('soak: many seeds', () => {
+  const [from, to] = soak ? [Number(soak[1]), Number(soak[2])] : [0, -1];
+  it.each(Array.from({ length: to - from + 1 }, (_, i) => from + i))('seed %i', async (seed) => {
+    const maxLatencyMs = [20, 150, 600, 2500][seed % 4];
+    const { sim, traffic, hub } = await runScenario({ seed, participants: 25, leaveRate: 0.35, leaderLeavesEvery: 4, ...(maxLatencyMs ? { maxLatencyMs } : {}) });
+    expect(hub.violations).toEqual([]);
+    expect(keysNeverRelayed(sim, traffic)).toEqual([]);
+  }, 120_000);
+});
+
 describe('simulated meeting, larger', () => {
   it('keeps 50 participants keyed through random joins and leaves, including leader departures', async () => {
     const t0 = performance.now();
@@ -79,4 +102,25 @@ describe('simulated meeting, larger', () => {
     expect(hub.violations).toEqual([]);
     expect(keysNeverRelayed(sim, traffic)).toEqual([]);
   }, 60_000);
+});
+
+// 200 members in four batches of 50, then the leader leaves (about a minute on a laptop):
+// E2EE_SIM_LARGE=1 npx vitest run test/e2ee/simulation.test.ts -t '200'
+describe.runIf(process.env['E2EE_SIM_LARGE'])('simulated meeting, 200 members', () => {
+  it('keys 200 members (KIDs past index 255, rosters near the relay limit) and survives the leader leaving', async () => {
+    const clock = new VirtualClock();
+    let largestPayload = 0;
+    const hub = new FakeHub(clock, { rng: seededRandom(200), tap: (_f, _t, p) => (largestPayload = Math.max(largestPayload, p.length)) });
+    const sim = new Simulation({ hub, env: clock, meetingId: 'sim-200' });
+    for (let batch = 0; batch < 4; batch++) {
+      await Promise.all(Array.from({ length: 50 }, () => sim.join()));
+      await sim.settle();
+      expect(sim.check(), `after batch ${batch}`).toEqual([]);
+    }
+    sim.leave(sim.leader() as SimParticipant);
+    await sim.settle();
+    expect(sim.check()).toEqual([]);
+    expect(hub.violations).toEqual([]);
+    console.log(`200 members: largest relay payload ${largestPayload} characters`);
+  }, 300_000);
 });

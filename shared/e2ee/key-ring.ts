@@ -1,0 +1,61 @@
+// The SFrame base keys this participant holds, per epoch: installed when an
+// epoch's key is verified, erased when the epoch retires.
+
+import { deriveFrameKeys, type SenderKey } from './frame-keys.ts';
+import { wipe } from './primitives.ts';
+import { rosterIndexOf, type VerifiedRoster } from './roster.ts';
+
+export interface InstalledEpoch {
+  epoch: number;
+  /** Our own key: what we encrypt with once the epoch is committed. */
+  own: SenderKey;
+  /** Everyone else's keys, for decryption. */
+  senders: SenderKey[];
+}
+
+export class EpochKeyRing {
+  private readonly epochs = new Map<number, InstalledEpoch>();
+
+  constructor(private readonly selfId: string) {}
+
+  /** Derives every member's base key; consumes (erases) the epoch key. */
+  async install(v: VerifiedRoster, epochKey: Uint8Array): Promise<InstalledEpoch> {
+    const r = v.roster;
+    const keys = await deriveFrameKeys(epochKey, { meetingId: r.meetingId, instanceId: r.instanceId, epoch: r.epoch }, r.members.map((m) => m.participantId));
+    wipe(epochKey);
+    const own = keys[rosterIndexOf(r, this.selfId)];
+    if (!own) throw new Error(`installing epoch ${r.epoch}, which does not list us`);
+    const installed = { epoch: r.epoch, own, senders: keys.filter((k) => k !== own) };
+    this.epochs.set(r.epoch, installed);
+    return installed;
+  }
+
+  get(epoch: number): InstalledEpoch | undefined {
+    return this.epochs.get(epoch);
+  }
+
+  has(epoch: number): boolean {
+    return this.epochs.has(epoch);
+  }
+
+  epochsBefore(epoch: number): number[] {
+    return [...this.epochs.keys()].filter((e) => e < epoch);
+  }
+
+  all(): number[] {
+    return [...this.epochs.keys()];
+  }
+
+  /** Erases one epoch's keys; false if it was not held. */
+  retire(epoch: number): boolean {
+    const e = this.epochs.get(epoch);
+    if (!e) return false;
+    for (const k of [e.own, ...e.senders]) wipe(k.baseKey);
+    this.epochs.delete(epoch);
+    return true;
+  }
+
+  clear(): void {
+    for (const epoch of this.all()) this.retire(epoch);
+  }
+}

@@ -96,6 +96,7 @@ export class Room {
   /** Map insertion order is join order. */
   readonly participants = new Map<string, Participant>();
   private closed = false;
+  private speakerObserver?: Promise<ms.ActiveSpeakerObserver>;
 
   constructor(
     readonly meetingId: string,
@@ -205,12 +206,30 @@ export class Room {
     );
     p.producers.set(producer.id, { producer, source });
     producer.observer.on('close', () => p.producers.delete(producer.id));
+    if (kind === 'audio') void this.observeSpeaker(producer);
     this.opts.observer?.producerCreated?.(this, p, producer, source);
     this.broadcast(
       { type: 'producer-added', participantId: p.id, producerId: producer.id, kind, source, paused: producer.paused },
       p.id,
     );
     return producer.id;
+  }
+
+  /** Dominant-speaker detection for the UI, from the audio-level header extension. */
+  private async observeSpeaker(producer: ms.Producer): Promise<void> {
+    try {
+      if (!this.speakerObserver) {
+        this.speakerObserver = this.router.createActiveSpeakerObserver({ interval: 300 });
+        const obs = await this.speakerObserver;
+        obs.on('dominantspeaker', ({ producer: loud }) => {
+          const id = loud.appData['participantId'];
+          if (typeof id === 'string' && this.participants.has(id)) this.broadcast({ type: 'active-speaker', participantId: id });
+        });
+      }
+      await (await this.speakerObserver).addProducer({ producerId: producer.id });
+    } catch (e) {
+      if (!this.closed) this.opts.log.warn(`speaker detection unavailable: ${String(e)}`);
+    }
   }
 
   closeProducer(p: Participant, producerId: string): void {

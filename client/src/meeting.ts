@@ -16,6 +16,7 @@ export interface RemoteParticipant {
   cameraOff: boolean;
   e2ee: E2eeState;
   e2eeReason?: string;
+  speaking: boolean;
 }
 
 export type MeetingPhase = 'idle' | 'connecting' | 'joined' | 'reconnecting' | 'left' | 'failed';
@@ -103,7 +104,9 @@ export class Meeting {
     this.signaling = signaling;
     await signaling.connect();
     signaling.onNotice((n) => this.handleNotice(n));
-    signaling.onClose = () => this.onDisconnected();
+    signaling.onClose = () => {
+      if (this.signaling === signaling) this.onDisconnected();
+    };
     const join = await signaling.join(this.opts.meetingId, this.opts.name, this.opts.mode);
     this.join = join;
     for (const p of join.peers) this.addParticipant(p.participantId, p.name);
@@ -138,7 +141,7 @@ export class Meeting {
   private addParticipant(id: string, name: string): RemoteParticipant {
     let p = this.participants.get(id);
     if (!p) {
-      p = { id, name, tracks: {}, micMuted: false, cameraOff: false, e2ee: 'waiting-for-key' };
+      p = { id, name, tracks: {}, micMuted: false, cameraOff: false, e2ee: 'waiting-for-key', speaking: false };
       this.participants.set(id, p);
     }
     return p;
@@ -170,6 +173,9 @@ export class Meeting {
         }
         break;
       }
+      case 'active-speaker':
+        for (const p of this.participants.values()) p.speaking = p.id === n.participantId;
+        break;
       case 'consumer-closed':
         this.media?.closeConsumer(n.consumerId);
         break;
@@ -199,11 +205,40 @@ export class Meeting {
   }
 
   private onDisconnected(): void {
-    if (this.phase === 'left') return;
-    this.phase = 'failed';
-    this.error = 'Lost the connection to the meeting server.';
+    if (this.phase === 'left' || this.phase === 'reconnecting') return;
+    const wasJoined = this.phase === 'joined';
     this.media?.close();
+    this.media = undefined;
+    this.mediaReady = false;
     this.participants.clear();
+    if (!wasJoined) {
+      this.phase = 'failed';
+      this.error = 'Lost the connection to the meeting server.';
+      this.changed();
+      return;
+    }
+    void this.reconnect();
+  }
+
+  /** Rejoins after a lost connection: a fresh participant, fresh keys (the old ones are gone with the old epoch). */
+  private async reconnect(): Promise<void> {
+    const delays = [500, 1000, 2000, 4000, 8000];
+    for (let attempt = 0; attempt < delays.length; attempt++) {
+      this.phase = 'reconnecting';
+      this.error = `Connection lost. Reconnecting (attempt ${attempt + 1} of ${delays.length})…`;
+      this.changed();
+      await new Promise((r) => setTimeout(r, delays[attempt]));
+      if ((this.phase as MeetingPhase) === 'left') return;
+      try {
+        await this.connect();
+        this.alert('info', 'Reconnected to the meeting.');
+        return;
+      } catch {
+        this.signaling?.close();
+      }
+    }
+    this.phase = 'failed';
+    this.error = 'Could not reconnect to the meeting server. Check your network and reload the page to try again.';
     this.changed();
   }
 

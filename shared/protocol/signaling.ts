@@ -236,6 +236,11 @@ export interface ConsumerClosed {
   type: 'consumer-closed';
   consumerId: string;
 }
+/** The loudest speaker (mediasoup reads the audio-level RTP header extension, which stays in clear). */
+export interface ActiveSpeaker {
+  type: 'active-speaker';
+  participantId: string;
+}
 export interface RelayDelivery {
   type: 'relay';
   from: string;
@@ -252,6 +257,7 @@ export type ServerMessage =
   | ProducerClosed
   | ProducerPaused
   | ConsumerClosed
+  | ActiveSpeaker
   | RelayDelivery;
 
 export type ServerNotice = Exclude<ServerMessage, ResponseOk | ResponseErr>;

@@ -168,6 +168,7 @@ const SERVER_TYPES = new Set<ServerMessage['type']>([
   'producer-closed',
   'producer-paused',
   'consumer-closed',
+  'active-speaker',
   'relay',
 ]);
 

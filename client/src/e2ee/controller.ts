@@ -48,6 +48,14 @@ export class E2eeController {
   }
 
   private start(join: JoinResult): void {
+    // A rejoin after a lost connection starts over: new participant, new keys.
+    if (this.agent) {
+      this.agent.stop();
+      this.frames.clearSendKey();
+      this.roster = [];
+      this.epoch = 0;
+      this.state = 'waiting-for-key';
+    }
     const signaling = this.meeting.signalingClient!;
     const agent = new MeetingKeyAgent({
       meetingId: join.meetingId,
@@ -142,7 +150,7 @@ export class E2eeController {
     if (err && now - err.at < 3000 && (s.lastDecryptAt === undefined || now - s.lastDecryptAt > FAILING_AFTER_MS)) {
       return { state: 'failing', text: `failing: ${err.code.replace(/_/g, ' ').toLowerCase()}` };
     }
-    return { state: 'ok', text: '🔒 encrypted' };
+    return { state: 'ok', text: 'encrypted' };
   }
 
   stop(): void {

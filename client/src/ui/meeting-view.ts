@@ -3,7 +3,7 @@
 // elements survive re-renders.
 
 import type { Meeting, RemoteParticipant } from '../meeting.ts';
-import { clear, h } from './dom.ts';
+import { clear, h, lockIcon } from './dom.ts';
 
 export interface MeetingViewExtras {
   /** Extra header content (security code, epoch), rendered on every change. */
@@ -44,7 +44,7 @@ export class MeetingView {
       h(
         'header',
         { class: 'meeting-header' },
-        h('div', { class: 'brand' }, h('span', { class: 'lock', 'aria-hidden': 'true' }, '🔒'), ' ', meeting.opts.meetingId),
+        h('div', { class: 'brand' }, lockIcon(), ' ', meeting.opts.mode === 'call' ? 'One-on-one call' : meeting.opts.meetingId),
         this.status,
         this.headerExtra,
       ),
@@ -95,7 +95,7 @@ export class MeetingView {
   private render(): void {
     const m = this.meeting;
     this.status.textContent =
-      m.phase === 'joined' ? 'Connected' : m.phase === 'connecting' ? 'Connecting…' : m.phase === 'left' ? 'You left the meeting' : m.phase === 'failed' ? `Disconnected: ${m.error ?? ''}` : m.phase;
+      m.phase === 'joined' ? 'Connected' : m.phase === 'connecting' ? 'Connecting…' : m.phase === 'left' ? 'You left the meeting' : m.phase === 'failed' ? `Disconnected: ${m.error ?? ''}` : m.phase === 'reconnecting' ? (m.error ?? 'Reconnecting…') : m.phase;
     this.status.dataset['state'] = m.phase;
     this.renderControls();
     this.extras.header?.(this.headerExtra);
@@ -161,6 +161,7 @@ export class MeetingView {
       const audio = tile.querySelector('audio')!;
       attach(audio, p.tracks.mic?.track);
     }
+    tile.classList.toggle('speaking', kind === 'camera' && p.speaking);
     tile.classList.toggle('camera-off', kind === 'camera' && (p.cameraOff || !p.tracks.camera));
     tile.querySelector('.name')!.textContent = kind === 'screen' ? `${p.name} (screen)` : p.name;
     const mic = tile.querySelector('.mic')!;

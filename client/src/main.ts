@@ -8,7 +8,7 @@ import { Meeting } from './meeting.ts';
 import { FrameCrypto, detectTransformPath } from './e2ee/frame-crypto.ts';
 import { E2eeController } from './e2ee/controller.ts';
 import { loadIdentity } from './e2ee/identity-store.ts';
-import { initCrypto } from '../../shared/e2ee/index.ts';
+import { fingerprint, initCrypto, type IdentityKeyPair } from '../../shared/e2ee/index.ts';
 import { createSecurityPanel, renderSecurityHeader } from './ui/security-panel.ts';
 import { MeetingView } from './ui/meeting-view.ts';
 import { PrejoinView, type PrejoinChoice } from './ui/prejoin-view.ts';
@@ -37,7 +37,7 @@ async function getLocalMedia(choice: { audioDeviceId?: string; videoDeviceId?: s
   }
 }
 
-async function enterMeeting(choice: PrejoinChoice, stream: MediaStream, warning?: string): Promise<void> {
+async function enterMeeting(choice: PrejoinChoice, stream: MediaStream, identity: IdentityKeyPair, warning?: string): Promise<void> {
   const url = new URL(location.href);
   url.searchParams.set('meeting', choice.meetingId);
   url.searchParams.delete('join');
@@ -53,8 +53,6 @@ async function enterMeeting(choice: PrejoinChoice, stream: MediaStream, warning?
     );
     return;
   }
-  await initCrypto();
-  const { identity } = await loadIdentity(params.get('guest') === '1');
   const frames = new FrameCrypto(path);
   if (__E2EE_TEST_HOOKS__) {
     // `&test=plaintext` (control runs of the blindness audit) or `&test=wrong-key`.
@@ -99,11 +97,21 @@ async function main(): Promise<void> {
   const meetingId = meetingParam && ID_PATTERN.test(meetingParam) ? meetingParam : undefined;
   const name = params.get('name')?.trim() || localStorage.getItem('displayName') || '';
 
+  await initCrypto();
   if (params.get('join') === '1' && meetingId && name) {
-    const { stream, warning } = await getLocalMedia({});
-    await enterMeeting({ meetingId, name, mode }, stream, warning);
+    const [{ stream, warning }, { identity }] = await Promise.all([getLocalMedia({}), loadIdentity(params.get('guest') === '1')]);
+    await enterMeeting({ meetingId, name, mode, guest: params.get('guest') === '1' }, stream, identity, warning);
     return;
   }
+  const stored = await loadIdentity(false);
+  const guestBox = h('input', { type: 'checkbox', id: 'guest', 'data-testid': 'guest-mode' });
+  const identityInfo = h(
+    'div',
+    { class: 'identity-box' },
+    h('div', { class: 'muted' }, stored.origin === 'guest' ? 'One-meeting identity (this browser cannot store keys)' : 'Your identity fingerprint (others see it in the security panel)'),
+    h('div', { class: 'fingerprint', 'data-testid': 'prejoin-fingerprint' }, fingerprint(stored.identity.publicKey)),
+    h('label', { class: 'check' }, guestBox, ' Join as a guest with a one-meeting identity'),
+  );
   const prejoin = new PrejoinView({
     meetingId: meetingId ?? '',
     name,
@@ -111,9 +119,13 @@ async function main(): Promise<void> {
     invalidMeeting: meetingParam !== null && !meetingId,
     newMeetingId: randomMeetingId,
     getMedia: getLocalMedia,
+    extra: identityInfo,
     onJoin: (choice, stream) => {
       localStorage.setItem('displayName', choice.name);
-      void enterMeeting(choice, stream);
+      void (async () => {
+        const identity = guestBox.checked ? (await loadIdentity(true)).identity : stored.identity;
+        await enterMeeting({ ...choice, guest: guestBox.checked }, stream, identity);
+      })();
     },
   });
   app.replaceChildren(prejoin.root);

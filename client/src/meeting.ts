@@ -40,6 +40,8 @@ export interface MeetingOptions {
 export class Meeting {
   phase: MeetingPhase = 'idle';
   error?: string;
+  /** The server's code when joining failed (e.g. CALL_FULL), for the UI. */
+  errorCode?: string;
   join?: JoinResult;
   readonly participants = new Map<string, RemoteParticipant>();
   readonly alerts: Alert[] = [];
@@ -94,6 +96,7 @@ export class Meeting {
     } catch (e) {
       this.phase = 'failed';
       this.error = e instanceof SignalingError ? e.error.message : e instanceof Error ? e.message : String(e);
+      this.errorCode = e instanceof SignalingError ? e.error.code : 'UNREACHABLE';
       this.changed();
       throw e;
     }

@@ -24,6 +24,7 @@ export class MeetingView {
   private readonly controls: HTMLElement;
   private readonly tiles = new Map<string, HTMLElement>();
   private shownAlerts = 0;
+  private endCard?: HTMLElement;
 
   constructor(
     private readonly meeting: Meeting,
@@ -52,8 +53,7 @@ export class MeetingView {
       h(
         'div',
         { class: 'stage' },
-        this.grid,
-        h('div', { class: 'self' }, this.selfVideo, h('span', { class: 'self-label' }, 'You')),
+        h('div', { class: 'grid-wrap' }, this.grid, h('div', { class: 'self' }, this.selfVideo, h('span', { class: 'self-label' }, 'You'))),
         ...(extras.panels ?? []),
       ),
       this.controls,
@@ -98,6 +98,7 @@ export class MeetingView {
       m.phase === 'joined' ? 'Connected' : m.phase === 'connecting' ? 'Connecting…' : m.phase === 'left' ? 'You left the meeting' : m.phase === 'failed' ? `Disconnected: ${m.error ?? ''}` : m.phase === 'reconnecting' ? (m.error ?? 'Reconnecting…') : m.phase;
     this.status.dataset['state'] = m.phase;
     this.renderControls();
+    this.renderEndCard();
     this.extras.header?.(this.headerExtra);
     for (const a of m.alerts.slice(this.shownAlerts)) this.showAlert(a.level, a.text);
     this.shownAlerts = m.alerts.length;
@@ -121,6 +122,31 @@ export class MeetingView {
     if (this.tiles.size === 0) {
       if (!this.grid.querySelector('.empty')) this.grid.append(h('p', { class: 'empty' }, 'Waiting for others to join… Share this page’s link to invite them.'));
     } else this.grid.querySelector('.empty')?.remove();
+  }
+
+  /** Left, refused or disconnected: say so plainly and offer the way back. */
+  private renderEndCard(): void {
+    const m = this.meeting;
+    if (m.phase !== 'left' && m.phase !== 'failed') {
+      this.endCard?.remove();
+      this.endCard = undefined;
+      return;
+    }
+    if (this.endCard) return;
+    const refused = m.phase === 'failed' && m.errorCode && m.errorCode !== 'UNREACHABLE' && m.errorCode !== 'INTERNAL';
+    const title = m.phase === 'left' ? 'You left the meeting' : refused ? 'You could not join' : 'Disconnected';
+    const rejoin = h('button', { class: 'primary', 'data-testid': 'rejoin' }, 'Rejoin');
+    rejoin.addEventListener('click', () => location.reload());
+    const home = h('a', { href: '/', class: 'secondary-link' }, 'Start page');
+    this.endCard = h(
+      'div',
+      { class: 'end-card', role: 'alertdialog', 'aria-labelledby': 'end-title', 'data-testid': refused ? 'join-error' : 'end-screen', 'data-code': m.errorCode ?? '' },
+      h('h2', { id: 'end-title' }, title),
+      m.phase === 'failed' ? h('p', {}, m.error ?? '') : h('p', {}, 'Your keys for this meeting were erased.'),
+      h('div', { class: 'row' }, rejoin, home),
+    );
+    this.root.append(this.endCard);
+    rejoin.focus();
   }
 
   private showAlert(level: string, text: string): void {

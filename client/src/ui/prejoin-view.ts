@@ -9,6 +9,8 @@ export interface PrejoinChoice {
   meetingId: string;
   name: string;
   mode: MeetingMode;
+  /** One-meeting identity instead of the profile's stored one. */
+  guest?: boolean;
 }
 
 export interface PrejoinOptions {

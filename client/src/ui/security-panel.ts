@@ -6,11 +6,13 @@ import type { E2eeController } from '../e2ee/controller.ts';
 import type { Meeting } from '../meeting.ts';
 import { h } from './dom.ts';
 import { fingerprint } from '../../../shared/e2ee/index.ts';
+import { VerifiedStore } from '../e2ee/verified-store.ts';
 
 export function createSecurityPanel(meeting: Meeting, e2ee: E2eeController): HTMLElement {
   const panel = h('aside', { class: 'panel security', 'data-testid': 'security-panel', 'aria-label': 'Security' });
   panel.dataset['title'] = 'Security';
   panel.hidden = true;
+  const verified = new VerifiedStore();
   const render = (): void => {
     const code = e2ee.securityCode;
     const self = meeting.join?.participantId;
@@ -38,20 +40,40 @@ export function createSecurityPanel(meeting: Meeting, e2ee: E2eeController): HTM
       h(
         'ul',
         { class: 'roster', 'data-testid': 'roster' },
-        ...e2ee.roster.map((m) =>
-          h(
+        ...e2ee.roster.map((m) => {
+          const isSelf = m.participantId === self;
+          const name = isSelf ? meeting.opts.name : e2ee.nameOf(m.participantId);
+          const status = verified.status(m.identityKey, name);
+          const box = h('input', { type: 'checkbox', 'data-testid': 'verify-toggle', 'aria-label': `Mark ${name} as verified` });
+          box.checked = status === 'verified';
+          box.addEventListener('change', () => {
+            verified.set(m.identityKey, name, box.checked);
+            render();
+          });
+          return h(
             'li',
-            { 'data-participant': m.participantId },
-            h('span', { class: 'who' }, m.participantId === self ? `${meeting.opts.name} (you)` : e2ee.nameOf(m.participantId), m.isLeader ? h('span', { class: 'leader' }, ' · leader') : null),
+            { 'data-participant': m.participantId, 'data-verified': isSelf ? 'self' : status },
+            h('span', { class: 'who' }, isSelf ? `${name} (you)` : name, m.isLeader ? h('span', { class: 'leader' }, ' · leader') : null),
             h('span', { class: 'fingerprint' }, m.fingerprint),
-          ),
-        ),
+            isSelf ? null : h('label', { class: 'check small' }, box, ' verified'),
+            status === 'identity-changed' && !isSelf
+              ? h('span', { class: 'warn-text', role: 'alert' }, `Identity changed: you verified someone named ${name} with a different key.`)
+              : null,
+          );
+        }),
       ),
       h('h3', {}, 'Your identity fingerprint'),
       h('p', { class: 'fingerprint', 'data-testid': 'own-fingerprint' }, fingerprint(e2ee.identity.publicKey)),
     );
   };
-  meeting.subscribe(render);
+  // Re-render only when what the panel shows changed (stats tick every 500 ms).
+  let shown = '';
+  meeting.subscribe(() => {
+    const sig = JSON.stringify([e2ee.state, e2ee.epoch, e2ee.securityCode, e2ee.roster.map((m) => [m.participantId, m.isLeader, e2ee.nameOf(m.participantId)])]);
+    if (sig === shown) return;
+    shown = sig;
+    render();
+  });
   render();
   return panel;
 }

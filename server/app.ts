@@ -45,7 +45,7 @@ export async function startServer(cfg: ServerConfig, hooks: ServerHooks = {}, lo
     ? https.createServer({ cert: fs.readFileSync(cfg.https.certFile), key: fs.readFileSync(cfg.https.keyFile) }, handler)
     : http.createServer(handler);
 
-  const wss = new WebSocketServer({ server, path: '/ws', maxPayload: LIMITS.maxMessageBytes });
+  const wss = new WebSocketServer({ server, path: '/ws', maxPayload: LIMITS.maxFrameBytes });
   const sessions = new Set<Session>();
   wss.on('connection', (ws) => {
     const s = new Session(ws, {

@@ -201,6 +201,9 @@ export class Room {
     for (const e of p.producers.values()) {
       if (e.source === source) throw new RoomError('BAD_MESSAGE', `already producing ${source}`);
     }
+    const codecs = (rtpParameters as { codecs?: unknown }).codecs;
+    const mime = Array.isArray(codecs) && typeof (codecs[0] as { mimeType?: unknown })?.mimeType === 'string' ? (codecs[0] as { mimeType: string }).mimeType : '';
+    if (!mime.toLowerCase().startsWith(`${kind}/`)) throw new RoomError('BAD_MESSAGE', `rtpParameters codec '${mime}' is not ${kind}`);
     const producer = await mediaCall(() =>
       t.produce({ kind, rtpParameters: rtpParameters as unknown as ms.RtpParameters, appData: { source, participantId: p.id } }),
     );
@@ -267,6 +270,10 @@ export class Room {
       can = false;
     }
     if (!can) throw new RoomError('CANNOT_CONSUME', 'your device cannot receive this producer');
+    for (const c of p.consumers.values()) {
+      if (c.producerId === producerId) throw new RoomError('BAD_MESSAGE', 'already consuming this producer');
+    }
+    if (p.consumers.size >= 4 * LIMITS.maxParticipantsPerMeeting) throw new RoomError('BAD_MESSAGE', 'too many consumers');
     // Paused until the client says its receiver (and decryption) is attached.
     const consumer = await mediaCall(() =>
       t.consume({ producerId, rtpCapabilities: caps, paused: true, appData: { participantId: found.owner.id } }),

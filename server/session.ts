@@ -65,11 +65,17 @@ export class Session implements Peer {
     private readonly deps: SessionDeps,
   ) {
     ws.on('message', (data, isBinary) => {
+      // Every frame costs a token, binary ones too, before any other work.
+      if (!this.bucket.take()) {
+        this.sendRaw({ type: 'error', error: { code: 'RATE_LIMITED', message: `more than ${LIMITS.ratePerSecond} messages per second` } });
+        return;
+      }
       if (isBinary) {
         this.sendRaw({ type: 'error', error: { code: 'BAD_MESSAGE', message: 'binary messages are not accepted' } });
         return;
       }
-      this.onMessage(data.toString());
+      const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+      this.onMessage(buf.toString('utf8'), buf.length);
     });
     ws.on('close', () => this.onClose());
     ws.on('error', (e) => deps.log.warn(`signaling socket error: ${e.message}`));
@@ -79,12 +85,8 @@ export class Session implements Peer {
     return this.participant?.id;
   }
 
-  private onMessage(raw: string): void {
-    if (!this.bucket.take()) {
-      this.sendRaw({ type: 'error', error: { code: 'RATE_LIMITED', message: `more than ${LIMITS.ratePerSecond} messages per second` } });
-      return;
-    }
-    const parsed = parseClientMessage(raw);
+  private onMessage(raw: string, byteLength: number): void {
+    const parsed = parseClientMessage(raw, byteLength);
     if (this.room && this.participant) this.deps.signalObserver?.signal(this.room, this.participant.id, 'in', raw);
     if (!parsed.ok) {
       this.deps.log.debug(`rejected message: ${parsed.error.code} ${parsed.error.message}`);
@@ -120,7 +122,9 @@ export class Session implements Peer {
   private async handle(msg: ClientMessage): Promise<unknown> {
     if (msg.type === 'join') {
       if (this.room) throw new RoomError('ALREADY_JOINED', 'this connection already joined a meeting');
-      const room = await this.deps.registry.getOrCreate(msg.meetingId, msg.mode);
+      // The last member may leave (closing the room) while we wait for it: then make a new one.
+      let room = await this.deps.registry.getOrCreate(msg.meetingId, msg.mode);
+      for (let i = 0; room.isClosed && i < 3; i++) room = await this.deps.registry.getOrCreate(msg.meetingId, msg.mode);
       const id = randomId(9);
       const p = room.join(id, msg.name, this);
       this.room = room;

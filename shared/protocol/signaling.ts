@@ -7,8 +7,10 @@ export const PROTOCOL_VERSION = 1;
 
 /** Bounds enforced by the server on every connection (documented in README). */
 export const LIMITS = {
-  /** Largest WebSocket message accepted, in bytes. */
+  /** Largest WebSocket message accepted, in bytes; larger ones get TOO_LARGE. */
   maxMessageBytes: 256 * 1024,
+  /** Beyond this the socket itself closes with 1009 (the message is not even read). */
+  maxFrameBytes: 1024 * 1024,
   /** Largest opaque relay payload, in characters. */
   maxRelayPayload: 64 * 1024,
   /** Token bucket per connection: sustained messages per second and burst. */

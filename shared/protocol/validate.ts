@@ -132,9 +132,9 @@ function parseBody(o: JsonObject, id: number): ClientMessage {
   }
 }
 
-/** Parses and validates one raw message from a client. */
-export function parseClientMessage(raw: string): Parsed<ClientMessage> {
-  if (raw.length > LIMITS.maxMessageBytes) {
+/** Parses and validates one raw message from a client (byteLength: its UTF-8 size, if known). */
+export function parseClientMessage(raw: string, byteLength = raw.length): Parsed<ClientMessage> {
+  if (byteLength > LIMITS.maxMessageBytes || raw.length > LIMITS.maxMessageBytes) {
     return { ok: false, id: undefined, error: { code: 'TOO_LARGE', message: `message larger than ${LIMITS.maxMessageBytes} bytes` } };
   }
   let data: unknown;

@@ -68,7 +68,6 @@ function run(options: TransformOptions, readable: ReadableStream<EncodedFrame>, 
         controller.enqueue(frame);
         return;
       }
-      if (data.byteLength === 0) return;
       const r = await keys.decrypt(options.codec, data, options.participantId);
       if (!r.ok) {
         stats.received(options.participantId, r.code);

@@ -9,7 +9,8 @@ import { FrameCrypto, detectTransformPath } from './e2ee/frame-crypto.ts';
 import { E2eeController } from './e2ee/controller.ts';
 import { loadIdentity } from './e2ee/identity-store.ts';
 import { fingerprint, initCrypto, type IdentityKeyPair } from '../../shared/e2ee/index.ts';
-import { createSecurityPanel, renderSecurityHeader } from './ui/security-panel.ts';
+import { createLobbyOverlay, createSecurityPanel, renderSecurityHeader } from './ui/security-panel.ts';
+import { createChatPanel } from './ui/chat-panel.ts';
 import { MeetingView } from './ui/meeting-view.ts';
 import { PrejoinView, type PrejoinChoice } from './ui/prejoin-view.ts';
 import { h } from './ui/dom.ts';
@@ -64,7 +65,8 @@ async function enterMeeting(choice: PrejoinChoice, stream: MediaStream, identity
   const e2ee = new E2eeController(meeting, frames, identity);
   const view = new MeetingView(meeting, stream, {
     header: (el) => renderSecurityHeader(el, e2ee),
-    panels: [createSecurityPanel(meeting, e2ee)],
+    panels: [createSecurityPanel(meeting, e2ee), createChatPanel(e2ee)],
+    overlays: [createLobbyOverlay(meeting, e2ee)],
     tileStatus: (p) => e2ee.tileStatus(p),
   });
   app.replaceChildren(view.root);

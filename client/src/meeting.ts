@@ -284,9 +284,11 @@ export class Meeting {
     return this.screenStream?.getVideoTracks()[0];
   }
 
-  async leave(): Promise<void> {
+  /** Leaves; `reason` is shown on the end screen (e.g. removed by the leader). */
+  async leave(reason?: string): Promise<void> {
     if (this.phase === 'left') return;
     this.phase = 'left';
+    this.error = reason;
     await this.signaling?.request({ type: 'leave' });
     this.media?.close();
     this.signaling?.close();

@@ -1,21 +1,25 @@
 // MeetingKeyAgent: the protocol state machine one participant runs. It turns
-// server notices and relayed payloads into verified keys and rosters. All
-// checks live in the pure modules (announcement, roster, key-message, ack,
-// commit); this class only keeps state, schedules timers and sends messages.
+// server notices and relayed payloads into verified keys, rosters and chat
+// messages. All checks live in the pure modules (announcement, roster,
+// key-message, ack, commit, admission, chat); this class only keeps state,
+// schedules timers and sends messages.
 //
 // Inputs are processed one at a time, in arrival order, on an internal queue
 // (frame key derivation is asynchronous WebCrypto); idle() resolves when the
 // queue is empty.
 
 import { createAck, verifyAck, type Ack } from './ack.ts';
+import { admissible, createAdmission, lobbyWaiting, verifyAdmissionForMember, verifyAdmissionForNewcomer, type Admission, type LobbyInput } from './admission.ts';
 import { createAnnouncement, sameAnnouncement, verifyAnnouncement, type Announcement } from './announcement.ts';
+import { checkChatText, createChat, openChat, type ChatMessage } from './chat.ts';
 import { decodeMessage, encodeMessage, type WireMessage } from './codec.ts';
 import { createCommit, verifyCommit, type Commit, type CommitReason } from './commit.ts';
 import { ID_PATTERN, LIMITS, SIZE, TIMING } from './constants.ts';
+import { checkDisplayName } from './display-name.ts';
 import { Emitter } from './emitter.ts';
 import { toBase64Url } from './encoding.ts';
-import { E2eeError, type E2eeErrorCode } from './errors.ts';
-import type { AgentEvents, AgentOptions, AgentState, AgentTiming, TimerHandle } from './events.ts';
+import { E2eeError, fail, ok, type E2eeErrorCode, type Result } from './errors.ts';
+import type { AgentEvents, AgentOptions, AgentState, AgentTiming, LobbyEntry, StatusEvent, TimerHandle } from './events.ts';
 import { splitPayload, Reassembler } from './fragment.ts';
 import type { IdentityKeyPair } from './identity.ts';
 import { EpochKeyRing } from './key-ring.ts';
@@ -23,8 +27,9 @@ import { createKeysMessage, openKeysMessage, type KeysMessage } from './key-mess
 import { LivenessNonces } from './liveness.ts';
 import { planMembers, sameMembers } from './membership.ts';
 import { cryptoReady, dhKeyPairFromSeed, systemRandom, wipe, wrapKey, type DhKeyPair, type RandomBytes } from './primitives.ts';
-import { createRoster, expectedLeader, GENESIS_HASH, verifyRoster, type Roster, type VerifiedRoster } from './roster.ts';
+import { createRoster, expectedLeader, GENESIS_HASH, rosterIndexOf, verifyRoster, type Roster, type VerifiedRoster } from './roster.ts';
 import { describeRoster } from './roster-view.ts';
+import { fingerprint } from './security-code.ts';
 
 export type * from './events.ts';
 
@@ -41,6 +46,14 @@ interface LeaderState {
   dirty: boolean;
   batchTimer: TimerHandle | null;
   pending: PendingEpoch | null;
+  /** The lock we enforce now; the group sees it in our next roster. */
+  locked: boolean;
+  /** Admitted from the lobby, to be added with the next epoch. */
+  admitted: Set<string>;
+  /** Newcomers we already told to wait. */
+  notified: Set<string>;
+  /** Last lobby event emitted, to emit only changes. */
+  lobbyKey: string | null;
 }
 
 const KEPT_ROSTERS = 8;
@@ -51,6 +64,8 @@ export class MeetingKeyAgent {
   private readonly instanceId: string;
   private readonly selfId: string;
   private readonly identity: IdentityKeyPair;
+  private readonly displayName: string;
+  private readonly onSecretForTest: ((label: string, bytes: Uint8Array) => void) | undefined;
   private readonly send: (to: string | null, payload: string) => void;
   private readonly random: RandomBytes;
   private readonly now: () => number;
@@ -73,6 +88,11 @@ export class MeetingKeyAgent {
   private readonly candidates = new Map<string, Announcement>();
   /** Latest liveness nonce we know per participant, echoed if we lead. */
   private readonly echoes = new Map<string, Uint8Array>();
+  /** Removed or denied participants (from signed rosters and leader-signed denials): never added again. */
+  private readonly excluded = new Set<string>();
+  /** Our chat sequence number, and the highest accepted per sender. */
+  private chatSeq = 0;
+  private readonly chatSeen = new Map<string, number>();
 
   private head: VerifiedRoster | null = null;
   private readonly rosters = new Map<number, VerifiedRoster>();
@@ -84,6 +104,8 @@ export class MeetingKeyAgent {
   private lead: LeaderState | null = null;
   private orphanTimer: TimerHandle | null = null;
   private state: AgentState = 'waiting-for-key';
+  /** Signer of the lobby or denial message behind the current state. */
+  private stateBy: StatusEvent['by'];
   private started = false;
   private queue: Promise<void> = Promise.resolve();
 
@@ -95,10 +117,14 @@ export class MeetingKeyAgent {
     if (opts.identity.publicKey.length !== SIZE.identityPublicKey || opts.identity.privateKey.length !== SIZE.identityPrivateKey) {
       throw new E2eeError('INVALID_ARGUMENT', 'identity is not an Ed25519 key pair');
     }
+    const name = checkDisplayName(opts.displayName ?? '');
+    if (!name.ok) throw name.error;
     this.meetingId = opts.meetingId;
     this.instanceId = opts.instanceId;
     this.selfId = opts.selfId;
     this.identity = opts.identity;
+    this.displayName = name.value;
+    this.onSecretForTest = opts.onSecretForTest;
     this.send = opts.send;
     this.random = opts.random ?? systemRandom;
     this.now = opts.now ?? (() => Date.now());
@@ -108,9 +134,10 @@ export class MeetingKeyAgent {
     this.clearTimerFn = opts.clearTimer ?? ((h) => clearTimeout(h as ReturnType<typeof setTimeout>));
 
     this.dh = dhKeyPairFromSeed(this.random(32));
+    this.exportSecret(`X25519 private key of ${this.selfId}`, this.dh.privateKey);
     this.nonces = new LivenessNonces(this.random);
     this.announcement = createAnnouncement(
-      { meetingId: this.meetingId, instanceId: this.instanceId, participantId: this.selfId, dhKey: this.dh.publicKey, nonce: this.nonces.latest },
+      { meetingId: this.meetingId, instanceId: this.instanceId, participantId: this.selfId, name: this.displayName, dhKey: this.dh.publicKey, nonce: this.nonces.latest },
       this.identity,
     );
     this.reassembler = new Reassembler({ now: this.now });
@@ -135,6 +162,21 @@ export class MeetingKeyAgent {
   /** Our own announcement (what the roster must carry for us). */
   get ownAnnouncement(): Announcement {
     return this.announcement;
+  }
+
+  /** Whether we lead (and so may lock, admit, deny and remove). */
+  get isLeader(): boolean {
+    return this.lead !== null;
+  }
+
+  /** The lock we enforce as leader, else the one our newest roster carries. */
+  get locked(): boolean {
+    return this.lead?.locked ?? this.head?.roster.locked ?? false;
+  }
+
+  /** Leader only: who waits in the lobby now, oldest first (empty otherwise). */
+  get waiting(): LobbyEntry[] {
+    return this.lead ? lobbyWaiting(this.lobbyInput(this.lead)).map(lobbyEntry) : [];
   }
 
   /** Call once after joining, with the IDs the server says are present, in join order. */
@@ -180,11 +222,94 @@ export class MeetingKeyAgent {
       this.candidates.delete(participantId);
       this.echoes.delete(participantId);
       this.onDeparture(participantId);
+      this.refreshLobby();
     });
   }
 
   onRelay(from: string, payload: string): void {
     this.enqueue(() => this.handleRelay(from, payload));
+  }
+
+  // The leader's admission controls. Each checks at once (the error value is
+  // for the UI) and again when its turn in the input queue comes, reporting
+  // an `error` event if things changed meanwhile (e.g. we stopped leading).
+
+  /** Leader only: lock or unlock the meeting. The next roster (a new epoch) carries it to everyone. */
+  setLocked(locked: boolean): Result<void> {
+    return this.leaderAction(
+      () => (typeof locked === 'boolean' ? this.requireLeader('lock') : fail('INVALID_ARGUMENT', 'locked must be a boolean')),
+      (lead) => {
+        if (lead.locked === locked) return;
+        lead.locked = locked;
+        this.markDirty();
+        this.refreshLobby();
+      },
+    );
+  }
+
+  /** Leader only: let a waiting newcomer in; it is keyed with the next epoch. */
+  admit(participantId: string): Result<void> {
+    return this.leaderAction(
+      () => this.requireWaiting(participantId),
+      (lead) => {
+        lead.admitted.add(participantId);
+        this.markDirty();
+        this.refreshLobby();
+      },
+    );
+  }
+
+  /** Leader only: refuse a waiting newcomer; it is told so and never added by this chain. */
+  deny(participantId: string): Result<void> {
+    return this.leaderAction(
+      () => this.requireWaiting(participantId),
+      () => {
+        const newcomer = this.candidates.get(participantId);
+        this.exclude(participantId);
+        // Broadcast: the newcomer learns it, and members remember it in case they lead next.
+        if (newcomer && this.head) {
+          this.sendMessage(null, { type: 'admission', admission: createAdmission({ roster: this.head, leaderId: this.selfId, newcomer, decision: 'deny' }, this.identity) });
+        }
+        this.refreshLobby();
+      },
+    );
+  }
+
+  /** Leader only: drop a member; the next epoch (fresh key) excludes it, and so does every later roster. */
+  remove(participantId: string): Result<void> {
+    return this.leaderAction(
+      () => {
+        const lead = this.requireLeader('remove');
+        if (!lead.ok) return lead;
+        if (participantId === this.selfId) return fail('INVALID_ARGUMENT', 'the leader cannot remove itself (leave instead)');
+        if (!this.head || rosterIndexOf(this.head.roster, participantId) < 0) return fail('NOT_A_MEMBER', `'${participantId}' is not in the roster`);
+        return lead;
+      },
+      () => {
+        this.exclude(participantId);
+        this.markDirty();
+      },
+    );
+  }
+
+  /**
+   * Encrypts and broadcasts a chat message under the epoch we send with.
+   * Without one (waiting, lobby, removed, ...) this is NO_KEY: chat is never sent in the clear.
+   */
+  sendChat(text: string): Result<{ epoch: number; seq: number }> {
+    const checked = checkChatText(text);
+    if (!checked.ok) return checked;
+    const epoch = this.sendEpoch;
+    const installed = this.keys.get(epoch);
+    const roster = this.rosters.get(epoch);
+    const self = roster?.roster.members[rosterIndexOf(roster.roster, this.selfId)];
+    if (this.state !== 'ok' || !installed || !self) return fail('NO_KEY', 'no epoch key to encrypt chat with');
+    if (this.chatSeq >= LIMITS.maxChatSeq) return fail('INVALID_ARGUMENT', 'chat sequence numbers exhausted');
+    const seq = ++this.chatSeq;
+    const chat = createChat({ meetingId: this.meetingId, instanceId: this.instanceId, epoch, senderId: this.selfId, seq, text, chatKey: installed.chatKey, identity: this.identity, random: this.random });
+    this.sendMessage(null, { type: 'chat', chat });
+    this.events.emit('chat', { from: this.selfId, name: self.name, fingerprint: fingerprint(self.identityKey), text, epoch, seq, at: this.now(), own: true });
+    return ok({ epoch, seq });
   }
 
   /** Stops timers, erases keys and goes quiet. */
@@ -249,10 +374,61 @@ export class MeetingKeyAgent {
     this.reject(code, e instanceof Error ? e.message : 'unexpected failure');
   }
 
-  private setState(state: AgentState): void {
-    if (this.state === state) return;
+  private setState(state: AgentState, extra: Pick<StatusEvent, 'by' | 'reason'> = {}): void {
+    if (this.state === state && this.stateBy?.participantId === extra.by?.participantId) return;
     this.state = state;
-    this.events.emit('status', this.sendEpoch > 0 ? { state, epoch: this.sendEpoch } : { state });
+    this.stateBy = extra.by;
+    this.events.emit('status', { state, ...(this.sendEpoch > 0 ? { epoch: this.sendEpoch } : {}), ...extra });
+  }
+
+  /** Removed or denied: final for this connection, we ignore the meeting from now on. */
+  private get ended(): boolean {
+    return this.state === 'removed' || this.state === 'denied' || this.state === 'stopped';
+  }
+
+  /** Test builds only; a copy, since we erase ours. */
+  private exportSecret(label: string, bytes: Uint8Array): void {
+    if (!this.onSecretForTest) return;
+    try {
+      this.onSecretForTest(label, bytes.slice());
+    } catch (e) {
+      this.reportInternal(e);
+    }
+  }
+
+  private leaderAction(check: () => Result<unknown>, apply: (lead: LeaderState) => void): Result<void> {
+    const now = check();
+    if (!now.ok) return now;
+    this.enqueue(() => {
+      const later = check();
+      if (!later.ok) return this.reject(later.error.code, later.error.message);
+      if (this.lead) apply(this.lead);
+    });
+    return ok(undefined);
+  }
+
+  private requireLeader(what: string): Result<LeaderState> {
+    if (!this.lead || this.ended) return fail('NOT_LEADER', `only the leader can ${what}`);
+    return ok(this.lead);
+  }
+
+  private requireWaiting(participantId: string): Result<LeaderState> {
+    const lead = this.requireLeader('admit or deny');
+    if (!lead.ok) return lead;
+    if (!lobbyWaiting(this.lobbyInput(lead.value)).some((a) => a.participantId === participantId)) {
+      return fail('NOT_IN_LOBBY', `'${participantId}' is not waiting in the lobby`);
+    }
+    return lead;
+  }
+
+  private lobbyInput(lead: LeaderState): LobbyInput {
+    return { locked: lead.locked, candidates: this.candidates.values(), isPresent: this.isPresent, excluded: this.excluded, admitted: lead.admitted };
+  }
+
+  private exclude(participantId: string): void {
+    this.excluded.add(participantId);
+    this.candidates.delete(participantId);
+    this.lead?.admitted.delete(participantId);
   }
 
   private sendMessage(to: string | null, m: WireMessage): void {
@@ -268,7 +444,10 @@ export class MeetingKeyAgent {
     const hit = this.wrapKeys.get(id);
     if (hit) return hit;
     const key = role === 'lead' ? wrapKey(this.dh.publicKey, peerDh, peerDh, this.dh.privateKey) : wrapKey(peerDh, this.dh.publicKey, peerDh, this.dh.privateKey);
-    if (key) this.wrapKeys.set(id, key);
+    if (key) {
+      this.wrapKeys.set(id, key);
+      this.exportSecret(`wrap key (${role}) with X25519 key ${toBase64Url(peerDh)}`, key);
+    }
     return key;
   }
 
@@ -278,14 +457,17 @@ export class MeetingKeyAgent {
     for (const epoch of this.rosters.keys()) if (epoch <= v.roster.epoch - KEPT_ROSTERS) this.rosters.delete(epoch);
     for (const m of v.roster.members) {
       this.candidates.delete(m.participantId);
+      this.lead?.admitted.delete(m.participantId);
       if (!this.echoes.has(m.participantId)) this.echoes.set(m.participantId, m.nonce);
     }
+    // The leader's exclusions become ours: if we lead next, we keep them.
+    for (const id of v.roster.excluded) this.exclude(id);
   }
 
   // ---------------------------------------------------------------- inbound
 
   private async handleRelay(from: string, payload: string): Promise<void> {
-    if (this.state === 'removed') return;
+    if (this.ended) return;
     if (typeof from !== 'string' || !ID_PATTERN.test(from)) return this.reject('MALFORMED', 'relay from an invalid participant ID');
     if (from === this.selfId) return this.reject('SENDER_MISMATCH', 'relay claims to come from us', from);
     if (typeof payload !== 'string') return this.reject('MALFORMED', 'relay payload is not a string', from);
@@ -313,12 +495,17 @@ export class MeetingKeyAgent {
         return this.handleAck(from, m.ack);
       case 'commit':
         return this.handleCommit(from, m.commit);
+      case 'admission':
+        return this.handleAdmission(from, m.admission);
+      case 'chat':
+        return this.handleChat(from, m.chat);
     }
   }
 
   private handleAnnounce(from: string, a: Announcement): void {
     if (this.departed.has(from)) return this.reject('PARTICIPANT_ID_REUSED', `announcement from '${from}', who already left`, from);
     if (!this.joinOrder.includes(from)) return this.reject('UNKNOWN_PARTICIPANT', `announcement from '${from}', whom the server never reported`, from);
+    if (this.excluded.has(from)) return this.reject('PARTICIPANT_EXCLUDED', `announcement from '${from}', whom the leader removed or denied`, from);
     const checked = verifyAnnouncement(a, { meetingId: this.meetingId, instanceId: this.instanceId, from });
     if (!checked.ok) return this.reject(checked.error.code, checked.error.message, from);
     const inRoster = this.head?.roster.members.find((m) => m.participantId === from);
@@ -330,7 +517,10 @@ export class MeetingKeyAgent {
     }
     this.candidates.set(from, a);
     this.echoes.set(from, a.nonce);
-    if (this.lead) this.markDirty();
+    if (this.lead) {
+      this.markDirty();
+      this.refreshLobby();
+    }
   }
 
   private handleRoster(from: string, r: Roster): void {
@@ -347,7 +537,7 @@ export class MeetingKeyAgent {
       if (!this.head && result.error.code === 'NOT_IN_ROSTER') return;
       return this.reject(result.error.code, result.error.message, from);
     }
-    if (result.value.kind === 'removed') return this.handleRemoved();
+    if (result.value.kind === 'removed') return this.handleRemoved(result.value.verified.roster.excluded.includes(this.selfId) ? 'removed-by-leader' : 'dropped');
     this.rememberRoster(result.value.verified);
     this.cancel(this.orphanTimer);
     this.orphanTimer = null;
@@ -368,6 +558,7 @@ export class MeetingKeyAgent {
     });
     if (!opened.ok) return this.reject(opened.error.code, opened.error.message, from);
     const roster = opened.value.roster;
+    this.exportSecret(`epoch ${k.epoch} key`, opened.value.epochKey);
     this.keyEpoch = k.epoch;
     this.nonces.consume(opened.value.echo);
     for (const e of k.entries) this.echoes.set(e.to, e.echo);
@@ -403,11 +594,50 @@ export class MeetingKeyAgent {
     this.switchTo(c.epoch);
   }
 
-  private handleRemoved(): void {
+  private handleAdmission(from: string, a: Admission): void {
+    if (this.head) {
+      // We are a member: a decision about us is stale (we were admitted), one
+      // about a newcomer counts only from our leader; we keep its denials.
+      if (a.to === this.selfId) return this.reject('STALE_EPOCH', 'admission message about us, who are already a member', from);
+      const checked = verifyAdmissionForMember(a, { meetingId: this.meetingId, instanceId: this.instanceId, from, roster: this.rosters.get(a.epoch), departed: this.departed });
+      if (!checked.ok) return this.reject(checked.error.code, checked.error.message, from);
+      if (a.decision === 'deny') this.exclude(a.to);
+      return;
+    }
+    if (a.to !== this.selfId) return; // about another newcomer: broadcast denials reach us too
+    if (!this.isPresent(from)) return this.reject('UNKNOWN_PARTICIPANT', `admission from '${from}', whom the server does not list`, from);
+    const checked = verifyAdmissionForNewcomer(a, { meetingId: this.meetingId, instanceId: this.instanceId, from, self: this.announcement });
+    if (!checked.ok) return this.reject(checked.error.code, checked.error.message, from);
+    // Only a hint for the UI: we cannot know this key leads. Nobody keys us either way.
+    const by = { participantId: from, fingerprint: fingerprint(a.leaderKey) };
+    if (a.decision === 'wait') return this.setState('lobby', { by });
+    this.cancel(this.orphanTimer);
+    this.orphanTimer = null;
+    this.setState('denied', { by });
+  }
+
+  private handleChat(from: string, c: ChatMessage): void {
+    if (!this.head) return; // not keyed yet: chat is broadcast, and earlier epochs are unreadable to us by design
+    const opened = openChat(c, {
+      meetingId: this.meetingId,
+      instanceId: this.instanceId,
+      from,
+      roster: this.rosters.get(c.epoch),
+      chatKey: this.keys.get(c.epoch)?.chatKey,
+      current: this.head.roster,
+      lastSeq: this.chatSeen.get(from) ?? 0,
+    });
+    if (!opened.ok) return this.reject(opened.error.code, opened.error.message, from);
+    this.chatSeen.set(from, c.seq);
+    const sender = opened.value.sender;
+    this.events.emit('chat', { from, name: sender.name, fingerprint: fingerprint(sender.identityKey), text: opened.value.text, epoch: c.epoch, seq: c.seq, at: this.now(), own: false });
+  }
+
+  private handleRemoved(reason: 'removed-by-leader' | 'dropped'): void {
     // A valid roster from our leader without us: we no longer get keys. Stop
     // sending now (no send key), keep receive keys for the grace period.
     this.lead = null;
-    this.setState('removed');
+    this.setState('removed', { reason });
     const epochs = this.keys.all();
     this.timer(this.timing.retireAfterMs, () => this.retire(epochs));
   }
@@ -415,7 +645,7 @@ export class MeetingKeyAgent {
   // ---------------------------------------------------------------- departures
 
   private onDeparture(id: string): void {
-    if (this.state === 'removed') return;
+    if (this.ended) return;
     if (!this.head) {
       // Still waiting: make sure whoever leads next has our announcement.
       this.sendMessage(null, { type: 'announce', announcement: this.announcement });
@@ -446,7 +676,7 @@ export class MeetingKeyAgent {
     this.orphanTimer = this.timer(this.timing.orphanTimeoutMs, () => {
       this.orphanTimer = null;
       const stillAhead = this.joinOrder.slice(0, this.joinOrder.indexOf(this.selfId)).some(this.isPresent);
-      if (this.head || stillAhead) return;
+      if (this.head || stillAhead || this.ended) return;
       this.becomeLeader();
       return this.flush();
     });
@@ -456,7 +686,26 @@ export class MeetingKeyAgent {
 
   private becomeLeader(): void {
     if (this.lead) return;
-    this.lead = { dirty: true, batchTimer: null, pending: null };
+    // A successor inherits the lock from the roster everyone verified; a new chain starts unlocked.
+    this.lead = { dirty: true, batchTimer: null, pending: null, locked: this.head?.roster.locked ?? false, admitted: new Set(), notified: new Set(), lobbyKey: null };
+    this.refreshLobby();
+  }
+
+  /** Leader: tell new lobby arrivals to wait, and emit the lobby if it changed. */
+  private refreshLobby(): void {
+    const lead = this.lead;
+    if (!lead || this.ended) return;
+    const waiting = lobbyWaiting(this.lobbyInput(lead));
+    const head = this.head;
+    for (const a of waiting) {
+      if (!head || lead.notified.has(a.participantId)) continue;
+      lead.notified.add(a.participantId);
+      this.sendMessage(a.participantId, { type: 'admission', admission: createAdmission({ roster: head, leaderId: this.selfId, newcomer: a, decision: 'wait' }, this.identity) });
+    }
+    const key = `${lead.locked}:${waiting.map((a) => a.participantId).join()}`;
+    if (key === lead.lobbyKey) return;
+    lead.lobbyKey = key;
+    this.events.emit('lobby', { locked: lead.locked, waiting: waiting.map(lobbyEntry) });
   }
 
   private markDirty(): void {
@@ -476,12 +725,25 @@ export class MeetingKeyAgent {
     lead.dirty = false;
 
     const head = this.head;
-    const members = planMembers({ selfId: this.selfId, self: this.announcement, head: head?.roster ?? null, isPresent: this.isPresent, candidates: this.candidates.values() });
-    if (head && sameMembers(head.roster.members, members)) return;
+    const members = planMembers({
+      selfId: this.selfId,
+      self: this.announcement,
+      head: head?.roster ?? null,
+      isPresent: this.isPresent,
+      candidates: admissible(this.lobbyInput(lead)),
+      excluded: this.excluded,
+    });
+    if (head && sameMembers(head.roster.members, members) && head.roster.locked === lead.locked) return;
     // A new chain continues the meeting's numbering when we saw it, so KIDs stay unique per instance.
     const epoch = Math.min(LIMITS.maxEpoch, (head?.roster.epoch ?? this.epochHint) + 1);
-    const verified = createRoster({ meetingId: this.meetingId, instanceId: this.instanceId, epoch, prevHash: head?.hash ?? GENESIS_HASH, members }, this.identity);
+    // IDs the server reported gone are never trusted again anyway; the rest stay excluded (bounded).
+    const excluded = [...this.excluded].filter((id) => !this.departed.has(id)).slice(-LIMITS.maxMembers);
+    const verified = createRoster(
+      { meetingId: this.meetingId, instanceId: this.instanceId, epoch, prevHash: head?.hash ?? GENESIS_HASH, locked: lead.locked, excluded, members },
+      this.identity,
+    );
     const epochKey = this.random(SIZE.epochKey);
+    this.exportSecret(`epoch ${epoch} key`, epochKey);
     const recipients = members.slice(1).map((m) => ({ participantId: m.participantId, dhKey: m.dhKey, echo: this.echoes.get(m.participantId) ?? m.nonce }));
     this.rememberRoster(verified);
     this.keyEpoch = epoch;
@@ -497,7 +759,11 @@ export class MeetingKeyAgent {
       });
       this.sendMessage(null, { type: 'roster', roster: verified.roster });
       this.sendMessage(null, { type: 'keys', keys });
+    } else if (head && head.roster.members.length > 1) {
+      // Alone now, but someone we removed may still be connected: it learns so from this roster.
+      this.sendMessage(null, { type: 'roster', roster: verified.roster });
     }
+    this.refreshLobby();
     const awaiting = new Set(recipients.map((r) => r.participantId).filter(this.isPresent));
     await this.installEpoch(verified, epochKey);
     if (this.lead !== lead) return; // stopped meanwhile
@@ -528,6 +794,7 @@ export class MeetingKeyAgent {
   private async installEpoch(v: VerifiedRoster, epochKey: Uint8Array): Promise<void> {
     const installed = await this.keys.install(v, epochKey);
     if (this.state === 'stopped') return;
+    this.exportSecret(`epoch ${installed.epoch} chat key`, installed.chatKey);
     // Listeners get copies: we erase ours when the epoch retires.
     this.events.emit('receive-keys', {
       epoch: installed.epoch,
@@ -544,6 +811,7 @@ export class MeetingKeyAgent {
     this.events.emit('roster', describeRoster(roster.roster));
     if (this.state !== 'ok') {
       this.state = 'ok';
+      this.stateBy = undefined;
       this.events.emit('status', { state: 'ok', epoch });
     }
     const older = this.keys.epochsBefore(epoch);
@@ -553,4 +821,8 @@ export class MeetingKeyAgent {
   private retire(epochs: readonly number[]): void {
     for (const epoch of epochs) if (this.keys.retire(epoch)) this.events.emit('retire-epoch', { epoch });
   }
+}
+
+function lobbyEntry(a: Announcement): LobbyEntry {
+  return { participantId: a.participantId, name: a.name, fingerprint: fingerprint(a.identityKey) };
 }

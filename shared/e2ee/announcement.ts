@@ -1,7 +1,10 @@
 // A participant's signed announcement: "in this meeting instance, participant
-// P holds identity key I and per-meeting X25519 key D, and is live as of nonce N".
+// P, calling itself NAME, holds identity key I and per-meeting X25519 key D,
+// and is live as of nonce N". The name is what the roster shows: each
+// participant signs its own, so neither the server nor the leader can rename it.
 
 import { CONTEXT, E2EE_VERSION } from './constants.ts';
+import { checkDisplayName } from './display-name.ts';
 import { bytesEqual, transcript } from './encoding.ts';
 import { fail, ok, type Result } from './errors.ts';
 import type { IdentityKeyPair } from './identity.ts';
@@ -11,6 +14,8 @@ export interface Announcement {
   meetingId: string;
   instanceId: string;
   participantId: string;
+  /** Display name chosen by the participant (checkDisplayName), '' if none. */
+  name: string;
   identityKey: Uint8Array;
   dhKey: Uint8Array;
   nonce: Uint8Array;
@@ -25,11 +30,13 @@ export interface MeetingContext {
 }
 
 export function announcementBytes(a: UnsignedAnnouncement): Uint8Array {
-  return transcript(CONTEXT.announce, { u32: E2EE_VERSION }, a.meetingId, a.instanceId, a.participantId, a.identityKey, a.dhKey, a.nonce);
+  return transcript(CONTEXT.announce, { u32: E2EE_VERSION }, a.meetingId, a.instanceId, a.participantId, a.name, a.identityKey, a.dhKey, a.nonce);
 }
 
-export function createAnnouncement(fields: Omit<UnsignedAnnouncement, 'identityKey'>, identity: IdentityKeyPair): Announcement {
-  const unsigned = { ...fields, identityKey: identity.publicKey };
+export type AnnouncementFields = Omit<UnsignedAnnouncement, 'identityKey' | 'name'> & { name?: string };
+
+export function createAnnouncement(fields: AnnouncementFields, identity: IdentityKeyPair): Announcement {
+  const unsigned = { ...fields, name: fields.name ?? '', identityKey: identity.publicKey };
   return { ...unsigned, signature: sign(announcementBytes(unsigned), identity.privateKey) };
 }
 
@@ -44,6 +51,8 @@ export function verifyAnnouncement(a: Announcement, ctx: MeetingContext & { from
   if (ctx.from !== undefined && a.participantId !== ctx.from) {
     return fail('SENDER_MISMATCH', `announcement for '${a.participantId}' relayed from '${ctx.from}'`);
   }
+  // The codec already refuses such names; this keeps the check with the signature for in-memory callers.
+  if (!checkDisplayName(a.name).ok) return fail('MALFORMED', `announcement of '${a.participantId}' carries an invalid display name`);
   if (!verify(a.signature, announcementBytes(a), a.identityKey)) return fail('BAD_SIGNATURE', `announcement signature of '${a.participantId}' is invalid`);
   return ok(a);
 }
@@ -53,6 +62,7 @@ export function sameAnnouncement(a: Announcement, b: Announcement): boolean {
     a.meetingId === b.meetingId &&
     a.instanceId === b.instanceId &&
     a.participantId === b.participantId &&
+    a.name === b.name &&
     bytesEqual(a.identityKey, b.identityKey) &&
     bytesEqual(a.dhKey, b.dhKey) &&
     bytesEqual(a.nonce, b.nonce) &&

@@ -4,9 +4,12 @@
 // JSON is only transport; signatures cover the transcripts in encoding.ts.)
 
 import type { Ack } from './ack.ts';
+import { ADMISSION_DECISIONS, type Admission, type AdmissionDecision } from './admission.ts';
 import type { Announcement } from './announcement.ts';
+import { MAX_CHAT_PADDED, type ChatMessage } from './chat.ts';
 import { COMMIT_REASONS, type Commit, type CommitReason } from './commit.ts';
 import { E2EE_VERSION, ID_PATTERN, LIMITS, SIZE } from './constants.ts';
+import { checkDisplayName } from './display-name.ts';
 import { fromBase64Url, toBase64Url } from './encoding.ts';
 import { E2eeError, fail, ok, type E2eeErrorCode, type Result } from './errors.ts';
 import type { KeyEntry, KeysMessage } from './key-message.ts';
@@ -26,6 +29,8 @@ export type WireMessage =
   | { type: 'keys'; keys: KeysMessage }
   | { type: 'ack'; ack: Ack }
   | { type: 'commit'; commit: Commit }
+  | { type: 'admission'; admission: Admission }
+  | { type: 'chat'; chat: ChatMessage }
   | { type: 'frag'; fragment: Fragment };
 
 export type MessageType = WireMessage['type'];
@@ -35,7 +40,7 @@ export type MessageType = WireMessage['type'];
 const b64 = toBase64Url;
 
 function memberJson(m: RosterMember): object {
-  return { id: m.participantId, ik: b64(m.identityKey), dh: b64(m.dhKey), nonce: b64(m.nonce), sig: b64(m.signature) };
+  return { id: m.participantId, name: m.name, ik: b64(m.identityKey), dh: b64(m.dhKey), nonce: b64(m.nonce), sig: b64(m.signature) };
 }
 
 function toJson(m: WireMessage): object {
@@ -47,7 +52,17 @@ function toJson(m: WireMessage): object {
     }
     case 'roster': {
       const r = m.roster;
-      return { ...head, meeting: r.meetingId, instance: r.instanceId, epoch: r.epoch, prev: b64(r.prevHash), members: r.members.map(memberJson), sig: b64(r.signature) };
+      return {
+        ...head,
+        meeting: r.meetingId,
+        instance: r.instanceId,
+        epoch: r.epoch,
+        prev: b64(r.prevHash),
+        locked: r.locked,
+        excluded: r.excluded,
+        members: r.members.map(memberJson),
+        sig: b64(r.signature),
+      };
     }
     case 'keys': {
       const k = m.keys;
@@ -61,6 +76,26 @@ function toJson(m: WireMessage): object {
     case 'commit': {
       const c = m.commit;
       return { ...head, meeting: c.meetingId, instance: c.instanceId, epoch: c.epoch, leader: c.leaderId, rosterHash: b64(c.rosterHash), reason: c.reason, sig: b64(c.signature) };
+    }
+    case 'admission': {
+      const a = m.admission;
+      return {
+        ...head,
+        meeting: a.meetingId,
+        instance: a.instanceId,
+        epoch: a.epoch,
+        rosterHash: b64(a.rosterHash),
+        leader: a.leaderId,
+        ik: b64(a.leaderKey),
+        to: a.to,
+        echo: b64(a.echo),
+        decision: a.decision,
+        sig: b64(a.signature),
+      };
+    }
+    case 'chat': {
+      const c = m.chat;
+      return { ...head, meeting: c.meetingId, instance: c.instanceId, epoch: c.epoch, id: c.senderId, seq: c.seq, box: b64(c.box), sig: b64(c.signature) };
     }
     case 'frag': {
       const f = m.fragment;
@@ -102,6 +137,34 @@ function bytes(o: Json, k: string, length: number): Uint8Array {
   return decoded;
 }
 
+/** Variable-length bytes: `min..max` long, with `length - min` a multiple of `step`. */
+function varBytes(o: Json, k: string, min: number, max: number, step = 1): Uint8Array {
+  const v = o[k];
+  const decoded = typeof v === 'string' && v.length <= Math.ceil((max * 4) / 3) ? fromBase64Url(v) : undefined;
+  if (!decoded || decoded.length < min || decoded.length > max || (decoded.length - min) % step !== 0) {
+    throw new Invalid('MALFORMED', `field '${k}' must be ${min}-${max} bytes of base64url`);
+  }
+  return decoded;
+}
+
+function name(o: Json, k: string): string {
+  const checked = checkDisplayName(o[k]);
+  if (!checked.ok) throw new Invalid('MALFORMED', `field '${k}': ${checked.error.message}`);
+  return checked.value;
+}
+
+function bool(o: Json, k: string): boolean {
+  const v = o[k];
+  if (typeof v !== 'boolean') throw new Invalid('MALFORMED', `field '${k}' must be true or false`);
+  return v;
+}
+
+function oneOf<T extends string>(o: Json, k: string, allowed: readonly T[]): T {
+  const v = o[k];
+  if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) throw new Invalid('MALFORMED', `field '${k}' must be one of ${allowed.join(', ')}`);
+  return v as T;
+}
+
 function int(o: Json, k: string, min: number, max: number): number {
   const v = o[k];
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) throw new Invalid('MALFORMED', `field '${k}' must be an integer in ${min}..${max}`);
@@ -112,10 +175,17 @@ function epoch(o: Json): number {
   return int(o, 'epoch', 1, LIMITS.maxEpoch);
 }
 
-function array(o: Json, k: string, max: number): unknown[] {
+function array(o: Json, k: string, max: number, min = 1): unknown[] {
   const v = o[k];
-  if (!Array.isArray(v) || v.length === 0 || v.length > max) throw new Invalid('MALFORMED', `field '${k}' must be a list of 1-${max} items`);
+  if (!Array.isArray(v) || v.length < min || v.length > max) throw new Invalid('MALFORMED', `field '${k}' must be a list of ${min}-${max} items`);
   return v;
+}
+
+function idList(o: Json, k: string, max: number): string[] {
+  return array(o, k, max, 0).map((v, i) => {
+    if (typeof v !== 'string' || !ID_PATTERN.test(v)) throw new Invalid('MALFORMED', `${k}[${i}] must be an ID`);
+    return v;
+  });
 }
 
 function object(v: unknown, what: string): Json {
@@ -126,6 +196,7 @@ function object(v: unknown, what: string): Json {
 function member(o: Json): RosterMember {
   return {
     participantId: id(o, 'id'),
+    name: name(o, 'name'),
     identityKey: bytes(o, 'ik', SIZE.identityPublicKey),
     dhKey: bytes(o, 'dh', SIZE.dhPublicKey),
     nonce: bytes(o, 'nonce', SIZE.livenessNonce),
@@ -150,9 +221,20 @@ function parseBody(o: Json): WireMessage {
         members.map((m) => m.participantId),
         'roster',
       );
+      const excluded = idList(o, 'excluded', LIMITS.maxMembers);
+      unique(excluded, 'excluded list');
       return {
         type,
-        roster: { meetingId: id(o, 'meeting'), instanceId: id(o, 'instance'), epoch: epoch(o), prevHash: bytes(o, 'prev', SIZE.hash), members, signature: bytes(o, 'sig', SIZE.signature) },
+        roster: {
+          meetingId: id(o, 'meeting'),
+          instanceId: id(o, 'instance'),
+          epoch: epoch(o),
+          prevHash: bytes(o, 'prev', SIZE.hash),
+          locked: bool(o, 'locked'),
+          excluded,
+          members,
+          signature: bytes(o, 'sig', SIZE.signature),
+        },
       };
     }
     case 'keys': {
@@ -206,6 +288,36 @@ function parseBody(o: Json): WireMessage {
         },
       };
     }
+    case 'admission':
+      return {
+        type,
+        admission: {
+          meetingId: id(o, 'meeting'),
+          instanceId: id(o, 'instance'),
+          epoch: epoch(o),
+          rosterHash: bytes(o, 'rosterHash', SIZE.hash),
+          leaderId: id(o, 'leader'),
+          leaderKey: bytes(o, 'ik', SIZE.identityPublicKey),
+          to: id(o, 'to'),
+          echo: bytes(o, 'echo', SIZE.livenessNonce),
+          decision: oneOf<AdmissionDecision>(o, 'decision', ADMISSION_DECISIONS),
+          signature: bytes(o, 'sig', SIZE.signature),
+        },
+      };
+    case 'chat':
+      return {
+        type,
+        chat: {
+          meetingId: id(o, 'meeting'),
+          instanceId: id(o, 'instance'),
+          epoch: epoch(o),
+          senderId: id(o, 'id'),
+          seq: int(o, 'seq', 1, LIMITS.maxChatSeq),
+          // Padded plaintext: whole blocks only, so the size is a bucket.
+          box: varBytes(o, 'box', SIZE.chatBoxOverhead + SIZE.chatPadBlock, SIZE.chatBoxOverhead + MAX_CHAT_PADDED, SIZE.chatPadBlock),
+          signature: bytes(o, 'sig', SIZE.signature),
+        },
+      };
     case 'frag': {
       const data = o['data'];
       if (typeof data !== 'string' || data.length === 0 || data.length > LIMITS.maxRelayPayload) throw new Invalid('MALFORMED', "field 'data' must be a non-empty string");

@@ -19,6 +19,10 @@ export const CONTEXT = {
   frameBaseKey: 'e2ee-meet/v1/sframe-base-key',
   fingerprint: 'e2ee-meet/v1/fingerprint',
   securityCode: 'e2ee-meet/v1/security-code',
+  admission: 'e2ee-meet/v1/admission',
+  chat: 'e2ee-meet/v1/chat',
+  chatAd: 'e2ee-meet/v1/chat-ad',
+  chatKey: 'e2ee-meet/v1/chat-key',
 } as const;
 
 export const SIZE = {
@@ -32,6 +36,11 @@ export const SIZE = {
   frameBaseKey: 32,
   /** XChaCha20-Poly1305 nonce (24) + epoch key (32) + tag (16). */
   keyBox: 24 + 32 + 16,
+  chatKey: 32,
+  /** Chat plaintext is padded to a multiple of this, so the server sees size buckets only. */
+  chatPadBlock: 256,
+  /** XChaCha20-Poly1305 nonce (24) + tag (16) around a padded chat plaintext. */
+  chatBoxOverhead: 24 + 16,
 } as const;
 
 /** Server-assigned participant, meeting and instance IDs. */
@@ -47,6 +56,12 @@ export const LIMITS = {
   maxMembers: 1024,
   /** Epochs are 48 bits in the KID. */
   maxEpoch: 2 ** 48 - 1,
+  /** Display names, in Unicode code points. */
+  maxDisplayName: 64,
+  /** Chat text, in UTF-16 code units (what a text field's maxlength counts). */
+  maxChatChars: 4000,
+  /** Per-sender chat sequence numbers. */
+  maxChatSeq: 2 ** 48 - 1,
 } as const;
 
 /** Default timings in milliseconds (all overridable for tests). */

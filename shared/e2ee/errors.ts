@@ -33,6 +33,18 @@ export type E2eeErrorCode =
   | 'WRONG_RECIPIENT' // key message carries no key addressed to us
   | 'STALE_NONCE' // key message echoes a liveness nonce older than allowed
   | 'NOT_A_MEMBER' // ack from someone outside the epoch's roster
+  // Admission (lock, lobby, removal)
+  | 'ROSTER_REMOVED_MEMBER' // a roster lists someone it or its predecessor excluded
+  | 'PARTICIPANT_EXCLUDED' // announcement from a participant the leader removed or denied
+  | 'ALREADY_A_MEMBER' // admission decision about someone already in the roster
+  | 'NOT_IN_LOBBY' // admit/deny of someone who is not waiting
+  // Chat
+  | 'NO_KEY' // sending chat without a committed epoch key
+  | 'CHAT_UNKNOWN_EPOCH' // chat for an epoch whose key we do not hold (never had it, or retired)
+  | 'CHAT_NOT_A_MEMBER' // chat from someone outside that epoch's roster or no longer a member
+  | 'CHAT_BAD_SIGNATURE'
+  | 'CHAT_REPLAY' // chat sequence number not above the sender's last one
+  | 'CHAT_DECRYPT_FAILED'
   // Local misuse
   | 'CRYPTO_NOT_READY'
   | 'INVALID_ARGUMENT'

@@ -4,7 +4,15 @@ import type { E2eeErrorCode } from './errors.ts';
 import type { IdentityKeyPair } from './identity.ts';
 import type { RandomBytes } from './primitives.ts';
 
-export type AgentState = 'waiting-for-key' | 'ok' | 'removed' | 'stopped';
+/**
+ * - waiting-for-key: joined, no key yet (nothing is sent)
+ * - lobby: a leader-signed message says we wait for admission (a hint, see protocol.md §9)
+ * - ok: keyed and sending
+ * - denied: a leader-signed message says we were refused (final for this connection)
+ * - removed: a valid roster no longer lists us (final for this connection)
+ * - stopped: stop() was called
+ */
+export type AgentState = 'waiting-for-key' | 'lobby' | 'ok' | 'denied' | 'removed' | 'stopped';
 
 export interface ReceiveKeysEvent {
   epoch: number;
@@ -21,6 +29,8 @@ export interface RetireEpochEvent {
 }
 export interface RosterMemberView {
   participantId: string;
+  /** The display name the member signed in its own announcement ('' if none). */
+  name: string;
   identityKey: Uint8Array;
   fingerprint: string;
   isLeader: boolean;
@@ -30,17 +40,53 @@ export interface RosterEvent {
   /** Verified members in join order: exactly the holders of this epoch's key. */
   members: RosterMemberView[];
   securityCode: string;
+  /** The leader-signed lock state of this epoch. */
+  locked: boolean;
+}
+/** Who signed a lobby or denial message (unverifiable for a newcomer: show the fingerprint). */
+export interface DecidedBy {
+  participantId: string;
+  fingerprint: string;
 }
 export interface StatusEvent {
   state: AgentState;
   /** The epoch we send with, once there is one. */
   epoch?: number;
+  /** For 'lobby' and 'denied': who signed the message. */
+  by?: DecidedBy;
+  /** For 'removed': the leader removed us, or dropped us because it was told we left. */
+  reason?: 'removed-by-leader' | 'dropped';
 }
 export interface ErrorEvent {
   code: E2eeErrorCode;
   message: string;
   /** Relay sender of the rejected message, when it came from the relay. */
   from?: string;
+}
+export interface LobbyEntry {
+  participantId: string;
+  /** Self-chosen, self-signed: anyone can call themselves anything. Show the fingerprint too. */
+  name: string;
+  fingerprint: string;
+}
+/** Leader only: the lock state it enforces and who waits for a decision, oldest first. */
+export interface LobbyEvent {
+  locked: boolean;
+  waiting: LobbyEntry[];
+}
+export interface ChatEvent {
+  /** Sender's participant ID; its signature was verified against that epoch's roster. */
+  from: string;
+  /** Sender's signed display name from that roster. */
+  name: string;
+  fingerprint: string;
+  text: string;
+  epoch: number;
+  seq: number;
+  /** Local receive (or send) time, ms: senders' clocks are not trusted. */
+  at: number;
+  /** Our own message, echoed so the UI can show one stream. */
+  own: boolean;
 }
 
 export interface AgentEvents {
@@ -49,6 +95,8 @@ export interface AgentEvents {
   'retire-epoch': RetireEpochEvent;
   roster: RosterEvent;
   status: StatusEvent;
+  lobby: LobbyEvent;
+  chat: ChatEvent;
   error: ErrorEvent;
 }
 
@@ -66,6 +114,8 @@ export interface AgentOptions {
   instanceId: string;
   selfId: string;
   identity: IdentityKeyPair;
+  /** Shown to the others next to our fingerprint; ≤ 64 characters, see checkDisplayName. */
+  displayName?: string;
   /** Relay a payload to one participant, or to everyone else when `to` is null. */
   send: (to: string | null, payload: string) => void;
   now?: () => number;
@@ -75,4 +125,10 @@ export interface AgentOptions {
   timing?: Partial<AgentTiming>;
   /** Largest relay payload the server forwards; bigger messages are fragmented. */
   maxPayloadChars?: number;
+  /**
+   * TEST BUILDS ONLY. Called with a copy of every secret the agent creates or
+   * receives (epoch keys, chat keys, its X25519 private key, wrap keys), so a
+   * test can search the server's capture for them. Production never passes it.
+   */
+  onSecretForTest?: (label: string, bytes: Uint8Array) => void;
 }

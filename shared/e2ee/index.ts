@@ -5,6 +5,8 @@ export { generateIdentity, identityFromSeed, type IdentityKeyPair } from './iden
 export { fingerprint, securityCode } from './security-code.ts';
 export { makeKid, kidEpoch, kidIndex, MAX_ROSTER_INDEX } from './kid.ts';
 export { deriveFrameKeys, type SenderKey } from './frame-keys.ts';
+export { checkDisplayName } from './display-name.ts';
+export { checkChatText } from './chat.ts';
 export { E2eeError, type E2eeErrorCode, type Result } from './errors.ts';
 export { E2EE_VERSION, LIMITS as E2EE_LIMITS, TIMING as E2EE_TIMING } from './constants.ts';
 export { MeetingKeyAgent } from './agent.ts';
@@ -13,7 +15,11 @@ export type {
   AgentOptions,
   AgentState,
   AgentTiming,
+  ChatEvent,
+  DecidedBy,
   ErrorEvent,
+  LobbyEntry,
+  LobbyEvent,
   ReceiveKeysEvent,
   RetireEpochEvent,
   RosterEvent,

@@ -1,6 +1,7 @@
-// The SFrame base keys this participant holds, per epoch: installed when an
-// epoch's key is verified, erased when the epoch retires.
+// The keys this participant holds per epoch (SFrame base keys and the chat
+// key): installed when an epoch's key is verified, erased when it retires.
 
+import { deriveChatKey } from './chat.ts';
 import { deriveFrameKeys, type SenderKey } from './frame-keys.ts';
 import { wipe } from './primitives.ts';
 import { rosterIndexOf, type VerifiedRoster } from './roster.ts';
@@ -11,6 +12,8 @@ export interface InstalledEpoch {
   own: SenderKey;
   /** Everyone else's keys, for decryption. */
   senders: SenderKey[];
+  /** Key for this epoch's chat messages. */
+  chatKey: Uint8Array;
 }
 
 export class EpochKeyRing {
@@ -18,14 +21,15 @@ export class EpochKeyRing {
 
   constructor(private readonly selfId: string) {}
 
-  /** Derives every member's base key; consumes (erases) the epoch key. */
+  /** Derives every member's base key and the chat key; consumes (erases) the epoch key. */
   async install(v: VerifiedRoster, epochKey: Uint8Array): Promise<InstalledEpoch> {
     const r = v.roster;
-    const keys = await deriveFrameKeys(epochKey, { meetingId: r.meetingId, instanceId: r.instanceId, epoch: r.epoch }, r.members.map((m) => m.participantId));
+    const labels = { meetingId: r.meetingId, instanceId: r.instanceId, epoch: r.epoch };
+    const [keys, chatKey] = await Promise.all([deriveFrameKeys(epochKey, labels, r.members.map((m) => m.participantId)), deriveChatKey(epochKey, labels)]);
     wipe(epochKey);
     const own = keys[rosterIndexOf(r, this.selfId)];
     if (!own) throw new Error(`installing epoch ${r.epoch}, which does not list us`);
-    const installed = { epoch: r.epoch, own, senders: keys.filter((k) => k !== own) };
+    const installed = { epoch: r.epoch, own, senders: keys.filter((k) => k !== own), chatKey };
     this.epochs.set(r.epoch, installed);
     return installed;
   }
@@ -51,6 +55,7 @@ export class EpochKeyRing {
     const e = this.epochs.get(epoch);
     if (!e) return false;
     for (const k of [e.own, ...e.senders]) wipe(k.baseKey);
+    wipe(e.chatKey);
     this.epochs.delete(epoch);
     return true;
   }

@@ -1,6 +1,7 @@
 // What the leader's next roster should contain: everyone from the last roster
-// still present (same order), then newcomers with a verified announcement, in
-// the order their announcements arrived. Pure: presence is passed in.
+// still present and not excluded (same order), then newcomers with a verified
+// announcement, in the order their announcements arrived. Pure: presence and
+// admission policy are passed in.
 
 import type { Announcement } from './announcement.ts';
 import { memberFromAnnouncement, sameMember, type Roster, type RosterMember } from './roster.ts';
@@ -11,19 +12,23 @@ export interface MembershipInput {
   /** Last verified roster, or null when starting a new chain. */
   head: Roster | null;
   isPresent: (participantId: string) => boolean;
-  /** Verified announcements of participants not yet in a roster, oldest first. */
+  /** Verified announcements of participants not yet in a roster, oldest first, already filtered by the lock. */
   candidates: Iterable<Announcement>;
+  /** Removed or denied participants: dropped even if present. */
+  excluded?: ReadonlySet<string>;
 }
 
 export function planMembers(input: MembershipInput): RosterMember[] {
+  const excluded = input.excluded ?? new Set<string>();
+  const keep = (id: string): boolean => input.isPresent(id) && !excluded.has(id);
   const continuing = input.head
-    ? input.head.members.filter((m) => m.participantId === input.selfId || input.isPresent(m.participantId))
+    ? input.head.members.filter((m) => m.participantId === input.selfId || keep(m.participantId))
     : [memberFromAnnouncement(input.self)];
   if (continuing[0]?.participantId !== input.selfId) throw new Error('planMembers called by a participant that is not the leader');
   const ids = new Set(continuing.map((m) => m.participantId));
   const joiners: RosterMember[] = [];
   for (const a of input.candidates) {
-    if (ids.has(a.participantId) || !input.isPresent(a.participantId)) continue;
+    if (ids.has(a.participantId) || !keep(a.participantId)) continue;
     ids.add(a.participantId);
     joiners.push(memberFromAnnouncement(a));
   }

@@ -1,5 +1,6 @@
 // What the UI shows for a verified roster: members in join order with their
-// fingerprints, who leads, and the meeting's security code.
+// signed names and fingerprints, who leads, the lock state and the meeting's
+// security code.
 
 import type { RosterEvent } from './events.ts';
 import { rosterLeader, type Roster } from './roster.ts';
@@ -9,7 +10,8 @@ export function describeRoster(r: Roster): RosterEvent {
   const leaderId = rosterLeader(r).participantId;
   return {
     epoch: r.epoch,
-    members: r.members.map((m) => ({ participantId: m.participantId, identityKey: m.identityKey, fingerprint: fingerprint(m.identityKey), isLeader: m.participantId === leaderId })),
+    members: r.members.map((m) => ({ participantId: m.participantId, name: m.name, identityKey: m.identityKey, fingerprint: fingerprint(m.identityKey), isLeader: m.participantId === leaderId })),
     securityCode: securityCode(r.meetingId, r.instanceId, r.members.map((m) => m.identityKey)),
+    locked: r.locked,
   };
 }

@@ -1,7 +1,9 @@
 // The signed roster: for each epoch the leader lists every member (with the
 // announcement that proves its keys), in join order, chained to the previous
 // roster by hash. The first member is the leader; leadership is never taken
-// from the server's word.
+// from the server's word. The roster also carries the meeting's admission
+// policy (locked or not, and who was removed or denied), so the policy is
+// exactly as authentic, fresh and inherited on failover as membership itself.
 
 import { verifyAnnouncement, type Announcement, type MeetingContext } from './announcement.ts';
 import { CONTEXT, E2EE_VERSION, SIZE } from './constants.ts';
@@ -13,6 +15,7 @@ import { hash, sign, verify } from './primitives.ts';
 /** An announcement without the meeting fields, which the roster carries once. */
 export interface RosterMember {
   participantId: string;
+  name: string;
   identityKey: Uint8Array;
   dhKey: Uint8Array;
   nonce: Uint8Array;
@@ -25,12 +28,18 @@ export interface Roster {
   epoch: number;
   /** Hash of the previous roster; GENESIS_HASH for the first one of a chain. */
   prevHash: Uint8Array;
+  /** While locked, newcomers wait in the leader's lobby until admitted. */
+  locked: boolean;
+  /** Participant IDs the leader removed or denied: no later roster of this chain may list them. */
+  excluded: string[];
   members: RosterMember[];
   /** The leader's (members[0]) signature over the roster hash. */
   signature: Uint8Array;
 }
 
 export type UnsignedRoster = Omit<Roster, 'signature'>;
+/** Policy fields default to an unlocked meeting that excluded nobody. */
+export type RosterFields = Omit<UnsignedRoster, 'locked' | 'excluded'> & Partial<Pick<UnsignedRoster, 'locked' | 'excluded'>>;
 
 export interface VerifiedRoster {
   roster: Roster;
@@ -40,7 +49,7 @@ export interface VerifiedRoster {
 export const GENESIS_HASH = new Uint8Array(SIZE.hash);
 
 export function memberFromAnnouncement(a: Announcement): RosterMember {
-  return { participantId: a.participantId, identityKey: a.identityKey, dhKey: a.dhKey, nonce: a.nonce, signature: a.signature };
+  return { participantId: a.participantId, name: a.name, identityKey: a.identityKey, dhKey: a.dhKey, nonce: a.nonce, signature: a.signature };
 }
 
 export function memberAnnouncement(ctx: MeetingContext, m: RosterMember): Announcement {
@@ -50,6 +59,7 @@ export function memberAnnouncement(ctx: MeetingContext, m: RosterMember): Announ
 export function sameMember(a: RosterMember, b: RosterMember): boolean {
   return (
     a.participantId === b.participantId &&
+    a.name === b.name &&
     bytesEqual(a.identityKey, b.identityKey) &&
     bytesEqual(a.dhKey, b.dhKey) &&
     bytesEqual(a.nonce, b.nonce) &&
@@ -58,8 +68,10 @@ export function sameMember(a: RosterMember, b: RosterMember): boolean {
 }
 
 export function rosterHash(r: UnsignedRoster): Uint8Array {
-  const fields: Field[] = [CONTEXT.rosterHash, { u32: E2EE_VERSION }, r.meetingId, r.instanceId, { u64: r.epoch }, r.prevHash, { u32: r.members.length }];
-  for (const m of r.members) fields.push(m.participantId, m.identityKey, m.dhKey, m.nonce, m.signature);
+  const fields: Field[] = [CONTEXT.rosterHash, { u32: E2EE_VERSION }, r.meetingId, r.instanceId, { u64: r.epoch }, r.prevHash];
+  fields.push({ u32: r.locked ? 1 : 0 }, { u32: r.excluded.length }, ...r.excluded);
+  fields.push({ u32: r.members.length });
+  for (const m of r.members) fields.push(m.participantId, m.name, m.identityKey, m.dhKey, m.nonce, m.signature);
   return hash(transcript(...fields));
 }
 
@@ -68,9 +80,10 @@ function signedBytes(rosterDigest: Uint8Array): Uint8Array {
 }
 
 /** Signs a roster as its leader, who must be members[0]. */
-export function createRoster(fields: UnsignedRoster, leader: IdentityKeyPair): VerifiedRoster {
-  const digest = rosterHash(fields);
-  return { roster: { ...fields, signature: sign(signedBytes(digest), leader.privateKey) }, hash: digest };
+export function createRoster(fields: RosterFields, leader: IdentityKeyPair): VerifiedRoster {
+  const unsigned: UnsignedRoster = { ...fields, locked: fields.locked ?? false, excluded: fields.excluded ?? [] };
+  const digest = rosterHash(unsigned);
+  return { roster: { ...unsigned, signature: sign(signedBytes(digest), leader.privateKey) }, hash: digest };
 }
 
 export function rosterLeader(r: Roster): RosterMember {
@@ -108,6 +121,18 @@ export type RosterOutcome =
   /** A valid successor roster that no longer lists us. */
   | { kind: 'removed'; verified: VerifiedRoster };
 
+/**
+ * Nobody excluded may be a member: not by this roster (inconsistent) and not
+ * by the previous one (a removal or denial that a later leader, or a server
+ * replaying an announcement, tries to undo).
+ */
+function checkExclusions(r: Roster, head: Roster | undefined): Result<void> {
+  const excluded = new Set([...r.excluded, ...(head?.excluded ?? [])]);
+  const listed = r.members.find((m) => excluded.has(m.participantId));
+  if (listed) return fail('ROSTER_REMOVED_MEMBER', `roster ${r.epoch} lists '${listed.participantId}', who was removed or denied`);
+  return ok(undefined);
+}
+
 /** Continuing members keep their relative order and come before newcomers. */
 function checkOrder(prev: Roster, next: Roster): Result<void> {
   const prevById = new Map(prev.members.map((m, i) => [m.participantId, { m, i }]));
@@ -144,6 +169,8 @@ export function verifyRoster(r: Roster, check: RosterCheck): Result<RosterOutcom
     const order = checkOrder(head.roster, r);
     if (!order.ok) return order;
   }
+  const exclusions = checkExclusions(r, head?.roster);
+  if (!exclusions.ok) return exclusions;
 
   const digest = rosterHash(r);
   if (!verify(r.signature, signedBytes(digest), leader.identityKey)) return fail('BAD_SIGNATURE', `roster ${r.epoch} signature is invalid`);

@@ -20,19 +20,26 @@ export interface TestParticipant {
   announcement: Announcement;
 }
 
-export function participant(id: string, ctx: { meetingId: string; instanceId: string } = CTX): TestParticipant {
+/** A participant whose display name is its ID, capitalised ('alice' → 'Alice'), unless given. */
+export function participant(id: string, ctx: { meetingId: string; instanceId: string } = CTX, name = id.charAt(0).toUpperCase() + id.slice(1)): TestParticipant {
   const identity = generateIdentity();
   const dh = dhKeyPairFromSeed(systemRandom(32));
   const nonces = new LivenessNonces(systemRandom);
-  const announcement = createAnnouncement({ ...ctx, participantId: id, dhKey: dh.publicKey, nonce: nonces.latest }, identity);
+  const announcement = createAnnouncement({ ...ctx, participantId: id, name, dhKey: dh.publicKey, nonce: nonces.latest }, identity);
   return { id, identity, dh, nonces, announcement };
 }
 
-/** A roster signed by `members[0]`, chained to `prev` (or a new chain). */
-export function rosterOf(members: readonly TestParticipant[], epoch: number, prev?: VerifiedRoster, signer?: TestParticipant): VerifiedRoster {
+/** A roster signed by `members[0]`, chained to `prev` (or a new chain); unlocked and excluding nobody unless told. */
+export function rosterOf(
+  members: readonly TestParticipant[],
+  epoch: number,
+  prev?: VerifiedRoster,
+  signer?: TestParticipant,
+  policy: { locked?: boolean; excluded?: string[] } = {},
+): VerifiedRoster {
   const leader = signer ?? members[0];
   if (!leader) throw new Error('empty roster');
-  return createRoster({ ...CTX, epoch, prevHash: prev?.hash ?? GENESIS_HASH, members: members.map((m) => memberFromAnnouncement(m.announcement)) }, leader.identity);
+  return createRoster({ ...CTX, epoch, prevHash: prev?.hash ?? GENESIS_HASH, members: members.map((m) => memberFromAnnouncement(m.announcement)), ...policy }, leader.identity);
 }
 
 /** The key message the roster's leader would send, echoing each recipient's latest nonce. */

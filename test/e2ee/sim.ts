@@ -14,9 +14,12 @@ import {
   generateIdentity,
   type AgentState,
   type AgentTiming,
+  type ChatEvent,
   type ErrorEvent,
   type IdentityKeyPair,
+  type LobbyEvent,
   type RosterEvent,
+  type StatusEvent,
   type TimerHandle,
 } from '../../shared/e2ee/index.ts';
 import { toBase64Url } from '../../shared/e2ee/encoding.ts';
@@ -268,12 +271,21 @@ export interface ParticipantLog {
   roster: RosterEvent | undefined;
   state: AgentState;
   errors: ErrorEvent[];
+  /** Every status event, in order (lobby, denied, removed reasons). */
+  statuses: StatusEvent[];
+  /** Latest lobby event (leaders only). */
+  lobby: LobbyEvent | undefined;
+  chats: ChatEvent[];
+  /** Everything the agent handed to onSecretForTest. */
+  secrets: { label: string; bytes: Uint8Array }[];
   /** When each event happened (env time), for timeline checks. */
   timeline: { t: number; event: 'receive-keys' | 'send-key' | 'retire-epoch'; epoch: number }[];
 }
 
 export interface SimParticipant {
   id: string;
+  /** The display name it announced. */
+  name: string;
   identity: IdentityKeyPair;
   agent: MeetingKeyAgent;
   connection: HubConnection;
@@ -302,6 +314,8 @@ function heldKeys(log: ParticipantLog, onlyEpoch?: number): string[] {
 export class Simulation {
   readonly members: SimParticipant[] = [];
   readonly departed: SimParticipant[] = [];
+  /** Removed or denied, but still connected. */
+  readonly excluded: SimParticipant[] = [];
   /** Every base key ever emitted (base64url) → order in which it first appeared. */
   private readonly firstSeen = new Map<string, number>();
   /** Every key any leaver held → that leaver. */
@@ -310,7 +324,7 @@ export class Simulation {
 
   constructor(private readonly opts: SimulationOptions) {}
 
-  async join(): Promise<SimParticipant> {
+  async join(opts: { name?: string } = {}): Promise<SimParticipant> {
     let agent: MeetingKeyAgent | undefined;
     const connection = await this.opts.hub.join(this.opts.meetingId, {
       onPeerJoined: (id) => agent?.onPeerJoined(id),
@@ -319,7 +333,11 @@ export class Simulation {
     });
     const { info } = connection;
     const identity = generateIdentity();
+    const name = opts.name ?? `P${this.members.length + this.departed.length + 1}`;
+    const secrets: ParticipantLog['secrets'] = [];
     const a = new MeetingKeyAgent({
+      displayName: name,
+      onSecretForTest: (label, bytes) => secrets.push({ label, bytes }),
       meetingId: info.meetingId,
       instanceId: info.instanceId,
       selfId: info.participantId,
@@ -332,7 +350,19 @@ export class Simulation {
       ...(this.opts.maxPayloadChars ? { maxPayloadChars: this.opts.maxPayloadChars } : {}),
     });
     agent = a;
-    const log: ParticipantLog = { received: new Map(), sent: new Map(), retired: new Set(), roster: undefined, state: 'waiting-for-key', errors: [], timeline: [] };
+    const log: ParticipantLog = {
+      received: new Map(),
+      sent: new Map(),
+      retired: new Set(),
+      roster: undefined,
+      state: 'waiting-for-key',
+      errors: [],
+      statuses: [],
+      lobby: undefined,
+      chats: [],
+      secrets,
+      timeline: [],
+    };
     const env = this.opts.env;
     a.on('receive-keys', (e) => {
       log.received.set(e.epoch, new Map(e.senders.map((s) => [s.kid, s.baseKey])));
@@ -349,9 +379,14 @@ export class Simulation {
       log.timeline.push({ t: env.now(), event: 'retire-epoch', epoch: e.epoch });
     });
     a.on('roster', (e) => (log.roster = e));
-    a.on('status', (e) => (log.state = e.state));
+    a.on('status', (e) => {
+      log.state = e.state;
+      log.statuses.push(e);
+    });
+    a.on('lobby', (e) => (log.lobby = e));
+    a.on('chat', (e) => log.chats.push(e));
     a.on('error', (e) => log.errors.push(e));
-    const p: SimParticipant = { id: info.participantId, identity, agent: a, connection, log, joinedAt: this.firstSeen.size };
+    const p: SimParticipant = { id: info.participantId, name, identity, agent: a, connection, log, joinedAt: this.firstSeen.size };
     this.members.push(p);
     a.start(info.present);
     return p;
@@ -365,6 +400,19 @@ export class Simulation {
     p.agent.stop();
     for (const k of heldKeys(p.log)) this.leaverKeys.set(k, p.id);
     this.departed.push(p);
+  }
+
+  /**
+   * Stops counting a participant that is still connected as a member (it was
+   * removed or denied). check() then treats its keys like a leaver's: it must
+   * hold none of the current epoch.
+   */
+  exclude(p: SimParticipant): void {
+    const i = this.members.indexOf(p);
+    if (i < 0) throw new Error(`${p.id} is not in the meeting`);
+    this.members.splice(i, 1);
+    for (const k of heldKeys(p.log)) this.leaverKeys.set(k, p.id);
+    this.excluded.push(p);
   }
 
   private saw(key: Uint8Array): void {
@@ -400,6 +448,9 @@ export class Simulation {
         problems.push(`${m.id} shows roster ${m.log.roster?.epoch}: [${rosterIds.join()}], present: [${ids.join()}]`);
       }
       if (m.log.roster?.securityCode !== first.log.roster?.securityCode) problems.push(`${m.id} security code differs from ${first.id}`);
+      const shownNames = m.log.roster?.members.map((x) => x.name).join() ?? '';
+      const chosenNames = this.members.map((x) => x.name).join();
+      if (shownNames !== chosenNames) problems.push(`${m.id} shows names [${shownNames}], chosen: [${chosenNames}]`);
       if (m.log.errors.length > 0) problems.push(`${m.id} reported ${m.log.errors.map((e) => `${e.code}: ${e.message}`).join('; ')}`);
       if (!m.firstKeysChecked) {
         // Later epochs are newer still: checking the first one a newcomer got is enough.
@@ -428,6 +479,13 @@ export class Simulation {
         const got = receiver.log.received.get(epoch)?.get(own.kid);
         if (!got || toBase64Url(got) !== b64) problems.push(`${receiver.id} lacks ${sender.id}'s key for epoch ${epoch}`);
       }
+    }
+
+    // Removed or denied participants that stay connected hold nothing of this epoch or later.
+    for (const x of this.excluded) {
+      const later = [...x.log.received.keys(), ...x.log.sent.keys()].filter((e) => e >= epoch);
+      if (later.length > 0 || x.log.state === 'ok') problems.push(`excluded ${x.id} holds keys of epoch ${later.join()} (state ${x.log.state})`);
+      for (const k of heldKeys(x.log)) this.leaverKeys.set(k, x.id);
     }
 
     for (const m of this.members) {

@@ -6,10 +6,14 @@
 import {
   MeetingKeyAgent,
   type AgentState,
+  type ChatEvent,
+  type DecidedBy,
   type ErrorEvent,
   type IdentityKeyPair,
+  type LobbyEntry,
   type RosterMemberView,
 } from '../../../shared/e2ee/index.ts';
+import { checkDisplayName } from '../../../shared/e2ee/index.ts';
 import type { JoinResult, ServerNotice } from '../../../shared/protocol/signaling.ts';
 import type { Meeting, RemoteParticipant } from '../meeting.ts';
 import type { FrameCrypto } from './frame-crypto.ts';
@@ -30,6 +34,14 @@ export class E2eeController {
   previousSecurityCode = '';
   roster: RosterMemberView[] = [];
   readonly errors: ErrorEvent[] = [];
+  /** Leader-signed lock state of the current epoch. */
+  locked = false;
+  /** Leader only: newcomers waiting for admission. */
+  waiting: LobbyEntry[] = [];
+  /** Who signed our lobby/denied status (unverifiable before we hold a roster). */
+  decidedBy?: DecidedBy;
+  readonly chat: ChatEvent[] = [];
+  private readonly chatListeners = new Set<(c: ChatEvent) => void>();
   private readonly kidsByEpoch = new Map<number, bigint[]>();
   /** Test builds only: every key this page held, for the blindness audit's key search. */
   readonly keysForTest: Array<{ label: string; hex: string }> = [];
@@ -62,6 +74,8 @@ export class E2eeController {
       instanceId: join.instanceId,
       selfId: join.participantId,
       identity: this.identity,
+      displayName: signableName(this.meeting.opts.name),
+      onSecretForTest: __E2EE_TEST_HOOKS__ ? (label, bytes) => this.recordKeyForTest(label, bytes) : undefined,
       send: (to, payload) => {
         void signaling.request({ type: 'relay', to, payload }).then((r) => {
           if (!r.ok && r.error.code !== 'UNKNOWN_PARTICIPANT') this.meeting.alert('warn', `Key exchange message not delivered: ${r.error.message}`);
@@ -70,12 +84,11 @@ export class E2eeController {
     });
     this.agent = agent;
     if (__E2EE_TEST_HOOKS__) {
-      const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
-      this.keysForTest.push({ label: `${join.participantId} identity private key`, hex: hex(this.identity.privateKey.slice(0, 32)) });
+      this.recordKeyForTest(`${join.participantId} identity private key`, this.identity.privateKey.slice(0, 32));
       agent.on('receive-keys', (e) => {
-        for (const s of e.senders) this.keysForTest.push({ label: `epoch ${e.epoch} base key of ${s.participantId}`, hex: hex(s.baseKey) });
+        for (const s of e.senders) this.recordKeyForTest(`epoch ${e.epoch} base key of ${s.participantId}`, s.baseKey);
       });
-      agent.on('send-key', (e) => this.keysForTest.push({ label: `epoch ${e.epoch} own base key of ${join.participantId}`, hex: hex(e.baseKey) }));
+      agent.on('send-key', (e) => this.recordKeyForTest(`epoch ${e.epoch} own base key of ${join.participantId}`, e.baseKey));
     }
     agent.on('receive-keys', (e) => {
       this.kidsByEpoch.set(e.epoch, e.senders.map((s) => s.kid));
@@ -96,18 +109,35 @@ export class E2eeController {
       if (this.securityCode && this.securityCode !== e.securityCode) this.previousSecurityCode = this.securityCode;
       this.roster = e.members;
       this.securityCode = e.securityCode;
+      if (this.locked !== e.locked && before.size > 0) this.meeting.alert('info', e.locked ? 'The meeting is now locked: newcomers wait in the lobby.' : 'The meeting is unlocked.');
+      this.locked = e.locked;
       if (before.size > 0) {
         for (const m of e.members) if (!before.has(m.participantId) && m.participantId !== join.participantId) this.meeting.alert('info', `${this.nameOf(m.participantId)} joined; the meeting key changed.`);
         for (const id of before) if (!after.has(id)) this.meeting.alert('info', `${this.nameOf(id)} left; the meeting key changed.`);
       }
       this.meeting.changed();
     });
+    agent.on('lobby', (e) => {
+      const known = new Set(this.waiting.map((w) => w.participantId));
+      for (const w of e.waiting) if (!known.has(w.participantId)) this.meeting.alert('info', `${w.name || 'Someone'} is waiting in the lobby.`);
+      this.waiting = e.waiting;
+      this.locked = e.locked;
+      this.meeting.changed();
+    });
+    agent.on('chat', (c) => {
+      this.chat.push(c);
+      if (this.chat.length > 500) this.chat.shift();
+      for (const l of this.chatListeners) l(c);
+    });
     agent.on('status', (e) => {
       const was = this.state;
       this.state = e.state;
+      if (e.by) this.decidedBy = e.by;
+      if (e.state === 'denied' && was !== 'denied') this.meeting.alert('error', 'The meeting leader did not let you in.');
       if (e.state === 'waiting-for-key') this.frames.clearSendKey();
       if (e.state === 'removed' && was !== 'removed') {
         this.frames.clearSendKey();
+        if (e.reason === 'removed-by-leader') void this.meeting.leave('The meeting leader removed you.');
         this.meeting.alert('error', 'You were removed from the meeting key: your media is no longer sent.');
       }
       this.meeting.changed();
@@ -116,7 +146,13 @@ export class E2eeController {
       this.errors.push(e);
       if (this.errors.length > 100) this.errors.shift();
       console.warn(`e2ee: rejected ${e.code}${e.from ? ` from ${e.from}` : ''}: ${e.message}`);
-      this.meeting.alert('warn', `Rejected a key-exchange message${e.from ? ` from ${this.nameOf(e.from)}` : ''}: ${e.code}`);
+      // Expected noise: chat from before we joined, announcements of people the leader excluded.
+      if (e.code === 'CHAT_UNKNOWN_EPOCH' || e.code === 'PARTICIPANT_EXCLUDED') return;
+      const who = e.from ? ` from ${this.nameOf(e.from)}` : '';
+      this.meeting.alert(
+        'warn',
+        e.code.startsWith('CHAT_') ? `A chat message${who} could not be verified and was dropped (${e.code}).` : `Rejected a key-exchange message${who}: ${e.code}`,
+      );
     });
     agent.start(join.peers.map((p) => p.participantId));
   }
@@ -129,8 +165,46 @@ export class E2eeController {
     else if (n.type === 'relay') agent.onRelay(n.from, n.payload);
   }
 
+  /** The name a member signed in its announcement; the server's word only as a fallback. */
   nameOf(participantId: string): string {
-    return this.meeting.participants.get(participantId)?.name ?? participantId;
+    const signed = this.roster.find((m) => m.participantId === participantId)?.name;
+    return signed || this.meeting.participants.get(participantId)?.name || participantId;
+  }
+
+  get isLeader(): boolean {
+    return this.leaderId !== undefined && this.leaderId === this.meeting.join?.participantId;
+  }
+
+  onChat(l: (c: ChatEvent) => void): void {
+    this.chatListeners.add(l);
+  }
+
+  /** Encrypts and sends; an error value (e.g. NO_KEY) when there is no key, never plaintext. */
+  sendChat(text: string): { ok: true } | { ok: false; message: string } {
+    const r = this.agent?.sendChat(text);
+    if (!r) return { ok: false, message: 'not in a meeting' };
+    return r.ok ? { ok: true } : { ok: false, message: r.error.code === 'NO_KEY' ? 'Not sent: waiting for the meeting key.' : r.error.message };
+  }
+
+  /** Leader actions; failures become alerts with the agent's code. */
+  leaderAction(what: 'lock' | 'unlock' | 'admit' | 'deny' | 'remove', participantId?: string): void {
+    const agent = this.agent;
+    if (!agent) return;
+    const r =
+      what === 'lock' || what === 'unlock'
+        ? agent.setLocked(what === 'lock')
+        : what === 'admit'
+          ? agent.admit(participantId!)
+          : what === 'deny'
+            ? agent.deny(participantId!)
+            : agent.remove(participantId!);
+    if (!r.ok) this.meeting.alert('warn', `Could not ${what}: ${r.error.message}`);
+    else if (what === 'remove') this.meeting.alert('info', `${this.nameOf(participantId!)} is removed from the next meeting key.`);
+  }
+
+  private recordKeyForTest(label: string, bytes: Uint8Array): void {
+    if (!__E2EE_TEST_HOOKS__) return;
+    this.keysForTest.push({ label, hex: Array.from(bytes, (x) => x.toString(16).padStart(2, '0')).join('') });
   }
 
   inRoster(participantId: string): boolean {
@@ -157,4 +231,10 @@ export class E2eeController {
     this.agent?.stop();
     this.frames.close();
   }
+}
+
+/** The name we sign: what the agent accepts (no bidi or control characters), or none. */
+function signableName(name: string): string {
+  const cleaned = [...name.replace(/[\p{Cc}\p{Cs}\p{Zl}\p{Zp}\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/gu, '')].slice(0, 64).join('').trim();
+  return checkDisplayName(cleaned).ok ? cleaned : '';
 }

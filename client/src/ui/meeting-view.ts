@@ -10,6 +10,8 @@ export interface MeetingViewExtras {
   header?: (el: HTMLElement) => void;
   /** Side panels (security, chat) mounted once. */
   panels?: HTMLElement[];
+  /** Overlays over the stage (e.g. the lobby). */
+  overlays?: HTMLElement[];
   /** Extra text for a participant's E2EE badge. */
   tileStatus?: (p: RemoteParticipant) => { state: string; text: string };
 }
@@ -53,7 +55,7 @@ export class MeetingView {
       h(
         'div',
         { class: 'stage' },
-        h('div', { class: 'grid-wrap' }, this.grid, h('div', { class: 'self' }, this.selfVideo, h('span', { class: 'self-label' }, 'You'))),
+        h('div', { class: 'grid-wrap' }, this.grid, h('div', { class: 'self' }, this.selfVideo, h('span', { class: 'self-label' }, 'You')), ...(extras.overlays ?? [])),
         ...(extras.panels ?? []),
       ),
       this.controls,
@@ -142,7 +144,7 @@ export class MeetingView {
       'div',
       { class: 'end-card', role: 'alertdialog', 'aria-labelledby': 'end-title', 'data-testid': refused ? 'join-error' : 'end-screen', 'data-code': m.errorCode ?? '' },
       h('h2', { id: 'end-title' }, title),
-      m.phase === 'failed' ? h('p', {}, m.error ?? '') : h('p', {}, 'Your keys for this meeting were erased.'),
+      m.phase === 'failed' ? h('p', {}, m.error ?? '') : h('p', {}, m.error ? `${m.error} ` : '', 'Your keys for this meeting were erased.'),
       h('div', { class: 'row' }, rejoin, home),
     );
     this.root.append(this.endCard);

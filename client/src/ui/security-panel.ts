@@ -13,6 +13,42 @@ export function createSecurityPanel(meeting: Meeting, e2ee: E2eeController): HTM
   panel.dataset['title'] = 'Security';
   panel.hidden = true;
   const verified = new VerifiedStore();
+  const actionButton = (label: string, testid: string, onClick: () => void, aria = label): HTMLButtonElement => {
+    const b = h('button', { class: 'small-btn', 'data-testid': testid, 'aria-label': aria }, label);
+    b.addEventListener('click', onClick);
+    return b;
+  };
+  // Only the leader hands out keys, so only the leader's lock and admissions mean anything.
+  const leaderControls = (): HTMLElement | null => {
+    if (!e2ee.isLeader) return e2ee.locked ? h('p', { class: 'hint' }, 'The meeting is locked by the leader: newcomers wait in the lobby.') : null;
+    const lock = h('input', { type: 'checkbox', 'data-testid': 'lock-toggle' });
+    lock.checked = e2ee.locked;
+    lock.addEventListener('change', () => e2ee.leaderAction(lock.checked ? 'lock' : 'unlock'));
+    return h(
+      'div',
+      { class: 'leader-controls' },
+      h('h3', {}, 'You lead this meeting'),
+      h('label', { class: 'check' }, lock, ' Lock the meeting (newcomers wait for you to admit them)'),
+      e2ee.waiting.length
+        ? h(
+            'ul',
+            { class: 'waiting-list', 'data-testid': 'waiting-list' },
+            ...e2ee.waiting.map((w) =>
+              h(
+                'li',
+                { 'data-participant': w.participantId },
+                h('span', { class: 'who' }, w.name || w.participantId),
+                actionButton('Admit', 'admit', () => e2ee.leaderAction('admit', w.participantId), `Admit ${w.name}`),
+                actionButton('Deny', 'deny', () => e2ee.leaderAction('deny', w.participantId), `Deny ${w.name}`),
+                h('span', { class: 'fingerprint' }, w.fingerprint),
+              ),
+            ),
+          )
+        : e2ee.locked
+          ? h('p', { class: 'hint' }, 'Nobody is waiting.')
+          : null,
+    );
+  };
   const render = (): void => {
     const code = e2ee.securityCode;
     const self = meeting.join?.participantId;
@@ -36,6 +72,7 @@ export function createSecurityPanel(meeting: Meeting, e2ee: E2eeController): HTM
           ? 'Read this code aloud with the other person. If it matches on both screens, nobody — not even the server — is listening in.'
           : 'Compare this code aloud with everyone. The same code on every screen means everyone holds the same key and sees the same participants. It changes whenever someone joins or leaves.',
       ),
+      leaderControls() ?? '',
       h('h3', {}, `In the meeting key (${e2ee.roster.length})`),
       h(
         'ul',
@@ -56,6 +93,7 @@ export function createSecurityPanel(meeting: Meeting, e2ee: E2eeController): HTM
             h('span', { class: 'who' }, isSelf ? `${name} (you)` : name, m.isLeader ? h('span', { class: 'leader' }, ' · leader') : null),
             h('span', { class: 'fingerprint' }, m.fingerprint),
             isSelf ? null : h('label', { class: 'check small' }, box, ' verified'),
+            !isSelf && e2ee.isLeader ? actionButton('Remove', 'remove', () => e2ee.leaderAction('remove', m.participantId), `Remove ${name} from the meeting`) : null,
             status === 'identity-changed' && !isSelf
               ? h('span', { class: 'warn-text', role: 'alert' }, `Identity changed: you verified someone named ${name} with a different key.`)
               : null,
@@ -69,7 +107,14 @@ export function createSecurityPanel(meeting: Meeting, e2ee: E2eeController): HTM
   // Re-render only when what the panel shows changed (stats tick every 500 ms).
   let shown = '';
   meeting.subscribe(() => {
-    const sig = JSON.stringify([e2ee.state, e2ee.epoch, e2ee.securityCode, e2ee.roster.map((m) => [m.participantId, m.isLeader, e2ee.nameOf(m.participantId)])]);
+    const sig = JSON.stringify([
+      e2ee.state,
+      e2ee.epoch,
+      e2ee.securityCode,
+      e2ee.locked,
+      e2ee.waiting.map((w) => w.participantId),
+      e2ee.roster.map((m) => [m.participantId, m.isLeader, e2ee.nameOf(m.participantId)]),
+    ]);
     if (sig === shown) return;
     shown = sig;
     render();
@@ -86,4 +131,35 @@ export function renderSecurityHeader(el: HTMLElement, e2ee: E2eeController): voi
     h('span', { class: 'epoch-label' }, 'epoch ', h('span', { 'data-testid': 'epoch' }, String(e2ee.epoch))),
     h('span', { class: 'code', 'data-testid': 'security-code', title: 'Security code: compare it aloud' }, e2ee.securityCode || '—'),
   );
+}
+
+/** Shown to a newcomer the leader has not admitted yet (and after a denial). */
+export function createLobbyOverlay(meeting: Meeting, e2ee: E2eeController): HTMLElement {
+  const el = h('div', { class: 'lobby', 'data-testid': 'lobby', role: 'status', 'aria-live': 'polite' });
+  el.hidden = true;
+  let shown = '';
+  const render = (): void => {
+    const state = e2ee.state;
+    const visible = state === 'lobby' || state === 'denied';
+    const sig = `${state}:${e2ee.decidedBy?.fingerprint ?? ''}`;
+    el.hidden = !visible;
+    if (!visible || sig === shown) return;
+    shown = sig;
+    el.dataset['state'] = state;
+    el.replaceChildren(
+      h('h2', {}, state === 'denied' ? 'You were not admitted' : 'Waiting to be let in…'),
+      h(
+        'p',
+        {},
+        state === 'denied'
+          ? 'The meeting leader declined your request. You hold no key for this meeting and see nothing of it.'
+          : 'This meeting is locked. The leader has been told you are here. You get the meeting key — and see and hear the others — once they admit you.',
+      ),
+      e2ee.decidedBy ? h('p', { class: 'hint' }, 'Leader fingerprint: ', h('span', { class: 'fingerprint' }, e2ee.decidedBy.fingerprint)) : '',
+      h('p', { class: 'hint' }, 'Your fingerprint: ', h('span', { class: 'fingerprint' }, fingerprint(e2ee.identity.publicKey))),
+    );
+  };
+  meeting.subscribe(render);
+  render();
+  return el;
 }

@@ -1,0 +1,74 @@
+// A meeting over the in-memory hub for agent-level tests: the server's view of
+// the traffic, a switchable filter (a server dropping messages), and helpers
+// to pull a relayed message out of that view for tampering or replay.
+
+import { decodeMessage, encodeMessage, type WireMessage } from '../../shared/e2ee/codec.ts';
+import { FakeHub, seededRandom, Simulation, VirtualClock, type SimParticipant } from './sim.ts';
+
+export interface Relayed {
+  from: string;
+  to: string | null;
+  payload: string;
+}
+
+export interface Harness {
+  clock: VirtualClock;
+  hub: FakeHub;
+  sim: Simulation;
+  /** Relay payloads as the server saw them, in order. */
+  traffic: Relayed[];
+  /** Return false to drop this copy (from, to, payload); replace at will. */
+  drop: (from: string, to: string, payload: string) => boolean;
+}
+
+export function harness(opts: { seed?: number; meetingId?: string } = {}): Harness {
+  const clock = new VirtualClock();
+  const traffic: Relayed[] = [];
+  const h: Partial<Harness> = { drop: () => false };
+  const hub = new FakeHub(clock, {
+    rng: seededRandom(opts.seed ?? 7),
+    tap: (from, to, payload) => traffic.push({ from, to, payload }),
+    filter: (from, to, payload) => !(h as Harness).drop(from, to, payload),
+  });
+  const sim = new Simulation({ hub, env: clock, meetingId: opts.meetingId ?? 'harness' });
+  return Object.assign(h, { clock, hub, sim, traffic }) as Harness;
+}
+
+/** Joins `names.length` participants one after the other; the first leads. */
+export async function meeting(h: Harness, names: readonly string[]): Promise<SimParticipant[]> {
+  const out: SimParticipant[] = [];
+  for (const name of names) {
+    out.push(await h.sim.join({ name }));
+    await h.sim.settle();
+  }
+  return out;
+}
+
+/** Lets virtual time pass (timers fire), then settles. */
+export async function wait(h: Harness, ms: number): Promise<void> {
+  h.clock.setTimer(() => {}, ms);
+  await h.sim.settle();
+}
+
+/** The newest relayed message of a type (optionally from one sender), decoded. */
+export function lastRelayed<T extends WireMessage['type']>(h: Harness, type: T, from?: string): { relayed: Relayed; message: Extract<WireMessage, { type: T }> } {
+  for (let i = h.traffic.length - 1; i >= 0; i--) {
+    const t = h.traffic[i];
+    if (!t || (from !== undefined && t.from !== from) || !t.payload.includes(`"t":"${type}"`)) continue;
+    const d = decodeMessage(t.payload);
+    if (d.ok && d.value.type === type) return { relayed: t, message: d.value as Extract<WireMessage, { type: T }> };
+  }
+  throw new Error(`no ${type} relayed${from ? ` from ${from}` : ''}`);
+}
+
+/** Delivers a message to one participant as if the server relayed it from `from`. */
+export function inject(p: SimParticipant, from: string, m: WireMessage | string): void {
+  p.agent.onRelay(from, typeof m === 'string' ? m : encodeMessage(m));
+}
+
+export const codes = (p: SimParticipant): string[] => p.log.errors.map((e) => e.code);
+
+export const rosterIds = (p: SimParticipant): string[] => p.log.roster?.members.map((m) => m.participantId) ?? [];
+
+/** Every epoch this participant ever held a key for. */
+export const keyedEpochs = (p: SimParticipant): number[] => [...new Set([...p.log.received.keys(), ...p.log.sent.keys()])].sort((a, b) => a - b);

@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { LIMITS } from '../shared/protocol/signaling.ts';
 import type { ServerConfig } from './config.ts';
+import { installAttack, withAttack, type InstalledAttack } from './attack/index.ts';
 import { staticHandler } from './http.ts';
 import { createLogger, type Logger } from './log.ts';
 import type { RoomObserver } from './room.ts';
@@ -21,6 +22,8 @@ export interface RunningServer {
   registry: RoomRegistry;
   sessions: Set<Session>;
   log: Logger;
+  /** Test only (--test-mode --attack NAME): the attack this server runs, with its evidence counters. */
+  attack?: InstalledAttack;
   close(): Promise<void>;
 }
 
@@ -32,6 +35,13 @@ export interface ServerHooks {
 
 export async function startServer(cfg: ServerConfig, hooks: ServerHooks = {}, log?: Logger): Promise<RunningServer> {
   log ??= createLogger(cfg.quiet ? 'warn' : 'info');
+  let attack: InstalledAttack | undefined;
+  if (cfg.attack !== undefined) {
+    if (!cfg.testMode) throw new Error('--attack is a test-only option and is refused without --test-mode');
+    attack = await installAttack(cfg.attack, { log });
+    hooks = withAttack(hooks, attack);
+    log.warn(`ATTACK MODE ${cfg.attack}: this server is deliberately malicious (test only)`);
+  }
   const pool = await WorkerPool.create(cfg.mediasoup, log);
   const registry = new RoomRegistry(pool, {
     listenIp: cfg.mediasoup.listenIp,
@@ -74,7 +84,9 @@ export async function startServer(cfg: ServerConfig, hooks: ServerHooks = {}, lo
     registry,
     sessions,
     log,
+    attack,
     async close() {
+      attack?.close();
       for (const c of wss.clients) c.terminate();
       wss.close();
       registry.closeAll();

@@ -45,7 +45,7 @@ describe('encrypted chat', () => {
     const a = await openParticipant(browser, `${server.url}/?meeting=${meeting}&name=Alice&join=1`, 'alice');
     const b = await openParticipant(browser, `${server.url}/?meeting=${meeting}&name=Bob&join=1`, 'bob');
     try {
-      for (const p of [a, b]) await expect.poll(() => p.page.locator('[data-testid=tile][data-e2ee=ok]').count(), { timeout: 15_000 }).toBe(1);
+      for (const p of [a, b]) await expect.poll(() => p.page.locator('[data-testid=tile][data-e2ee=ok]').count(), { timeout: 30_000 }).toBe(1);
       await a.page.getByTestId('chat-toggle').click();
       await b.page.getByTestId('chat-toggle').click();
       const text = 'Meet at 10:30 — bring the draft ✓';
@@ -81,7 +81,7 @@ describe('admission', () => {
     const bob = await openParticipant(browser, `${server.url}/?meeting=${meeting}&name=Bob&join=1`, 'bob');
     let nina: Awaited<ReturnType<typeof openParticipant>> | undefined;
     try {
-      await expect.poll(() => lead.page.locator('[data-testid=tile][data-e2ee=ok]').count(), { timeout: 15_000 }).toBe(1);
+      await expect.poll(() => lead.page.locator('[data-testid=tile][data-e2ee=ok]').count(), { timeout: 30_000 }).toBe(1);
       await lead.page.getByTestId('security-panel-toggle').click();
       await lead.page.getByTestId('lock-toggle').check();
       await expect.poll(async () => (await lead.page.evaluate(() => (window as unknown as { __e2ee: { locked: boolean } }).__e2ee.locked)), { timeout: 5000 }).toBe(true);
@@ -104,7 +104,7 @@ describe('admission', () => {
 
       await lead.page.getByTestId('admit').click();
       await expect.poll(() => nina!.page.locator('[data-testid=tile][data-e2ee=ok]').count(), { timeout: 15_000 }).toBe(2);
-      await expect.poll(() => lobby.isVisible()).toBe(false);
+      await expect.poll(() => lobby.isVisible(), { timeout: 10_000 }).toBe(false);
       const [sl, sb, sn] = await Promise.all([e2eeSnapshot(lead.page), e2eeSnapshot(bob.page), e2eeSnapshot(nina.page)]);
       expect(sn.securityCode).toBe(sl.securityCode);
       expect(sb.securityCode).toBe(sl.securityCode);

@@ -1,0 +1,210 @@
+// Shared steps of the attack tests: start a deliberately malicious server
+// (--test-mode --attack NAME), join Chromium pages one after another (join
+// order decides who leads and whom an attack picks as its victim), and read
+// what each page shows and counts.
+
+import type { Browser, Page } from 'playwright-core';
+import type { RunningServer } from '../../server/app.ts';
+import { launchBrowser, openParticipant } from '../helpers/browser.ts';
+import { startTestServer } from '../helpers/server.ts';
+
+export { launchBrowser };
+
+/**
+ * Each attack test normally takes 10-25 s; the limit leaves room for a busy
+ * machine (several Chromium pages decoding video on few cores).
+ */
+export const ATTACK_TEST_TIMEOUT = 90_000;
+
+export async function startAttackServer(name: string, extra: string[] = []): Promise<RunningServer> {
+  const server = await startTestServer(['--test-mode', '--attack', name, ...extra]);
+  if (server.attack?.name !== name) throw new Error(`server did not install attack ${name}`);
+  return server;
+}
+
+export interface Joined {
+  page: Page;
+  logs: string[];
+  id: string;
+  name: string;
+}
+
+/** Opens one page per name, each after the previous one has joined. */
+export async function joinInOrder(browser: Browser, server: RunningServer, meeting: string, names: readonly string[], query = ''): Promise<Joined[]> {
+  const out: Joined[] = [];
+  for (const name of names) {
+    const url = `${server.url}/?meeting=${meeting}&name=${encodeURIComponent(name)}&join=1${query}`;
+    const { page, logs } = await openParticipant(browser, url, name.toLowerCase());
+    await page.waitForFunction(() => Boolean((window as unknown as { __meeting?: { join?: { participantId?: string } } }).__meeting?.join?.participantId), undefined, {
+      timeout: 15_000,
+    });
+    const id = await page.evaluate(() => (window as unknown as { __meeting: { join: { participantId: string } } }).__meeting.join.participantId);
+    out.push({ page, logs, id, name });
+    // Let its announcement through before the next one joins.
+    await page.waitForTimeout(300);
+  }
+  return out;
+}
+
+export async function closeAll(joined: readonly Joined[]): Promise<void> {
+  for (const j of joined) await j.page.context().close().catch(() => {});
+}
+
+export interface RejectedMessage {
+  code: string;
+  message: string;
+  from?: string;
+}
+
+export interface TileView {
+  participant: string;
+  e2ee: string;
+  text: string;
+  videoWidth: number;
+}
+
+export interface PageState {
+  id: string;
+  state: string;
+  epoch: number;
+  /** The security code as the header shows it. */
+  shownCode: string;
+  securityCode: string;
+  leaderId?: string;
+  /** The verified roster (participant IDs, roster order). */
+  roster: string[];
+  /** The roster as the security panel lists it, with its verification mark. */
+  rosterUi: Array<{ participant: string; verified: string; fingerprint: string }>;
+  ownFingerprint: string;
+  errors: RejectedMessage[];
+  alerts: string[];
+  tiles: TileView[];
+  screenTiles: TileView[];
+  received: Record<string, { decrypted: number; dropped: Record<string, number> }>;
+  /** Track IDs of what this page receives, per participant and source. */
+  tracks: Record<string, Record<string, string>>;
+  joinPeers: string[];
+}
+
+export function pageState(page: Page): Promise<PageState> {
+  return page.evaluate(() => {
+    type Ctl = {
+      state: string;
+      epoch: number;
+      securityCode: string;
+      leaderId?: string;
+      roster: Array<{ participantId: string }>;
+      errors: Array<{ code: string; message: string; from?: string }>;
+      frames: { receive: Map<string, { decrypted: number; dropped: Record<string, number> }> };
+    };
+    type Mtg = {
+      join?: { participantId: string; peers: Array<{ participantId: string }> };
+      participants: Map<string, { tracks: Record<string, { track: MediaStreamTrack } | undefined> }>;
+    };
+    const w = window as unknown as { __e2ee: Ctl; __meeting: Mtg };
+    const c = w.__e2ee;
+    const m = w.__meeting;
+    const tile = (el: Element): { participant: string; e2ee: string; text: string; videoWidth: number } => ({
+      participant: el.getAttribute('data-participant') ?? '',
+      e2ee: el.getAttribute('data-e2ee') ?? '',
+      text: el.querySelector('.e2ee-badge')?.textContent ?? '',
+      videoWidth: (el.querySelector('video') as HTMLVideoElement | null)?.videoWidth ?? 0,
+    });
+    const received: Record<string, { decrypted: number; dropped: Record<string, number> }> = {};
+    for (const [id, s] of c.frames.receive) received[id] = { decrypted: s.decrypted, dropped: { ...s.dropped } };
+    const tracks: Record<string, Record<string, string>> = {};
+    for (const [id, p] of m.participants) {
+      tracks[id] = {};
+      for (const [source, t] of Object.entries(p.tracks)) if (t) tracks[id]![source] = t.track.id;
+    }
+    return {
+      id: m.join?.participantId ?? '',
+      state: c.state,
+      epoch: c.epoch,
+      shownCode: document.querySelector('[data-testid=security-code]')?.textContent ?? '',
+      securityCode: c.securityCode,
+      leaderId: c.leaderId,
+      roster: c.roster.map((x) => x.participantId),
+      rosterUi: [...document.querySelectorAll('[data-testid=roster] li')].map((li) => ({
+        participant: li.getAttribute('data-participant') ?? '',
+        verified: li.getAttribute('data-verified') ?? '',
+        fingerprint: li.querySelector('.fingerprint')?.textContent ?? '',
+      })),
+      ownFingerprint: document.querySelector('[data-testid=own-fingerprint]')?.textContent ?? '',
+      errors: c.errors.map((e) => ({ code: e.code, message: e.message, from: e.from })),
+      alerts: [...document.querySelectorAll('[data-testid=alerts] .alert')].map((a) => (a.firstChild?.textContent ?? a.textContent ?? '').trim()),
+      tiles: [...document.querySelectorAll('[data-testid=tile]')].map(tile),
+      screenTiles: [...document.querySelectorAll('[data-testid=screen-tile]')].map(tile),
+      received,
+      tracks,
+      joinPeers: (m.join?.peers ?? []).map((p) => p.participantId),
+    };
+  });
+}
+
+export interface TrackStats {
+  kind: string;
+  framesDecoded: number;
+  bytesReceived: number;
+  packetsReceived: number;
+}
+
+/** inbound-rtp stats per receiving track ID. */
+export function trackStats(page: Page): Promise<Record<string, TrackStats>> {
+  return page.evaluate(async () => {
+    const out: Record<string, { kind: string; framesDecoded: number; bytesReceived: number; packetsReceived: number }> = {};
+    for (const pc of (window as unknown as { __pcs?: RTCPeerConnection[] }).__pcs ?? []) {
+      if (pc.connectionState === 'closed') continue;
+      (await pc.getStats()).forEach((s: Record<string, unknown>) => {
+        if (s['type'] !== 'inbound-rtp') return;
+        const id = String(s['trackIdentifier'] ?? s['id']);
+        const e = (out[id] ??= { kind: String(s['kind']), framesDecoded: 0, bytesReceived: 0, packetsReceived: 0 });
+        e.framesDecoded += Number(s['framesDecoded'] ?? 0);
+        e.bytesReceived += Number(s['bytesReceived'] ?? 0);
+        e.packetsReceived += Number(s['packetsReceived'] ?? 0);
+      });
+    }
+    return out;
+  });
+}
+
+/** Video frames this page decoded from one participant's camera (or screen). */
+export async function decodedFrom(page: Page, participantId: string, source: 'camera' | 'screen' = 'camera'): Promise<number> {
+  const [s, stats] = await Promise.all([pageState(page), trackStats(page)]);
+  const track = s.tracks[participantId]?.[source];
+  return track ? (stats[track]?.framesDecoded ?? 0) : 0;
+}
+
+/** Total video frames this page decoded from everyone. */
+export async function decodedTotal(page: Page): Promise<number> {
+  return Object.values(await trackStats(page)).reduce((n, t) => n + (t.kind === 'video' ? t.framesDecoded : 0), 0);
+}
+
+export function rejections(s: PageState, code: string, from?: string): RejectedMessage[] {
+  return s.errors.filter((e) => e.code === code && (from === undefined || e.from === from));
+}
+
+export function alertsFor(s: PageState, code: string, fromName?: string): string[] {
+  return s.alerts.filter((a) => a.includes('Rejected a key-exchange message') && a.includes(code) && (fromName === undefined || a.includes(fromName)));
+}
+
+export function tileOf(s: PageState, participantId: string): TileView | undefined {
+  return s.tiles.find((t) => t.participant === participantId);
+}
+
+export function dropsFrom(s: PageState, participantId: string): number {
+  return Object.values(s.received[participantId]?.dropped ?? {}).reduce((a, b) => a + b, 0);
+}
+
+/** Prints the attack's evidence and the pages' rejections, for the test log. */
+export function report(label: string, server: RunningServer, pages: ReadonlyArray<{ name: string; s: PageState }>): void {
+  const a = server.attack!;
+  const lines = [`[${label}] attack counters ${JSON.stringify(a.stats.counters)}`];
+  for (const e of a.stats.events.slice(0, 12)) lines.push(`[${label}]   ${e}`);
+  for (const { name, s } of pages) {
+    const codes: Record<string, number> = {};
+    for (const e of s.errors) codes[e.code] = (codes[e.code] ?? 0) + 1;
+    lines.push(`[${label}] ${name}: state=${s.state} epoch=${s.epoch} roster=${s.roster.length} rejected=${JSON.stringify(codes)} tiles=${JSON.stringify(s.tiles.map((t) => t.e2ee))}`);
+  }
+  console.log(lines.join('\n'));
+}

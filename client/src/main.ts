@@ -67,7 +67,8 @@ async function enterMeeting(choice: PrejoinChoice, stream: MediaStream, identity
     header: (el) => renderSecurityHeader(el, e2ee),
     panels: [createSecurityPanel(meeting, e2ee), createChatPanel(e2ee)],
     overlays: [createLobbyOverlay(meeting, e2ee)],
-    tileStatus: (p) => e2ee.tileStatus(p),
+    tileStatus: (p, kind) => e2ee.tileStatus(p, kind),
+    tileIdentity: (p) => e2ee.identityOf(p.id),
   });
   app.replaceChildren(view.root);
   meeting.subscribe(() => {

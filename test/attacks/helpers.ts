@@ -59,6 +59,10 @@ export interface RejectedMessage {
 export interface TileView {
   participant: string;
   e2ee: string;
+  /** 'true' when the member sends neither audio nor video (listening only). */
+  silent: string;
+  /** The user's verification of the member's identity key. */
+  verified: string;
   text: string;
   videoWidth: number;
 }
@@ -104,9 +108,11 @@ export function pageState(page: Page): Promise<PageState> {
     const w = window as unknown as { __e2ee: Ctl; __meeting: Mtg };
     const c = w.__e2ee;
     const m = w.__meeting;
-    const tile = (el: Element): { participant: string; e2ee: string; text: string; videoWidth: number } => ({
+    const tile = (el: Element): { participant: string; e2ee: string; silent: string; verified: string; text: string; videoWidth: number } => ({
       participant: el.getAttribute('data-participant') ?? '',
       e2ee: el.getAttribute('data-e2ee') ?? '',
+      silent: el.getAttribute('data-silent') ?? '',
+      verified: el.getAttribute('data-verified') ?? '',
       text: el.querySelector('.e2ee-badge')?.textContent ?? '',
       videoWidth: (el.querySelector('video') as HTMLVideoElement | null)?.videoWidth ?? 0,
     });

@@ -133,10 +133,9 @@ describe('attack: inject-plaintext', () => {
     expect(tileOf(o.b, o.aliceId)?.e2ee).toBe('ok');
   }, ATTACK_TEST_TIMEOUT);
 
-  // FINDING (fails today): the forged screen share's tile takes its E2EE badge from Alice as a
-  // whole, whose camera and microphone decrypt fine, so a stream of which nothing ever decrypts
-  // is badged "encrypted" (data-e2ee=ok) on a black tile. The UI should flag it (failing).
-  it('the UI flags the forged stream: its tile is not badged encrypted/ok [FINDING: fails today]', async () => {
+  // Each stream has its own E2EE state: a forged stream cannot borrow the badge of
+  // the participant's healthy camera.
+  it('the UI flags the forged stream: its tile is not badged encrypted/ok', async () => {
     const o = await observe();
     const screenTile = o.b.screenTiles.find((t) => t.participant === o.aliceId);
     expect(screenTile).toBeDefined();

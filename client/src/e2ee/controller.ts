@@ -17,6 +17,7 @@ import { checkDisplayName } from '../../../shared/e2ee/index.ts';
 import type { JoinResult, ServerNotice } from '../../../shared/protocol/signaling.ts';
 import type { Meeting, RemoteParticipant } from '../meeting.ts';
 import type { FrameCrypto } from './frame-crypto.ts';
+import { VerifiedStore, type Verification } from './verified-store.ts';
 
 /** A sender whose frames fail for this long (with none decrypting) is shown as failing. */
 const FAILING_AFTER_MS = 1500;
@@ -41,6 +42,7 @@ export class E2eeController {
   /** Who signed our lobby/denied status (unverifiable before we hold a roster). */
   decidedBy?: DecidedBy;
   readonly chat: ChatEvent[] = [];
+  readonly verified = new VerifiedStore();
   private readonly chatListeners = new Set<(c: ChatEvent) => void>();
   private readonly kidsByEpoch = new Map<number, bigint[]>();
   /** Test builds only: every key this page held, for the blindness audit's key search. */
@@ -215,16 +217,31 @@ export class E2eeController {
     return this.roster.find((m) => m.isLeader)?.participantId;
   }
 
-  tileStatus(p: RemoteParticipant): TileStatus {
+  /**
+   * A tile's E2EE state: not in the verified roster → waiting for key; any of
+   * the tile's streams with recent drops and nothing decrypting → failing
+   * (per stream, so a forged stream cannot hide behind a healthy camera).
+   */
+  tileStatus(p: RemoteParticipant, kind: 'camera' | 'screen' = 'camera'): TileStatus {
     if (!this.inRoster(p.id)) return { state: 'waiting-for-key', text: 'waiting for key' };
-    const s = this.frames.receive.get(p.id);
+    const tracks = kind === 'screen' ? [p.tracks.screen] : [p.tracks.camera, p.tracks.mic];
     const now = Date.now();
-    const err = s?.lastError;
-    // Failing = recent drops and nothing decrypting; a single glitch is not.
-    if (err && now - err.at < 3000 && (s.lastDecryptAt === undefined || now - s.lastDecryptAt > FAILING_AFTER_MS)) {
-      return { state: 'failing', text: `failing: ${err.code.replace(/_/g, ' ').toLowerCase()}` };
+    for (const t of tracks) {
+      if (!t) continue;
+      const s = this.frames.streams.get(t.producerId);
+      const err = s?.lastError;
+      // Failing = recent drops and nothing decrypting; a single glitch is not.
+      if (err && now - err.at < 3000 && (s.lastDecryptAt === undefined || now - s.lastDecryptAt > FAILING_AFTER_MS)) {
+        return { state: 'failing', text: `failing: ${err.code.replace(/_/g, ' ').toLowerCase()}` };
+      }
     }
     return { state: 'ok', text: 'encrypted' };
+  }
+
+  /** Whether the user verified this member's identity key (roster members only). */
+  identityOf(participantId: string): Verification | 'unknown' {
+    const m = this.roster.find((x) => x.participantId === participantId);
+    return m ? this.verified.status(m.identityKey, m.name || this.nameOf(participantId)) : 'unknown';
   }
 
   stop(): void {

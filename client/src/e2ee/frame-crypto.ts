@@ -36,6 +36,9 @@ export class FrameCrypto implements FrameHooks {
   readonly worker: Worker;
   send: SendFrameStats = { encrypted: 0, dropped: {} };
   readonly receive = new Map<string, ParticipantFrameStats>();
+  /** Per received stream, keyed by the producer it carries. */
+  readonly streams = new Map<string, ParticipantFrameStats>();
+  private readonly transformOfProducer = new Map<string, string>();
   private seq = 0;
   private readonly statsListeners = new Set<Listener<void>>();
   private readonly workerListeners = new Set<Listener<WorkerToPage>>();
@@ -53,6 +56,10 @@ export class FrameCrypto implements FrameHooks {
       case 'stats':
         this.send = m.send;
         for (const r of m.receive) this.receive.set(r.participantId, r);
+        for (const [producerId, transformId] of this.transformOfProducer) {
+          const st = m.streams.find((x) => x.participantId === transformId);
+          if (st) this.streams.set(producerId, st);
+        }
         for (const l of this.statsListeners) l();
         break;
       case 'ctr-reserved':
@@ -99,13 +106,9 @@ export class FrameCrypto implements FrameHooks {
   }
 
   onReceiver(receiver: RTCRtpReceiver, info: ReceiverInfo): void {
-    this.attach(receiver, {
-      operation: 'decrypt',
-      kind: info.kind,
-      codec: info.codec,
-      participantId: info.participantId,
-      transformId: `r${++this.seq}`,
-    });
+    const transformId = `r${++this.seq}`;
+    this.transformOfProducer.set(info.producerId, transformId);
+    this.attach(receiver, { operation: 'decrypt', kind: info.kind, codec: info.codec, participantId: info.participantId, transformId });
   }
 
   addReceiveKey(kid: bigint, participantId: string, baseKey: Uint8Array): void {

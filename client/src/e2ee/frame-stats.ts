@@ -5,6 +5,8 @@ import type { DropReason, ParticipantFrameStats, SendFrameStats } from './worker
 export class FrameStats {
   private readonly send: SendFrameStats = { encrypted: 0, dropped: {} };
   private readonly recv = new Map<string, ParticipantFrameStats>();
+  /** The same counters per receiving transform (one stream), keyed by transform id. */
+  private readonly streams = new Map<string, ParticipantFrameStats>();
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -18,32 +20,38 @@ export class FrameStats {
     this.send.dropped[code] = (this.send.dropped[code] ?? 0) + 1;
   }
 
-  private entry(participantId: string): ParticipantFrameStats {
-    let e = this.recv.get(participantId);
+  private entry(map: Map<string, ParticipantFrameStats>, key: string): ParticipantFrameStats {
+    let e = map.get(key);
     if (!e) {
-      e = { participantId, decrypted: 0, dropped: {} };
-      this.recv.set(participantId, e);
+      e = { participantId: key, decrypted: 0, dropped: {} };
+      map.set(key, e);
     }
     return e;
   }
 
-  decrypted(participantId: string, kid: bigint): void {
-    const e = this.entry(participantId);
-    e.decrypted++;
-    e.lastKid = kid;
-    e.lastDecryptAt = this.now();
+  decrypted(participantId: string, kid: bigint, streamId?: string): void {
+    const now = this.now();
+    for (const e of [this.entry(this.recv, participantId), ...(streamId ? [this.entry(this.streams, streamId)] : [])]) {
+      e.decrypted++;
+      e.lastKid = kid;
+      e.lastDecryptAt = now;
+    }
   }
 
-  received(participantId: string, code: DropReason): void {
-    const e = this.entry(participantId);
-    e.dropped[code] = (e.dropped[code] ?? 0) + 1;
-    e.lastError = { code, at: this.now() };
+  received(participantId: string, code: DropReason, streamId?: string): void {
+    const now = this.now();
+    for (const e of [this.entry(this.recv, participantId), ...(streamId ? [this.entry(this.streams, streamId)] : [])]) {
+      e.dropped[code] = (e.dropped[code] ?? 0) + 1;
+      e.lastError = { code, at: now };
+    }
   }
 
-  snapshot(): { send: SendFrameStats; receive: ParticipantFrameStats[] } {
+  snapshot(): { send: SendFrameStats; receive: ParticipantFrameStats[]; streams: ParticipantFrameStats[] } {
+    const copy = (e: ParticipantFrameStats): ParticipantFrameStats => ({ ...e, dropped: { ...e.dropped } });
     return {
       send: { ...this.send, dropped: { ...this.send.dropped } },
-      receive: [...this.recv.values()].map((e) => ({ ...e, dropped: { ...e.dropped } })),
+      receive: [...this.recv.values()].map(copy),
+      streams: [...this.streams.values()].map(copy),
     };
   }
 }

@@ -70,11 +70,11 @@ function run(options: TransformOptions, readable: ReadableStream<EncodedFrame>, 
       }
       const r = await keys.decrypt(options.codec, data, options.participantId);
       if (!r.ok) {
-        stats.received(options.participantId, r.code);
+        stats.received(options.participantId, r.code, options.transformId);
         dropsSinceGood++;
         return;
       }
-      stats.decrypted(options.participantId, r.kid);
+      stats.decrypted(options.participantId, r.kid, options.transformId);
       if (lastKid !== r.kid) {
         if (lastKid !== undefined) post({ type: 'kid-switched', participantId: options.participantId, kid: r.kid });
         lastKid = r.kid;

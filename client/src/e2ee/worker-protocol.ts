@@ -50,7 +50,8 @@ export interface SendFrameStats {
 
 export type WorkerToPage =
   | { type: 'ready'; scriptTransform: boolean }
-  | { type: 'stats'; send: SendFrameStats; receive: ParticipantFrameStats[] }
+  /** receive: per sender; streams: per receiving transform (participantId holds the transform id). */
+  | { type: 'stats'; send: SendFrameStats; receive: ParticipantFrameStats[]; streams: ParticipantFrameStats[] }
   /** Persist this before counters up to `upTo` are used (restart safety). */
   | { type: 'ctr-reserved'; kid: bigint; upTo: bigint }
   /** A receiver saw frames under a new KID (e.g. the sender switched epochs). */

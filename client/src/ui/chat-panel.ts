@@ -4,11 +4,10 @@
 
 import type { ChatEvent } from '../../../shared/e2ee/index.ts';
 import type { E2eeController } from '../e2ee/controller.ts';
-import { VerifiedStore } from '../e2ee/verified-store.ts';
 import { h } from './dom.ts';
 
 export function createChatPanel(e2ee: E2eeController): HTMLElement {
-  const verified = new VerifiedStore();
+  const verified = e2ee.verified;
   const log = h('ol', { class: 'chat-log', 'data-testid': 'chat-log', 'aria-live': 'polite', 'aria-label': 'Chat messages' });
   const input = h('input', {
     class: 'chat-input',

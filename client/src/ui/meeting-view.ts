@@ -13,7 +13,9 @@ export interface MeetingViewExtras {
   /** Overlays over the stage (e.g. the lobby). */
   overlays?: HTMLElement[];
   /** Extra text for a participant's E2EE badge. */
-  tileStatus?: (p: RemoteParticipant) => { state: string; text: string };
+  tileStatus?: (p: RemoteParticipant, kind: 'camera' | 'screen') => { state: string; text: string };
+  /** Identity verification of a participant: 'verified' | 'unverified' | 'identity-changed' | 'unknown'. */
+  tileIdentity?: (p: RemoteParticipant) => string;
 }
 
 export class MeetingView {
@@ -169,7 +171,8 @@ export class MeetingView {
         'section',
         { class: `tile ${kind}`, 'aria-label': kind === 'screen' ? `${p.name}'s screen` : p.name },
         video,
-        h('div', { class: 'tile-info' }, h('span', { class: 'name' }), h('span', { class: 'mic' }), h('span', { class: 'e2ee-badge' })),
+        h('div', { class: 'tile-info' }, h('span', { class: 'name' }), h('span', { class: 'mic' }), h('span', { class: 'ident' }), h('span', { class: 'e2ee-badge' })),
+        h('div', { class: 'tile-note' }),
       );
       if (kind === 'camera') {
         tile.dataset['testid'] = 'tile';
@@ -180,7 +183,7 @@ export class MeetingView {
       this.grid.append(tile);
     }
     tile.dataset['participant'] = p.id;
-    const status = this.extras.tileStatus?.(p) ?? { state: p.e2ee, text: p.e2ee };
+    const status = this.extras.tileStatus?.(p, kind) ?? { state: p.e2ee, text: p.e2ee };
     tile.dataset['e2ee'] = status.state;
     const video = tile.querySelector('video')!;
     const track = kind === 'screen' ? p.tracks.screen?.track : p.tracks.camera?.track;
@@ -196,6 +199,17 @@ export class MeetingView {
     mic.textContent = kind === 'camera' && p.micMuted ? '🔇' : '';
     mic.setAttribute('aria-label', p.micMuted ? 'muted' : '');
     tile.dataset['muted'] = String(p.micMuted);
+    if (kind === 'camera') {
+      // A member sending neither audio nor video is still listening: say so, a silent ghost should stand out.
+      const silent = !p.tracks.mic && !p.tracks.camera;
+      tile.dataset['silent'] = String(silent);
+      tile.querySelector('.tile-note')!.textContent = silent ? 'Not sending audio or video — listening only' : '';
+      const ident = this.extras.tileIdentity?.(p) ?? 'unknown';
+      tile.dataset['verified'] = ident;
+      const el = tile.querySelector('.ident')!;
+      el.textContent = ident === 'verified' ? '✓ verified' : ident === 'identity-changed' ? '⚠ identity changed' : '';
+      el.className = `ident ${ident}`;
+    }
     const badge = tile.querySelector('.e2ee-badge')!;
     badge.textContent = status.text;
     badge.className = `e2ee-badge ${status.state}`;

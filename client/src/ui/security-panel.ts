@@ -6,13 +6,12 @@ import type { E2eeController } from '../e2ee/controller.ts';
 import type { Meeting } from '../meeting.ts';
 import { h } from './dom.ts';
 import { fingerprint } from '../../../shared/e2ee/index.ts';
-import { VerifiedStore } from '../e2ee/verified-store.ts';
 
 export function createSecurityPanel(meeting: Meeting, e2ee: E2eeController): HTMLElement {
   const panel = h('aside', { class: 'panel security', 'data-testid': 'security-panel', 'aria-label': 'Security' });
   panel.dataset['title'] = 'Security';
   panel.hidden = true;
-  const verified = new VerifiedStore();
+  const verified = e2ee.verified;
   const actionButton = (label: string, testid: string, onClick: () => void, aria = label): HTMLButtonElement => {
     const b = h('button', { class: 'small-btn', 'data-testid': testid, 'aria-label': aria }, label);
     b.addEventListener('click', onClick);
@@ -113,7 +112,7 @@ export function createSecurityPanel(meeting: Meeting, e2ee: E2eeController): HTM
       e2ee.securityCode,
       e2ee.locked,
       e2ee.waiting.map((w) => w.participantId),
-      e2ee.roster.map((m) => [m.participantId, m.isLeader, e2ee.nameOf(m.participantId)]),
+      e2ee.roster.map((m) => [m.participantId, m.isLeader, e2ee.nameOf(m.participantId), e2ee.identityOf(m.participantId)]),
     ]);
     if (sig === shown) return;
     shown = sig;

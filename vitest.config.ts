@@ -6,7 +6,7 @@ export default defineConfig({
     environment: 'node',
     globalSetup: ['test/global-setup.ts'],
     reporters: ['default', './test/summary-reporter.ts'],
-    testTimeout: 30_000,
+    testTimeout: 90_000,
     hookTimeout: 120_000,
     // Browser and server tests share ports and CPU: run files one at a time.
     fileParallelism: false,

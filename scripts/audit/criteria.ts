@@ -51,7 +51,7 @@ export function classifyVideo(identical: number, frames: number, controlIdentica
 // structure as they are; decoding [TOC][SFrame header]... is not used, because
 // the constant header dominates the decode and the ratio became unstable
 // (down to 0.14 for ciphertext). Measured ratio capture/control, stripped
-// ciphertext: 0.83-1.26 (90 trials: tone, noise, silence, synthetic speech,
+// ciphertext: 0.73-1.26 (190 trials: tone, noise, silence, synthetic speech,
 // SILK/hybrid/CELT, Chrome's fake microphone); plaintext: 0.00-0.19.
 // Threshold 0.5; below AUDIO_MIN_WINDOWS windows the ratio is too noisy and
 // the result is "inconclusive" (not counted as audio).

@@ -136,7 +136,7 @@ export function methodSections(summary: AuditSummary): MethodSection[] {
         'The audit compares against a control instead: surrogate streams with the same packet lengths and TOC bytes and random bytes in place of the ciphertext. Proper ciphertext is indistinguishable from these, so its decoded audio must behave the same. ' +
         `The statistic is the median change of energy between 20 ms windows (floored at -60 dBFS so that near-silence does not flicker): random payloads jump by ~5–12 dB, real speech, tones, noise and silence by 0–2 dB. ` +
         'SFrame frames are tested stripped to [TOC][ciphertext without tag]; frames without SFrame structure are tested as they are. ' +
-        `Audio counts as plaintext when the ratio capture/control is below ${AUDIO_RATIO_THRESHOLD} (measured: stripped ciphertext 0.83–1.26 over 90 trials, plaintext 0.00–0.19 including Chrome's fake microphone); ` +
+        `Audio counts as plaintext when the ratio capture/control is below ${AUDIO_RATIO_THRESHOLD} (measured: stripped ciphertext 0.73–1.26 over 190 trials, plaintext 0.00–0.19 including Chrome's fake microphone); ` +
         `with fewer than ${AUDIO_MIN_WINDOWS} windows the result is "inconclusive". This is a statistical signal over the whole stream, not per frame; per frame, Opus relies on the SFrame structure.`,
     },
     {

@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditTap, type AuditSummary } from '../../scripts/audit/index.ts';
 import {
   encodeSources,
@@ -16,10 +16,13 @@ import {
   packetise,
   tempDir,
   writeTap,
+  removeTempDirs,
   type FixtureCodec,
   type SourceFrame,
   type Sources,
 } from './fixtures.ts';
+
+afterAll(removeTempDirs);
 
 const REPO = path.resolve(import.meta.dirname, '../..');
 const ALICE = [

@@ -1,13 +1,15 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { oggOfPackets } from '../../scripts/audit/audio-decode.ts';
 import { readIvf, writeIvf } from '../../scripts/audit/ivf.ts';
 import { oggCrc, readOggPackets } from '../../scripts/audit/ogg.ts';
 import { opusPacketSamples, parseOpusToc } from '../../scripts/audit/opus-toc.ts';
 import { parseVp8FrameTag } from '../../scripts/audit/vp8.ts';
-import { tempDir } from './fixtures.ts';
+import { removeTempDirs, tempDir } from './fixtures.ts';
+
+afterAll(removeTempDirs);
 
 describe('IVF', () => {
   it('reads back what it writes', () => {

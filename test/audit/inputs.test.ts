@@ -1,9 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { parseCliArgs, parseKeysFile } from '../../scripts/audit/cli.ts';
 import { findInstanceDirs, readIndex, readProducerPcap } from '../../scripts/audit/tap-reader.ts';
-import { tempDir, writeTap } from './fixtures.ts';
+import { removeTempDirs, tempDir, writeTap } from './fixtures.ts';
+
+afterAll(removeTempDirs);
 
 describe('command-line arguments', () => {
   it('takes DIR and the options in any order', () => {

@@ -74,8 +74,14 @@ export class MeetingView {
     return b;
   }
 
+  private controlsShown = '';
+
+  /** Rebuilds the buttons only when their state changed, so a click never lands on a replaced button. */
   private renderControls(): void {
     const m = this.meeting;
+    const sig = JSON.stringify([m.local, (this.extras.panels ?? []).map((p) => p.hidden)]);
+    if (sig === this.controlsShown) return;
+    this.controlsShown = sig;
     clear(this.controls);
     this.controls.append(
       this.button(m.local.micMuted ? 'Unmute' : 'Mute', 'mic-toggle', m.local.micMuted, () => void m.setMicMuted(!m.local.micMuted)),

@@ -1,0 +1,195 @@
+// Join latency: time from loading a `&join=1` URL to the first remote video
+// frame rendered (requestVideoFrameCallback on the remote tile's <video>,
+// relative to the page's navigation start), with one participant already in
+// the meeting. E2EE on (production build) alternates with the plaintext
+// control (`&test=plaintext` on both pages, test build).
+//
+//   npx tsx bench/join.ts [--runs 10] [--on-static dist] [--off-static dist-test] [--fix true|false]
+//
+// With --fix (default), a third variant 'on+hold' emulates a proposed client
+// change from the bench side: the joining page holds its video consumers'
+// `resume-consumer` requests until it has agreed keys (first send epoch), so
+// the keyframe mediasoup requests on resume is one the page can decrypt.
+
+import type { Browser, Page } from 'playwright-core';
+import { launchBrowser } from '../test/helpers/browser.ts';
+import { startTestServer } from '../test/helpers/server.ts';
+import type { RunningServer } from '../server/app.ts';
+import { LoadSampler, fmt, frozenBuild, loadavg, machine, median, parseArgs, percentile, sleep } from './perf-lib.ts';
+import { openProbedPage, probeState, type ProbeState } from './page-probes.ts';
+
+const opts = parseArgs({ runs: 10, onStatic: 'dist', offStatic: 'dist-test', timeout: 30, fix: true });
+
+type Variant = 'on' | 'off' | 'on+hold';
+
+/** Bench-side emulation of the fix: resume-consumer waits for this page's first send epoch. */
+const HOLD_RESUME = `(() => {
+  const Orig = window.WebSocket;
+  window.WebSocket = function (url, protocols) {
+    const ws = protocols === undefined ? new Orig(url) : new Orig(url, protocols);
+    const send = ws.send.bind(ws);
+    ws.send = (d) => {
+      let m; try { m = JSON.parse(d); } catch (e) {}
+      const keyed = () => window.__e2ee && window.__e2ee.epoch >= 1;
+      if (m && m.type === 'resume-consumer' && !keyed()) {
+        const t = setInterval(() => { if (keyed()) { clearInterval(t); send(d); } }, 2);
+        return;
+      }
+      return send(d);
+    };
+    return ws;
+  };
+  window.WebSocket.prototype = Orig.prototype;
+  Object.setPrototypeOf(window.WebSocket, Orig);
+})();`;
+
+interface Run {
+  variant: Variant;
+  /** Navigation timing of the joining page (ms since navigation start). */
+  nav: { mainScript: number; domContentLoaded: number };
+  /** ms from navigation start to the first remote frame presented. */
+  firstFrame: number;
+  probe: ProbeState;
+  loadavg: string;
+}
+
+async function hostReady(page: Page, timeoutMs: number): Promise<void> {
+  // Keyed (epoch ≥ 1) and sending video.
+  await page.waitForFunction(() => ((window as unknown as { __e2ee?: { epoch: number } }).__e2ee?.epoch ?? 0) >= 1, undefined, { polling: 20, timeout: timeoutMs });
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const frames = await page.evaluate(async () => {
+      let n = 0;
+      for (const pc of (window as unknown as { __pcs?: RTCPeerConnection[] }).__pcs ?? []) {
+        (await pc.getStats()).forEach((r: Record<string, unknown>) => {
+          if (r['type'] === 'outbound-rtp' && r['kind'] === 'video') n += Number(r['framesEncoded'] ?? 0);
+        });
+      }
+      return n;
+    });
+    if (frames > 0) return;
+    if (Date.now() > end) throw new Error('host never sent video');
+    await sleep(50);
+  }
+}
+
+async function oneRun(browser: Browser, server: RunningServer, variant: Variant, i: number): Promise<Run> {
+  const meeting = `bench-join-${Date.now()}-${i}`;
+  const q = variant === 'off' ? '&test=plaintext' : '';
+  const url = (n: string): string => `${server.url}/?meeting=${meeting}&name=${n}&join=1${q}`;
+  const host = await openProbedPage(browser, url('Host'), 'host');
+  const joiner = await openProbedPage(browser, url('Joiner'), 'joiner', { goto: false });
+  if (variant === 'on+hold') await joiner.page.addInitScript(HOLD_RESUME);
+  try {
+    await hostReady(host.page, opts.timeout * 1000);
+    await sleep(300); // let the host settle after its first frames
+    const la = loadavg();
+    await joiner.goto();
+    await joiner.page.waitForFunction(() => (window as unknown as { __bench: ProbeState }).__bench.frame !== null, undefined, {
+      polling: 50,
+      timeout: opts.timeout * 1000,
+    });
+    const probe = await probeState(joiner.page);
+    const nav = await joiner.page.evaluate(() => {
+      const e = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming | undefined;
+      const js = performance.getEntriesByType('resource').find((r) => /\/assets\/index-[^/]*\.js$/.test(r.name)) as PerformanceResourceTiming | undefined;
+      return { mainScript: js?.responseEnd ?? NaN, domContentLoaded: e?.domContentLoadedEventEnd ?? NaN };
+    });
+    return { variant, firstFrame: probe.frame!.now, probe, nav, loadavg: la };
+  } catch (e) {
+    console.error([...host.logs, ...joiner.logs].join('\n'));
+    throw e;
+  } finally {
+    await joiner.page.context().close();
+    await host.page.context().close();
+  }
+}
+
+const STEPS: Array<[string, (p: ProbeState, r: Run) => number | undefined]> = [
+  ['main script (index-*.js) received', (_, r) => r.nav.mainScript],
+  ['DOMContentLoaded (script evaluated)', (_, r) => r.nav.domContentLoaded],
+  ['WebSocket open (after libsodium init, camera, identity)', (p) => p.marks['ws-open']],
+  ['join answered', (p) => p.marks['resp:join']],
+  ['first key-agreement relay received (leader\'s roster + keys)', (p) => p.marks['notice:relay']],
+  ['recv transport created', (p) => p.marks['resp:create-transport']],
+  ['consume answered', (p) => p.marks['resp:consume']],
+  ['remote tile in DOM', (p) => p.tileAt ?? undefined],
+  ['send epoch ≥ 1 (keys agreed)', (p) => p.epochs.find((e) => e.epoch >= 1)?.at],
+  ['resume-consumer answered', (p) => p.marks['resp:resume-consumer']],
+  ['first own video produced', (p) => p.marks['resp:produce']],
+  ['first remote frame presented', (p) => p.frame?.now],
+];
+
+async function main(): Promise<void> {
+  const onBuild = frozenBuild(opts.onStatic);
+  const offBuild = frozenBuild(opts.offStatic);
+  const servers = { on: await startTestServer(['--static', onBuild.path]), off: await startTestServer(['--static', offBuild.path]) };
+  const browser = await launchBrowser();
+  const load = new LoadSampler();
+  const started = Date.now();
+  console.log(`# bench/join.ts — ${new Date().toISOString()}`);
+  console.log(`machine: ${machine()}`);
+  console.log(`E2EE on: ${onBuild.label}; off: ${offBuild.label} with &test=plaintext on both pages; ${opts.fix ? 'on+hold: on with the joiner\'s resume-consumer held until keys (bench-side emulation); ' : ''}${opts.runs} runs each, order rotated every round`);
+  console.log(`loadavg at start: ${loadavg()}`);
+  const runs: Run[] = [];
+  try {
+    // Warm-up run of each (first Chromium media start-up is slower), not counted.
+    await oneRun(browser, servers.on, 'on', -1);
+    await oneRun(browser, servers.off, 'off', -2);
+    if (opts.fix) await oneRun(browser, servers.on, 'on+hold', -3);
+    for (let i = 0; i < opts.runs; i++) {
+      const variants: Variant[] = opts.fix ? ['on', 'off', 'on+hold'] : ['on', 'off'];
+      const order = variants.map((_, k) => variants[(k + i) % variants.length]!); // rotate the order each round
+      for (const v of order) {
+        const r = await oneRun(browser, v === 'off' ? servers.off : servers.on, v, i);
+        runs.push(r);
+        console.log(`run ${i + 1} ${v}: first remote frame at ${fmt(r.firstFrame, 0)} ms (loadavg ${r.loadavg})`);
+      }
+    }
+  } finally {
+    await browser.close();
+    await servers.on.close();
+    await servers.off.close();
+    onBuild.cleanup();
+    offBuild.cleanup();
+  }
+  const on = runs.filter((r) => r.variant === 'on').map((r) => r.firstFrame);
+  const off = runs.filter((r) => r.variant === 'off').map((r) => r.firstFrame);
+  const hold = runs.filter((r) => r.variant === 'on+hold').map((r) => r.firstFrame);
+  console.log('\n## Navigation start → first remote video frame presented (ms)\n');
+  console.log('| | runs | p50 | p90 | min | max |');
+  console.log('|---|---|---|---|---|---|');
+  for (const [name, v] of [['E2EE on', on], ['off (plaintext)', off], ...(opts.fix ? ([['E2EE on + resume held until keys (emulated fix)', hold]] as const) : [])] as const) {
+    console.log(`| ${name} | ${v.length} | ${fmt(percentile(v, 50), 0)} | ${fmt(percentile(v, 90), 0)} | ${fmt(Math.min(...v), 0)} | ${fmt(Math.max(...v), 0)} |`);
+  }
+  console.log(`\np50 on − off: ${fmt(percentile(on, 50) - percentile(off, 50), 0)} ms; on/off ${fmt(percentile(on, 50) / percentile(off, 50), 2)}×; target ≤ 1500 ms p50 → ${percentile(on, 50) <= 1500 ? 'MET' : 'MISSED'}`);
+  if (opts.fix) console.log(`with the emulated fix: p50 ${fmt(percentile(hold, 50), 0)} ms (${fmt(percentile(hold, 50) - percentile(on, 50), 0)} ms vs on) → ${percentile(hold, 50) <= 1500 ? 'MET' : 'MISSED'}`);
+  console.log('\n## Where the time goes (joining page, median ms since navigation start)\n');
+  console.log(`| step | E2EE on | off |${opts.fix ? ' on + hold |' : ''}`);
+  console.log(`|---|---|---|${opts.fix ? '---|' : ''}`);
+  for (const [name, f] of STEPS) {
+    const m = (v: Variant): number => median(runs.filter((r) => r.variant === v).map((r) => f(r.probe, r) ?? NaN));
+    console.log(`| ${name} | ${fmt(m('on'), 0)} | ${fmt(m('off'), 0)} |${opts.fix ? ` ${fmt(m('on+hold'), 0)} |` : ''}`);
+  }
+  // The keyframe mediasoup asks for when a consumer resumes is useless if it arrives before the keys.
+  const onRuns = runs.filter((r) => r.variant === 'on');
+  const keyAt = (r: Run): number => r.probe.epochs.find((e) => e.epoch >= 1)?.at ?? NaN;
+  const early = onRuns.filter((r) => (r.probe.marks['resp:resume-consumer'] ?? Infinity) < keyAt(r));
+  const late = onRuns.filter((r) => !early.includes(r));
+  const gap = (rs: Run[]): string => fmt(median(rs.map((r) => r.firstFrame - keyAt(r))), 0);
+  const holdRuns = runs.filter((r) => r.variant === 'on+hold');
+  console.log(
+    `\nE2EE on: keys agreed → first remote frame, median ${gap(onRuns)} ms; in ${early.length}/${onRuns.length} runs the video consumer was resumed before the keys ` +
+      `(its keyframe is dropped as UNKNOWN_KID): gap ${gap(early)} ms, first frame p50 ${fmt(percentile(early.map((r) => r.firstFrame), 50), 0)} ms; other runs: gap ${gap(late)} ms, first frame p50 ${fmt(percentile(late.map((r) => r.firstFrame), 50), 0)} ms` +
+      (opts.fix ? `; with resume held until keys: gap ${gap(holdRuns)} ms` : ''),
+  );
+  console.log(`\nwall time ${fmt((Date.now() - started) / 1000, 0)} s; ${load.stop()}`);
+}
+
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    console.error(e);
+    process.exit(1);
+  },
+);

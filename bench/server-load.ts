@@ -179,6 +179,20 @@ async function main(): Promise<void> {
     await sleep(1000); // rooms close and mediasoup routers are released
     const memLeft = await child.mem();
 
+    // ---- leak check: the same joins and leaves again, without relays
+    const again: TestClient[] = [];
+    await inBatches(Array.from({ length: opts.clients }, (_, i) => i), 50, async (i) => {
+      const client = await TestClient.connect(url);
+      await client.join(`load-${i % opts.meetings}`, `d${i}`);
+      again.push(client);
+    });
+    await inBatches(again, 100, async (c) => {
+      await c.request({ type: 'leave' });
+      await c.close();
+    });
+    await sleep(1000);
+    const memAgain = await child.mem();
+
     // ---- report
     const sent = members.length * opts.messages;
     console.log(`\njoined ${members.length} clients in ${fmt(joinWall / 1000, 2)} s (connect p50 ${fmt(percentile(connectMs, 50), 1)} ms, join p50 ${fmt(percentile(joinMs, 50), 1)} / p99 ${fmt(percentile(joinMs, 99), 1)} ms)`);
@@ -194,12 +208,13 @@ async function main(): Promise<void> {
     console.log('\n## Server memory (after a forced GC; MiB)\n');
     console.log('| | Node RSS | heap used | heap total | external | mediasoup worker RSS | sessions |');
     console.log('|---|---|---|---|---|---|---|');
-    for (const [name, m] of [['idle', memIdle], ['joined', memJoined], ['after relays', memRelayed], ['after all left', memLeft]] as const) {
+    for (const [name, m] of [['idle', memIdle], ['joined', memJoined], ['after relays', memRelayed], ['after all left', memLeft], ['after a 2nd join + leave of all clients', memAgain]] as const) {
       console.log(`| ${name} | ${MB(m.rss)} | ${MB(m.heapUsed)} | ${MB(m.heapTotal)} | ${MB(m.external)} | ${MB(m.workerRss)} | ${m.sessions} |`);
     }
     const per = (f: (m: Mem) => number, n: number): string => KB((f(memJoined) - f(memIdle)) / n);
     console.log(`\nper meeting (joined − idle, ÷ ${opts.meetings}): Node RSS ${per((m) => m.rss, opts.meetings)} KiB, heap ${per((m) => m.heapUsed, opts.meetings)} KiB, worker RSS ${per((m) => m.workerRss, opts.meetings)} KiB; per client (÷ ${opts.clients}): heap ${per((m) => m.heapUsed, opts.clients)} KiB, RSS ${per((m) => m.rss, opts.clients)} KiB`);
-    console.log(`after all left vs idle: Node heap ${fmt((memLeft.heapUsed - memIdle.heapUsed) / 2 ** 20, 2)} MiB, RSS ${fmt((memLeft.rss - memIdle.rss) / 2 ** 20, 1)} MiB, worker RSS ${fmt((memLeft.workerRss - memIdle.workerRss) / 2 ** 20, 1)} MiB; leave took ${fmt(leaveWall / 1000, 2)} s`);
+    console.log(`after all left vs idle: Node heap ${fmt((memLeft.heapUsed - memIdle.heapUsed) / 2 ** 20, 2)} MiB, RSS ${fmt((memLeft.rss - memIdle.rss) / 2 ** 20, 1)} MiB, worker RSS ${fmt((memLeft.workerRss - memIdle.workerRss) / 2 ** 20, 1)} MiB; leave took ${fmt(leaveWall / 1000, 2)} s; ` +
+        `2nd round vs 1st: heap ${fmt((memAgain.heapUsed - memLeft.heapUsed) / 2 ** 20, 2)} MiB, RSS ${fmt((memAgain.rss - memLeft.rss) / 2 ** 20, 1)} MiB (a leak would grow by about the first round's amount)`);
   } finally {
     if (!teardownDone) await Promise.all(members.map((m) => m.client.close().catch(() => {})));
     await child.stop();

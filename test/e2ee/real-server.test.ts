@@ -66,11 +66,11 @@ describe('key agreement over the real server', () => {
   });
 
   it('N=50: grows to 50 and back to 1 with random joins and leaves, including leader (and leader + successor) departures', async () => {
-    const r = await runRealScenario({ url: server.url, seed: 50, participants: 50, leaveRate: 0.15, multiRate: 0.5, leaderLeavesEvery: 6, timing: TIMING, trace: !!process.env['SIM_TRACE'] });
+    const r = await runRealScenario({ url: server.url, seed: 50, participants: 50, leaveRate: 0.15, multiRate: 0.5, multiSize: 4, leaderLeavesEvery: 5, timing: TIMING, trace: !!process.env['SIM_TRACE'] });
     console.log(summary(50, r));
     expectClean(r);
     expect(r.peakMembers).toBe(50);
     expect(r.leaderLeaves).toBeGreaterThan(0);
-    // ~25 s on an idle 2-core machine; the margin is for a loaded one.
+    // 29 s on 2 cores shared with other jobs (load average 8-10); the margin is for busier machines.
   }, 120_000);
 });

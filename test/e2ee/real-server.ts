@@ -479,8 +479,10 @@ export interface RealScenario {
   leaveRate: number;
   /** Every this many steps the leader leaves; every twice as many, leader and successor leave at once (and, while growing, one joins). */
   leaderLeavesEvery: number;
-  /** Probability that a join step (or, while shrinking, a leave step) moves three participants at once (default 0.3). */
+  /** Probability that a join step (or, while shrinking, a leave step) moves `multiSize` participants at once (default 0.3). */
   multiRate?: number;
+  /** How many join or leave together in such a step (default 3). */
+  multiSize?: number;
   /** Share of leaves that send an explicit `leave` request before closing the socket (default 0.5). */
   explicitLeaveRate?: number;
   timing?: Partial<AgentTiming>;
@@ -553,6 +555,7 @@ export async function runRealScenario(s: RealScenario): Promise<RealScenarioResu
 
   let leaves = 0;
   let leaderLeaves = 0;
+  const multi = s.multiSize ?? 3;
   /** `count` distinct random members, in seeded order. */
   const pick = (count: number): SimParticipant[] => {
     const pool = [...sim.members];
@@ -595,11 +598,11 @@ export async function runRealScenario(s: RealScenario): Promise<RealScenarioResu
           leave(leader);
           leaves += 1;
           leaderLeaves += 1;
-        } else if (!growing && size > 4 && rng() < (s.multiRate ?? 0.3)) {
-          const victims = pick(3);
+        } else if (!growing && size > multi + 1 && rng() < (s.multiRate ?? 0.3)) {
+          const victims = pick(multi);
           action = `${victims.map((v) => v.id).join(', ')} leave at once`;
           for (const v of victims) leave(v);
-          leaves += 3;
+          leaves += multi;
         } else if (size > 2 && (!growing || rng() < s.leaveRate)) {
           const victim = sim.members[Math.floor(rng() * size)] as SimParticipant;
           action = `${victim.id} leaves`;
@@ -610,9 +613,9 @@ export async function runRealScenario(s: RealScenario): Promise<RealScenarioResu
           action = `last joiner ${victim.id} leaves`;
           leave(victim);
           leaves += 1;
-        } else if (size + 3 <= s.participants && rng() < (s.multiRate ?? 0.3)) {
-          action = 'three join at once';
-          await Promise.all([join(), join(), join()]);
+        } else if (size + multi <= s.participants && rng() < (s.multiRate ?? 0.3)) {
+          action = `${multi} join at once`;
+          await Promise.all(Array.from({ length: multi }, () => join()));
         } else {
           action = 'one joins';
           await join();

@@ -14,6 +14,12 @@
 //     highest (what receivers accept), and
 //   - it does not repeat an earlier (KID, CTR) with different bytes (that
 //     would be AES-GCM nonce reuse).
+// One exception keeps real captures from failing at their edges: a key
+// rotated in just before the capture ends (someone left, then everyone else
+// left) or rotated out just after it began may carry a single frame. Such a
+// KID is accepted only at the very start or end of the producer's stream (no
+// established KID before / after it), only one KID per edge, and only with a
+// fresh key's counter (below FRESH_KEY_CTR), which random bytes rarely give.
 
 import { clearByteCount, decodeHeader, REPLAY_WINDOW } from '../../shared/sframe/index.ts';
 
@@ -21,6 +27,8 @@ export const TAG_BYTES = 16; // AES_128_GCM_SHA256_128, the project's suite
 export const MIN_KID_FRAMES = 2;
 /** How far back in arrival order a frame may have been overtaken (RTP reordering is a few packets). */
 export const REORDER_FRAMES = 16;
+/** A key first used at the capture's edge has sent few frames: its CTR is small. */
+export const FRESH_KEY_CTR = 64n;
 
 export type SFrameIssue = 'FRAME_TOO_SHORT' | 'HEADER_MALFORMED' | 'NO_ROOM_FOR_TAG' | 'KID_UNESTABLISHED' | 'CTR_REGRESSION' | 'CTR_REUSED';
 
@@ -72,6 +80,8 @@ export interface SFrameStructure {
   readonly reordered: number;
   /** Same KID, CTR and bytes as an earlier frame (harmless repeat). */
   readonly duplicates: number;
+  /** Frames under a single-frame KID at the very start or end of the capture (a key rotated at the edge). */
+  readonly edgeKeyFrames: number;
   readonly issues: Partial<Record<SFrameIssue, number>>;
   readonly examples: Array<{ frame: number; issue: SFrameIssue }>;
 }
@@ -104,6 +114,7 @@ export function checkStructure(input: StructureInput): { summary: SFrameStructur
     return { consistent: false, issue };
   };
 
+  const edge = edgeKeyFrames(input);
   input.frames.forEach((f, i) => {
     const v = input.views[i]!;
     if (v.kid !== undefined) {
@@ -118,7 +129,7 @@ export function checkStructure(input: StructureInput): { summary: SFrameStructur
     parsed++;
     const { kid, ctr } = v;
     if ((input.senderKidFrames.get(kid) ?? 0) < MIN_KID_FRAMES) {
-      verdicts.push(flag(f.index, 'KID_UNESTABLISHED'));
+      verdicts.push(edge.has(i) ? { consistent: true } : flag(f.index, 'KID_UNESTABLISHED'));
       return;
     }
     let k = perKid.get(kid);
@@ -166,11 +177,49 @@ export function checkStructure(input: StructureInput): { summary: SFrameStructur
       kidSwitches,
       reordered,
       duplicates,
+      edgeKeyFrames: edge.size,
       issues,
       examples,
     },
     verdicts,
   };
+}
+
+/**
+ * Positions of frames whose KID is unestablished but sits at the edge of the
+ * stream: before the first or after the last frame of an established KID, one
+ * KID per edge, with a fresh key's counter.
+ */
+function edgeKeyFrames(input: StructureInput): Set<number> {
+  const established = (i: number): boolean => {
+    const v = input.views[i]!;
+    return v.issue === undefined && v.kid !== undefined && (input.senderKidFrames.get(v.kid) ?? 0) >= MIN_KID_FRAMES;
+  };
+  const n = input.frames.length;
+  let first = 0;
+  while (first < n && !established(first)) first++;
+  if (first === n) return new Set(); // nothing established: no edge to speak of
+  let last = n - 1;
+  while (last >= 0 && !established(last)) last--;
+  const out = new Set<number>();
+  const take = (positions: number[]): void => {
+    const candidates = positions.filter((i) => {
+      const v = input.views[i]!;
+      return v.issue === undefined && v.kid !== undefined && v.ctr !== undefined && v.ctr < FRESH_KEY_CTR;
+    });
+    // Every unestablished frame at this edge must be one fresh key, or none is accepted.
+    const kids = new Set(candidates.map((i) => input.views[i]!.kid));
+    if (candidates.length === positions.length && kids.size === 1) for (const i of candidates) out.add(i);
+  };
+  take(range(0, first));
+  take(range(last + 1, n));
+  return out;
+}
+
+function range(from: number, to: number): number[] {
+  const out: number[] = [];
+  for (let i = from; i < to; i++) out.push(i);
+  return out;
 }
 
 function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {

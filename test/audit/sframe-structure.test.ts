@@ -75,9 +75,23 @@ describe('SFrame structure of a stream', () => {
     expect(summary.duplicates).toBe(1);
   });
 
-  it('does not trust a KID only one frame carries', () => {
-    const { verdicts } = check(framesWith([[0x10001n, 1n], [0x10001n, 2n], [0x999999n, 3n]]));
-    expect(verdicts.map((v) => v.issue ?? 'ok')).toEqual(['ok', 'ok', 'KID_UNESTABLISHED']);
+  it('does not trust a KID only one frame carries in the middle of the stream', () => {
+    const { verdicts } = check(framesWith([[0x10001n, 1n], [0x999999n, 3n], [0x10001n, 2n]]));
+    expect(verdicts.map((v) => v.issue ?? 'ok')).toEqual(['ok', 'KID_UNESTABLISHED', 'ok']);
+  });
+
+  it('accepts one fresh key at each edge of the capture (rotation just after it began, just before it ended)', () => {
+    const { summary, verdicts } = check(framesWith([[0x10000n, 0n], [0x20001n, 5n], [0x20001n, 6n], [0x30001n, 1n]]));
+    expect(verdicts.map((v) => v.issue ?? 'ok')).toEqual(['ok', 'ok', 'ok', 'ok']);
+    expect(summary.edgeKeyFrames).toBe(2);
+  });
+
+  it('does not accept at an edge a single-frame KID with an old counter, or several unestablished KIDs', () => {
+    const oldCtr = check(framesWith([[0x20001n, 5n], [0x20001n, 6n], [0x30001n, 900n]]));
+    expect(oldCtr.verdicts.map((v) => v.issue ?? 'ok')).toEqual(['ok', 'ok', 'KID_UNESTABLISHED']);
+    const twoKids = check(framesWith([[0x20001n, 5n], [0x20001n, 6n], [0x30001n, 0n], [0x40001n, 1n]]));
+    expect(twoKids.verdicts.map((v) => v.issue ?? 'ok')).toEqual(['ok', 'ok', 'KID_UNESTABLISHED', 'KID_UNESTABLISHED']);
+    expect(twoKids.summary.edgeKeyFrames).toBe(0);
   });
 
   it('needs room for the tag and for the codec clear bytes', () => {

@@ -84,6 +84,13 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   const profDir = opts.cpuProf ? tmpDirFor('server-load-prof') : undefined;
   const { child, url, gc } = await startChild(profDir);
+  // Bounded: whatever hangs (a reply that never comes), the run ends and the server child dies with it.
+  let phase = 'start';
+  process.on('exit', () => child.proc.kill('SIGKILL'));
+  setTimeout(() => {
+    console.error(`watchdog: still in phase '${phase}' after ${opts.timeout + 60} s; giving up`);
+    process.exit(2);
+  }, (opts.timeout + 60) * 1000);
   console.log(`# bench/server-load.ts — ${new Date().toISOString()}`);
   console.log(`machine: ${machine()}`);
   console.log(`${opts.clients} clients in ${opts.meetings} meetings; ${opts.messages} relays each (first half to a random peer, second half to the whole meeting), one every ${opts.interval} ms, ${opts.payload}-char payloads; rate limit ${LIMITS.ratePerSecond}/s burst ${LIMITS.rateBurst} per connection`);
@@ -98,6 +105,7 @@ async function main(): Promise<void> {
 
   try {
     // ---- connect and join
+    phase = 'join';
     const tJoin = performance.now();
     const slots = Array.from({ length: opts.clients }, (_, i) => i);
     await inBatches(slots, 50, async (i) => {
@@ -114,6 +122,7 @@ async function main(): Promise<void> {
     const memJoined = await child.mem();
 
     // ---- relay
+    phase = 'relay';
     const byMeeting = new Map<number, Member[]>();
     for (const m of members) byMeeting.set(m.meeting, [...(byMeeting.get(m.meeting) ?? []), m]);
     const lat: { uni: number[]; all: number[] } = { uni: [], all: [] };
@@ -168,6 +177,7 @@ async function main(): Promise<void> {
     const memRelayed = await child.mem();
 
     // ---- leave
+    phase = 'leave';
     const tLeave = performance.now();
     await inBatches(members, 100, async (m) => {
       m.client.noticeHandler = undefined;
@@ -180,6 +190,7 @@ async function main(): Promise<void> {
     const memLeft = await child.mem();
 
     // ---- leak check: the same joins and leaves again, without relays
+    phase = 'second join + leave';
     const again: TestClient[] = [];
     await inBatches(Array.from({ length: opts.clients }, (_, i) => i), 50, async (i) => {
       const client = await TestClient.connect(url);
@@ -216,6 +227,7 @@ async function main(): Promise<void> {
     console.log(`after all left vs idle: Node heap ${fmt((memLeft.heapUsed - memIdle.heapUsed) / 2 ** 20, 2)} MiB, RSS ${fmt((memLeft.rss - memIdle.rss) / 2 ** 20, 1)} MiB, worker RSS ${fmt((memLeft.workerRss - memIdle.workerRss) / 2 ** 20, 1)} MiB; leave took ${fmt(leaveWall / 1000, 2)} s; ` +
         `2nd round vs 1st: heap ${fmt((memAgain.heapUsed - memLeft.heapUsed) / 2 ** 20, 2)} MiB, RSS ${fmt((memAgain.rss - memLeft.rss) / 2 ** 20, 1)} MiB (a leak would grow by about the first round's amount)`);
   } finally {
+    phase = 'teardown';
     if (!teardownDone) await Promise.all(members.map((m) => m.client.close().catch(() => {})));
     await child.stop();
     if (profDir) console.log(`server CPU profile: ${profDir}`);

@@ -64,7 +64,7 @@ async function buildPage(outDir: string): Promise<void> {
     root: pageRoot,
     base: './',
     configFile: false,
-    envFile: false,
+    envDir: false,
     publicDir: false,
     logLevel: 'warn',
     build: { outDir, emptyOutDir: true, target: 'es2022', sourcemap: false, reportCompressedSize: false, copyPublicDir: false },

@@ -1,0 +1,61 @@
+// How often does a participant get another's participant-joined notice before
+// its own join response? Two TestClients join a new meeting at the same time,
+// N times. When it happens, the later joiner is also missing from the earlier
+// one's `peers`, and the browser client's E2EE controller (which has no key
+// agent until the join response) drops the notice: the later joiner is never
+// keyed (its announcement is rejected as UNKNOWN_PARTICIPANT).
+//
+//   npx tsx bench/join-race.ts [--runs 30]
+
+import { startTestServer } from '../test/helpers/server.ts';
+import { TestClient } from '../test/helpers/ws-client.ts';
+import { parseArgs } from './perf-lib.ts';
+
+const opts = parseArgs({ runs: 30 });
+
+async function main(): Promise<void> {
+  const server = await startTestServer();
+  let early = 0;
+  let missing = 0;
+  let firstWasA = 0;
+  try {
+    for (let i = 0; i < opts.runs; i++) {
+      const a = await TestClient.connect(server.url);
+      const b = await TestClient.connect(server.url);
+      const meeting = `race-${Date.now()}-${i}`;
+      let aAnswered = false;
+      let noticeFirst = false;
+      a.noticeHandler = (n) => {
+        if (n.type === 'participant-joined' && !aAnswered) noticeFirst = true;
+      };
+      const [ra, rb] = await Promise.all([
+        a.join(meeting, 'A').then((r) => {
+          aAnswered = true;
+          return r;
+        }),
+        b.join(meeting, 'B'),
+      ]);
+      if (rb.peers.some((p) => p.participantId === ra.participantId)) {
+        firstWasA++;
+        if (noticeFirst) early++;
+        if (noticeFirst && !ra.peers.some((p) => p.participantId === rb.participantId)) missing++;
+      }
+      await a.close();
+      await b.close();
+    }
+  } finally {
+    await server.close();
+  }
+  console.log(
+    `${opts.runs} concurrent join pairs on a new meeting; A joined first in ${firstWasA}: A got participant-joined(B) before its own join response in ${early}, ` +
+      `and B was missing from A's peers in ${missing} of those`,
+  );
+}
+
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    console.error(e);
+    process.exit(1);
+  },
+);

@@ -46,6 +46,8 @@ interface LeaderState {
   dirty: boolean;
   batchTimer: TimerHandle | null;
   pending: PendingEpoch | null;
+  /** When the last epoch was started (agent clock); -Infinity before the first. */
+  lastFlushAt: number;
   /** The lock we enforce now; the group sees it in our next roster. */
   locked: boolean;
   /** Admitted from the lobby, to be added with the next epoch. */
@@ -659,9 +661,10 @@ export class MeetingKeyAgent {
       return;
     }
     if (expectedLeader(this.head.roster, this.departed)?.participantId === this.selfId) {
-      // Failover: batch with other departures that arrive together.
+      // Failover: batch with other departures that arrive together (a leader
+      // and its successor often go at once).
       this.becomeLeader();
-      this.markDirty();
+      this.markDirty(true);
     }
   }
 
@@ -687,7 +690,7 @@ export class MeetingKeyAgent {
   private becomeLeader(): void {
     if (this.lead) return;
     // A successor inherits the lock from the roster everyone verified; a new chain starts unlocked.
-    this.lead = { dirty: true, batchTimer: null, pending: null, locked: this.head?.roster.locked ?? false, admitted: new Set(), notified: new Set(), lobbyKey: null };
+    this.lead = { dirty: true, batchTimer: null, pending: null, lastFlushAt: -Infinity, locked: this.head?.roster.locked ?? false, admitted: new Set(), notified: new Set(), lobbyKey: null };
     this.refreshLobby();
   }
 
@@ -708,11 +711,21 @@ export class MeetingKeyAgent {
     this.events.emit('lobby', { locked: lead.locked, waiting: waiting.map(lobbyEntry) });
   }
 
-  private markDirty(): void {
+  /**
+   * Leading-edge batching: an isolated change starts its epoch at once (on the
+   * next turn, so notices arriving together still share it); changes within
+   * batchMs of the last epoch wait out the rest of the window, and changes
+   * while an epoch is in flight go into the next one after its commit. So a
+   * lone join or leave pays no batching delay, and churn still yields at most
+   * one epoch per window.
+   */
+  private markDirty(fullWindow = false): void {
     const lead = this.lead;
     if (!lead) return;
     lead.dirty = true;
-    if (!lead.batchTimer && !lead.pending) lead.batchTimer = this.timer(this.timing.batchMs, () => this.flush());
+    if (lead.batchTimer || lead.pending) return;
+    const wait = fullWindow ? this.timing.batchMs : Math.max(0, lead.lastFlushAt + this.timing.batchMs - this.now());
+    lead.batchTimer = this.timer(wait, () => this.flush());
   }
 
   /** Starts the next epoch if membership changed and no epoch is in flight. */
@@ -723,6 +736,7 @@ export class MeetingKeyAgent {
     lead.batchTimer = null;
     if (lead.pending || !lead.dirty) return;
     lead.dirty = false;
+    lead.lastFlushAt = this.now();
 
     const head = this.head;
     const members = planMembers({

@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeMessage, encodeMessage } from '../../shared/e2ee/codec.ts';
 import { initCrypto } from '../../shared/e2ee/index.ts';
+import { TIMING } from '../../shared/e2ee/constants.ts';
 import { createKeysMessage } from '../../shared/e2ee/key-message.ts';
 import { dhKeyPairFromSeed, systemRandom } from '../../shared/e2ee/primitives.ts';
 import { createRoster, memberFromAnnouncement, rosterHash, type Roster } from '../../shared/e2ee/roster.ts';
@@ -177,6 +178,27 @@ describe('MeetingKeyAgent', () => {
     await s.sim.settle();
     expect(a.agent.currentEpoch).toBeGreaterThan(Math.max(...b.log.received.keys(), ...b.log.sent.keys()));
     expect(s.sim.check()).toEqual([]);
+  });
+
+  it('starts the epoch for a lone leave at once, and holds a change that follows within the batch window', async () => {
+    const s = setup();
+    const [a, b, c, d] = await meetingOf(4, s);
+    if (!a || !b || !c || !d) throw new Error('setup');
+    s.clock.setTimer(() => {}, 10_000);
+    await s.sim.settle();
+    const sendKeyAt = (epoch: number) => a.log.timeline.find((e) => e.event === 'send-key' && e.epoch === epoch)?.t ?? NaN;
+    const first = a.agent.currentEpoch + 1;
+    const t0 = s.clock.now();
+    s.sim.leave(d);
+    // 100 ms later (the first epoch is committed by then: three hops of at most 20 ms) c leaves too.
+    s.clock.setTimer(() => s.sim.leave(c), 100);
+    await s.sim.settle();
+    expect(s.sim.check()).toEqual([]);
+    expect(a.agent.currentEpoch).toBe(first + 1);
+    // The lone leave pays only the hub's relay hops, no 250 ms batch window…
+    expect(sendKeyAt(first) - t0).toBeLessThan(100);
+    // …and the next change waits until a window has passed since that epoch began.
+    expect(sendKeyAt(first + 1) - t0).toBeGreaterThanOrEqual(TIMING.batchMs);
   });
 
   it('fails over to the next in join order when the leader leaves', async () => {

@@ -111,7 +111,18 @@ export class Session implements Peer {
           : { code: 'INTERNAL' as ErrorCode, message: 'the server could not handle this request' };
       if (!(e instanceof RoomError)) this.deps.log.error(`request ${msg.type} failed: ${e instanceof Error ? e.stack : String(e)}`);
       this.sendRaw({ type: 'response', id: msg.id, ok: false, error });
+    } finally {
+      this.releaseHeldNotices();
     }
+  }
+
+  /** Notices held while our join response is not yet written (see join). */
+  private heldNotices: ServerNotice[] | null = null;
+
+  private releaseHeldNotices(): void {
+    const held = this.heldNotices;
+    this.heldNotices = null;
+    if (held) for (const n of held) this.sendRaw(n);
   }
 
   private joined(): { room: Room; p: Participant } {
@@ -126,6 +137,12 @@ export class Session implements Peer {
       let room = await this.deps.registry.getOrCreate(msg.meetingId, msg.mode);
       for (let i = 0; room.isClosed && i < 3; i++) room = await this.deps.registry.getOrCreate(msg.meetingId, msg.mode);
       const id = randomId(9);
+      // From here until our response is written, others may already see us
+      // (two joins of a new meeting resume back to back after the shared router
+      // creation) and their notices must not overtake the response: the client
+      // has no meeting state to apply them to yet, and the peer list in the
+      // response must be followed, not preceded, by the changes after it.
+      this.heldNotices = [];
       const p = room.join(id, msg.name, this);
       this.room = room;
       this.participant = p;
@@ -182,7 +199,8 @@ export class Session implements Peer {
   }
 
   send(msg: ServerNotice): void {
-    this.sendRaw(msg);
+    if (this.heldNotices) this.heldNotices.push(msg);
+    else this.sendRaw(msg);
   }
 
   private sendRaw(msg: ServerMessage): void {

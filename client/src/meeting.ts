@@ -6,6 +6,9 @@ import type { JoinResult, MediaSource, MeetingMode, ProducerInfo, ServerNotice }
 import { MediaSession, type FrameHooks, type RemoteTrack } from './media/session.ts';
 import { Signaling, SignalingError } from './signaling.ts';
 
+/** Bound on notices buffered while the join response is outstanding. */
+const MAX_EARLY_NOTICES = 1000;
+
 export type E2eeState = 'ok' | 'waiting-for-key' | 'failing';
 
 export interface RemoteParticipant {
@@ -106,7 +109,13 @@ export class Meeting {
     const signaling = new Signaling(this.opts.signalingUrl ?? Signaling.defaultUrl());
     this.signaling = signaling;
     await signaling.connect();
-    signaling.onNotice((n) => this.handleNotice(n));
+    // Notices that overtake our join response (an older server, or any race)
+    // are applied after it: the response's peer list is the snapshot they change.
+    let early: ServerNotice[] | null = [];
+    signaling.onNotice((n) => {
+      if (!early) this.handleNotice(n);
+      else if (early.length < MAX_EARLY_NOTICES) early.push(n);
+    });
     signaling.onClose = () => {
       if (this.signaling === signaling) this.onDisconnected();
     };
@@ -114,6 +123,9 @@ export class Meeting {
     this.join = join;
     for (const p of join.peers) this.addParticipant(p.participantId, p.name);
     for (const l of this.joinedListeners) l(join);
+    const overtaken = early;
+    early = null;
+    for (const n of overtaken) this.handleNotice(n);
     const media = new MediaSession(signaling, this.opts.hooks);
     this.media = media;
     media.onTrack((t) => this.onRemoteTrack(t));

@@ -60,6 +60,26 @@ describe('signaling server', () => {
     await Promise.all([a.close(), c.close()]);
   });
 
+  it('never lets a notice overtake the join response when two people open a new meeting at once', async () => {
+    // Both joins wait for the same router; the first one's response used to
+    // follow the second one's participant-joined, and that participant was lost.
+    for (let round = 0; round < 10; round++) {
+      const m = meeting();
+      const clients = await Promise.all([TestClient.connect(server.url), TestClient.connect(server.url)]);
+      const order = clients.map((c) => {
+        const seen: string[] = [];
+        c.ws.on('message', (d) => seen.push((JSON.parse(d.toString()) as { type: string }).type));
+        return seen;
+      });
+      const joins = await Promise.all(clients.map((c, i) => c.join(m, `P${i}`)));
+      const [first, second] = joins[0]!.peers.length === 0 ? [0, 1] : [1, 0];
+      await clients[first]!.waitFor((n) => n.type === 'participant-joined' && n.participantId === joins[second]!.participantId);
+      expect(order[first]!.indexOf('response'), `round ${round}: ${order[first]!.join()}`).toBe(0);
+      expect(joins[second]!.peers.map((p) => p.participantId)).toEqual([joins[first]!.participantId]);
+      await Promise.all(clients.map((c) => c.close()));
+    }
+  });
+
   it('relays opaque payloads to one participant or to all others, untouched', async () => {
     const m = meeting();
     const [a, b, c] = await Promise.all([TestClient.connect(server.url), TestClient.connect(server.url), TestClient.connect(server.url)]);

@@ -3,7 +3,7 @@
 // It has no DOM code; the view subscribes to its changes.
 
 import type { JoinResult, MediaSource, MeetingMode, ProducerInfo, ServerNotice } from '../../shared/protocol/signaling.ts';
-import { MediaSession, type FrameHooks, type RemoteTrack } from './media/session.ts';
+import { MediaSession, type FrameHooks, type ReceiveGate, type RemoteTrack } from './media/session.ts';
 import { Signaling, SignalingError } from './signaling.ts';
 
 /** Bound on notices buffered while the join response is outstanding. */
@@ -60,6 +60,8 @@ export class Meeting {
   private readonly pendingProducers = new Map<string, ProducerInfo>();
   private mediaReady = false;
   private screenStream?: MediaStream;
+  /** When a new consumer may be resumed (the E2EE controller sets it). */
+  receiveGate: ReceiveGate = () => Promise.resolve();
 
   constructor(readonly opts: MeetingOptions) {}
 
@@ -126,7 +128,7 @@ export class Meeting {
     const overtaken = early;
     early = null;
     for (const n of overtaken) this.handleNotice(n);
-    const media = new MediaSession(signaling, this.opts.hooks);
+    const media = new MediaSession(signaling, this.opts.hooks, (info) => this.receiveGate(info));
     this.media = media;
     media.onTrack((t) => this.onRemoteTrack(t));
     media.onTrackEnded((t) => this.onRemoteTrackEnded(t));

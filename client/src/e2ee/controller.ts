@@ -27,6 +27,9 @@ export interface TileStatus {
   text: string;
 }
 
+/** Longest a new video consumer stays paused waiting for our first epoch. */
+const KEYED_GATE_TIMEOUT_MS = 5000;
+
 export class E2eeController {
   agent?: MeetingKeyAgent;
   state: AgentState = 'waiting-for-key';
@@ -54,6 +57,8 @@ export class E2eeController {
     readonly identity: IdentityKeyPair,
   ) {
     meeting.onJoined((join) => this.start(join));
+    // Hold new video until we can decrypt it (see ReceiveGate); never forever.
+    meeting.receiveGate = (info) => (info.kind === 'video' ? this.whenKeyed(KEYED_GATE_TIMEOUT_MS) : Promise.resolve());
     meeting.onNotice((n) => this.onNotice(n));
     frames.onStats(() => meeting.changed());
     frames.onWorkerEvent((m) => {
@@ -99,6 +104,7 @@ export class E2eeController {
     agent.on('send-key', (e) => {
       this.frames.setSendKey(e.kid, e.baseKey);
       this.epoch = e.epoch;
+      this.releaseKeyedWaiters();
       this.meeting.changed();
     });
     agent.on('retire-epoch', (e) => {
@@ -247,6 +253,33 @@ export class E2eeController {
   stop(): void {
     this.agent?.stop();
     this.frames.close();
+    this.releaseKeyedWaiters();
+  }
+
+  private keyedWaiters: Array<() => void> = [];
+
+  /**
+   * Resolves once we hold a committed epoch: every member's receive keys of it
+   * are installed and the senders have switched to it, so the next keyframe
+   * decrypts. Resolves anyway after timeoutMs (e.g. while waiting in a lobby):
+   * frames then arrive and are dropped as before, and the tile says why.
+   */
+  whenKeyed(timeoutMs: number): Promise<void> {
+    if (this.epoch > 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      this.keyedWaiters.push(done);
+    });
+  }
+
+  private releaseKeyedWaiters(): void {
+    const waiters = this.keyedWaiters;
+    this.keyedWaiters = [];
+    for (const w of waiters) w();
   }
 }
 

@@ -25,6 +25,13 @@ export interface FrameHooks {
   onReceiver(receiver: RTCRtpReceiver, info: ReceiverInfo): void;
 }
 
+/**
+ * Resolves when a new consumer may be resumed. Resuming makes the SFU ask the
+ * sender for a keyframe; a receiver without the sender's key would drop it and
+ * wait about a second for the SFU's next request, so E2EE holds video until keyed.
+ */
+export type ReceiveGate = (info: ReceiverInfo) => Promise<void>;
+
 export interface RemoteTrack {
   consumerId: string;
   producerId: string;
@@ -52,6 +59,7 @@ export class MediaSession {
   constructor(
     private readonly signaling: Signaling,
     private readonly hooks: FrameHooks,
+    private readonly receiveGate: ReceiveGate = () => Promise.resolve(),
   ) {}
 
   onTrack(l: Listener<RemoteTrack>): void {
@@ -203,7 +211,10 @@ export class MediaSession {
     this.consumers.set(consumer.id, { consumer, info });
     this.byProducer.set(c.producerId, consumer.id);
     for (const l of this.trackListeners) l(info);
-    // The receiver (and its decrypting transform) is attached: let media flow.
+    // The receiver (and its decrypting transform) is attached; media flows once
+    // the gate says so (and the SFU's keyframe request then yields a usable frame).
+    await this.receiveGate({ kind: c.kind, source: c.source, codec: codecName, participantId: c.participantId, producerId: c.producerId });
+    if (!this.consumers.has(consumer.id)) return; // closed while we waited
     await this.signaling.request({ type: 'resume-consumer', consumerId: consumer.id });
   }
 

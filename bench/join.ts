@@ -4,12 +4,12 @@
 // the meeting. E2EE on (production build) alternates with the plaintext
 // control (`&test=plaintext` on both pages, test build).
 //
-//   npx tsx bench/join.ts [--runs 10] [--on-static dist] [--off-static dist-test] [--fix true|false]
+//   npx tsx bench/join.ts [--runs 10] [--on-static dist] [--off-static dist-test] [--fix]
 //
-// With --fix (default), a third variant 'on+hold' emulates a proposed client
-// change from the bench side: the joining page holds its video consumers'
-// `resume-consumer` requests until it has agreed keys (first send epoch), so
-// the keyframe mediasoup requests on resume is one the page can decrypt.
+// The client now holds a new video consumer's `resume-consumer` until it has
+// agreed keys (E2eeController.whenKeyed), so the keyframe mediasoup requests on
+// resume is one the page can decrypt. --fix adds the variant 'on+hold', the
+// bench-side emulation of that change used before it landed (now redundant).
 
 import type { Browser, Page } from 'playwright-core';
 import { launchBrowser } from '../test/helpers/browser.ts';
@@ -18,7 +18,7 @@ import type { RunningServer } from '../server/app.ts';
 import { LoadSampler, fmt, frozenBuild, loadavg, machine, median, parseArgs, percentile, sleep } from './perf-lib.ts';
 import { openProbedPage, probeState, type ProbeState } from './page-probes.ts';
 
-const opts = parseArgs({ runs: 10, onStatic: 'dist', offStatic: 'dist-test', timeout: 30, fix: true });
+const opts = parseArgs({ runs: 10, onStatic: 'dist', offStatic: 'dist-test', timeout: 30, fix: false });
 
 type Variant = 'on' | 'off' | 'on+hold';
 

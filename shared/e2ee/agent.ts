@@ -5,19 +5,19 @@
 // schedules timers and sends messages.
 //
 // Inputs are processed one at a time, in arrival order, on an internal queue
-// (frame key derivation is asynchronous WebCrypto); idle() resolves when the
-// queue is empty.
+// (each input is one task; tasks may be asynchronous); idle() resolves when
+// the queue is empty.
 
 import { createAck, verifyAck, type Ack } from './ack.ts';
 import { admissible, createAdmission, lobbyWaiting, verifyAdmissionForMember, verifyAdmissionForNewcomer, type Admission, type LobbyInput } from './admission.ts';
-import { createAnnouncement, sameAnnouncement, verifyAnnouncement, type Announcement } from './announcement.ts';
+import { createAnnouncement, sameAnnouncement, verifyAnnouncement, VerifiedAnnouncements, type Announcement } from './announcement.ts';
 import { checkChatText, createChat, openChat, type ChatMessage } from './chat.ts';
 import { decodeMessage, encodeMessage, type WireMessage } from './codec.ts';
 import { createCommit, verifyCommit, type Commit, type CommitReason } from './commit.ts';
 import { ID_PATTERN, LIMITS, SIZE, TIMING } from './constants.ts';
 import { checkDisplayName } from './display-name.ts';
 import { Emitter } from './emitter.ts';
-import { toBase64Url } from './encoding.ts';
+import { bytesEqual, toBase64Url } from './encoding.ts';
 import { E2eeError, fail, ok, type E2eeErrorCode, type Result } from './errors.ts';
 import type { AgentEvents, AgentOptions, AgentState, AgentTiming, LobbyEntry, StatusEvent, TimerHandle } from './events.ts';
 import { splitPayload, Reassembler } from './fragment.ts';
@@ -82,6 +82,10 @@ export class MeetingKeyAgent {
   private readonly announcement: Announcement;
   private readonly reassembler: Reassembler;
   private readonly wrapKeys = new Map<string, Uint8Array>();
+  /** Announcement signatures verified so far (on receipt), so a roster re-verifies only what is new. */
+  private readonly verifiedAnnouncements = new VerifiedAnnouncements(2 * LIMITS.maxMembers);
+  /** Fingerprints shown for roster members, by identity key: most members carry over from epoch to epoch. */
+  private readonly fingerprints = new Map<string, { identityKey: Uint8Array; fingerprint: string }>();
 
   /** Server's join order (including us), and who it said left. */
   private readonly joinOrder: string[] = [];
@@ -310,7 +314,7 @@ export class MeetingKeyAgent {
     const seq = ++this.chatSeq;
     const chat = createChat({ meetingId: this.meetingId, instanceId: this.instanceId, epoch, senderId: this.selfId, seq, text, chatKey: installed.chatKey, identity: this.identity, random: this.random });
     this.sendMessage(null, { type: 'chat', chat });
-    this.events.emit('chat', { from: this.selfId, name: self.name, fingerprint: fingerprint(self.identityKey), text, epoch, seq, at: this.now(), own: true });
+    this.events.emit('chat', { from: this.selfId, name: self.name, fingerprint: this.fingerprintOf(self.identityKey), text, epoch, seq, at: this.now(), own: true });
     return ok({ epoch, seq });
   }
 
@@ -438,6 +442,17 @@ export class MeetingKeyAgent {
     for (const part of splitPayload(encodeMessage(m), this.maxPayloadChars, messageId)) this.send(to, part);
   }
 
+  private fingerprintOf = (identityKey: Uint8Array): string => {
+    // Keyed by the key's first 8 bytes; a hit must match the whole key.
+    const id = toBase64Url(identityKey.subarray(0, 8));
+    const hit = this.fingerprints.get(id);
+    if (hit && bytesEqual(hit.identityKey, identityKey)) return hit.fingerprint;
+    const fp = fingerprint(identityKey);
+    if (this.fingerprints.size >= 2 * LIMITS.maxMembers) this.fingerprints.clear();
+    this.fingerprints.set(id, { identityKey: identityKey.slice(), fingerprint: fp });
+    return fp;
+  };
+
   private isPresent = (id: string): boolean => !this.departed.has(id) && this.joinOrder.includes(id);
 
   /** Cached X25519 wrap keys: the DH is the expensive part and peers' keys are fixed per meeting. */
@@ -468,7 +483,7 @@ export class MeetingKeyAgent {
 
   // ---------------------------------------------------------------- inbound
 
-  private async handleRelay(from: string, payload: string): Promise<void> {
+  private handleRelay(from: string, payload: string): void {
     if (this.ended) return;
     if (typeof from !== 'string' || !ID_PATTERN.test(from)) return this.reject('MALFORMED', 'relay from an invalid participant ID');
     if (from === this.selfId) return this.reject('SENDER_MISMATCH', 'relay claims to come from us', from);
@@ -508,7 +523,7 @@ export class MeetingKeyAgent {
     if (this.departed.has(from)) return this.reject('PARTICIPANT_ID_REUSED', `announcement from '${from}', who already left`, from);
     if (!this.joinOrder.includes(from)) return this.reject('UNKNOWN_PARTICIPANT', `announcement from '${from}', whom the server never reported`, from);
     if (this.excluded.has(from)) return this.reject('PARTICIPANT_EXCLUDED', `announcement from '${from}', whom the leader removed or denied`, from);
-    const checked = verifyAnnouncement(a, { meetingId: this.meetingId, instanceId: this.instanceId, from });
+    const checked = verifyAnnouncement(a, { meetingId: this.meetingId, instanceId: this.instanceId, from }, this.verifiedAnnouncements);
     if (!checked.ok) return this.reject(checked.error.code, checked.error.message, from);
     const inRoster = this.head?.roster.members.find((m) => m.participantId === from);
     const known = this.candidates.get(from) ?? (inRoster && { meetingId: this.meetingId, instanceId: this.instanceId, ...inRoster });
@@ -533,6 +548,7 @@ export class MeetingKeyAgent {
       self: this.announcement,
       head: this.head,
       departed: this.departed,
+      verifiedAnnouncements: this.verifiedAnnouncements,
     });
     if (!result.ok) {
       // Before our first roster, rosters of epochs we are not part of are expected (they are broadcast).
@@ -545,7 +561,7 @@ export class MeetingKeyAgent {
     this.orphanTimer = null;
   }
 
-  private async handleKeys(from: string, k: KeysMessage): Promise<void> {
+  private handleKeys(from: string, k: KeysMessage): void {
     if (!this.head) return; // not our epoch yet: broadcast key messages reach newcomers too
     const opened = openKeysMessage(k, {
       meetingId: this.meetingId,
@@ -564,7 +580,7 @@ export class MeetingKeyAgent {
     this.keyEpoch = k.epoch;
     this.nonces.consume(opened.value.echo);
     for (const e of k.entries) this.echoes.set(e.to, e.echo);
-    await this.installEpoch(roster, opened.value.epochKey);
+    this.installEpoch(roster, opened.value.epochKey);
     const ack = createAck(
       { meetingId: this.meetingId, instanceId: this.instanceId, epoch: k.epoch, participantId: this.selfId, rosterHash: roster.hash, nonce: this.nonces.issue() },
       this.identity,
@@ -632,7 +648,7 @@ export class MeetingKeyAgent {
     if (!opened.ok) return this.reject(opened.error.code, opened.error.message, from);
     this.chatSeen.set(from, c.seq);
     const sender = opened.value.sender;
-    this.events.emit('chat', { from, name: sender.name, fingerprint: fingerprint(sender.identityKey), text: opened.value.text, epoch: c.epoch, seq: c.seq, at: this.now(), own: false });
+    this.events.emit('chat', { from, name: sender.name, fingerprint: this.fingerprintOf(sender.identityKey), text: opened.value.text, epoch: c.epoch, seq: c.seq, at: this.now(), own: false });
   }
 
   private handleRemoved(reason: 'removed-by-leader' | 'dropped'): void {
@@ -729,7 +745,7 @@ export class MeetingKeyAgent {
   }
 
   /** Starts the next epoch if membership changed and no epoch is in flight. */
-  private async flush(): Promise<void> {
+  private flush(): void {
     const lead = this.lead;
     if (!lead) return;
     this.cancel(lead.batchTimer);
@@ -779,8 +795,8 @@ export class MeetingKeyAgent {
     }
     this.refreshLobby();
     const awaiting = new Set(recipients.map((r) => r.participantId).filter(this.isPresent));
-    await this.installEpoch(verified, epochKey);
-    if (this.lead !== lead) return; // stopped meanwhile
+    this.installEpoch(verified, epochKey);
+    if (this.lead !== lead) return; // a receive-keys listener stopped us
     lead.pending = { epoch, awaiting, timer: this.timer(this.timing.commitTimeoutMs, () => this.commit('timeout')) };
     if (awaiting.size === 0) this.commit('all-acked');
   }
@@ -805,9 +821,8 @@ export class MeetingKeyAgent {
 
   // ---------------------------------------------------------------- keys
 
-  private async installEpoch(v: VerifiedRoster, epochKey: Uint8Array): Promise<void> {
-    const installed = await this.keys.install(v, epochKey);
-    if (this.state === 'stopped') return;
+  private installEpoch(v: VerifiedRoster, epochKey: Uint8Array): void {
+    const installed = this.keys.install(v, epochKey);
     this.exportSecret(`epoch ${installed.epoch} chat key`, installed.chatKey);
     // Listeners get copies: we erase ours when the epoch retires.
     this.events.emit('receive-keys', {
@@ -822,7 +837,7 @@ export class MeetingKeyAgent {
     if (!keys || !roster) return;
     this.sendEpoch = epoch;
     this.events.emit('send-key', { epoch, kid: keys.own.kid, baseKey: keys.own.baseKey.slice() });
-    this.events.emit('roster', describeRoster(roster.roster));
+    this.events.emit('roster', describeRoster(roster.roster, this.fingerprintOf));
     if (this.state !== 'ok') {
       this.state = 'ok';
       this.stateBy = undefined;

@@ -41,11 +41,45 @@ export function createAnnouncement(fields: AnnouncementFields, identity: Identit
 }
 
 /**
+ * Announcements whose signature verified, keyed by exactly what the check
+ * covers (signed bytes, signature, identity key), so each distinct
+ * announcement is verified once: on receipt, and not again when a roster
+ * carries it. Only successes are kept; a receiver keeps its own (bounded) set.
+ */
+export class VerifiedAnnouncements {
+  private readonly seen = new Set<string>();
+
+  constructor(private readonly max: number) {}
+
+  /** The cache key: the exact inputs of the signature check, as a byte string. */
+  static key(signed: Uint8Array, a: Pick<Announcement, 'signature' | 'identityKey'>): string {
+    const parts = [signed, a.signature, a.identityKey];
+    let out = '';
+    for (const p of parts) {
+      out += String.fromCharCode(p.length >>> 8, p.length & 0xff);
+      for (let i = 0; i < p.length; i += 4096) out += String.fromCharCode(...p.subarray(i, i + 4096));
+    }
+    return out;
+  }
+
+  has(key: string): boolean {
+    return this.seen.has(key);
+  }
+
+  add(key: string): void {
+    // Oldest first out: a Set iterates in insertion order.
+    if (this.seen.size >= this.max) this.seen.delete(this.seen.values().next().value as string);
+    this.seen.add(key);
+  }
+}
+
+/**
  * Checks an announcement belongs to this meeting instance, speaks for the
  * participant the server relayed it from (when known), and is signed by the
- * identity key it names.
+ * identity key it names. With `verified`, a signature already verified over
+ * the same bytes with the same key is not checked again (every other check is).
  */
-export function verifyAnnouncement(a: Announcement, ctx: MeetingContext & { from?: string }): Result<Announcement> {
+export function verifyAnnouncement(a: Announcement, ctx: MeetingContext & { from?: string }, verified?: VerifiedAnnouncements): Result<Announcement> {
   if (a.meetingId !== ctx.meetingId) return fail('WRONG_MEETING', `announcement for meeting '${a.meetingId}'`);
   if (a.instanceId !== ctx.instanceId) return fail('WRONG_INSTANCE', 'announcement for another instance of this meeting');
   if (ctx.from !== undefined && a.participantId !== ctx.from) {
@@ -53,7 +87,11 @@ export function verifyAnnouncement(a: Announcement, ctx: MeetingContext & { from
   }
   // The codec already refuses such names; this keeps the check with the signature for in-memory callers.
   if (!checkDisplayName(a.name).ok) return fail('MALFORMED', `announcement of '${a.participantId}' carries an invalid display name`);
-  if (!verify(a.signature, announcementBytes(a), a.identityKey)) return fail('BAD_SIGNATURE', `announcement signature of '${a.participantId}' is invalid`);
+  const signed = announcementBytes(a);
+  const key = verified && VerifiedAnnouncements.key(signed, a);
+  if (key !== undefined && verified?.has(key)) return ok(a);
+  if (!verify(a.signature, signed, a.identityKey)) return fail('BAD_SIGNATURE', `announcement signature of '${a.participantId}' is invalid`);
+  if (key !== undefined) verified?.add(key);
   return ok(a);
 }
 

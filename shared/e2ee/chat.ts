@@ -18,6 +18,7 @@ import { CONTEXT, E2EE_VERSION, LIMITS, SIZE } from './constants.ts';
 import { transcript } from './encoding.ts';
 import { fail, ok, type Result } from './errors.ts';
 import { frameKeySalt, type EpochLabels } from './frame-keys.ts';
+import { HkdfSha256 } from './hkdf.ts';
 import type { IdentityKeyPair } from './identity.ts';
 import { open, seal, sign, verify, type RandomBytes } from './primitives.ts';
 import { rosterIndexOf, type Roster, type RosterMember, type VerifiedRoster } from './roster.ts';
@@ -50,12 +51,23 @@ export function chatKeyInfo(l: EpochLabels): Uint8Array<ArrayBuffer> {
   return new Uint8Array(transcript(CONTEXT.chatKey, { u32: E2EE_VERSION }, l.meetingId, l.instanceId, { u64: l.epoch }));
 }
 
-/** The epoch's chat key. Distinct HKDF info from every frame key, so the two never coincide. */
+/**
+ * The epoch's chat key, from an HKDF extracted from the epoch key with
+ * frameKeySalt(labels) (the frame keys' salt). Distinct HKDF info from every
+ * frame key, so the two never coincide.
+ */
+export function chatKeyFrom(hkdf: HkdfSha256, labels: EpochLabels): Uint8Array {
+  return hkdf.expand(SIZE.chatKey, chatKeyInfo(labels));
+}
+
+/** The epoch's chat key (HKDF-SHA256, salt frameKeySalt(labels), info chatKeyInfo(labels)). */
 export async function deriveChatKey(epochKey: Uint8Array, labels: EpochLabels): Promise<Uint8Array> {
-  const subtle = globalThis.crypto.subtle;
-  const ikm = await subtle.importKey('raw', new Uint8Array(epochKey), 'HKDF', false, ['deriveBits']);
-  const bits = await subtle.deriveBits({ name: 'HKDF', hash: 'SHA-256', salt: frameKeySalt(labels), info: chatKeyInfo(labels) }, ikm, SIZE.chatKey * 8);
-  return new Uint8Array(bits);
+  const hkdf = new HkdfSha256(epochKey, frameKeySalt(labels));
+  try {
+    return chatKeyFrom(hkdf, labels);
+  } finally {
+    hkdf.destroy();
+  }
 }
 
 // ------------------------------------------------------------------ text and padding

@@ -6,30 +6,64 @@ export type Field = string | Uint8Array | { u32: number } | { u64: number };
 
 const utf8 = new TextEncoder();
 
-function fieldBytes(f: Field): Uint8Array {
-  if (typeof f === 'string') return utf8.encode(f);
-  if (f instanceof Uint8Array) return f;
-  if ('u32' in f) {
-    const b = new Uint8Array(4);
-    new DataView(b.buffer).setUint32(0, f.u32);
-    return b;
-  }
-  const b = new Uint8Array(8);
-  new DataView(b.buffer).setBigUint64(0, BigInt(f.u64));
-  return b;
+/** UTF-8 length of a string without encoding it; -1 unless it is plain ASCII (then it is the string length). */
+function asciiLength(s: string): number {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return -1;
+  return s.length;
 }
 
-/** Length-prefixed concatenation of fields. */
+/**
+ * Length-prefixed concatenation of fields. Strings are UTF-8; ASCII strings
+ * (IDs, labels) are written in place rather than through TextEncoder, which
+ * gives the same bytes.
+ */
 export function transcript(...fields: readonly Field[]): Uint8Array {
-  const parts = fields.map(fieldBytes);
-  const total = parts.reduce((n, p) => n + 4 + p.length, 0);
+  // First pass: sizes (and the bytes of any non-ASCII string).
+  const encoded: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(fields.length);
+  let total = 0;
+  for (let i = 0; i < fields.length; i++) {
+    const f = fields[i] as Field;
+    let n: number;
+    if (typeof f === 'string') {
+      n = asciiLength(f);
+      if (n < 0) {
+        const b = utf8.encode(f);
+        encoded[i] = b;
+        n = b.length;
+      }
+    } else if (f instanceof Uint8Array) n = f.length;
+    else n = 'u32' in f ? 4 : 8;
+    total += 4 + n;
+  }
   const out = new Uint8Array(total);
   const view = new DataView(out.buffer);
   let at = 0;
-  for (const p of parts) {
-    view.setUint32(at, p.length);
-    out.set(p, at + 4);
-    at += 4 + p.length;
+  for (let i = 0; i < fields.length; i++) {
+    const f = fields[i] as Field;
+    if (typeof f === 'string') {
+      const b = encoded[i];
+      if (b) {
+        view.setUint32(at, b.length);
+        out.set(b, at + 4);
+        at += 4 + b.length;
+      } else {
+        view.setUint32(at, f.length);
+        at += 4;
+        for (let j = 0; j < f.length; j++) out[at++] = f.charCodeAt(j);
+      }
+    } else if (f instanceof Uint8Array) {
+      view.setUint32(at, f.length);
+      out.set(f, at + 4);
+      at += 4 + f.length;
+    } else if ('u32' in f) {
+      view.setUint32(at, 4);
+      view.setUint32(at + 4, f.u32);
+      at += 8;
+    } else {
+      view.setUint32(at, 8);
+      view.setBigUint64(at + 4, BigInt(f.u64));
+      at += 12;
+    }
   }
   return out;
 }
@@ -64,7 +98,9 @@ export function compareBytes(a: Uint8Array, b: Uint8Array): number {
 // base64url without padding, strict: only canonical encodings decode, so one
 // value has exactly one wire form.
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
-const LOOKUP = new Map([...ALPHABET].map((c, i) => [c, i]));
+/** Char code → 6-bit value, -1 for anything outside the alphabet. */
+const LOOKUP = new Int8Array(128).fill(-1);
+for (let i = 0; i < ALPHABET.length; i++) LOOKUP[ALPHABET.charCodeAt(i)] = i;
 
 export function toBase64Url(bytes: Uint8Array): string {
   let out = '';
@@ -86,9 +122,10 @@ export function fromBase64Url(s: string): Uint8Array | undefined {
   let acc = 0;
   let bits = 0;
   let at = 0;
-  for (const c of s) {
-    const v = LOOKUP.get(c);
-    if (v === undefined) return undefined;
+  for (let i = 0; i < s.length; i++) {
+    const code = s.charCodeAt(i);
+    const v = code < 128 ? (LOOKUP[code] as number) : -1;
+    if (v < 0) return undefined;
     acc = (acc << 6) | v;
     bits += 6;
     if (bits >= 8) {

@@ -1,10 +1,11 @@
 // Per-sender SFrame base keys for one epoch, from the epoch key with HKDF-SHA256
-// (WebCrypto, so it runs in browsers, workers and Node alike). Each sender has
-// its own label (roster index and ID), so no two senders share a base key and
-// (base key, KID, counter) can never repeat across senders.
+// (RFC 5869; computed synchronously in hkdf.ts, identical to WebCrypto's HKDF).
+// Each sender has its own label (roster index and ID), so no two senders share
+// a base key and (base key, KID, counter) can never repeat across senders.
 
 import { CONTEXT, E2EE_VERSION, SIZE } from './constants.ts';
 import { transcript } from './encoding.ts';
+import { HkdfSha256 } from './hkdf.ts';
 import { makeKid } from './kid.ts';
 
 export interface SenderKey {
@@ -31,15 +32,33 @@ export function frameKeyInfo(l: EpochLabels, index: number, participantId: strin
   return new Uint8Array(transcript(CONTEXT.frameBaseKey, { u64: l.epoch }, { u32: index }, participantId));
 }
 
+/**
+ * Base keys for every roster member, in roster order, from an HKDF already
+ * extracted from the epoch key with frameKeySalt(labels). The info is
+ * frameKeyInfo(labels, index, id), fed as its epoch prefix and sender suffix
+ * (a transcript is the concatenation of its fields).
+ */
+export function frameKeysFrom(hkdf: HkdfSha256, labels: EpochLabels, memberIds: readonly string[]): SenderKey[] {
+  const prefix = transcript(CONTEXT.frameBaseKey, { u64: labels.epoch });
+  return memberIds.map((participantId, index) => ({
+    participantId,
+    index,
+    kid: makeKid(labels.epoch, index),
+    baseKey: hkdf.expand(SIZE.frameBaseKey, prefix, transcript({ u32: index }, participantId)),
+  }));
+}
+
 /** Base keys for every roster member, in roster order. */
+export function deriveFrameKeysSync(epochKey: Uint8Array, labels: EpochLabels, memberIds: readonly string[]): SenderKey[] {
+  const hkdf = new HkdfSha256(epochKey, frameKeySalt(labels));
+  try {
+    return frameKeysFrom(hkdf, labels, memberIds);
+  } finally {
+    hkdf.destroy();
+  }
+}
+
+/** Base keys for every roster member, in roster order (async for existing callers; the work is synchronous). */
 export async function deriveFrameKeys(epochKey: Uint8Array, labels: EpochLabels, memberIds: readonly string[]): Promise<SenderKey[]> {
-  const subtle = globalThis.crypto.subtle;
-  const ikm = await subtle.importKey('raw', new Uint8Array(epochKey), 'HKDF', false, ['deriveBits']);
-  const salt = frameKeySalt(labels);
-  return Promise.all(
-    memberIds.map(async (participantId, index) => {
-      const bits = await subtle.deriveBits({ name: 'HKDF', hash: 'SHA-256', salt, info: frameKeyInfo(labels, index, participantId) }, ikm, SIZE.frameBaseKey * 8);
-      return { participantId, index, kid: makeKid(labels.epoch, index), baseKey: new Uint8Array(bits) };
-    }),
-  );
+  return deriveFrameKeysSync(epochKey, labels, memberIds);
 }

@@ -1,8 +1,9 @@
 // The keys this participant holds per epoch (SFrame base keys and the chat
 // key): installed when an epoch's key is verified, erased when it retires.
 
-import { deriveChatKey } from './chat.ts';
-import { deriveFrameKeys, type SenderKey } from './frame-keys.ts';
+import { chatKeyFrom } from './chat.ts';
+import { frameKeySalt, frameKeysFrom, type SenderKey } from './frame-keys.ts';
+import { HkdfSha256 } from './hkdf.ts';
 import { wipe } from './primitives.ts';
 import { rosterIndexOf, type VerifiedRoster } from './roster.ts';
 
@@ -22,11 +23,20 @@ export class EpochKeyRing {
   constructor(private readonly selfId: string) {}
 
   /** Derives every member's base key and the chat key; consumes (erases) the epoch key. */
-  async install(v: VerifiedRoster, epochKey: Uint8Array): Promise<InstalledEpoch> {
+  install(v: VerifiedRoster, epochKey: Uint8Array): InstalledEpoch {
     const r = v.roster;
     const labels = { meetingId: r.meetingId, instanceId: r.instanceId, epoch: r.epoch };
-    const [keys, chatKey] = await Promise.all([deriveFrameKeys(epochKey, labels, r.members.map((m) => m.participantId)), deriveChatKey(epochKey, labels)]);
+    // Frame keys and chat key share the salt, so one HKDF-Extract serves both.
+    const hkdf = new HkdfSha256(epochKey, frameKeySalt(labels));
     wipe(epochKey);
+    let keys: SenderKey[];
+    let chatKey: Uint8Array;
+    try {
+      keys = frameKeysFrom(hkdf, labels, r.members.map((m) => m.participantId));
+      chatKey = chatKeyFrom(hkdf, labels);
+    } finally {
+      hkdf.destroy();
+    }
     const own = keys[rosterIndexOf(r, this.selfId)];
     if (!own) throw new Error(`installing epoch ${r.epoch}, which does not list us`);
     const installed = { epoch: r.epoch, own, senders: keys.filter((k) => k !== own), chatKey };

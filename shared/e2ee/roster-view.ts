@@ -6,11 +6,12 @@ import type { RosterEvent } from './events.ts';
 import { rosterLeader, type Roster } from './roster.ts';
 import { fingerprint, securityCode } from './security-code.ts';
 
-export function describeRoster(r: Roster): RosterEvent {
+/** `fingerprintOf` lets a caller reuse fingerprints it computed for earlier rosters. */
+export function describeRoster(r: Roster, fingerprintOf: (identityKey: Uint8Array) => string = fingerprint): RosterEvent {
   const leaderId = rosterLeader(r).participantId;
   return {
     epoch: r.epoch,
-    members: r.members.map((m) => ({ participantId: m.participantId, name: m.name, identityKey: m.identityKey, fingerprint: fingerprint(m.identityKey), isLeader: m.participantId === leaderId })),
+    members: r.members.map((m) => ({ participantId: m.participantId, name: m.name, identityKey: m.identityKey, fingerprint: fingerprintOf(m.identityKey), isLeader: m.participantId === leaderId })),
     securityCode: securityCode(r.meetingId, r.instanceId, r.members.map((m) => m.identityKey)),
     locked: r.locked,
   };

@@ -5,7 +5,7 @@
 // policy (locked or not, and who was removed or denied), so the policy is
 // exactly as authentic, fresh and inherited on failover as membership itself.
 
-import { verifyAnnouncement, type Announcement, type MeetingContext } from './announcement.ts';
+import { verifyAnnouncement, type Announcement, type MeetingContext, type VerifiedAnnouncements } from './announcement.ts';
 import { CONTEXT, E2EE_VERSION, SIZE } from './constants.ts';
 import { bytesEqual, transcript, type Field } from './encoding.ts';
 import { fail, ok, type Result } from './errors.ts';
@@ -114,6 +114,8 @@ export interface RosterCheck extends MeetingContext {
   head: VerifiedRoster | null;
   /** Participants the server reported as gone. */
   departed: ReadonlySet<string>;
+  /** Announcements whose signatures this receiver already verified (members new to this roster are looked up here). */
+  verifiedAnnouncements?: VerifiedAnnouncements;
 }
 
 export type RosterOutcome =
@@ -180,7 +182,7 @@ export function verifyRoster(r: Roster, check: RosterCheck): Result<RosterOutcom
   for (const m of r.members) {
     const prior = known.get(m.participantId);
     if (prior && sameMember(prior, m)) continue;
-    const checked = verifyAnnouncement(memberAnnouncement(r, m), { meetingId: check.meetingId, instanceId: check.instanceId });
+    const checked = verifyAnnouncement(memberAnnouncement(r, m), { meetingId: check.meetingId, instanceId: check.instanceId }, check.verifiedAnnouncements);
     if (!checked.ok) return fail('ROSTER_BAD_ANNOUNCEMENT', `member '${m.participantId}': ${checked.error.message} (${checked.error.code})`);
   }
 

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeMessage, encodeMessage, type WireMessage } from '../../shared/e2ee/codec.ts';
 import { LIMITS } from '../../shared/e2ee/constants.ts';
-import { fromBase64Url, toBase64Url } from '../../shared/e2ee/encoding.ts';
+import { fromBase64Url, toBase64Url, transcript, type Field } from '../../shared/e2ee/encoding.ts';
 import { Reassembler, splitPayload } from '../../shared/e2ee/fragment.ts';
 import { initCrypto, systemRandom } from '../../shared/e2ee/primitives.ts';
 import { keysFor, participant, rosterOf, type TestParticipant } from './fixtures.ts';
@@ -86,6 +86,35 @@ describe('base64url', () => {
     expect(fromBase64Url('AB')).toBeUndefined(); // trailing bits set
     expect(fromBase64Url('A')).toBeUndefined();
     expect(fromBase64Url('AA==')).toBeUndefined(); // padding is not part of the format
+    for (const bad of ['AA A', 'AA+A', 'AA/A', 'AAé', 'AA\u{1F600}', 'AA\u0000A']) expect(fromBase64Url(bad)).toBeUndefined();
+  });
+});
+
+describe('transcript', () => {
+  // The plain definition: each field as 4-byte big-endian length and bytes (strings UTF-8).
+  const reference = (...fields: Field[]): Uint8Array => {
+    const parts = fields.map((f) => {
+      if (typeof f === 'string') return new TextEncoder().encode(f);
+      if (f instanceof Uint8Array) return f;
+      const b = new Uint8Array('u32' in f ? 4 : 8);
+      if ('u32' in f) new DataView(b.buffer).setUint32(0, f.u32);
+      else new DataView(b.buffer).setBigUint64(0, BigInt(f.u64));
+      return b;
+    });
+    const out: number[] = [];
+    for (const p of parts) out.push(p.length >>> 24, (p.length >>> 16) & 0xff, (p.length >>> 8) & 0xff, p.length & 0xff, ...p);
+    return new Uint8Array(out);
+  };
+
+  it('encodes ASCII and non-ASCII strings, bytes and integers exactly as the definition', () => {
+    const cases: Field[][] = [
+      [],
+      [''],
+      ['e2ee-meet/v1/roster', { u32: 1 }, 'meeting-42', { u64: 2 ** 40 + 3 }, systemRandom(33), ''],
+      ['Zoë', 'naïve café', '日本語', '\u{1F600}', 'a\uD800b', 'x'.repeat(300), '\u007f\u0080'],
+      [{ u32: 0xffffffff }, { u64: Number.MAX_SAFE_INTEGER }, new Uint8Array(0), 'ascii', 'ünï'],
+    ];
+    for (const fields of cases) expect(transcript(...fields)).toEqual(reference(...fields));
   });
 });
 

@@ -1,6 +1,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { transcript } from '../../shared/e2ee/encoding.ts';
+import { chatKeyInfo, deriveChatKey } from '../../shared/e2ee/chat.ts';
 import { deriveFrameKeys } from '../../shared/e2ee/frame-keys.ts';
+import { EpochKeyRing } from '../../shared/e2ee/key-ring.ts';
+import type { VerifiedRoster } from '../../shared/e2ee/roster.ts';
 import { generateIdentity, identityFromSeed } from '../../shared/e2ee/identity.ts';
 import { kidEpoch, kidIndex, makeKid, MAX_ROSTER_INDEX } from '../../shared/e2ee/kid.ts';
 import { LivenessNonces } from '../../shared/e2ee/liveness.ts';
@@ -62,6 +65,42 @@ describe('frame base keys (HKDF-SHA256 via WebCrypto)', () => {
     const info = new Uint8Array(transcript('e2ee-meet/v1/sframe-base-key', { u64: labels.epoch }, { u32: 0 }, 'a'));
     const expected = new Uint8Array(await subtle.deriveBits({ name: 'HKDF', hash: 'SHA-256', salt, info }, ikm, 256));
     expect((await deriveFrameKeys(key, labels, ['a']))[0]?.baseKey).toEqual(expected);
+  });
+
+  it('gives WebCrypto HKDF-SHA256 output for every sender and for the chat key (the synchronous HKDF changes no key)', async () => {
+    const subtle = globalThis.crypto.subtle;
+    const members = ['alice', 'bob', 'ünïcödé-id', ...Array.from({ length: 37 }, (_, i) => `p${i}`)];
+    for (const epoch of [1, 2 ** 32 + 5]) {
+      const l = { ...labels, epoch };
+      const key = systemRandom(32);
+      const ikm = await subtle.importKey('raw', new Uint8Array(key), 'HKDF', false, ['deriveBits']);
+      const salt = new Uint8Array(transcript('e2ee-meet/v1/sframe-epoch', { u32: 1 }, l.meetingId, l.instanceId, { u64: l.epoch }));
+      const webcrypto = async (info: Uint8Array): Promise<Uint8Array> => new Uint8Array(await subtle.deriveBits({ name: 'HKDF', hash: 'SHA-256', salt, info: new Uint8Array(info) }, ikm, 256));
+      const keys = await deriveFrameKeys(key, l, members);
+      for (const [i, id] of members.entries()) {
+        expect(keys[i]?.baseKey).toEqual(await webcrypto(transcript('e2ee-meet/v1/sframe-base-key', { u64: l.epoch }, { u32: i }, id)));
+      }
+      expect(await deriveChatKey(key, l)).toEqual(await webcrypto(chatKeyInfo(l)));
+      const ring = new EpochKeyRing('bob');
+      const roster = { roster: { meetingId: l.meetingId, instanceId: l.instanceId, epoch, members: members.map((participantId) => ({ participantId })) }, hash: new Uint8Array(32) } as unknown as VerifiedRoster;
+      const installed = ring.install(roster, key.slice());
+      expect(installed.own.baseKey).toEqual(keys[1]?.baseKey);
+      expect(installed.senders.map((k) => k.participantId)).toEqual(members.filter((m) => m !== 'bob'));
+      expect(installed.chatKey).toEqual(await deriveChatKey(key, l));
+    }
+  });
+});
+
+describe('system randomness', () => {
+  it('fills buffers of any length from the platform CSPRNG, beyond one getRandomValues call', () => {
+    expect(systemRandom(0)).toEqual(new Uint8Array(0));
+    for (const n of [1, 9, 16, 24, 65536, 65537, 200_000]) {
+      const a = systemRandom(n);
+      expect(a.length).toBe(n);
+      if (n >= 16) expect(a.subarray(-16)).not.toEqual(new Uint8Array(16));
+    }
+    expect(systemRandom(32)).not.toEqual(systemRandom(32));
+    expect(() => systemRandom(-1)).toThrow();
   });
 });
 

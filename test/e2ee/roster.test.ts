@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createAnnouncement } from '../../shared/e2ee/announcement.ts';
+import { createAnnouncement, verifyAnnouncement, VerifiedAnnouncements } from '../../shared/e2ee/announcement.ts';
 import { initCrypto } from '../../shared/e2ee/primitives.ts';
 import { createRoster, expectedLeader, memberFromAnnouncement, rosterHash, verifyRoster, type RosterCheck, type VerifiedRoster } from '../../shared/e2ee/roster.ts';
 import { CTX, flipped, participant, rosterOf, type TestParticipant } from './fixtures.ts';
@@ -67,6 +67,18 @@ describe('roster signature and binding', () => {
     const broken = { ...memberFromAnnouncement(dave.announcement), signature: flipped(dave.announcement.signature) };
     const r = createRoster({ ...CTX, epoch: 1, prevHash: r1.roster.prevHash, members: [...r1.roster.members, broken] }, alice.identity);
     expect(codeOf(verifyRoster(r.roster, check(bob, null)))).toBe('ROSTER_BAD_ANNOUNCEMENT');
+  });
+
+  it('with a cache of verified announcements: accepts members verified on receipt, still rejects a forged entry', () => {
+    const cache = new VerifiedAnnouncements(16);
+    expect(verifyAnnouncement(dave.announcement, { ...CTX, from: 'dave' }, cache).ok).toBe(true);
+    const good = createRoster({ ...CTX, epoch: 1, prevHash: r1.roster.prevHash, members: [...r1.roster.members, memberFromAnnouncement(dave.announcement)] }, alice.identity);
+    expect(verifyRoster(good.roster, { ...check(bob, null), verifiedAnnouncements: cache })).toMatchObject({ ok: true, value: { kind: 'member' } });
+    const broken = { ...memberFromAnnouncement(dave.announcement), signature: flipped(dave.announcement.signature) };
+    const bad = createRoster({ ...CTX, epoch: 1, prevHash: r1.roster.prevHash, members: [...r1.roster.members, broken] }, alice.identity);
+    expect(codeOf(verifyRoster(bad.roster, { ...check(bob, null), verifiedAnnouncements: cache }))).toBe('ROSTER_BAD_ANNOUNCEMENT');
+    const renamed = createRoster({ ...CTX, epoch: 1, prevHash: r1.roster.prevHash, members: [...r1.roster.members, { ...memberFromAnnouncement(dave.announcement), name: 'Not Dave' }] }, alice.identity);
+    expect(codeOf(verifyRoster(renamed.roster, { ...check(bob, null), verifiedAnnouncements: cache }))).toBe('ROSTER_BAD_ANNOUNCEMENT');
   });
 
   it('rejects a member whose announcement was made for another instance', () => {

@@ -37,6 +37,53 @@ export async function importAeadKey(suite: CipherSuite, key: Uint8Array): Promis
   }
 }
 
+// ---- AES-GCM, one WebCrypto call ----
+//
+// WebCrypto copies iv, additionalData and data while the call starts (the
+// spec's "normalize an algorithm" and "get a copy of the bytes held by"; Blink
+// copies them into vectors before it posts the job), so a caller may reuse
+// those buffers as soon as gcmEncrypt/gcmDecrypt return. The per-frame path
+// relies on that to keep its nonce and AAD in scratch buffers.
+
+const NO_BYTES = new Uint8Array(0);
+/**
+ * Reused for every call: WebCrypto reads it synchronously. It keeps the last
+ * iv/additionalData referenced, so callers passing a scratch nonce zero it
+ * once the call has started.
+ */
+const GCM_PARAMS: { name: 'AES-GCM'; iv: Bytes; additionalData: Bytes; tagLength: number } = {
+  name: 'AES-GCM',
+  iv: NO_BYTES,
+  additionalData: NO_BYTES,
+  tagLength: 128,
+};
+
+/** AES-GCM encrypt; resolves to ciphertext || tag, rejects as WebCrypto does. */
+export function gcmEncrypt(key: CryptoKey, nt: number, nonce: Uint8Array, aad: Uint8Array, pt: Uint8Array): Promise<ArrayBuffer> {
+  GCM_PARAMS.iv = asBufferSource(nonce);
+  GCM_PARAMS.additionalData = asBufferSource(aad);
+  GCM_PARAMS.tagLength = nt * 8;
+  try {
+    return crypto.subtle.encrypt(GCM_PARAMS, key, asBufferSource(pt));
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}
+
+/** AES-GCM decrypt of ciphertext || tag; rejects (OperationError) if the tag does not verify. */
+export function gcmDecrypt(key: CryptoKey, nt: number, nonce: Uint8Array, aad: Uint8Array, sealed: Uint8Array): Promise<ArrayBuffer> {
+  GCM_PARAMS.iv = asBufferSource(nonce);
+  GCM_PARAMS.additionalData = asBufferSource(aad);
+  GCM_PARAMS.tagLength = nt * 8;
+  try {
+    return crypto.subtle.decrypt(GCM_PARAMS, key, asBufferSource(sealed));
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}
+
+// ---- AES-CTR + HMAC ----
+
 function ctrBlock(nonce: Uint8Array): Bytes {
   const block = new Uint8Array(16);
   block.set(nonce);
@@ -72,10 +119,7 @@ async function ctrHmacTag(suite: CipherSuite, authKey: CryptoKey, nonce: Uint8Ar
 /** AEAD.Encrypt: returns ciphertext || tag. */
 export async function aeadSeal(suite: CipherSuite, key: AeadKey, nonce: Uint8Array, aad: Uint8Array, pt: Uint8Array): Promise<Result<Bytes>> {
   try {
-    if (key.aead === 'AES-GCM') {
-      const params = { name: 'AES-GCM', iv: asBufferSource(nonce), additionalData: asBufferSource(aad), tagLength: suite.nt * 8 };
-      return ok(new Uint8Array(await crypto.subtle.encrypt(params, key.key, asBufferSource(pt))));
-    }
+    if (key.aead === 'AES-GCM') return ok(new Uint8Array(await gcmEncrypt(key.key, suite.nt, nonce, aad, pt)));
     const ct = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-CTR', counter: ctrBlock(nonce), length: 32 }, key.encKey, asBufferSource(pt)));
     const tag = await ctrHmacTag(suite, key.authKey, nonce, aad, ct);
     const out = new Uint8Array(ct.length + tag.length);
@@ -92,8 +136,7 @@ export async function aeadOpen(suite: CipherSuite, key: AeadKey, nonce: Uint8Arr
   if (sealed.length < suite.nt) return fail('MALFORMED', `ciphertext shorter than the ${suite.nt}-byte tag`, 'FRAME_TOO_SHORT');
   if (key.aead === 'AES-GCM') {
     try {
-      const params = { name: 'AES-GCM', iv: asBufferSource(nonce), additionalData: asBufferSource(aad), tagLength: suite.nt * 8 };
-      return ok(new Uint8Array(await crypto.subtle.decrypt(params, key.key, asBufferSource(sealed))));
+      return ok(new Uint8Array(await gcmDecrypt(key.key, suite.nt, nonce, aad, sealed)));
     } catch {
       // WebCrypto reports a bad GCM tag only as an OperationError.
       return fail('AUTH_FAILED', 'SFrame authentication failed');

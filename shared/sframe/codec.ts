@@ -19,11 +19,12 @@
 // receiver could not tell a shortened clear part from a normal one. Such frames
 // are not valid VP8/Opus frames anyway, and the caller drops them.
 
+import { gcmDecrypt, gcmEncrypt } from './aead.ts';
 import { concatBytes, type Bytes } from './bytes.ts';
 import type { KeyContext } from './derive.ts';
 import { fail, ok, type Result } from './errors.ts';
-import { openParts, sealParts } from './frame.ts';
-import { decodeHeader, type SFrameHeader } from './header.ts';
+import { openParts, scratchNonce, sealParts } from './frame.ts';
+import { checkedHeaderLength, decodeHeader, MAX_HEADER_LENGTH, writeHeader, type SFrameHeader } from './header.ts';
 
 export type MediaCodec = 'vp8' | 'vp9' | 'opus' | (string & {});
 
@@ -38,6 +39,19 @@ export function normalizeCodec(codec: string): string {
   return slash >= 0 ? c.slice(slash + 1) : c;
 }
 
+/** normalizeCodec per codec string: every transform asks with the same string for every frame. */
+const codecKinds = new Map<string, string>();
+
+function codecKind(codec: string): string {
+  let kind = codecKinds.get(codec);
+  if (kind === undefined) {
+    kind = normalizeCodec(codec);
+    if (codecKinds.size >= 64) codecKinds.clear(); // codec strings come from the page; keep the memo small
+    codecKinds.set(codec, kind);
+  }
+  return kind;
+}
+
 /**
  * Clear bytes for a frame of this codec whose first byte is `firstByte` and
  * whose length is `length`, or undefined if the frame is too short to hold
@@ -46,7 +60,7 @@ export function normalizeCodec(codec: string): string {
  */
 export function clearByteCount(codec: MediaCodec, firstByte: number | undefined, length: number): number | undefined {
   let n: number;
-  switch (normalizeCodec(codec)) {
+  switch (codecKind(codec)) {
     case 'vp8':
       if (firstByte === undefined) return undefined;
       n = (firstByte & 0x01) === 0 ? VP8_KEYFRAME_CLEAR_BYTES : VP8_DELTA_CLEAR_BYTES;
@@ -60,10 +74,107 @@ export function clearByteCount(codec: MediaCodec, firstByte: number | undefined,
   return length >= n ? n : undefined;
 }
 
+/** MALFORMED/FRAME_TOO_SHORT: the frame cannot hold its codec's clear bytes. */
+export function frameTooShort<T>(codec: MediaCodec, length: number): Result<T> {
+  return fail('MALFORMED', `${codec} frame of ${length} bytes is shorter than its clear bytes`, 'FRAME_TOO_SHORT');
+}
+
+// ---- AES-GCM fast path (suites 4, 5) ----
+//
+// One WebCrypto call per frame and one copy of its result: the AAD
+// (header || clear bytes) is built in a scratch buffer that WebCrypto copies
+// when the call starts, and the output frame is allocated once at its final
+// size, with the clear bytes and the header written straight into it.
+
+/** Largest clear part clearByteCount gives (VP8 keyframe). */
+const MAX_CLEAR_BYTES = 10;
+const AAD_SCRATCH = new ArrayBuffer(MAX_HEADER_LENGTH + MAX_CLEAR_BYTES);
+/** One view per AAD length, so a frame allocates no AAD view (off-heap: WebCrypto reads it as is). */
+const AAD_VIEWS: readonly Bytes[] = Array.from({ length: AAD_SCRATCH.byteLength + 1 }, (_, n) => new Uint8Array(AAD_SCRATCH, 0, n));
+
+/**
+ * The AES-GCM key of ctx if a frame with this layout can take the fast path,
+ * else undefined (other suites; headerLength 0, i.e. KID or CTR out of range,
+ * which the generic path reports).
+ */
+export function gcmFastKey(ctx: KeyContext, clear: number, headerLength: number): CryptoKey | undefined {
+  return ctx.aead.aead === 'AES-GCM' && headerLength > 0 && clear + headerLength < AAD_VIEWS.length ? ctx.aead.key : undefined;
+}
+
+/**
+ * Sender, AES-GCM: writes AAD = header || clear bytes and the nonce into
+ * scratch and starts the encryption; resolves to ciphertext || tag. The
+ * scratch may be reused as soon as this returns.
+ */
+export function startGcmSeal(ctx: KeyContext, key: CryptoKey, ctr: bigint, clear: number, headerLength: number, frame: Uint8Array): Promise<ArrayBuffer> {
+  const aad = AAD_VIEWS[headerLength + clear]!;
+  writeHeader(aad, 0, ctx.kid, ctr);
+  for (let i = 0; i < clear; i++) aad[headerLength + i] = frame[i]!;
+  const nonce = scratchNonce(ctx.salt, ctr);
+  const sealed = gcmEncrypt(key, ctx.suite.nt, nonce, aad, frame.subarray(clear));
+  nonce.fill(0); // WebCrypto holds its own copy; salt XOR CTR must not outlive an erased key here
+  return sealed;
+}
+
+/** [clear][header][ciphertext][tag] in one allocation; the header is written again, not read back from scratch. */
+export function layoutSealed(kid: bigint, ctr: bigint, clear: number, headerLength: number, frame: Uint8Array, sealed: ArrayBuffer): Bytes {
+  const out = new Uint8Array(clear + headerLength + sealed.byteLength);
+  for (let i = 0; i < clear; i++) out[i] = frame[i]!;
+  writeHeader(out, clear, kid, ctr);
+  out.set(new Uint8Array(sealed), clear + headerLength);
+  return out;
+}
+
+/**
+ * Receiver, AES-GCM: AAD = the frame's header bytes || its clear bytes, into
+ * scratch; starts the decryption of what follows the header. Rejects if the
+ * tag does not verify. The caller checked the body holds at least a tag.
+ */
+export function startGcmOpen(ctx: KeyContext, key: CryptoKey, ctr: bigint, clear: number, headerLength: number, frame: Uint8Array): Promise<ArrayBuffer> {
+  const aad = AAD_VIEWS[headerLength + clear]!;
+  for (let i = 0; i < headerLength; i++) aad[i] = frame[clear + i]!;
+  for (let i = 0; i < clear; i++) aad[headerLength + i] = frame[i]!;
+  const nonce = scratchNonce(ctx.salt, ctr);
+  const opened = gcmDecrypt(key, ctx.suite.nt, nonce, aad, frame.subarray(clear + headerLength));
+  nonce.fill(0);
+  return opened;
+}
+
+/** [clear][plaintext] in one allocation; without clear bytes, WebCrypto's buffer is the frame as is. */
+export function layoutOpened(clear: number, frame: Uint8Array, plaintext: ArrayBuffer): Bytes {
+  if (clear === 0) return new Uint8Array(plaintext);
+  const out = new Uint8Array(clear + plaintext.byteLength);
+  for (let i = 0; i < clear; i++) out[i] = frame[i]!;
+  out.set(new Uint8Array(plaintext), clear);
+  return out;
+}
+
+export function tagTooShort<T>(nt: number): Result<T> {
+  return fail('MALFORMED', `ciphertext shorter than the ${nt}-byte tag`, 'FRAME_TOO_SHORT');
+}
+
+export function encryptFailed<T>(e: unknown): Result<T> {
+  return fail('INTERNAL', `encryption failed: ${e instanceof Error ? e.message : String(e)}`);
+}
+
+/** WebCrypto reports a bad GCM tag only as an OperationError. */
+export function authFailed<T>(): Result<T> {
+  return fail('AUTH_FAILED', 'SFrame authentication failed');
+}
+
 /** Sender side: [clear][header][ciphertext][tag] under counter `ctr`. */
-export async function encryptMediaFrame(ctx: KeyContext, ctr: bigint, codec: MediaCodec, frame: Uint8Array): Promise<Result<Bytes>> {
+export function encryptMediaFrame(ctx: KeyContext, ctr: bigint, codec: MediaCodec, frame: Uint8Array): Promise<Result<Bytes>> {
   const clear = clearByteCount(codec, frame[0], frame.length);
-  if (clear === undefined) return fail('MALFORMED', `${codec} frame of ${frame.length} bytes is shorter than its clear bytes`, 'FRAME_TOO_SHORT');
+  if (clear === undefined) return Promise.resolve(frameTooShort(codec, frame.length));
+  const headerLength = checkedHeaderLength(ctx.kid, ctr);
+  const key = gcmFastKey(ctx, clear, headerLength);
+  if (!key) return sealMediaFrameParts(ctx, ctr, frame, clear);
+  const kid = ctx.kid;
+  return startGcmSeal(ctx, key, ctr, clear, headerLength, frame).then((sealed) => ok(layoutSealed(kid, ctr, clear, headerLength, frame, sealed)), encryptFailed<Bytes>);
+}
+
+/** Any suite, through sealParts (header and range errors come from there). */
+async function sealMediaFrameParts(ctx: KeyContext, ctr: bigint, frame: Uint8Array, clear: number): Promise<Result<Bytes>> {
   const metadata = frame.subarray(0, clear);
   const parts = await sealParts(ctx, ctr, metadata, frame.subarray(clear));
   if (!parts.ok) return parts;
@@ -82,7 +193,7 @@ export interface MediaFrameParts {
 /** Receiver side, synchronous: finds the clear bytes and decodes the header (no key needed). */
 export function parseMediaFrame(codec: MediaCodec, frame: Uint8Array): Result<MediaFrameParts> {
   const clear = clearByteCount(codec, frame[0], frame.length);
-  if (clear === undefined) return fail('MALFORMED', `${codec} frame of ${frame.length} bytes is shorter than its clear bytes`, 'FRAME_TOO_SHORT');
+  if (clear === undefined) return frameTooShort(codec, frame.length);
   const header = decodeHeader(frame, clear);
   if (!header.ok) return header;
   const bodyAt = clear + header.value.length;
@@ -95,9 +206,18 @@ export function parseMediaFrame(codec: MediaCodec, frame: Uint8Array): Result<Me
 }
 
 /** Opens parsed parts with the key for their KID; returns [clear][plaintext]. */
-export async function openMediaFrame(ctx: KeyContext, parts: MediaFrameParts): Promise<Result<Bytes>> {
-  const pt = await openParts(ctx, parts.header, parts.headerBytes, parts.metadata, parts.body);
-  return pt.ok ? ok(concatBytes(parts.metadata, pt.value)) : pt;
+export function openMediaFrame(ctx: KeyContext, parts: MediaFrameParts): Promise<Result<Bytes>> {
+  const { metadata, headerBytes, body } = parts;
+  const key = gcmFastKey(ctx, metadata.length, headerBytes.length);
+  if (!key) return openParts(ctx, parts.header, headerBytes, metadata, body).then((pt) => (pt.ok ? ok(concatBytes(metadata, pt.value)) : pt));
+  if (body.length < ctx.suite.nt) return Promise.resolve(tagTooShort(ctx.suite.nt));
+  const aad = AAD_VIEWS[headerBytes.length + metadata.length]!;
+  aad.set(headerBytes);
+  aad.set(metadata, headerBytes.length);
+  const nonce = scratchNonce(ctx.salt, parts.header.ctr);
+  const opened = gcmDecrypt(key, ctx.suite.nt, nonce, aad, body);
+  nonce.fill(0);
+  return opened.then((pt) => ok(layoutOpened(metadata.length, metadata, pt)), authFailed<Bytes>);
 }
 
 export interface DecryptedMediaFrame {

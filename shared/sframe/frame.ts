@@ -11,13 +11,46 @@ import { fail, ok, type Result } from './errors.ts';
 import { decodeHeader, encodeHeader, type SFrameHeader } from './header.ts';
 
 export function sframeNonce(salt: Uint8Array, ctr: bigint): Bytes {
-  const nonce = new Uint8Array(salt);
-  let x = ctr;
-  for (let i = nonce.length - 1; i >= 0 && x > 0n; i--) {
-    nonce[i] = (nonce[i] ?? 0) ^ Number(x & 0xffn);
-    x >>= 8n;
-  }
+  const nonce = new Uint8Array(salt.length);
+  writeNonce(nonce, salt, ctr);
   return nonce;
+}
+
+/**
+ * Writes salt XOR CTR into `out` (same length as salt). CTR is below 2^64, so
+ * it is XORed as two 32-bit halves: two BigInt operations at most, none for
+ * counters below 2^32. Bytes of CTR beyond the nonce length are dropped, as
+ * they would be by a byte-wise loop.
+ */
+export function writeNonce(out: Uint8Array, salt: Uint8Array, ctr: bigint): void {
+  const n = salt.length;
+  for (let i = 0; i < n; i++) out[i] = salt[i]!;
+  let lo: number;
+  let hi: number;
+  if (ctr <= 0xffffffffn) {
+    lo = Number(ctr);
+    hi = 0;
+  } else {
+    lo = Number(ctr & 0xffffffffn);
+    hi = Number((ctr >> 32n) & 0xffffffffn);
+  }
+  for (let k = 0; k < 4 && n - 1 - k >= 0; k++) out[n - 1 - k]! ^= (lo >>> (8 * k)) & 0xff;
+  for (let k = 0; k < 4 && n - 5 - k >= 0; k++) out[n - 5 - k]! ^= (hi >>> (8 * k)) & 0xff;
+}
+
+/** Every suite's Nn. */
+const NONCE_SCRATCH = new Uint8Array(new ArrayBuffer(12));
+
+/**
+ * The nonce for (salt, ctr) in a buffer shared by all callers, valid until the
+ * next call: only for handing straight to gcmEncrypt/gcmDecrypt, which copy it.
+ * An off-heap buffer, so WebCrypto reads it without V8 first moving it off
+ * the heap.
+ */
+export function scratchNonce(salt: Uint8Array, ctr: bigint): Bytes {
+  if (salt.length !== NONCE_SCRATCH.length) return sframeNonce(salt, ctr);
+  writeNonce(NONCE_SCRATCH, salt, ctr);
+  return NONCE_SCRATCH;
 }
 
 export function sframeAad(header: Uint8Array, metadata: Uint8Array): Bytes {

@@ -50,19 +50,36 @@ function writeField(out: Uint8Array, end: number, len: number, v: bigint): void 
   }
 }
 
-/** Encodes a header; KID and CTR must be in 0..2^64-1. */
-export function encodeHeader(kid: bigint, ctr: bigint): Result<Bytes> {
-  if (kid < 0n || kid > MAX_U64 || ctr < 0n || ctr > MAX_U64) {
-    return fail('INVALID_ARGUMENT', `KID and CTR must be in 0..2^64-1 (kid=${kid}, ctr=${ctr})`);
-  }
+/** Header length for (kid, ctr), or 0 if either is outside 0..2^64-1. */
+export function checkedHeaderLength(kid: bigint, ctr: bigint): number {
+  if (kid < 0n || kid > MAX_U64 || ctr < 0n || ctr > MAX_U64) return 0;
+  return 1 + fieldLength(kid) + fieldLength(ctr);
+}
+
+/**
+ * Writes the header of (kid, ctr) into out[at..] and returns its length, so a
+ * frame can be laid out without a separate header buffer. The caller checked
+ * the ranges (checkedHeaderLength) and that out has room.
+ */
+export function writeHeader(out: Uint8Array, at: number, kid: bigint, ctr: bigint): number {
   const kLen = fieldLength(kid);
   const cLen = fieldLength(ctr);
-  const out = new Uint8Array(1 + kLen + cLen);
   const k = kLen === 0 ? Number(kid) : 0x8 | (kLen - 1);
   const c = cLen === 0 ? Number(ctr) : 0x8 | (cLen - 1);
-  out[0] = (k << 4) | c;
-  if (kLen > 0) writeField(out, 1 + kLen, kLen, kid);
-  if (cLen > 0) writeField(out, 1 + kLen + cLen, cLen, ctr);
+  out[at] = (k << 4) | c;
+  if (kLen > 0) writeField(out, at + 1 + kLen, kLen, kid);
+  if (cLen > 0) writeField(out, at + 1 + kLen + cLen, cLen, ctr);
+  return 1 + kLen + cLen;
+}
+
+/** Encodes a header; KID and CTR must be in 0..2^64-1. */
+export function encodeHeader(kid: bigint, ctr: bigint): Result<Bytes> {
+  const length = checkedHeaderLength(kid, ctr);
+  if (length === 0) {
+    return fail('INVALID_ARGUMENT', `KID and CTR must be in 0..2^64-1 (kid=${kid}, ctr=${ctr})`);
+  }
+  const out = new Uint8Array(length);
+  writeHeader(out, 0, kid, ctr);
   return ok(out);
 }
 

@@ -12,9 +12,25 @@
 // a KID cannot be a send key and a receive key in the same store.
 
 import { constantTimeEqual, isU64, MAX_U64, type Bytes } from './bytes.ts';
-import { encryptMediaFrame, openMediaFrame, parseMediaFrame, type MediaCodec } from './codec.ts';
+import {
+  authFailed,
+  clearByteCount,
+  encryptFailed,
+  encryptMediaFrame,
+  frameTooShort,
+  gcmFastKey,
+  layoutOpened,
+  layoutSealed,
+  openMediaFrame,
+  parseMediaFrame,
+  startGcmOpen,
+  startGcmSeal,
+  tagTooShort,
+  type MediaCodec,
+} from './codec.ts';
 import { createKeyContext, type KeyContext } from './derive.ts';
 import { fail, ok, type Result } from './errors.ts';
+import { checkedHeaderLength, decodeHeader } from './header.ts';
 import { ReplayWindow } from './replay.ts';
 import { DEFAULT_SUITE, getSuite, type CipherSuiteId } from './suites.ts';
 
@@ -80,6 +96,7 @@ export class SFrameKeyStore {
   private readonly sentUpTo = new Map<bigint, bigint>();
   private readonly suite: CipherSuiteId;
   private readonly block: bigint;
+  private readonly halfBlock: bigint;
   private readonly now: () => number;
   private readonly schedule: (fn: () => void, ms: number) => void;
   private readonly onReserve: ((kid: bigint, upTo: bigint) => void) | undefined;
@@ -88,6 +105,7 @@ export class SFrameKeyStore {
     this.suite = options.suite ?? DEFAULT_SUITE;
     const block = options.reserveBlock ?? DEFAULT_RESERVE_BLOCK;
     this.block = BigInt(Number.isInteger(block) && block >= 2 ? block : DEFAULT_RESERVE_BLOCK);
+    this.halfBlock = this.block / 2n;
     this.now = options.now ?? (() => Date.now());
     this.schedule = options.schedule ?? ((fn, ms) => void setTimeout(fn, ms));
     this.onReserve = options.onReserve;
@@ -173,21 +191,35 @@ export class SFrameKeyStore {
     for (const [kid, at] of this.earlyRetire) if (at <= now) this.earlyRetire.delete(kid);
   }
 
-  /** Opens [clear][header][ciphertext][tag]: MALFORMED, UNKNOWN_KID, REPLAY or AUTH_FAILED on failure. */
-  async decrypt(codec: MediaCodec, frame: Uint8Array): Promise<Result<DecryptedFrame>> {
+  /**
+   * Opens [clear][header][ciphertext][tag]: MALFORMED, UNKNOWN_KID, REPLAY or AUTH_FAILED on failure.
+   * Not async: the checks before WebCrypto run synchronously, and the result is
+   * built in the one continuation of the WebCrypto promise.
+   */
+  decrypt(codec: MediaCodec, frame: Uint8Array): Promise<Result<DecryptedFrame>> {
+    const clear = clearByteCount(codec, frame[0], frame.length);
+    if (clear === undefined) return Promise.resolve(frameTooShort(codec, frame.length));
+    const header = decodeHeader(frame, clear);
+    if (!header.ok) return Promise.resolve(header);
+    const { kid, ctr, length } = header.value;
+    if (this.retiring > 0) this.sweep();
+    const entry = this.receive.get(kid);
+    if (!entry) return Promise.resolve(fail('UNKNOWN_KID', `no key for KID ${kid}`));
+    if (!entry.replay.check(ctr)) return Promise.resolve(replayed(kid, ctr));
+    const ctx = entry.ctx;
+    const key = gcmFastKey(ctx, clear, length);
+    if (!key) return this.decryptParts(entry, codec, frame);
+    if (frame.length - clear - length < ctx.suite.nt) return Promise.resolve(tagTooShort(ctx.suite.nt));
+    return startGcmOpen(ctx, key, ctr, clear, length, frame).then((pt) => opened(entry, kid, ctr, layoutOpened(clear, frame, pt)), authFailed<DecryptedFrame>);
+  }
+
+  /** Any suite, through parseMediaFrame/openMediaFrame. */
+  private async decryptParts(entry: ReceiveEntry, codec: MediaCodec, frame: Uint8Array): Promise<Result<DecryptedFrame>> {
     const parts = parseMediaFrame(codec, frame);
     if (!parts.ok) return parts;
     const { kid, ctr } = parts.value.header;
-    if (this.retiring > 0) this.sweep();
-    const entry = this.receive.get(kid);
-    if (!entry) return fail('UNKNOWN_KID', `no key for KID ${kid}`);
-    if (!entry.replay.check(ctr)) return fail('REPLAY', `CTR ${ctr} under KID ${kid} already seen or too old`);
     const data = await openMediaFrame(entry.ctx, parts.value);
-    if (!data.ok) return data;
-    // Recorded only now: a forged frame must not move the window. Re-checked
-    // because another decrypt of the same CTR may have finished meanwhile.
-    if (!entry.replay.commit(ctr)) return fail('REPLAY', `CTR ${ctr} under KID ${kid} already seen or too old`);
-    return ok({ data: data.value, kid, ctr, owner: entry.owner });
+    return data.ok ? opened(entry, kid, ctr, data.value) : data;
   }
 
   // ---- send key ----
@@ -234,28 +266,40 @@ export class SFrameKeyStore {
     return this.send?.next;
   }
 
-  /** Encrypts one frame as [clear][header][ciphertext][tag]; NO_KEY if there is no send key. */
-  async encrypt(codec: MediaCodec, frame: Uint8Array): Promise<Result<EncryptedFrame>> {
-    const taken = this.takeCounter();
-    if (!taken.ok) return taken;
-    const { ctx, ctr } = taken.value;
-    const data = await encryptMediaFrame(ctx, ctr, codec, frame);
-    return data.ok ? ok({ data: data.value, kid: ctx.kid, ctr }) : data;
+  /**
+   * Encrypts one frame as [clear][header][ciphertext][tag]; NO_KEY if there is no send key.
+   * The counter is taken synchronously, before anything is awaited.
+   */
+  encrypt(codec: MediaCodec, frame: Uint8Array): Promise<Result<EncryptedFrame>> {
+    const s = this.send;
+    const ctr = this.takeCounter();
+    if (typeof ctr !== 'bigint') return Promise.resolve(ctr);
+    const ctx = s!.ctx;
+    const kid = ctx.kid;
+    const clear = clearByteCount(codec, frame[0], frame.length);
+    if (clear === undefined) return Promise.resolve(frameTooShort(codec, frame.length));
+    const headerLength = checkedHeaderLength(kid, ctr);
+    const key = gcmFastKey(ctx, clear, headerLength);
+    if (!key) return encryptMediaFrame(ctx, ctr, codec, frame).then((data) => (data.ok ? ok({ data: data.value, kid, ctr }) : data));
+    return startGcmSeal(ctx, key, ctr, clear, headerLength, frame).then(
+      (sealed) => ok({ data: layoutSealed(kid, ctr, clear, headerLength, frame, sealed), kid, ctr }),
+      encryptFailed<EncryptedFrame>,
+    );
   }
 
-  /** Synchronous, so concurrent encrypts on several tracks never share a counter. */
-  private takeCounter(): Result<{ ctx: KeyContext; ctr: bigint }> {
+  /** Synchronous, so concurrent encrypts on several tracks never share a counter. Returns the counter or the failure. */
+  private takeCounter(): bigint | Result<never> {
     const s = this.send;
     if (!s) return fail('NO_KEY', 'no send key: drop the frame');
     const ctr = s.next;
     if (ctr > MAX_U64) return fail('CTR_EXHAUSTED', `KID ${s.ctx.kid} has used every counter`);
-    if (ctr + this.block / 2n >= s.reservedUpTo && s.reservedUpTo < LIMIT) {
+    if (ctr + this.halfBlock >= s.reservedUpTo && s.reservedUpTo < LIMIT) {
       const r = this.reserveNext(s);
       if (!r.ok) return r;
     }
     if (ctr >= s.reservedUpTo) return fail('INTERNAL', 'counter not reserved');
     s.next = ctr + 1n;
-    return ok({ ctx: s.ctx, ctr });
+    return ctr;
   }
 
   /** Announces the next block; the bound moves only once the page was told. */
@@ -279,4 +323,18 @@ export class SFrameKeyStore {
     s.ctx.salt.fill(0);
     this.send = undefined;
   }
+}
+
+function replayed<T>(kid: bigint, ctr: bigint): Result<T> {
+  return fail('REPLAY', `CTR ${ctr} under KID ${kid} already seen or too old`);
+}
+
+/**
+ * The tag verified: records the CTR only now (a forged frame must not move the
+ * window), re-checked because another decrypt of the same CTR may have
+ * finished meanwhile.
+ */
+function opened(entry: ReceiveEntry, kid: bigint, ctr: bigint, data: Bytes): Result<DecryptedFrame> {
+  if (!entry.replay.commit(ctr)) return replayed(kid, ctr);
+  return ok({ data, kid, ctr, owner: entry.owner });
 }

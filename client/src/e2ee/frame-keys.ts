@@ -3,7 +3,7 @@
 // key of the participant whose consumer delivered it (a server that re-routes
 // one member's frames into another's tile is caught here).
 
-import { SFrameKeyStore, type SFrameErrorCode } from '../../../shared/sframe/index.ts';
+import { SFrameKeyStore, type DecryptedFrame, type EncryptedFrame, type Result, type SFrameErrorCode } from '../../../shared/sframe/index.ts';
 import type { DropReason } from './worker-protocol.ts';
 
 export type FrameResult = { ok: true; data: Uint8Array; kid: bigint } | { ok: false; code: DropReason; message: string };
@@ -23,6 +23,18 @@ function reason(code: SFrameErrorCode): DropReason {
   }
 }
 
+function sent(r: Result<EncryptedFrame>): FrameResult {
+  return r.ok ? { ok: true, data: r.value.data, kid: r.value.kid } : { ok: false, code: reason(r.error.code), message: r.error.message };
+}
+
+function received(r: Result<DecryptedFrame>, expectedOwner: string): FrameResult {
+  if (!r.ok) return { ok: false, code: reason(r.error.code), message: r.error.message };
+  if (r.value.owner !== expectedOwner) {
+    return { ok: false, code: 'WRONG_SENDER', message: `frame is from ${String(r.value.owner)}, not ${expectedOwner}` };
+  }
+  return { ok: true, data: r.value.data, kid: r.value.kid };
+}
+
 export class FrameKeys {
   private readonly store: SFrameKeyStore;
 
@@ -30,18 +42,13 @@ export class FrameKeys {
     this.store = new SFrameKeyStore({ onReserve: opts.onReserve });
   }
 
-  async encrypt(codec: string, data: Uint8Array): Promise<FrameResult> {
-    const r = await this.store.encrypt(codec, data);
-    return r.ok ? { ok: true, data: r.value.data, kid: r.value.kid } : { ok: false, code: reason(r.error.code), message: r.error.message };
+  /** One continuation on the store's promise; the store takes the counter synchronously. */
+  encrypt(codec: string, data: Uint8Array): Promise<FrameResult> {
+    return this.store.encrypt(codec, data).then(sent);
   }
 
-  async decrypt(codec: string, data: Uint8Array, expectedOwner: string): Promise<FrameResult> {
-    const r = await this.store.decrypt(codec, data);
-    if (!r.ok) return { ok: false, code: reason(r.error.code), message: r.error.message };
-    if (r.value.owner !== expectedOwner) {
-      return { ok: false, code: 'WRONG_SENDER', message: `frame is from ${String(r.value.owner)}, not ${expectedOwner}` };
-    }
-    return { ok: true, data: r.value.data, kid: r.value.kid };
+  decrypt(codec: string, data: Uint8Array, expectedOwner: string): Promise<FrameResult> {
+    return this.store.decrypt(codec, data).then((r) => received(r, expectedOwner));
   }
 
   async addReceiveKey(kid: bigint, participantId: string, baseKey: Uint8Array): Promise<void> {

@@ -29,13 +29,11 @@ export class FrameStats {
     return e;
   }
 
+  /** Per frame: no arrays or closures, just the one or two counters. */
   decrypted(participantId: string, kid: bigint, streamId?: string): void {
     const now = this.now();
-    for (const e of [this.entry(this.recv, participantId), ...(streamId ? [this.entry(this.streams, streamId)] : [])]) {
-      e.decrypted++;
-      e.lastKid = kid;
-      e.lastDecryptAt = now;
-    }
+    countDecrypted(this.entry(this.recv, participantId), kid, now);
+    if (streamId) countDecrypted(this.entry(this.streams, streamId), kid, now);
   }
 
   received(participantId: string, code: DropReason, streamId?: string): void {
@@ -54,4 +52,10 @@ export class FrameStats {
       streams: [...this.streams.values()].map(copy),
     };
   }
+}
+
+function countDecrypted(e: ParticipantFrameStats, kid: bigint, now: number): void {
+  e.decrypted++;
+  e.lastKid = kid;
+  e.lastDecryptAt = now;
 }

@@ -84,7 +84,7 @@ export class MeetingKeyAgent {
   private readonly wrapKeys = new Map<string, Uint8Array>();
   /** Announcement signatures verified so far (on receipt), so a roster re-verifies only what is new. */
   private readonly verifiedAnnouncements = new VerifiedAnnouncements(2 * LIMITS.maxMembers);
-  /** Fingerprints shown for roster members, by identity key: most members carry over from epoch to epoch. */
+  /** Fingerprints shown for roster members, by participant (with the key they were computed from): most members carry over from epoch to epoch. */
   private readonly fingerprints = new Map<string, { identityKey: Uint8Array; fingerprint: string }>();
 
   /** Server's join order (including us), and who it said left. */
@@ -314,7 +314,7 @@ export class MeetingKeyAgent {
     const seq = ++this.chatSeq;
     const chat = createChat({ meetingId: this.meetingId, instanceId: this.instanceId, epoch, senderId: this.selfId, seq, text, chatKey: installed.chatKey, identity: this.identity, random: this.random });
     this.sendMessage(null, { type: 'chat', chat });
-    this.events.emit('chat', { from: this.selfId, name: self.name, fingerprint: this.fingerprintOf(self.identityKey), text, epoch, seq, at: this.now(), own: true });
+    this.events.emit('chat', { from: this.selfId, name: self.name, fingerprint: this.fingerprintOf(self.identityKey, self.participantId), text, epoch, seq, at: this.now(), own: true });
     return ok({ epoch, seq });
   }
 
@@ -442,14 +442,15 @@ export class MeetingKeyAgent {
     for (const part of splitPayload(encodeMessage(m), this.maxPayloadChars, messageId)) this.send(to, part);
   }
 
-  private fingerprintOf = (identityKey: Uint8Array): string => {
-    // Keyed by the key's first 8 bytes; a hit must match the whole key.
-    const id = toBase64Url(identityKey.subarray(0, 8));
-    const hit = this.fingerprints.get(id);
+  private fingerprintOf = (identityKey: Uint8Array, participantId = ''): string => {
+    // Looked up by participant; a hit must carry the same whole key.
+    const hit = this.fingerprints.get(participantId);
     if (hit && bytesEqual(hit.identityKey, identityKey)) return hit.fingerprint;
     const fp = fingerprint(identityKey);
-    if (this.fingerprints.size >= 2 * LIMITS.maxMembers) this.fingerprints.clear();
-    this.fingerprints.set(id, { identityKey: identityKey.slice(), fingerprint: fp });
+    if (participantId) {
+      if (this.fingerprints.size >= 2 * LIMITS.maxMembers) this.fingerprints.clear();
+      this.fingerprints.set(participantId, { identityKey: identityKey.slice(), fingerprint: fp });
+    }
     return fp;
   };
 
@@ -648,7 +649,7 @@ export class MeetingKeyAgent {
     if (!opened.ok) return this.reject(opened.error.code, opened.error.message, from);
     this.chatSeen.set(from, c.seq);
     const sender = opened.value.sender;
-    this.events.emit('chat', { from, name: sender.name, fingerprint: this.fingerprintOf(sender.identityKey), text: opened.value.text, epoch: c.epoch, seq: c.seq, at: this.now(), own: false });
+    this.events.emit('chat', { from, name: sender.name, fingerprint: this.fingerprintOf(sender.identityKey, sender.participantId), text: opened.value.text, epoch: c.epoch, seq: c.seq, at: this.now(), own: false });
   }
 
   private handleRemoved(reason: 'removed-by-leader' | 'dropped'): void {

@@ -115,26 +115,42 @@ export function toBase64Url(bytes: Uint8Array): string {
   return out;
 }
 
+/** 6-bit value of a char code, negative outside the alphabet. */
+function sextet(code: number): number {
+  return code < 128 ? (LOOKUP[code] as number) : -1;
+}
+
 /** Decodes canonical unpadded base64url; undefined for anything else. */
 export function fromBase64Url(s: string): Uint8Array | undefined {
-  if (s.length % 4 === 1) return undefined;
-  const out = new Uint8Array(Math.floor((s.length * 6) / 8));
-  let acc = 0;
-  let bits = 0;
+  const n = s.length;
+  if (n % 4 === 1) return undefined;
+  const out = new Uint8Array(Math.floor((n * 6) / 8));
+  const full = n - (n % 4);
   let at = 0;
-  for (let i = 0; i < s.length; i++) {
-    const code = s.charCodeAt(i);
-    const v = code < 128 ? (LOOKUP[code] as number) : -1;
-    if (v < 0) return undefined;
-    acc = (acc << 6) | v;
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out[at++] = (acc >> bits) & 0xff;
-    }
-    acc &= (1 << bits) - 1;
+  for (let i = 0; i < full; i += 4) {
+    const a = sextet(s.charCodeAt(i));
+    const b = sextet(s.charCodeAt(i + 1));
+    const c = sextet(s.charCodeAt(i + 2));
+    const d = sextet(s.charCodeAt(i + 3));
+    if ((a | b | c | d) < 0) return undefined;
+    const v = (a << 18) | (b << 12) | (c << 6) | d;
+    out[at++] = v >> 16;
+    out[at++] = (v >> 8) & 0xff;
+    out[at++] = v & 0xff;
   }
-  // Leftover bits must be zero, or two strings would decode to the same bytes.
-  if (acc !== 0) return undefined;
+  // A tail of 2 or 3 characters; its leftover bits must be zero, or two strings would decode to the same bytes.
+  if (n - full >= 2) {
+    const a = sextet(s.charCodeAt(full));
+    const b = sextet(s.charCodeAt(full + 1));
+    const c = n - full === 3 ? sextet(s.charCodeAt(full + 2)) : 0;
+    if ((a | b | c) < 0) return undefined;
+    out[at++] = (a << 2) | (b >> 4);
+    if (n - full === 2) {
+      if ((b & 0x0f) !== 0) return undefined;
+    } else {
+      if ((c & 0x03) !== 0) return undefined;
+      out[at++] = ((b & 0x0f) << 4) | (c >> 2);
+    }
+  }
   return out;
 }

@@ -7,11 +7,11 @@ import { rosterLeader, type Roster } from './roster.ts';
 import { fingerprint, securityCode } from './security-code.ts';
 
 /** `fingerprintOf` lets a caller reuse fingerprints it computed for earlier rosters. */
-export function describeRoster(r: Roster, fingerprintOf: (identityKey: Uint8Array) => string = fingerprint): RosterEvent {
+export function describeRoster(r: Roster, fingerprintOf: (identityKey: Uint8Array, participantId: string) => string = fingerprint): RosterEvent {
   const leaderId = rosterLeader(r).participantId;
   return {
     epoch: r.epoch,
-    members: r.members.map((m) => ({ participantId: m.participantId, name: m.name, identityKey: m.identityKey, fingerprint: fingerprintOf(m.identityKey), isLeader: m.participantId === leaderId })),
+    members: r.members.map((m) => ({ participantId: m.participantId, name: m.name, identityKey: m.identityKey, fingerprint: fingerprintOf(m.identityKey, m.participantId), isLeader: m.participantId === leaderId })),
     securityCode: securityCode(r.meetingId, r.instanceId, r.members.map((m) => m.identityKey)),
     locked: r.locked,
   };

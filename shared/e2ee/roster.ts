@@ -135,9 +135,10 @@ function checkExclusions(r: Roster, head: Roster | undefined): Result<void> {
   return ok(undefined);
 }
 
-/** Continuing members keep their relative order and come before newcomers. */
-function checkOrder(prev: Roster, next: Roster): Result<void> {
+/** Continuing members keep their relative order and entries, and come before newcomers. Yields the continuing members' IDs. */
+function checkOrder(prev: Roster, next: Roster): Result<Set<string>> {
   const prevById = new Map(prev.members.map((m, i) => [m.participantId, { m, i }]));
+  const continuing = new Set<string>();
   let lastIndex = -1;
   let newcomersStarted = false;
   for (const m of next.members) {
@@ -150,8 +151,9 @@ function checkOrder(prev: Roster, next: Roster): Result<void> {
     if (newcomersStarted) return fail('ROSTER_ORDER', `continuing member '${m.participantId}' placed after a newcomer`);
     if (before.i < lastIndex) return fail('ROSTER_ORDER', `continuing member '${m.participantId}' moved in join order`);
     lastIndex = before.i;
+    continuing.add(m.participantId);
   }
-  return ok(undefined);
+  return ok(continuing);
 }
 
 export function verifyRoster(r: Roster, check: RosterCheck): Result<RosterOutcome> {
@@ -161,6 +163,7 @@ export function verifyRoster(r: Roster, check: RosterCheck): Result<RosterOutcom
   if (leader.participantId !== check.from) return fail('NOT_LEADER', `roster relayed from '${check.from}' names '${leader.participantId}' as leader`);
 
   const head = check.head;
+  let continuing = new Set<string>();
   if (head) {
     if (r.epoch <= head.roster.epoch) return fail('STALE_EPOCH', `roster epoch ${r.epoch} is not after ${head.roster.epoch}`);
     if (!bytesEqual(r.prevHash, head.hash)) return fail('ROSTER_CHAIN_BROKEN', `roster ${r.epoch} does not chain to roster ${head.roster.epoch}`);
@@ -170,6 +173,7 @@ export function verifyRoster(r: Roster, check: RosterCheck): Result<RosterOutcom
     }
     const order = checkOrder(head.roster, r);
     if (!order.ok) return order;
+    continuing = order.value;
   }
   const exclusions = checkExclusions(r, head?.roster);
   if (!exclusions.ok) return exclusions;
@@ -177,11 +181,9 @@ export function verifyRoster(r: Roster, check: RosterCheck): Result<RosterOutcom
   const digest = rosterHash(r);
   if (!verify(r.signature, signedBytes(digest), leader.identityKey)) return fail('BAD_SIGNATURE', `roster ${r.epoch} signature is invalid`);
 
-  // Entries carried over unchanged were verified with an earlier roster.
-  const known = new Map((head?.roster.members ?? []).map((m) => [m.participantId, m]));
+  // Entries carried over unchanged (checkOrder compared them) were verified with an earlier roster.
   for (const m of r.members) {
-    const prior = known.get(m.participantId);
-    if (prior && sameMember(prior, m)) continue;
+    if (continuing.has(m.participantId)) continue;
     const checked = verifyAnnouncement(memberAnnouncement(r, m), { meetingId: check.meetingId, instanceId: check.instanceId }, check.verifiedAnnouncements);
     if (!checked.ok) return fail('ROSTER_BAD_ANNOUNCEMENT', `member '${m.participantId}': ${checked.error.message} (${checked.error.code})`);
   }

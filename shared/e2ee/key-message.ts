@@ -111,7 +111,8 @@ export function openKeysMessage(m: KeysMessage, check: KeysCheck): Result<Opened
   }
   if (!bytesEqual(m.rosterHash, roster.hash)) return fail('ROSTER_MISMATCH', `key message names another roster for epoch ${m.epoch}`);
   // Keys go to roster members only: an entry for anyone else would be a listener nobody sees.
-  const outsider = m.entries.find((e) => e.to === leader.participantId || !roster.roster.members.some((x) => x.participantId === e.to));
+  const memberIds = new Set(roster.roster.members.map((x) => x.participantId));
+  const outsider = m.entries.find((e) => e.to === leader.participantId || !memberIds.has(e.to));
   if (outsider) return fail('NOT_A_MEMBER', `key message for epoch ${m.epoch} has a key for '${outsider.to}', who is not a member`);
   const entry = m.entries.find((e) => e.to === check.selfId);
   if (!entry) return fail('WRONG_RECIPIENT', `key message for epoch ${m.epoch} has no key for us`);

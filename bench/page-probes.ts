@@ -18,8 +18,14 @@ import { TRACK_PEER_CONNECTIONS, watchConsole } from '../test/helpers/browser.ts
  * window.__bench.frame: the first remote tile video frame presented (requestVideoFrameCallback).
  */
 export const PAGE_PROBES = `(() => {
-  const B = (window.__bench = { marks: {}, epochs: [], notices: [], relays: [], sentRelays: [], batchTimers: [], frame: null, tileAt: null });
+  const B = (window.__bench = { marks: {}, epochs: [], notices: [], relays: [], sentRelays: [], batchTimers: [], longTasks: [], frame: null, tileAt: null });
   const abs = () => performance.timeOrigin + performance.now();
+  // Main-thread tasks over 50 ms: what a relayed message waits behind.
+  try {
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) if (B.longTasks.length < 5000) B.longTasks.push({ abs: performance.timeOrigin + e.startTime, dur: e.duration });
+    }).observe({ type: 'longtask', buffered: true });
+  } catch (e) {}
   const mark = (k) => { if (!(k in B.marks)) B.marks[k] = performance.now(); };
   const Orig = window.WebSocket;
   const types = new Map();
@@ -109,6 +115,8 @@ export interface ProbeState {
   sentRelays: Array<{ abs: number; to: string | null; len: number }>;
   /** setTimeout(…, 250) calls (the key agent's batch timer): armed and fired (abs; 0 = not yet or cleared). */
   batchTimers: Array<{ armed: number; fired: number }>;
+  /** Main-thread long tasks (> 50 ms): start (abs) and duration. */
+  longTasks: Array<{ abs: number; dur: number }>;
   frame: { now: number; presentation: number; expected: number; at: number; width: number; height: number } | null;
   tileAt: number | null;
 }

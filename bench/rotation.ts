@@ -63,16 +63,33 @@ interface LeaveSteps {
   timerLate: number;
   keyGen: number;
   transitToMember: number;
+  /** Of transitToMember: the member's main thread in long tasks (> 50 ms) between the send and the arrival. */
+  memberLongTasks: number;
   memberAck: number;
   transitToLeader: number;
   leaderCommit: number;
+  /** Leader's keys sent → last ack received (the slowest member's round). */
+  lastAckAfterKeys: number;
   transitCommit: number;
   memberSwitch: number;
   /** The leader committed before the last ack arrived (its TIMING.commitTimeoutMs ran out). */
   timedOut: boolean;
 }
-function leaveSteps(leaderProbe: ProbeState, leaderId: string, memberProbes: Array<{ id: string; p: ProbeState }>, epochBefore: number): LeaveSteps | undefined {
-  const notice = leaderProbe.notices.filter((n) => n.type === 'participant-left').at(-1)?.abs;
+/** Milliseconds of long tasks overlapping [from, to]. */
+function longTaskMs(tasks: ReadonlyArray<{ abs: number; dur: number }>, from: number, to: number): number {
+  let sum = 0;
+  for (const t of tasks) sum += Math.max(0, Math.min(to, t.abs + t.dur) - Math.max(from, t.abs));
+  return sum;
+}
+
+function leaveSteps(
+  leaderProbe: ProbeState,
+  leaderId: string,
+  memberProbes: Array<{ id: string; p: ProbeState }>,
+  epochBefore: number,
+  noticeType: 'participant-left' | 'participant-joined' = 'participant-left',
+): LeaveSteps | undefined {
+  const notice = leaderProbe.notices.filter((n) => n.type === noticeType).at(-1)?.abs;
   const lSwitch = switchedAt(leaderProbe, epochBefore);
   if (notice === undefined || lSwitch === undefined) return undefined;
   const sends = leaderProbe.sentRelays.filter((r) => r.abs >= notice && r.abs <= lSwitch + 1 && r.to === null);
@@ -86,7 +103,7 @@ function leaveSteps(leaderProbe: ProbeState, leaderId: string, memberProbes: Arr
     const ack = p.sentRelays.find((r) => r.to === leaderId && r.abs >= (gotKeys?.abs ?? Infinity));
     const ackAtLeader = leaderProbe.relays.find((r) => r.from === id && r.abs >= (ack?.abs ?? Infinity));
     const sw = switchedAt(p, epochBefore);
-    return { gotKeys: gotKeys?.abs, gotCommit: gotCommit?.abs, ack: ack?.abs, ackAtLeader: ackAtLeader?.abs, sw };
+    return { gotKeys: gotKeys?.abs, gotCommit: gotCommit?.abs, ack: ack?.abs, ackAtLeader: ackAtLeader?.abs, sw, longTasks: p.longTasks ?? [] };
   });
   if (per.some((m) => [m.gotKeys, m.gotCommit, m.ack, m.ackAtLeader, m.sw].some((x) => x === undefined))) return undefined;
   const lastAck = Math.max(...per.map((m) => m.ackAtLeader!));
@@ -97,9 +114,11 @@ function leaveSteps(leaderProbe: ProbeState, leaderId: string, memberProbes: Arr
     timerLate: timer ? timer.fired - timer.armed - 250 : NaN,
     keyGen: timer ? roster!.abs - timer.fired : NaN,
     transitToMember: median(per.map((m) => m.gotKeys! - keys!.abs)),
+    memberLongTasks: median(per.map((m) => longTaskMs(m.longTasks, keys!.abs, m.gotKeys!))),
     memberAck: median(per.map((m) => m.ack! - m.gotKeys!)),
     transitToLeader: median(per.map((m) => m.ackAtLeader! - m.ack!)),
     leaderCommit: commit.abs - lastAck,
+    lastAckAfterKeys: lastAck - keys!.abs,
     transitCommit: median(per.map((m) => m.gotCommit! - commit.abs)),
     memberSwitch: median(per.map((m) => m.sw! - m.gotCommit!)),
     timedOut: commit.abs < lastAck,
@@ -108,6 +127,7 @@ function leaveSteps(leaderProbe: ProbeState, leaderId: string, memberProbes: Arr
 
 interface Cycle {
   leaveSteps?: LeaveSteps;
+  joinSteps?: LeaveSteps;
   /** Breakdown at members that do not lead (medians over them): notice → leader's roster/keys, → leader's commit, → own switch. */
   joinRosterAfterNotice: number;
   joinCommitAfterNotice: number;
@@ -177,6 +197,18 @@ async function cycle(browser: Browser, base: string, members: Page[], i: number)
       const lm = leaderMessages(p, leader, notice, sw);
       return { roster: (lm.first ?? NaN) - notice, commit: (lm.last ?? NaN) - notice };
     });
+    const li0 = members.findIndex((_, k) => before[k]!.selfId === leader);
+    const dId = (await e2eeSnapshot(d.page)).selfId;
+    const joinSteps =
+      li0 < 0
+        ? undefined
+        : leaveSteps(
+            probes[li0]!,
+            leader,
+            [...followers.map((k) => ({ id: before[k]!.selfId, p: probes[k]! })), { id: dId, p: dProbe }],
+            e0,
+            'participant-joined',
+          );
     await sleep(opts.settle);
     const afterJoin = await Promise.all(members.map(e2eeSnapshot));
     const dSnap = await e2eeSnapshot(d.page);
@@ -227,6 +259,7 @@ async function cycle(browser: Browser, base: string, members: Page[], i: number)
     const otherDelta = (a: E2eeSnapshot[], b: E2eeSnapshot[]): number => b.reduce((n, s, k) => n + allDrops(s) - sum(keyDrops(s)) - (allDrops(a[k]!) - sum(keyDrops(a[k]!))), 0);
     return {
       leaveSteps: steps,
+      joinSteps,
       joinRosterAfterNotice: median(jb.map((x) => x.roster)),
       joinCommitAfterNotice: median(jb.map((x) => x.commit)),
       leaveNoticeAfterClick: leaveNotice - leftAt,
@@ -315,19 +348,25 @@ async function main(): Promise<void> {
   console.log(row('leave: click → participant-left notice', cycles.map((c) => c.leaveNoticeAfterClick)));
   const st = cycles.map((c) => c.leaveSteps).filter((x): x is LeaveSteps => x !== undefined);
   const stepRows: Array<[string, (x: LeaveSteps) => number]> = [
-    ['leave: leader notice → roster + keys sent (250 ms batch + key generation)', (x) => x.leaderPrep],
+    ['leave: leader notice → roster + keys sent (batch window if any + key generation)', (x) => x.leaderPrep],
     ['    of which notice → batch timer armed', (x) => x.timerArmed],
     ['    of which timer fired late by (beyond 250 ms)', (x) => x.timerLate],
     ['    of which timer fired → roster + keys sent (roster, key wrap, signatures)', (x) => x.keyGen],
     ['leave: transit leader → member (server relay, receiving page)', (x) => x.transitToMember],
+    ['    of which the member page\'s main thread in long tasks (> 50 ms)', (x) => x.memberLongTasks],
     ['leave: member keys received → ack sent (verify, install)', (x) => x.memberAck],
     ['leave: transit member → leader', (x) => x.transitToLeader],
     ['leave: last ack received → commit sent', (x) => x.leaderCommit],
     ['leave: transit commit leader → member', (x) => x.transitCommit],
     ['leave: commit received → member switched', (x) => x.memberSwitch],
   ];
+  stepRows.splice(stepRows.length - 3, 0, ['leave: leader keys sent → last ack received (slowest member)', (x) => x.lastAckAfterKeys]);
   for (const [name, f] of stepRows) console.log(row(name, st.map(f)));
   console.log(`(${st.length}/${cycles.length} leaves decomposed; ${st.filter((x) => x.timedOut).length} committed on the leader's 1.5 s timeout before the last ack arrived, which shows as a negative 'last ack → commit')`);
+  // The same steps for joins; the members are the two followers and the newcomer (after the leader's participant-joined notice).
+  const js = cycles.map((c) => c.joinSteps).filter((x): x is LeaveSteps => x !== undefined);
+  for (const [name, f] of stepRows) if (!name.includes('batch timer') && !name.includes('timer fired')) console.log(row(name.replace(/^leave:/, 'join:'), js.map(f)));
+  console.log(`(${js.length}/${cycles.length} joins decomposed, newcomer included among the members; ${js.filter((x) => x.timedOut).length} committed on the timeout)`);
   console.log(row('leave: notice → leader\'s roster/keys arrive', cycles.map((c) => c.leaveRosterAfterNotice)));
   console.log(row('leave: notice → leader\'s commit arrives', cycles.map((c) => c.leaveCommitAfterNotice)));
   console.log(row('join: notice → leader\'s roster/keys arrive', cycles.map((c) => c.joinRosterAfterNotice)));

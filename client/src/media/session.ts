@@ -18,6 +18,9 @@ export interface ReceiverInfo extends SenderInfo {
   producerId: string;
 }
 
+/** Longer than a key rotation takes (bounded by the leader's 1.5 s commit timeout). */
+const DEFERRED_CLOSE_MS = 2000;
+
 export interface FrameHooks {
   /** RTCPeerConnection settings the transform path needs (e.g. encodedInsertableStreams). */
   peerConnectionSettings(): Partial<RTCConfiguration>;
@@ -223,7 +226,12 @@ export class MediaSession {
     if (!entry) return;
     this.consumers.delete(consumerId);
     this.byProducer.delete(entry.info.producerId);
-    entry.consumer.close();
+    // The SFU already closed it. Closing our side renegotiates the receive
+    // PeerConnection (an SDP rewrite on the main thread), which would compete
+    // with the key rotation the same departure starts: measured 260 → 72 ms for
+    // the leader's keys to reach a member. So the track ends now (the tile goes),
+    // and the transceiver is released once the rotation is done.
+    setTimeout(() => entry.consumer.close(), DEFERRED_CLOSE_MS);
     for (const l of this.trackEndedListeners) l(entry.info);
   }
 

@@ -75,6 +75,26 @@ interface LeaveSteps {
   /** The leader committed before the last ack arrived (its TIMING.commitTimeoutMs ran out). */
   timedOut: boolean;
 }
+/** Newcomer: join request → response → announcement sent → at the leader → leader's keys arrive → ack sent (ms after the join request). */
+function newcomerSteps(d: ProbeState, dOrigin: number, leaderId: string, leader: ProbeState): Record<string, number> {
+  const req = dOrigin + (d.marks['send:join'] ?? NaN);
+  const resp = dOrigin + (d.marks['resp:join'] ?? NaN);
+  const announce = d.sentRelays.find((r) => r.abs >= resp);
+  const fromLeader = d.relays.filter((r) => r.from === leaderId);
+  const keys = fromLeader[1] ?? fromLeader[0];
+  const ack = d.sentRelays.find((r) => r.to === leaderId && r.abs >= (keys?.abs ?? Infinity));
+  // The first relay the leader received after the newcomer's announcement left is (nearly always) that announcement.
+  const atLeader = leader.relays.find((r) => r.abs >= (announce?.abs ?? Infinity) && r.len === announce?.len);
+  return {
+    'join response': resp - req,
+    'announcement sent': (announce?.abs ?? NaN) - req,
+    'announcement at the leader': (atLeader?.abs ?? NaN) - req,
+    "leader's keys arrive": (keys?.abs ?? NaN) - req,
+    'ack sent': (ack?.abs ?? NaN) - req,
+    'long tasks, join request → ack (ms)': longTaskMs(d.longTasks ?? [], req, ack?.abs ?? req),
+  };
+}
+
 /** Milliseconds of long tasks overlapping [from, to]. */
 function longTaskMs(tasks: ReadonlyArray<{ abs: number; dur: number }>, from: number, to: number): number {
   let sum = 0;
@@ -134,6 +154,8 @@ interface Cycle {
   leaveNoticeAfterClick: number;
   leaveRosterAfterNotice: number;
   leaveCommitAfterNotice: number;
+  /** The newcomer's own steps (ms after its join request). */
+  newcomer: Record<string, number>;
   joinFromNav: number;
   joinFromRequest: number;
   joinFromNotice: number;
@@ -265,6 +287,7 @@ async function cycle(browser: Browser, base: string, members: Page[], i: number)
       leaveNoticeAfterClick: leaveNotice - leftAt,
       leaveRosterAfterNotice: median(lb.map((x) => x.roster)),
       leaveCommitAfterNotice: median(lb.map((x) => x.commit)),
+      newcomer: newcomerSteps(dProbe, dOrigin, leader, probes[li0 >= 0 ? li0 : 0]!),
       joinFromNav: joinDone - dOrigin,
       joinFromRequest: joinDone - (dOrigin + (dProbe.marks['send:join'] ?? NaN)),
       joinFromNotice: joinDone - joinNotice,
@@ -367,6 +390,7 @@ async function main(): Promise<void> {
   const js = cycles.map((c) => c.joinSteps).filter((x): x is LeaveSteps => x !== undefined);
   for (const [name, f] of stepRows) if (!name.includes('batch timer') && !name.includes('timer fired')) console.log(row(name.replace(/^leave:/, 'join:'), js.map(f)));
   console.log(`(${js.length}/${cycles.length} joins decomposed, newcomer included among the members; ${js.filter((x) => x.timedOut).length} committed on the timeout)`);
+  for (const k of Object.keys(cycles[0]?.newcomer ?? {})) console.log(row(`newcomer: join request → ${k}`, cycles.map((c) => c.newcomer[k] ?? NaN)));
   console.log(row('leave: notice → leader\'s roster/keys arrive', cycles.map((c) => c.leaveRosterAfterNotice)));
   console.log(row('leave: notice → leader\'s commit arrives', cycles.map((c) => c.leaveCommitAfterNotice)));
   console.log(row('join: notice → leader\'s roster/keys arrive', cycles.map((c) => c.joinRosterAfterNotice)));

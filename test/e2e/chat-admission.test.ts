@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import type { RunningServer } from '../../server/app.ts';
 import type { RelayInterceptor } from '../../server/session.ts';
-import { launchBrowser, openParticipant, resultsDir } from '../helpers/browser.ts';
+import { inboundStats, launchBrowser, openParticipant, resultsDir, totals } from '../helpers/browser.ts';
 import { e2eeSnapshot } from '../helpers/e2ee-page.ts';
 import { startTestServer } from '../helpers/server.ts';
 
@@ -94,8 +94,10 @@ describe('admission', () => {
       await waiting.waitFor({ timeout: 10_000 });
       expect(await waiting.textContent()).toContain('Nina');
       await lead.page.screenshot({ path: shot('lobby-leader.png') });
-      // In the lobby: no key, so nothing decrypts and nothing is sent.
-      await nina.page.waitForTimeout(1000);
+      // In the lobby: no key, so nothing decrypts and nothing is sent. Longer
+      // than the 5 s the client holds new video for its keys, so the video is
+      // resumed undecryptable and must recover once Nina is admitted.
+      await nina.page.waitForTimeout(5500);
       const waitingSnap = await e2eeSnapshot(nina.page);
       expect(waitingSnap.state).toBe('lobby');
       expect(waitingSnap.epoch).toBe(0);
@@ -105,6 +107,7 @@ describe('admission', () => {
       await lead.page.getByTestId('admit').click();
       await expect.poll(() => nina!.page.locator('[data-testid=tile][data-e2ee=ok]').count(), { timeout: 15_000 }).toBe(2);
       await expect.poll(() => lobby.isVisible(), { timeout: 10_000 }).toBe(false);
+      await expect.poll(async () => totals(await inboundStats(nina!.page)).videoFramesDecoded, { timeout: 10_000 }).toBeGreaterThan(10);
       const [sl, sb, sn] = await Promise.all([e2eeSnapshot(lead.page), e2eeSnapshot(bob.page), e2eeSnapshot(nina.page)]);
       expect(sn.securityCode).toBe(sl.securityCode);
       expect(sb.securityCode).toBe(sl.securityCode);

@@ -105,6 +105,13 @@ export class E2eeController {
       this.frames.setSendKey(e.kid, e.baseKey);
       this.epoch = e.epoch;
       this.releaseKeyedWaiters();
+      if (this.resumedUnkeyed) {
+        // Video resumed while we waited (a lobby, a slow leader) got keyframes
+        // we could not decrypt: ask for fresh ones now rather than wait for the
+        // SFU's next try.
+        this.resumedUnkeyed = false;
+        void this.meeting.media?.requestKeyFrames();
+      }
       this.meeting.changed();
     });
     agent.on('retire-epoch', (e) => {
@@ -257,6 +264,8 @@ export class E2eeController {
   }
 
   private keyedWaiters: Array<() => void> = [];
+  /** Some video was resumed before we were keyed (e.g. in a lobby): its keyframes were undecryptable. */
+  private resumedUnkeyed = false;
 
   /**
    * Resolves once we hold a committed epoch: every member's receive keys of it
@@ -271,7 +280,10 @@ export class E2eeController {
         clearTimeout(timer);
         resolve();
       };
-      const timer = setTimeout(done, timeoutMs);
+      const timer = setTimeout(() => {
+        this.resumedUnkeyed = true;
+        done();
+      }, timeoutMs);
       this.keyedWaiters.push(done);
     });
   }

@@ -23,18 +23,16 @@ async function main(): Promise<void> {
       const a = await TestClient.connect(server.url);
       const b = await TestClient.connect(server.url);
       const meeting = `race-${Date.now()}-${i}`;
+      // Order as received on the socket (a promise continuation can run after
+      // later frames of the same read were already dispatched).
       let aAnswered = false;
       let noticeFirst = false;
-      a.noticeHandler = (n) => {
-        if (n.type === 'participant-joined' && !aAnswered) noticeFirst = true;
-      };
-      const [ra, rb] = await Promise.all([
-        a.join(meeting, 'A').then((r) => {
-          aAnswered = true;
-          return r;
-        }),
-        b.join(meeting, 'B'),
-      ]);
+      a.ws.on('message', (d) => {
+        const type = (JSON.parse(d.toString()) as { type: string }).type;
+        if (type === 'response') aAnswered = true;
+        else if (type === 'participant-joined' && !aAnswered) noticeFirst = true;
+      });
+      const [ra, rb] = await Promise.all([a.join(meeting, 'A'), b.join(meeting, 'B')]);
       if (rb.peers.some((p) => p.participantId === ra.participantId)) {
         firstWasA++;
         if (noticeFirst) early++;

@@ -4,12 +4,13 @@
 // the meeting. E2EE on (production build) alternates with the plaintext
 // control (`&test=plaintext` on both pages, test build).
 //
-//   npx tsx bench/join.ts [--runs 10] [--on-static dist] [--off-static dist-test] [--fix]
+//   npx tsx bench/join.ts [--runs 10] [--on-static dist] [--off-static dist-test]
 //
-// The client now holds a new video consumer's `resume-consumer` until it has
-// agreed keys (E2eeController.whenKeyed), so the keyframe mediasoup requests on
-// resume is one the page can decrypt. --fix adds the variant 'on+hold', the
-// bench-side emulation of that change used before it landed (now redundant).
+// The client holds a new video consumer's `resume-consumer` until it has agreed
+// keys (E2eeController.whenKeyed), so the keyframe mediasoup requests on resume
+// is one the page can decrypt; the summary counts runs where that failed. (The
+// bench-side emulation used to measure that fix before it landed is in
+// bench/join.ts at babb201, variant 'on+hold'.)
 
 import type { Browser, Page } from 'playwright-core';
 import { launchBrowser } from '../test/helpers/browser.ts';
@@ -18,30 +19,9 @@ import type { RunningServer } from '../server/app.ts';
 import { LoadSampler, fmt, frozenBuild, loadavg, machine, median, parseArgs, percentile, sleep } from './perf-lib.ts';
 import { openProbedPage, probeState, type ProbeState } from './page-probes.ts';
 
-const opts = parseArgs({ runs: 10, onStatic: 'dist', offStatic: 'dist-test', timeout: 30, fix: false });
+const opts = parseArgs({ runs: 10, onStatic: 'dist', offStatic: 'dist-test', timeout: 30 });
 
-type Variant = 'on' | 'off' | 'on+hold';
-
-/** Bench-side emulation of the fix: resume-consumer waits for this page's first send epoch. */
-const HOLD_RESUME = `(() => {
-  const Orig = window.WebSocket;
-  window.WebSocket = function (url, protocols) {
-    const ws = protocols === undefined ? new Orig(url) : new Orig(url, protocols);
-    const send = ws.send.bind(ws);
-    ws.send = (d) => {
-      let m; try { m = JSON.parse(d); } catch (e) {}
-      const keyed = () => window.__e2ee && window.__e2ee.epoch >= 1;
-      if (m && m.type === 'resume-consumer' && !keyed()) {
-        const t = setInterval(() => { if (keyed()) { clearInterval(t); send(d); } }, 2);
-        return;
-      }
-      return send(d);
-    };
-    return ws;
-  };
-  window.WebSocket.prototype = Orig.prototype;
-  Object.setPrototypeOf(window.WebSocket, Orig);
-})();`;
+type Variant = 'on' | 'off';
 
 interface Run {
   variant: Variant;
@@ -79,7 +59,6 @@ async function oneRun(browser: Browser, server: RunningServer, variant: Variant,
   const url = (n: string): string => `${server.url}/?meeting=${meeting}&name=${n}&join=1${q}`;
   const host = await openProbedPage(browser, url('Host'), 'host');
   const joiner = await openProbedPage(browser, url('Joiner'), 'joiner', { goto: false });
-  if (variant === 'on+hold') await joiner.page.addInitScript(HOLD_RESUME);
   try {
     await hostReady(host.page, opts.timeout * 1000);
     await sleep(300); // let the host settle after its first frames
@@ -129,16 +108,15 @@ async function main(): Promise<void> {
   const started = Date.now();
   console.log(`# bench/join.ts — ${new Date().toISOString()}`);
   console.log(`machine: ${machine()}`);
-  console.log(`E2EE on: ${onBuild.label}; off: ${offBuild.label} with &test=plaintext on both pages; ${opts.fix ? 'on+hold: on with the joiner\'s resume-consumer held until keys (bench-side emulation); ' : ''}${opts.runs} runs each, order rotated every round`);
+  console.log(`E2EE on: ${onBuild.label}; off: ${offBuild.label} with &test=plaintext on both pages; ${opts.runs} runs each, order rotated every round`);
   console.log(`loadavg at start: ${loadavg()}`);
   const runs: Run[] = [];
   try {
     // Warm-up run of each (first Chromium media start-up is slower), not counted.
     await oneRun(browser, servers.on, 'on', -1);
     await oneRun(browser, servers.off, 'off', -2);
-    if (opts.fix) await oneRun(browser, servers.on, 'on+hold', -3);
     for (let i = 0; i < opts.runs; i++) {
-      const variants: Variant[] = opts.fix ? ['on', 'off', 'on+hold'] : ['on', 'off'];
+      const variants: Variant[] = ['on', 'off'];
       const order = variants.map((_, k) => variants[(k + i) % variants.length]!); // rotate the order each round
       for (const v of order) {
         const r = await oneRun(browser, v === 'off' ? servers.off : servers.on, v, i);
@@ -155,21 +133,19 @@ async function main(): Promise<void> {
   }
   const on = runs.filter((r) => r.variant === 'on').map((r) => r.firstFrame);
   const off = runs.filter((r) => r.variant === 'off').map((r) => r.firstFrame);
-  const hold = runs.filter((r) => r.variant === 'on+hold').map((r) => r.firstFrame);
   console.log('\n## Navigation start → first remote video frame presented (ms)\n');
   console.log('| | runs | p50 | p90 | min | max |');
   console.log('|---|---|---|---|---|---|');
-  for (const [name, v] of [['E2EE on', on], ['off (plaintext)', off], ...(opts.fix ? ([['E2EE on + resume held until keys (emulated fix)', hold]] as const) : [])] as const) {
+  for (const [name, v] of [['E2EE on', on], ['off (plaintext)', off]] as const) {
     console.log(`| ${name} | ${v.length} | ${fmt(percentile(v, 50), 0)} | ${fmt(percentile(v, 90), 0)} | ${fmt(Math.min(...v), 0)} | ${fmt(Math.max(...v), 0)} |`);
   }
   console.log(`\np50 on − off: ${fmt(percentile(on, 50) - percentile(off, 50), 0)} ms; on/off ${fmt(percentile(on, 50) / percentile(off, 50), 2)}×; target ≤ 1500 ms p50 → ${percentile(on, 50) <= 1500 ? 'MET' : 'MISSED'}`);
-  if (opts.fix) console.log(`with the emulated fix: p50 ${fmt(percentile(hold, 50), 0)} ms (${fmt(percentile(hold, 50) - percentile(on, 50), 0)} ms vs on) → ${percentile(hold, 50) <= 1500 ? 'MET' : 'MISSED'}`);
   console.log('\n## Where the time goes (joining page, median ms since navigation start)\n');
-  console.log(`| step | E2EE on | off |${opts.fix ? ' on + hold |' : ''}`);
-  console.log(`|---|---|---|${opts.fix ? '---|' : ''}`);
+  console.log('| step | E2EE on | off |');
+  console.log('|---|---|---|');
   for (const [name, f] of STEPS) {
     const m = (v: Variant): number => median(runs.filter((r) => r.variant === v).map((r) => f(r.probe, r) ?? NaN));
-    console.log(`| ${name} | ${fmt(m('on'), 0)} | ${fmt(m('off'), 0)} |${opts.fix ? ` ${fmt(m('on+hold'), 0)} |` : ''}`);
+    console.log(`| ${name} | ${fmt(m('on'), 0)} | ${fmt(m('off'), 0)} |`);
   }
   // The keyframe mediasoup asks for when a consumer resumes is useless if it arrives before the keys.
   const onRuns = runs.filter((r) => r.variant === 'on');
@@ -177,11 +153,9 @@ async function main(): Promise<void> {
   const early = onRuns.filter((r) => (r.probe.marks['resp:resume-consumer'] ?? Infinity) < keyAt(r));
   const late = onRuns.filter((r) => !early.includes(r));
   const gap = (rs: Run[]): string => fmt(median(rs.map((r) => r.firstFrame - keyAt(r))), 0);
-  const holdRuns = runs.filter((r) => r.variant === 'on+hold');
   console.log(
     `\nE2EE on: keys agreed → first remote frame, median ${gap(onRuns)} ms; in ${early.length}/${onRuns.length} runs the video consumer was resumed before the keys ` +
-      `(its keyframe is dropped as UNKNOWN_KID): gap ${gap(early)} ms, first frame p50 ${fmt(percentile(early.map((r) => r.firstFrame), 50), 0)} ms; other runs: gap ${gap(late)} ms, first frame p50 ${fmt(percentile(late.map((r) => r.firstFrame), 50), 0)} ms` +
-      (opts.fix ? `; with resume held until keys: gap ${gap(holdRuns)} ms` : ''),
+      `(its keyframe is dropped as UNKNOWN_KID): gap ${gap(early)} ms, first frame p50 ${fmt(percentile(early.map((r) => r.firstFrame), 50), 0)} ms; other runs: gap ${gap(late)} ms, first frame p50 ${fmt(percentile(late.map((r) => r.firstFrame), 50), 0)} ms`,
   );
   console.log(`\nwall time ${fmt((Date.now() - started) / 1000, 0)} s; ${load.stop()}`);
 }

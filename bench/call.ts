@@ -31,6 +31,7 @@ import {
   median,
   parseArgs,
   pct,
+  runBench,
   selfCpu,
   sleep,
   snapshotTree,
@@ -384,10 +385,4 @@ async function main(): Promise<void> {
   console.log(`\nwall time ${fmt((Date.now() - started) / 1000, 0)} s; ${load.stop()}`);
 }
 
-main().then(
-  () => process.exit(0),
-  (e: unknown) => {
-    console.error(e);
-    process.exit(1);
-  },
-);
+runBench(main);

@@ -9,7 +9,7 @@
 
 import { startTestServer } from '../test/helpers/server.ts';
 import { TestClient } from '../test/helpers/ws-client.ts';
-import { parseArgs } from './perf-lib.ts';
+import { parseArgs, runBench } from './perf-lib.ts';
 
 const opts = parseArgs({ runs: 30 });
 
@@ -50,10 +50,4 @@ async function main(): Promise<void> {
   );
 }
 
-main().then(
-  () => process.exit(0),
-  (e: unknown) => {
-    console.error(e);
-    process.exit(1);
-  },
-);
+runBench(main);

@@ -16,7 +16,7 @@ import type { Browser, Page } from 'playwright-core';
 import { launchBrowser } from '../test/helpers/browser.ts';
 import { startTestServer } from '../test/helpers/server.ts';
 import type { RunningServer } from '../server/app.ts';
-import { LoadSampler, fmt, frozenBuild, loadavg, machine, median, parseArgs, percentile, sleep } from './perf-lib.ts';
+import { LoadSampler, fmt, frozenBuild, loadavg, machine, median, parseArgs, percentile, sleep, runBench } from './perf-lib.ts';
 import { openProbedPage, probeState, type ProbeState } from './page-probes.ts';
 
 const opts = parseArgs({ runs: 10, onStatic: 'dist', offStatic: 'dist-test', timeout: 30 });
@@ -160,10 +160,4 @@ async function main(): Promise<void> {
   console.log(`\nwall time ${fmt((Date.now() - started) / 1000, 0)} s; ${load.stop()}`);
 }
 
-main().then(
-  () => process.exit(0),
-  (e: unknown) => {
-    console.error(e);
-    process.exit(1);
-  },
-);
+runBench(main);

@@ -9,6 +9,19 @@ import os from 'node:os';
 import path from 'node:path';
 import { REPO_ROOT } from '../test/helpers/server.ts';
 
+// ---------------------------------------------------------------- running
+
+/** Runs a bench's main and exits (browsers and servers may hold the loop open): 0 when it resolves, 1 with the error when it throws. */
+export function runBench(main: () => Promise<void>): void {
+  main().then(
+    () => process.exit(0),
+    (e: unknown) => {
+      console.error(e);
+      process.exit(1);
+    },
+  );
+}
+
 // ---------------------------------------------------------------- arguments
 
 /** `--name value` pairs and bare `--flag`s; numbers are parsed by the caller's defaults. */

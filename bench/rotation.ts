@@ -17,7 +17,7 @@ import type { Browser, Page } from 'playwright-core';
 import { launchBrowser } from '../test/helpers/browser.ts';
 import { e2eeSnapshot, type E2eeSnapshot } from '../test/helpers/e2ee-page.ts';
 import { startTestServer } from '../test/helpers/server.ts';
-import { LoadSampler, fmt, frozenBuild, loadavg, machine, median, parseArgs, percentile, sleep } from './perf-lib.ts';
+import { LoadSampler, fmt, frozenBuild, loadavg, machine, median, parseArgs, percentile, sleep, runBench } from './perf-lib.ts';
 import { openProbedPage, probeState, waitEpochAbove, waitJoined, type ProbeState } from './page-probes.ts';
 
 const opts = parseArgs({ runs: 8, static: 'dist', settle: 1500, timeout: 20, camera: '320x180@15' });
@@ -409,10 +409,4 @@ async function main(): Promise<void> {
   console.log(`\nwall time ${fmt((Date.now() - started) / 1000, 0)} s; ${load.stop()}`);
 }
 
-main().then(
-  () => process.exit(0),
-  (e: unknown) => {
-    console.error(e);
-    process.exit(1);
-  },
-);
+runBench(main);

@@ -16,7 +16,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { LIMITS, type ServerNotice } from '../shared/protocol/signaling.ts';
 import { TestClient } from '../test/helpers/ws-client.ts';
-import { LoadSampler, fmt, loadavg, machine, parseArgs, percentile, sleep, tmpDirFor } from './perf-lib.ts';
+import { LoadSampler, fmt, loadavg, machine, parseArgs, percentile, sleep, tmpDirFor, runBench } from './perf-lib.ts';
 
 const opts = parseArgs({ clients: 500, meetings: 100, messages: 20, interval: 100, payload: 256, timeout: 60, cpuProf: false });
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -235,10 +235,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (e: unknown) => {
-    console.error(e);
-    process.exit(1);
-  },
-);
+runBench(main);

@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import type { RunningServer } from '../../server/app.ts';
-import { ATTACK_TEST_TIMEOUT, alertsFor, closeAll, decodedFrom, joinInOrder, launchBrowser, pageState, rejections, report, startAttackServer, tileOf } from './helpers.ts';
+import { ATTACK_TEST_TIMEOUT, alertsFor, decodedFrom, joinInOrder, launchBrowser, pageState, rejections, report, startAttackServer, tileOf, withPages } from './helpers.ts';
 
 let server: RunningServer;
 let browser: Browser;
@@ -27,7 +27,7 @@ describe('attack: drop-rotation', () => {
     const meeting = `drop-${Date.now()}`;
     const [alice, bob] = await joinInOrder(browser, server, meeting, ['Alice', 'Bob']);
     const pages = [alice!, bob!];
-    try {
+    await withPages(pages, async () => {
       // Epoch 2 (Alice + Bob) reaches Bob normally.
       await expect.poll(() => bob!.page.locator('[data-testid=tile][data-e2ee=ok]').count(), { timeout: 20_000 }).toBe(1);
       await expect.poll(() => decodedFrom(bob!.page, alice!.id), { timeout: 15_000 }).toBeGreaterThan(10);
@@ -83,11 +83,6 @@ describe('attack: drop-rotation', () => {
       // Honest media keeps flowing between Alice and Carol.
       expect(await decodedFrom(alice!.page, carol!.id)).toBeGreaterThan(honestBefore[0]! + 20);
       expect(await decodedFrom(carol!.page, alice!.id)).toBeGreaterThan(honestBefore[1]! + 20);
-    } catch (e) {
-      console.log(pages.flatMap((p) => p.logs).slice(-40).join('\n'));
-      throw e;
-    } finally {
-      await closeAll(pages);
-    }
+    });
   }, ATTACK_TEST_TIMEOUT);
 });

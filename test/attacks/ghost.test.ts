@@ -21,7 +21,6 @@ import type { RunningServer } from '../../server/app.ts';
 import {
   ATTACK_TEST_TIMEOUT,
   alertsFor,
-  closeAll,
   decodedFrom,
   joinInOrder,
   launchBrowser,
@@ -31,6 +30,7 @@ import {
   startAttackServer,
   tileOf,
   type PageState,
+  withPages,
 } from './helpers.ts';
 
 let server: RunningServer;
@@ -56,7 +56,7 @@ function observe(): Promise<Observation> {
     const meeting = `ghost-${Date.now()}`;
     const pages = await joinInOrder(browser, server, meeting, ['Alice', 'Bob']);
     const [alice, bob] = pages;
-    try {
+    return await withPages(pages, async () => {
       const stats = server.attack!.stats;
       const forged = stats.roles[`ghost-forged:${meeting}`]!;
       const own = stats.roles[`ghost-own-key:${meeting}`]!;
@@ -83,12 +83,7 @@ function observe(): Promise<Observation> {
       );
       report('ghost', server, states);
       return { ids: { alice: alice!.id, bob: bob!.id, forged, own }, states };
-    } catch (e) {
-      console.log(pages.flatMap((p) => p.logs).slice(-40).join('\n'));
-      throw e;
-    } finally {
-      await closeAll(pages);
-    }
+    });
   })();
   return observation;
 }

@@ -50,6 +50,18 @@ export async function closeAll(joined: readonly Joined[]): Promise<void> {
   for (const j of joined) await j.page.context().close().catch(() => {});
 }
 
+/** Runs a scenario on joined pages: if it fails, prints their last console lines first; always closes them. */
+export async function withPages<T>(joined: readonly Joined[], scenario: () => Promise<T>): Promise<T> {
+  try {
+    return await scenario();
+  } catch (e) {
+    console.log(joined.flatMap((p) => p.logs).slice(-40).join('\n'));
+    throw e;
+  } finally {
+    await closeAll(joined);
+  }
+}
+
 export interface RejectedMessage {
   code: string;
   message: string;

@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import type { RunningServer } from '../../server/app.ts';
-import { ATTACK_TEST_TIMEOUT, alertsFor, closeAll, decodedFrom, joinInOrder, launchBrowser, pageState, rejections, report, startAttackServer } from './helpers.ts';
+import { ATTACK_TEST_TIMEOUT, alertsFor, decodedFrom, joinInOrder, launchBrowser, pageState, rejections, report, startAttackServer, withPages } from './helpers.ts';
 
 let server: RunningServer;
 let browser: Browser;
@@ -27,7 +27,7 @@ describe('attack: impersonate-leader', () => {
     const meeting = `impersonate-${Date.now()}`;
     const pages = await joinInOrder(browser, server, meeting, ['Alice', 'Bob', 'Carol']);
     const [alice, bob, carol] = pages;
-    try {
+    await withPages(pages, async () => {
       for (const p of pages) await expect.poll(() => p.page.locator('[data-testid=tile][data-e2ee=ok]').count(), { timeout: 20_000 }).toBe(2);
       const stats = server.attack!.stats;
       await expect.poll(() => stats.count('forged-rosters'), { timeout: 10_000 }).toBeGreaterThan(0);
@@ -78,11 +78,6 @@ describe('attack: impersonate-leader', () => {
       // Media keeps flowing.
       const after = await Promise.all(pages.map((p) => decodedFrom(p.page, p === alice ? bob!.id : alice!.id)));
       for (const [i, p] of pages.entries()) expect(after[i], `${p.name} keeps decoding`).toBeGreaterThan(before[i]! + 20);
-    } catch (e) {
-      console.log(pages.flatMap((p) => p.logs).slice(-40).join('\n'));
-      throw e;
-    } finally {
-      await closeAll(pages);
-    }
+    });
   }, ATTACK_TEST_TIMEOUT);
 });

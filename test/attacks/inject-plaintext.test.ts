@@ -15,7 +15,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import type { RunningServer } from '../../server/app.ts';
-import { ATTACK_TEST_TIMEOUT, closeAll, decodedFrom, joinInOrder, launchBrowser, pageState, report, startAttackServer, tileOf, trackStats, type PageState, type TrackStats } from './helpers.ts';
+import { ATTACK_TEST_TIMEOUT, decodedFrom, joinInOrder, launchBrowser, pageState, report, startAttackServer, tileOf, trackStats, type PageState, type TrackStats, withPages } from './helpers.ts';
 
 let server: RunningServer;
 let controlServer: RunningServer;
@@ -53,7 +53,7 @@ function observe(): Promise<Observation> {
     const meeting = `inject-${Date.now()}`;
     const pages = await joinInOrder(browser, server, meeting, ['Alice', 'Bob']);
     const [alice, bob] = pages;
-    try {
+    return await withPages(pages, async () => {
       const stats = server.attack!.stats;
       // The forged producer is announced as Alice's and Bob receives its packets.
       await expect.poll(() => stats.roles[`forged-producer:${meeting}`], { timeout: 15_000 }).toBeDefined();
@@ -88,12 +88,7 @@ function observe(): Promise<Observation> {
         cameraAfter: await decodedFrom(bob!.page, alice!.id, 'camera'),
         aliceDecodedFromBob: await decodedFrom(alice!.page, bob!.id, 'camera'),
       };
-    } catch (e) {
-      console.log(pages.flatMap((p) => p.logs).slice(-40).join('\n'));
-      throw e;
-    } finally {
-      await closeAll(pages);
-    }
+    });
   })();
   return observation;
 }
@@ -147,17 +142,12 @@ describe('attack: inject-plaintext', () => {
     const [alice] = await joinInOrder(browser, controlServer, meeting, ['Alice']);
     const [bob] = await joinInOrder(browser, controlServer, meeting, ['Bob'], '&test=plaintext');
     const pages = [alice!, bob!];
-    try {
+    await withPages(pages, async () => {
       await expect.poll(async () => (await pageState(bob!.page)).tracks[alice!.id]?.['screen'], { timeout: 15_000 }).toBeDefined();
       await expect.poll(() => decodedFrom(bob!.page, alice!.id, 'screen'), { timeout: 15_000 }).toBeGreaterThan(5);
       const s = await pageState(bob!.page);
       await expect.poll(() => bob!.page.locator(`[data-testid=screen-tile][data-participant="${alice!.id}"] video`).evaluate((v: HTMLVideoElement) => v.videoWidth), { timeout: 5000 }).toBe(160);
       console.log(`[inject-plaintext control] decoded ${await decodedFrom(bob!.page, alice!.id, 'screen')} forged frames with decryption off; screen tile ${JSON.stringify(s.screenTiles)}`);
-    } catch (e) {
-      console.log(pages.flatMap((p) => p.logs).slice(-40).join('\n'));
-      throw e;
-    } finally {
-      await closeAll(pages);
-    }
+    });
   }, ATTACK_TEST_TIMEOUT);
 });

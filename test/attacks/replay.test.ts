@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import type { RunningServer } from '../../server/app.ts';
-import { ATTACK_TEST_TIMEOUT, alertsFor, closeAll, decodedFrom, joinInOrder, launchBrowser, pageState, rejections, report, startAttackServer } from './helpers.ts';
+import { ATTACK_TEST_TIMEOUT, alertsFor, decodedFrom, joinInOrder, launchBrowser, pageState, rejections, report, startAttackServer, withPages } from './helpers.ts';
 
 let server: RunningServer;
 let browser: Browser;
@@ -25,7 +25,7 @@ describe('attack: replay', () => {
   it("the previous epoch's roster, key message and commit, re-delivered after a rotation, are refused as stale", async () => {
     const pages = await joinInOrder(browser, server, `replay-${Date.now()}`, ['Alice', 'Bob', 'Carol']);
     const [alice, bob, carol] = pages;
-    try {
+    await withPages(pages, async () => {
       for (const p of pages) await expect.poll(() => p.page.locator('[data-testid=tile][data-e2ee=ok]').count(), { timeout: 20_000 }).toBe(2);
       const stats = server.attack!.stats;
       await expect.poll(() => stats.count('replayed-commit'), { timeout: 10_000 }).toBeGreaterThan(0);
@@ -72,11 +72,6 @@ describe('attack: replay', () => {
       for (const [i, p] of pages.entries()) expect(after[i], `${p.name} keeps decoding`).toBeGreaterThan(before[i]! + 20);
       // Replayed acks (an ack is only a receipt) reached the leader too; report what it did with them.
       console.log(`[replay] acks replayed to the leader: ${stats.count('replayed-ack')}; leader rejections: ${JSON.stringify(a!.errors.map((e) => e.code))}`);
-    } catch (e) {
-      console.log(pages.flatMap((p) => p.logs).slice(-40).join('\n'));
-      throw e;
-    } finally {
-      await closeAll(pages);
-    }
+    });
   }, ATTACK_TEST_TIMEOUT);
 });

@@ -22,7 +22,6 @@ import type { RunningServer } from '../../server/app.ts';
 import {
   ATTACK_TEST_TIMEOUT,
   alertsFor,
-  closeAll,
   decodedFrom,
   decodedTotal,
   joinInOrder,
@@ -33,6 +32,7 @@ import {
   startAttackServer,
   tileOf,
   type PageState,
+  withPages,
 } from './helpers.ts';
 
 let server: RunningServer;
@@ -62,7 +62,7 @@ function observe(): Promise<Observation> {
     const meeting = `swap-resign-${Date.now()}`;
     const pages = await joinInOrder(browser, server, meeting, ['Alice', 'Bob', 'Carol']);
     const [alice, bob, carol] = pages;
-    try {
+    return await withPages(pages, async () => {
       for (const [p, other] of [
         [alice!, carol!],
         [carol!, alice!],
@@ -95,12 +95,7 @@ function observe(): Promise<Observation> {
         bobDecoded: await decodedTotal(bob!.page),
         honest: { aliceFromCarol: await decodedFrom(alice!.page, carol!.id), carolFromAlice: await decodedFrom(carol!.page, alice!.id) },
       };
-    } catch (e) {
-      console.log(pages.flatMap((p) => p.logs).slice(-40).join('\n'));
-      throw e;
-    } finally {
-      await closeAll(pages);
-    }
+    });
   })();
   return observation;
 }

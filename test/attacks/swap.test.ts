@@ -10,7 +10,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import type { RunningServer } from '../../server/app.ts';
-import { ATTACK_TEST_TIMEOUT, alertsFor, closeAll, decodedFrom, decodedTotal, joinInOrder, launchBrowser, pageState, rejections, report, startAttackServer, tileOf } from './helpers.ts';
+import { ATTACK_TEST_TIMEOUT, alertsFor, decodedFrom, decodedTotal, joinInOrder, launchBrowser, pageState, rejections, report, startAttackServer, tileOf, withPages } from './helpers.ts';
 
 let server: RunningServer;
 let browser: Browser;
@@ -28,7 +28,7 @@ describe('attack: swap', () => {
     const meeting = `swap-${Date.now()}`;
     const pages = await joinInOrder(browser, server, meeting, ['Alice', 'Bob', 'Carol']);
     const [alice, bob, carol] = pages;
-    try {
+    await withPages(pages, async () => {
       // Alice and Carol key each other.
       for (const [p, other] of [
         [alice!, carol!],
@@ -80,11 +80,6 @@ describe('attack: swap', () => {
       expect(c!.received[bob!.id]?.decrypted ?? 0).toBe(0);
       expect(await decodedFrom(alice!.page, bob!.id)).toBe(0);
       expect(await decodedFrom(carol!.page, bob!.id)).toBe(0);
-    } catch (e) {
-      console.log(pages.flatMap((p) => p.logs).slice(-40).join('\n'));
-      throw e;
-    } finally {
-      await closeAll(pages);
-    }
+    });
   }, ATTACK_TEST_TIMEOUT);
 });

@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import type { RunningServer } from '../../server/app.ts';
-import { ATTACK_TEST_TIMEOUT, alertsFor, closeAll, decodedTotal, joinInOrder, launchBrowser, pageState, rejections, report, startAttackServer } from './helpers.ts';
+import { ATTACK_TEST_TIMEOUT, alertsFor, decodedTotal, joinInOrder, launchBrowser, pageState, rejections, report, startAttackServer, withPages } from './helpers.ts';
 
 let server: RunningServer;
 let browser: Browser;
@@ -34,7 +34,7 @@ function kindOf(message: string): string {
 describe('attack: tamper', () => {
   it('every tampered key-exchange message is rejected with BAD_SIGNATURE and the originals still key everyone', async () => {
     const pages = await joinInOrder(browser, server, `tamper-${Date.now()}`, ['Alice', 'Bob', 'Carol']);
-    try {
+    await withPages(pages, async () => {
       for (const p of pages) {
         await expect.poll(() => p.page.locator('[data-testid=tile][data-e2ee=ok]').count(), { timeout: 20_000 }).toBe(2);
         await expect.poll(() => decodedTotal(p.page), { timeout: 15_000 }).toBeGreaterThan(30);
@@ -72,11 +72,6 @@ describe('attack: tamper', () => {
       }
       expect(b!.received[a!.id]!.decrypted).toBeGreaterThan(30);
       expect(c!.received[b!.id]!.decrypted).toBeGreaterThan(30);
-    } catch (e) {
-      console.log(pages.flatMap((p) => p.logs).slice(-40).join('\n'));
-      throw e;
-    } finally {
-      await closeAll(pages);
-    }
+    });
   }, ATTACK_TEST_TIMEOUT);
 });

@@ -202,23 +202,18 @@ function edgeKeyFrames(input: StructureInput): Set<number> {
   let last = n - 1;
   while (last >= 0 && !established(last)) last--;
   const out = new Set<number>();
-  const take = (positions: number[]): void => {
-    const candidates = positions.filter((i) => {
+  // Every unestablished frame in [from, to) must be one fresh key, or none is accepted.
+  const take = (from: number, to: number): void => {
+    const kids = new Set<bigint>();
+    for (let i = from; i < to; i++) {
       const v = input.views[i]!;
-      return v.issue === undefined && v.kid !== undefined && v.ctr !== undefined && v.ctr < FRESH_KEY_CTR;
-    });
-    // Every unestablished frame at this edge must be one fresh key, or none is accepted.
-    const kids = new Set(candidates.map((i) => input.views[i]!.kid));
-    if (candidates.length === positions.length && kids.size === 1) for (const i of candidates) out.add(i);
+      if (v.issue !== undefined || v.kid === undefined || v.ctr === undefined || v.ctr >= FRESH_KEY_CTR) return;
+      kids.add(v.kid);
+    }
+    if (kids.size === 1) for (let i = from; i < to; i++) out.add(i);
   };
-  take(range(0, first));
-  take(range(last + 1, n));
-  return out;
-}
-
-function range(from: number, to: number): number[] {
-  const out: number[] = [];
-  for (let i = from; i < to; i++) out.push(i);
+  take(0, first);
+  take(last + 1, n);
   return out;
 }
 

@@ -58,6 +58,13 @@ export class Meeting {
   private localStream?: MediaStream;
   /** Producers announced before our receive transport exists are consumed once it does. */
   private readonly pendingProducers = new Map<string, ProducerInfo>();
+  /**
+   * Latest paused state of every remote producer, from the join response and
+   * notices. A pause can arrive while the matching consumer is still being set
+   * up (no track yet) or after the consume request captured an older state, so
+   * mute and camera-off come from here, never from the track.
+   */
+  private readonly remoteProducers = new Map<string, { participantId: string; source: MediaSource; paused: boolean }>();
   private mediaReady = false;
   private screenStream?: MediaStream;
   /** When a new consumer may be resumed (the E2EE controller sets it). */
@@ -135,7 +142,10 @@ export class Meeting {
     media.onTransportState(({ direction, state }) => {
       if (state === 'failed') this.alert('error', `Media connection (${direction}) failed; check the network or the server's RTC address.`);
     });
-    for (const p of join.producers) this.pendingProducers.set(p.producerId, p);
+    for (const p of join.producers) {
+      this.pendingProducers.set(p.producerId, p);
+      this.setProducerState(p.producerId, p.participantId, p.source, p.paused);
+    }
     await media.start(join);
     this.mediaReady = true;
     this.phase = 'joined';
@@ -151,8 +161,16 @@ export class Meeting {
     if (!stream || !this.media) return;
     const audio = stream.getAudioTracks()[0];
     const video = stream.getVideoTracks()[0];
-    if (audio) await this.media.publish(audio, 'mic');
-    if (video) await this.media.publish(video, 'camera');
+    // A mute or camera-off set before publishing (or before a reconnect) holds
+    // for the new producer too, so the others see the state the user chose.
+    if (audio) {
+      await this.media.publish(audio, 'mic');
+      if (this.local.micMuted) await this.media.setPaused('mic', true);
+    }
+    if (video) {
+      await this.media.publish(video, 'camera');
+      if (this.local.cameraOff) await this.media.setPaused('camera', true);
+    }
   }
 
   private addParticipant(id: string, name: string): RemoteParticipant {
@@ -171,23 +189,21 @@ export class Meeting {
         break;
       case 'participant-left':
         this.participants.delete(n.participantId);
+        for (const [id, r] of this.remoteProducers) if (r.participantId === n.participantId) this.remoteProducers.delete(id);
         break;
       case 'producer-added':
-        if (n.source === 'mic') this.addParticipant(n.participantId, '…').micMuted = n.paused;
+        this.setProducerState(n.producerId, n.participantId, n.source, n.paused);
         if (this.mediaReady) void this.media?.consume(n);
         else this.pendingProducers.set(n.producerId, n);
         break;
       case 'producer-closed':
         this.pendingProducers.delete(n.producerId);
+        this.remoteProducers.delete(n.producerId);
         this.media?.closeConsumerOfProducer(n.producerId);
         break;
       case 'producer-paused': {
-        const p = this.participants.get(n.participantId);
-        const t = p && Object.values(p.tracks).find((x) => x?.producerId === n.producerId);
-        if (p && t) {
-          if (t.source === 'mic') p.micMuted = n.paused;
-          if (t.source === 'camera') p.cameraOff = n.paused;
-        }
+        const r = this.remoteProducers.get(n.producerId);
+        if (r && r.participantId === n.participantId) this.setProducerState(n.producerId, r.participantId, r.source, n.paused);
         break;
       }
       case 'active-speaker':
@@ -210,9 +226,20 @@ export class Meeting {
     const p = this.participants.get(t.participantId);
     if (!p) return;
     p.tracks[t.source] = t;
-    if (t.source === 'mic') p.micMuted = t.paused;
-    if (t.source === 'camera') p.cameraOff = t.paused;
+    const r = this.remoteProducers.get(t.producerId);
+    this.applyPaused(p, t.source, r ? r.paused : t.paused);
     this.changed();
+  }
+
+  private setProducerState(producerId: string, participantId: string, source: MediaSource, paused: boolean): void {
+    this.remoteProducers.set(producerId, { participantId, source, paused });
+    const p = this.participants.get(participantId);
+    if (p) this.applyPaused(p, source, paused);
+  }
+
+  private applyPaused(p: RemoteParticipant, source: MediaSource, paused: boolean): void {
+    if (source === 'mic') p.micMuted = paused;
+    if (source === 'camera') p.cameraOff = paused;
   }
 
   private onRemoteTrackEnded(t: RemoteTrack): void {
@@ -228,6 +255,7 @@ export class Meeting {
     this.media = undefined;
     this.mediaReady = false;
     this.participants.clear();
+    this.remoteProducers.clear();
     if (!wasJoined) {
       this.phase = 'failed';
       this.error = 'Lost the connection to the meeting server.';
@@ -309,6 +337,7 @@ export class Meeting {
     this.localStream?.getTracks().forEach((t) => t.stop());
     this.screenStream?.getTracks().forEach((t) => t.stop());
     this.participants.clear();
+    this.remoteProducers.clear();
     this.changed();
   }
 }

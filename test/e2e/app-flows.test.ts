@@ -47,14 +47,21 @@ describe('meeting app flows', () => {
   it('mute, camera off and screen share reach the other side; the shared screen decodes in its own tile', async () => {
     const meeting = `flows-${Date.now()}`;
     const a = await openParticipant(browser, `${server.url}/?meeting=${meeting}&name=Alice&join=1`, 'alice');
+    await a.page.getByTestId('mic-toggle').waitFor();
     const b = await openParticipant(browser, `${server.url}/?meeting=${meeting}&name=Bob&join=1`, 'bob');
     try {
+      // Alice mutes while Bob is still joining: the pause reaches Bob while his
+      // consumer of her mic is being set up, and must not be lost.
+      await a.page.getByTestId('mic-toggle').click();
       const bobsTileOfAlice = b.page.locator('[data-testid=tile]');
       await expect.poll(() => bobsTileOfAlice.getAttribute('data-e2ee'), { timeout: 15_000 }).toBe('ok');
-
-      await a.page.getByTestId('mic-toggle').click();
       await expect.poll(() => bobsTileOfAlice.getAttribute('data-muted'), { timeout: 5000 }).toBe('true');
       expect(await a.page.getByTestId('mic-toggle').getAttribute('aria-pressed')).toBe('true');
+      await a.page.getByTestId('mic-toggle').click();
+      await expect.poll(() => bobsTileOfAlice.getAttribute('data-muted'), { timeout: 5000 }).toBe('false');
+      // And in a settled call.
+      await a.page.getByTestId('mic-toggle').click();
+      await expect.poll(() => bobsTileOfAlice.getAttribute('data-muted'), { timeout: 5000 }).toBe('true');
       await a.page.getByTestId('mic-toggle').click();
       await expect.poll(() => bobsTileOfAlice.getAttribute('data-muted'), { timeout: 5000 }).toBe('false');
 

@@ -5,7 +5,7 @@
 // pages and with Node's performance.timeOrigin + performance.now()).
 
 import type { Browser, Page } from 'playwright-core';
-import { TRACK_PEER_CONNECTIONS, watchConsole } from '../test/helpers/browser.ts';
+import { TRACK_PEER_CONNECTIONS, cameraOverride, watchConsole } from '../test/helpers/browser.ts';
 
 /**
  * window.__bench.marks: first time of each signaling event
@@ -127,21 +127,6 @@ export function probeState(page: Page): Promise<ProbeState> {
 
 /** Node's clock on the pages' `abs` scale (the same wall clock, sub-millisecond). */
 export const nowAbs = (): number => performance.timeOrigin + performance.now();
-
-/**
- * Replaces the app's camera constraints (640x360 at 30 fps) by a smaller
- * capture, e.g. '320x180@15', so several participants fit on a 2-core machine
- * when what is measured is key agreement rather than video coding.
- */
-export function cameraOverride(spec: string): string {
-  const m = /^(\d+)x(\d+)@(\d+)$/.exec(spec);
-  if (!m) throw new Error(`camera spec must look like 320x180@15, not ${spec}`);
-  return `(() => {
-  const md = navigator.mediaDevices;
-  const orig = md.getUserMedia.bind(md);
-  md.getUserMedia = (c) => orig(c && c.video ? { ...c, video: { ...(typeof c.video === 'object' ? c.video : {}), width: ${m[1]}, height: ${m[2]}, frameRate: ${m[3]} } } : c);
-})();`;
-}
 
 /** Like test/helpers/browser.ts openParticipant, with PAGE_PROBES installed; `goto` false leaves navigation to the caller. */
 export async function openProbedPage(

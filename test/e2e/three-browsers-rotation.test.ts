@@ -6,8 +6,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import type { RunningServer } from '../../server/app.ts';
-import { inboundStats, launchBrowser, openParticipant, resultsDir, totals } from '../helpers/browser.ts';
-import { e2eeSnapshot, type E2eeSnapshot } from '../helpers/e2ee-page.ts';
+import { cameraOverride, inboundStats, launchBrowser, openParticipant, resultsDir, totals, videoFramesDecodedFrom } from '../helpers/browser.ts';
+import { EPOCH_CLOCK, clickAt, e2eeSnapshot, epochSwitchTime, type E2eeSnapshot } from '../helpers/e2ee-page.ts';
 import { startTestServer } from '../helpers/server.ts';
 
 let server: RunningServer;
@@ -28,9 +28,12 @@ describe('three browsers, one leaves', () => {
   it('rotates the key on leave within a second and video keeps decoding', async () => {
     const meeting = `three-${Date.now()}`;
     const url = (n: string) => `${server.url}/?meeting=${meeting}&name=${n}&join=1`;
-    const a = await openParticipant(browser, url('Alice'), 'alice');
-    const b = await openParticipant(browser, url('Bob'), 'bob');
-    const c = await openParticipant(browser, url('Carol'), 'carol');
+    // A smaller camera so three video pages leave CPU for the key exchange on
+    // a 2-core CI machine: this test checks the rotation, not video coding.
+    const opts = { initScripts: [EPOCH_CLOCK, cameraOverride('320x180@15')] };
+    const a = await openParticipant(browser, url('Alice'), 'alice', opts);
+    const b = await openParticipant(browser, url('Bob'), 'bob', opts);
+    const c = await openParticipant(browser, url('Carol'), 'carol', opts);
     const pages = [a, b, c];
     try {
       // Everyone sees two tiles, both 'ok', and decodes video from both.
@@ -49,19 +52,16 @@ describe('three browsers, one leaves', () => {
       const carolId = snaps[2]!.selfId;
       const [aId, bId] = [snaps[0]!.selfId, snaps[1]!.selfId];
       const dropsBefore = { a: dropsFrom(snaps[0]!, bId), b: dropsFrom(snaps[1]!, aId) };
-      const decodedBefore = await Promise.all([a, b].map(async (p) => totals(await inboundStats(p.page)).videoFramesDecoded));
+      // Counted per remaining sender: Carol's stream and its stats go away when she leaves.
+      const decodedOf = () => Promise.all([videoFramesDecodedFrom(a.page, bId), videoFramesDecodedFrom(b.page, aId)]);
+      const decodedBefore = await decodedOf();
 
-      // Carol leaves.
-      const leftAt = Date.now();
-      await c.page.getByTestId('leave').click();
-      const switched = await Promise.all(
-        [a, b].map(async (p) => {
-          await expect.poll(async () => (await e2eeSnapshot(p.page)).epoch, { timeout: 5000, interval: 50 }).toBeGreaterThan(epochBefore);
-          return Date.now() - leftAt;
-        }),
-      );
+      // Carol leaves. Times are taken inside the pages (one machine clock), so
+      // the figure is the protocol's, not the test's polling.
+      const leftAt = await clickAt(c.page, 'leave');
+      const switched = await Promise.all([a, b].map(async (p) => Math.round((await epochSwitchTime(p.page, epochBefore, 5000)) - leftAt)));
       console.log(`epoch switch after leave: ${switched.join(' ms, ')} ms`);
-      expect(Math.max(...switched)).toBeLessThan(1000 + 300); // 1 s target plus polling/IPC slack
+      expect(Math.max(...switched)).toBeLessThan(1000);
 
       await a.page.waitForTimeout(2500);
       const after = await Promise.all([a, b].map((p) => e2eeSnapshot(p.page)));
@@ -69,7 +69,8 @@ describe('three browsers, one leaves', () => {
       expect(after[0]!.securityCode).not.toBe(codeBefore);
       expect(after[0]!.roster.sort()).toEqual([aId, bId].sort());
       expect(after[0]!.roster).not.toContain(carolId);
-      const decodedAfter = await Promise.all([a, b].map(async (p) => totals(await inboundStats(p.page)).videoFramesDecoded));
+      const decodedAfter = await decodedOf();
+      console.log(`video frames decoded from the other member, before → 2.5 s after the switch: ${decodedBefore.map((n, i) => `${n} → ${decodedAfter[i]}`).join(', ')}`);
       expect(decodedAfter[0]).toBeGreaterThan(decodedBefore[0]! + 20);
       expect(decodedAfter[1]).toBeGreaterThan(decodedBefore[1]! + 20);
       // Frames under the new epoch decrypt on both sides.

@@ -79,6 +79,26 @@ export async function inboundStats(page: Page): Promise<Record<string, MediaStat
   });
 }
 
+/**
+ * Video frames the page decoded from one participant's camera (the track in
+ * their tile), so a stream that ends (someone left) does not distort the count.
+ */
+export async function videoFramesDecodedFrom(page: Page, participantId: string): Promise<number> {
+  return page.evaluate(async (id) => {
+    const v = document.querySelector(`[data-testid=tile][data-participant="${id}"] video`) as HTMLVideoElement | null;
+    const trackId = (v?.srcObject as MediaStream | null)?.getVideoTracks()[0]?.id;
+    if (!trackId) return 0;
+    let n = 0;
+    for (const pc of (window as unknown as { __pcs?: RTCPeerConnection[] }).__pcs ?? []) {
+      if (pc.connectionState === 'closed') continue;
+      (await pc.getStats()).forEach((s: Record<string, unknown>) => {
+        if (s['type'] === 'inbound-rtp' && s['kind'] === 'video' && s['trackIdentifier'] === trackId) n += Number(s['framesDecoded'] ?? 0);
+      });
+    }
+    return n;
+  }, participantId);
+}
+
 export function totals(stats: Record<string, MediaStats>): MediaStats {
   const t: MediaStats = { videoFramesDecoded: 0, videoBytes: 0, audioPackets: 0, audioEnergy: 0 };
   for (const s of Object.values(stats)) {
@@ -90,6 +110,21 @@ export function totals(stats: Record<string, MediaStats>): MediaStats {
   return t;
 }
 
+/**
+ * Replaces the app's camera constraints (640x360 at 30 fps) by a smaller
+ * capture, e.g. '320x180@15', so several participants fit on a 2-core machine
+ * when what is measured is key agreement rather than video coding.
+ */
+export function cameraOverride(spec: string): string {
+  const m = /^(\d+)x(\d+)@(\d+)$/.exec(spec);
+  if (!m) throw new Error(`camera spec must look like 320x180@15, not ${spec}`);
+  return `(() => {
+  const md = navigator.mediaDevices;
+  const orig = md.getUserMedia.bind(md);
+  md.getUserMedia = (c) => orig(c && c.video ? { ...c, video: { ...(typeof c.video === 'object' ? c.video : {}), width: ${m[1]}, height: ${m[2]}, frameRate: ${m[3]} } } : c);
+})();`;
+}
+
 /** Records every RTCPeerConnection a page creates, for getStats() from tests. */
 export const TRACK_PEER_CONNECTIONS = `(() => {
   const Orig = window.RTCPeerConnection;
@@ -99,12 +134,18 @@ export const TRACK_PEER_CONNECTIONS = `(() => {
   Object.setPrototypeOf(window.RTCPeerConnection, Orig);
 })();`;
 
-export async function openParticipant(browser: Browser, url: string, label: string): Promise<{ page: Page; logs: string[] }> {
+export async function openParticipant(
+  browser: Browser,
+  url: string,
+  label: string,
+  opts: { initScripts?: string[] } = {},
+): Promise<{ page: Page; logs: string[] }> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   await context.grantPermissions(['camera', 'microphone']);
   const page = await context.newPage();
   const logs = watchConsole(page, label);
   await page.addInitScript(TRACK_PEER_CONNECTIONS);
+  for (const script of opts.initScripts ?? []) await page.addInitScript(script);
   await page.goto(url);
   return { page, logs };
 }

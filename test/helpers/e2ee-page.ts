@@ -49,3 +49,36 @@ export function e2eeSnapshot(page: Page): Promise<E2eeSnapshot> {
     };
   });
 }
+
+/**
+ * Init script: records when the page's send epoch (window.__e2ee.epoch) changes,
+ * on a clock shared by all pages of the machine (timeOrigin + now), polled every
+ * 5 ms in the page so a test's own polling and IPC delays do not count.
+ */
+export const EPOCH_CLOCK = `(() => {
+  const times = (window.__epochTimes = []);
+  let last;
+  setInterval(() => {
+    const e = window.__e2ee && window.__e2ee.epoch;
+    if (typeof e === 'number' && e !== last) { last = e; times.push({ epoch: e, at: performance.timeOrigin + performance.now() }); }
+  }, 5);
+})();`;
+
+/** Waits until the page's send epoch exceeds `above`; returns when (EPOCH_CLOCK time) it first did. */
+export async function epochSwitchTime(page: Page, above: number, timeoutMs: number): Promise<number> {
+  const handle = await page.waitForFunction(
+    (e) => (window as unknown as { __epochTimes: { epoch: number; at: number }[] }).__epochTimes.find((t) => t.epoch > e)?.at,
+    above,
+    { polling: 20, timeout: timeoutMs },
+  );
+  return (await handle.jsonValue()) as number;
+}
+
+/** Clicks a test-id'd control inside the page and returns the click time on the EPOCH_CLOCK clock. */
+export function clickAt(page: Page, testid: string): Promise<number> {
+  return page.evaluate((id) => {
+    const t = performance.timeOrigin + performance.now();
+    (document.querySelector(`[data-testid=${id}]`) as HTMLElement).click();
+    return t;
+  }, testid);
+}

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import type { RunningServer } from '../../server/app.ts';
-import { inboundStats, launchBrowser, openParticipant, resultsDir } from '../helpers/browser.ts';
+import { launchBrowser, openParticipant, resultsDir, videoFramesDecodedFrom } from '../helpers/browser.ts';
 import { e2eeSnapshot } from '../helpers/e2ee-page.ts';
 import { startTestServer } from '../helpers/server.ts';
 
@@ -82,9 +82,11 @@ describe('meeting app flows', () => {
       await a.page.getByTestId('screen-toggle').click();
       await expect.poll(() => screenTile.count(), { timeout: 10_000 }).toBe(0);
       // Camera video keeps decoding after the screen share stops (no black tile).
-      const before = Object.values(await inboundStats(b.page)).reduce((n, s) => n + s.videoFramesDecoded, 0);
+      // Counted on the camera's own stream: the screen stream's stats go away when its consumer is released.
+      const aliceId = (await bobsTileOfAlice.getAttribute('data-participant'))!;
+      const before = await videoFramesDecodedFrom(b.page, aliceId);
       await b.page.waitForTimeout(1500);
-      const after = Object.values(await inboundStats(b.page)).reduce((n, s) => n + s.videoFramesDecoded, 0);
+      const after = await videoFramesDecodedFrom(b.page, aliceId);
       expect(after).toBeGreaterThan(before + 10);
 
       await b.page.getByTestId('security-panel-toggle').click();

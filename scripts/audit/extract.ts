@@ -6,14 +6,22 @@ import { parsePayload, type PayloadCodec } from './payload.ts';
 import { parseRtp, SequenceUnwrapper } from './rtp.ts';
 import type { CapturedPacket } from './tap-reader.ts';
 
-export interface Extraction {
+/** What became of one producer's captured packets (summary.json reports these as `capture`). */
+export interface PacketCounts {
+  /** Records in the pcap. */
   readonly packets: number;
   readonly bytes: number;
+  /** Packets with the producer's payload type, parsed and carrying payload. */
   readonly mediaPackets: number;
+  /** Other payload types (RTX retransmissions and the like): skipped. */
   readonly otherPayloadType: number;
+  /** Padding-only packets (bandwidth probes): skipped. */
   readonly paddingOnly: number;
   readonly malformed: Record<string, number>;
   readonly duplicatePackets: number;
+}
+
+export interface Extraction extends PacketCounts {
   readonly frames: AssembledFrame[];
   readonly incomplete: number;
 }

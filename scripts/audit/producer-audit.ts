@@ -171,7 +171,7 @@ export async function auditProducer(
   env: DecodeEnv,
 ): Promise<Omit<ProducerAudit, 'findings'>> {
   const { entry, codec, extraction, views } = input;
-  const frames = extraction.frames;
+  const { frames, incomplete, ...counts } = extraction;
   // Structure is judged in arrival order, as a receiver would see the frames.
   const order = frames.map((_, i) => i).sort((a, b) => frames[a]!.arrival - frames[b]!.arrival);
   const checked = checkStructure({ frames: order.map((i) => frames[i]!), views: order.map((i) => views[i]!), senderKidFrames });
@@ -186,18 +186,8 @@ export async function auditProducer(
     source: entry.source,
     codec: entry.codec,
     payloadType: entry.payloadType,
-    capture: {
-      file: entry.file,
-      packets: extraction.packets,
-      bytes: extraction.bytes,
-      mediaPackets: extraction.mediaPackets,
-      otherPayloadType: extraction.otherPayloadType,
-      paddingOnly: extraction.paddingOnly,
-      malformed: extraction.malformed,
-      duplicatePackets: extraction.duplicatePackets,
-      ...(input.captureError ? { error: input.captureError } : {}),
-    },
-    frames: frameStats(codec, frames, extraction.incomplete),
+    capture: { file: entry.file, ...counts, ...(input.captureError ? { error: input.captureError } : {}) },
+    frames: frameStats(codec, frames, incomplete),
     entropy: entropyStats(frames, views),
     sframe: checked.summary,
     decode,

@@ -7,7 +7,8 @@ import path from 'node:path';
 import { readPcap } from '../../server/tap/pcap.ts';
 import { failure, success, type AuditResult } from './result.ts';
 
-export interface TapProducer {
+/** Which producer a capture belongs to (index.json; repeated in summary.json). */
+export interface ProducerIdentity {
   readonly producerId: string;
   readonly participantId: string;
   readonly participantName: string;
@@ -15,6 +16,9 @@ export interface TapProducer {
   readonly source: string;
   readonly codec: string;
   readonly payloadType: number;
+}
+
+export interface TapProducer extends ProducerIdentity {
   readonly clockRate: number;
   readonly file: string;
   readonly packets: number;

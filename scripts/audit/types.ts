@@ -1,8 +1,10 @@
 // The audit's result: what summary.json holds and the reports render.
 
 import type { AudioDecodeView } from './audio-decode.ts';
+import type { PacketCounts } from './extract.ts';
 import type { KeySpec } from './key-search.ts';
 import type { SFrameStructure } from './sframe-structure.ts';
+import type { ProducerIdentity } from './tap-reader.ts';
 import type { VideoDecodeView } from './video-decode.ts';
 
 export type { KeySpec } from './key-search.ts';
@@ -19,19 +21,8 @@ export interface AuditOptions {
   writeReports?: boolean;
 }
 
-export interface CaptureStats {
+export interface CaptureStats extends PacketCounts {
   readonly file: string;
-  /** Records in the pcap. */
-  readonly packets: number;
-  readonly bytes: number;
-  /** Packets with the producer's payload type, parsed and carrying payload. */
-  readonly mediaPackets: number;
-  /** Other payload types (RTX retransmissions and the like): skipped. */
-  readonly otherPayloadType: number;
-  /** Padding-only packets (bandwidth probes): skipped. */
-  readonly paddingOnly: number;
-  readonly malformed: Record<string, number>;
-  readonly duplicatePackets: number;
   readonly error?: string;
 }
 
@@ -68,14 +59,7 @@ export type ProducerDecode =
     }
   | { readonly type: 'skipped'; readonly reason: string };
 
-export interface ProducerAudit {
-  readonly producerId: string;
-  readonly participantId: string;
-  readonly participantName: string;
-  readonly kind: string;
-  readonly source: string;
-  readonly codec: string;
-  readonly payloadType: number;
+export interface ProducerAudit extends ProducerIdentity {
   readonly capture: CaptureStats;
   readonly frames: FrameStats;
   readonly entropy: EntropyStats;

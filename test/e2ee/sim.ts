@@ -108,50 +108,6 @@ export class VirtualClock implements SimEnv {
   }
 }
 
-/**
- * Real time, for running the simulation over the real server: settles once no
- * agent timer is pending and nothing happened for `quietMs`. A Hub over a
- * socket calls touch() on every delivery. Use short agent timings with it.
- */
-export class RealTimeEnv implements SimEnv {
-  private pending = new Set<ReturnType<typeof setTimeout>>();
-  private lastActivity = Date.now();
-
-  constructor(private readonly quietMs = 200) {}
-
-  now(): number {
-    return Date.now();
-  }
-
-  touch(): void {
-    this.lastActivity = Date.now();
-  }
-
-  setTimer(fn: () => void, ms: number): TimerHandle {
-    const h = setTimeout(() => {
-      this.pending.delete(h);
-      this.touch();
-      fn();
-    }, ms);
-    this.pending.add(h);
-    return h;
-  }
-
-  clearTimer(handle: TimerHandle): void {
-    const h = handle as ReturnType<typeof setTimeout>;
-    clearTimeout(h);
-    this.pending.delete(h);
-  }
-
-  async settle(quiesce: () => Promise<void>): Promise<void> {
-    for (;;) {
-      await quiesce();
-      if (this.pending.size === 0 && Date.now() - this.lastActivity >= this.quietMs) return;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
-}
-
 // ------------------------------------------------------------------ hub
 
 /** What a participant receives from the server. */

@@ -60,24 +60,22 @@ const GCM_PARAMS: { name: 'AES-GCM'; iv: Bytes; additionalData: Bytes; tagLength
 
 /** AES-GCM encrypt; resolves to ciphertext || tag, rejects as WebCrypto does. */
 export function gcmEncrypt(key: CryptoKey, nt: number, nonce: Uint8Array, aad: Uint8Array, pt: Uint8Array): Promise<ArrayBuffer> {
-  GCM_PARAMS.iv = asBufferSource(nonce);
-  GCM_PARAMS.additionalData = asBufferSource(aad);
-  GCM_PARAMS.tagLength = nt * 8;
-  try {
-    return crypto.subtle.encrypt(GCM_PARAMS, key, asBufferSource(pt));
-  } catch (e) {
-    return Promise.reject(e);
-  }
+  return gcm('encrypt', key, nt, nonce, aad, pt);
 }
 
 /** AES-GCM decrypt of ciphertext || tag; rejects (OperationError) if the tag does not verify. */
 export function gcmDecrypt(key: CryptoKey, nt: number, nonce: Uint8Array, aad: Uint8Array, sealed: Uint8Array): Promise<ArrayBuffer> {
+  return gcm('decrypt', key, nt, nonce, aad, sealed);
+}
+
+function gcm(op: 'encrypt' | 'decrypt', key: CryptoKey, nt: number, nonce: Uint8Array, aad: Uint8Array, data: Uint8Array): Promise<ArrayBuffer> {
   GCM_PARAMS.iv = asBufferSource(nonce);
   GCM_PARAMS.additionalData = asBufferSource(aad);
   GCM_PARAMS.tagLength = nt * 8;
   try {
-    return crypto.subtle.decrypt(GCM_PARAMS, key, asBufferSource(sealed));
+    return op === 'encrypt' ? crypto.subtle.encrypt(GCM_PARAMS, key, asBufferSource(data)) : crypto.subtle.decrypt(GCM_PARAMS, key, asBufferSource(data));
   } catch (e) {
+    // A synchronous throw (bad key usage, detached buffer) becomes a rejection, as the callers expect.
     return Promise.reject(e);
   }
 }

@@ -5,7 +5,7 @@
 
 import type { Browser, Page } from 'playwright-core';
 import type { RunningServer } from '../../server/app.ts';
-import { launchBrowser, openParticipant } from '../helpers/browser.ts';
+import { launchBrowser, openParticipant, withOpenPages } from '../helpers/browser.ts';
 import { startTestServer } from '../helpers/server.ts';
 
 export { launchBrowser };
@@ -46,20 +46,9 @@ export async function joinInOrder(browser: Browser, server: RunningServer, meeti
   return out;
 }
 
-export async function closeAll(joined: readonly Joined[]): Promise<void> {
-  for (const j of joined) await j.page.context().close().catch(() => {});
-}
-
-/** Runs a scenario on joined pages: if it fails, prints their last console lines first; always closes them. */
-export async function withPages<T>(joined: readonly Joined[], scenario: () => Promise<T>): Promise<T> {
-  try {
-    return await scenario();
-  } catch (e) {
-    console.log(joined.flatMap((p) => p.logs).slice(-40).join('\n'));
-    throw e;
-  } finally {
-    await closeAll(joined);
-  }
+/** Runs a scenario on joined pages: if it fails, prints their last 40 console lines first; always closes them. */
+export function withPages<T>(joined: readonly Joined[], scenario: () => Promise<T>): Promise<T> {
+  return withOpenPages(joined, scenario, { tail: 40 });
 }
 
 export interface RejectedMessage {

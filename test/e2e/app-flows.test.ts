@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import type { RunningServer } from '../../server/app.ts';
-import { launchBrowser, openParticipant, resultsDir, videoFramesDecodedFrom } from '../helpers/browser.ts';
+import { launchBrowser, openParticipant, resultsDir, videoFramesDecodedFrom, withOpenPages } from '../helpers/browser.ts';
 import { e2eeSnapshot } from '../helpers/e2ee-page.ts';
 import { startTestServer } from '../helpers/server.ts';
 
@@ -25,8 +25,9 @@ const shot = (name: string): string => path.join(resultsDir(), name);
 
 describe('meeting app flows', () => {
   it('shows the pre-join screen with a fingerprint, and a new meeting gets an unguessable ID', async () => {
-    const { page } = await openParticipant(browser, `${server.url}/`, 'prejoin');
-    try {
+    const prejoin = await openParticipant(browser, `${server.url}/`, 'prejoin');
+    const { page } = prejoin;
+    await withOpenPages([prejoin], async () => {
       await page.getByTestId('prejoin').waitFor();
       await expect.poll(() => page.getByTestId('prejoin-fingerprint').textContent()).toMatch(/^\d{5}( \d{5}){7}$/);
       await page.getByTestId('new-meeting').click();
@@ -39,9 +40,7 @@ describe('meeting app flows', () => {
       await page.getByTestId('e2ee-state').waitFor();
       await expect.poll(() => page.getByTestId('e2ee-state').getAttribute('data-state'), { timeout: 10_000 }).toBe('ok');
       expect(new URL(page.url()).searchParams.get('meeting')).toBe(id);
-    } finally {
-      await page.context().close();
-    }
+    });
   });
 
   it('mute, camera off and screen share reach the other side; the shared screen decodes in its own tile', async () => {
@@ -49,7 +48,7 @@ describe('meeting app flows', () => {
     const a = await openParticipant(browser, `${server.url}/?meeting=${meeting}&name=Alice&join=1`, 'alice');
     await a.page.getByTestId('mic-toggle').waitFor();
     const b = await openParticipant(browser, `${server.url}/?meeting=${meeting}&name=Bob&join=1`, 'bob');
-    try {
+    await withOpenPages([a, b], async () => {
       // Alice mutes while Bob is still joining: the pause reaches Bob while his
       // consumer of her mic is being set up, and must not be lost.
       await a.page.getByTestId('mic-toggle').click();
@@ -94,10 +93,7 @@ describe('meeting app flows', () => {
       await expect.poll(() => panel.locator('[data-testid=roster] li').count()).toBe(2);
       expect(await panel.textContent()).toContain((await e2eeSnapshot(b.page)).securityCode);
       await b.page.screenshot({ path: shot('security-panel.png') });
-    } finally {
-      await a.page.context().close();
-      await b.page.context().close();
-    }
+    });
   });
 
   it('a one-on-one call refuses a third person with a clear message', async () => {
@@ -106,7 +102,7 @@ describe('meeting app flows', () => {
     const a = await openParticipant(browser, url('Ann'), 'ann');
     const b = await openParticipant(browser, url('Ben'), 'ben');
     const c = await openParticipant(browser, url('Cat'), 'cat');
-    try {
+    await withOpenPages([a, b, c], async () => {
       const refusal = c.page.getByTestId('join-error');
       await refusal.waitFor({ timeout: 15_000 });
       expect(await refusal.getAttribute('data-code')).toBe('CALL_FULL');
@@ -116,8 +112,6 @@ describe('meeting app flows', () => {
       const [sa, sb] = await Promise.all([e2eeSnapshot(a.page), e2eeSnapshot(b.page)]);
       expect(sa.securityCode).toBe(sb.securityCode);
       expect(await a.page.locator('.brand').textContent()).toContain('One-on-one call');
-    } finally {
-      for (const p of [a, b, c]) await p.page.context().close();
-    }
+    });
   });
 });

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import type { RunningServer } from '../../server/app.ts';
-import { cameraOverride, inboundStats, launchBrowser, openParticipant, resultsDir, totals, videoFramesDecodedFrom } from '../helpers/browser.ts';
+import { cameraOverride, inboundStats, launchBrowser, openParticipant, resultsDir, totals, videoFramesDecodedFrom, withOpenPages } from '../helpers/browser.ts';
 import { EPOCH_CLOCK, clickAt, e2eeSnapshot, epochSwitchTime, type E2eeSnapshot } from '../helpers/e2ee-page.ts';
 import { startTestServer } from '../helpers/server.ts';
 
@@ -35,7 +35,7 @@ describe('three browsers, one leaves', () => {
     const b = await openParticipant(browser, url('Bob'), 'bob', opts);
     const c = await openParticipant(browser, url('Carol'), 'carol', opts);
     const pages = [a, b, c];
-    try {
+    await withOpenPages(pages, async () => {
       // Everyone sees two tiles, both 'ok', and decodes video from both.
       for (const p of pages) {
         await expect.poll(() => p.page.locator('[data-testid=tile][data-e2ee=ok]').count(), { timeout: 20_000 }).toBe(2);
@@ -79,11 +79,6 @@ describe('three browsers, one leaves', () => {
       console.log(`frames dropped during the switch: ${JSON.stringify(dropped)}`);
       expect(dropped.alice + dropped.bob).toBeLessThan(10);
       expect(await a.page.locator('[data-testid=tile]').count()).toBe(1);
-    } catch (e) {
-      console.log(pages.flatMap((p) => p.logs).join('\n'));
-      throw e;
-    } finally {
-      for (const p of pages) await p.page.context().close();
-    }
+    });
   });
 });

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import type { RunningServer } from '../../server/app.ts';
-import { inboundStats, launchBrowser, openParticipant, resultsDir, totals, type MediaStats } from '../helpers/browser.ts';
+import { inboundStats, launchBrowser, openParticipant, resultsDir, totals, withOpenPages, type MediaStats } from '../helpers/browser.ts';
 import { startTestServer } from '../helpers/server.ts';
 import { e2eeSnapshot } from '../helpers/e2ee-page.ts';
 
@@ -43,7 +43,7 @@ describe.each(['script-transform', 'encoded-streams'] as const)('two browsers, E
     const url = (name: string) => `${server.url}/?meeting=${meeting}&name=${name}&join=1&transform=${transform}`;
     const a = await openParticipant(browser, url('Alice'), 'alice');
     const b = await openParticipant(browser, url('Bob'), 'bob');
-    try {
+    await withOpenPages([a, b], async () => {
       for (const [p, other] of [
         [a, 'Bob'],
         [b, 'Alice'],
@@ -76,13 +76,7 @@ describe.each(['script-transform', 'encoded-streams'] as const)('two browsers, E
       const width = await a.page.locator('[data-testid=tile] video').first().evaluate((v: HTMLVideoElement) => v.videoWidth);
       expect(width).toBeGreaterThan(0);
       await a.page.screenshot({ path: path.join(resultsDir(), `two-browsers-${transform}.png`) });
-    } catch (e) {
-      console.log([...a.logs, ...b.logs].join('\n'));
-      throw e;
-    } finally {
-      await a.page.context().close();
-      await b.page.context().close();
-    }
+    });
   });
 });
 
@@ -91,7 +85,7 @@ describe('a receiver with the wrong key', () => {
     const meeting = `wrongkey-${Date.now()}`;
     const a = await openParticipant(browser, `${testServer.url}/?meeting=${meeting}&name=Alice&join=1`, 'alice');
     const b = await openParticipant(browser, `${testServer.url}/?meeting=${meeting}&name=Mallory&join=1&test=wrong-key`, 'mallory');
-    try {
+    await withOpenPages([a, b], async () => {
       // Control: the honest page decodes the other's video in the same meeting.
       const ga = await mediaGrowth(a.page);
       expect(ga.after.videoFramesDecoded).toBeGreaterThan(10);
@@ -107,9 +101,6 @@ describe('a receiver with the wrong key', () => {
       expect(fromAlice?.dropped['AUTH_FAILED'] ?? 0).toBeGreaterThan(50);
       await expect.poll(() => b.page.locator('[data-testid=tile]').first().getAttribute('data-e2ee'), { timeout: 5000 }).toBe('failing');
       await b.page.screenshot({ path: path.join(resultsDir(), 'wrong-key-receiver.png') });
-    } finally {
-      await a.page.context().close();
-      await b.page.context().close();
-    }
+    });
   });
 });

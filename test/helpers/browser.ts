@@ -150,6 +150,25 @@ export async function openParticipant(
   return { page, logs };
 }
 
+/**
+ * Runs a scenario on open pages: if it fails, prints their console lines (the
+ * last `tail` of them, default all) before rethrowing; always closes the pages.
+ */
+export async function withOpenPages<T>(
+  pages: readonly { page: Page; logs: string[] }[],
+  scenario: () => Promise<T>,
+  opts: { tail?: number } = {},
+): Promise<T> {
+  try {
+    return await scenario();
+  } catch (e) {
+    console.log(pages.flatMap((p) => p.logs).slice(-(opts.tail ?? Infinity)).join('\n'));
+    throw e;
+  } finally {
+    for (const p of pages) await p.page.context().close().catch(() => {});
+  }
+}
+
 export function tmpDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }

@@ -5,7 +5,7 @@
 
 import type { Browser, Page } from 'playwright-core';
 import type { RunningServer } from '../../server/app.ts';
-import { launchBrowser, openParticipant, withOpenPages } from '../helpers/browser.ts';
+import { launchBrowser, openParticipant, videoFramesDecodedFrom, withOpenPages } from '../helpers/browser.ts';
 import { startTestServer } from '../helpers/server.ts';
 
 export { launchBrowser };
@@ -176,11 +176,7 @@ export function trackStats(page: Page): Promise<Record<string, TrackStats>> {
 }
 
 /** Video frames this page decoded from one participant's camera (or screen). */
-export async function decodedFrom(page: Page, participantId: string, source: 'camera' | 'screen' = 'camera'): Promise<number> {
-  const [s, stats] = await Promise.all([pageState(page), trackStats(page)]);
-  const track = s.tracks[participantId]?.[source];
-  return track ? (stats[track]?.framesDecoded ?? 0) : 0;
-}
+export const decodedFrom = videoFramesDecodedFrom;
 
 /** Total video frames this page decoded from everyone. */
 export async function decodedTotal(page: Page): Promise<number> {

@@ -80,13 +80,14 @@ export async function inboundStats(page: Page): Promise<Record<string, MediaStat
 }
 
 /**
- * Video frames the page decoded from one participant's camera (the track in
- * their tile), so a stream that ends (someone left) does not distort the count.
+ * Video frames the page decoded from one participant's camera (or screen): the
+ * track the meeting holds for them, so a stream that ends (someone left, a
+ * share stopped) does not distort the count.
  */
-export async function videoFramesDecodedFrom(page: Page, participantId: string): Promise<number> {
-  return page.evaluate(async (id) => {
-    const v = document.querySelector(`[data-testid=tile][data-participant="${id}"] video`) as HTMLVideoElement | null;
-    const trackId = (v?.srcObject as MediaStream | null)?.getVideoTracks()[0]?.id;
+export async function videoFramesDecodedFrom(page: Page, participantId: string, source: 'camera' | 'screen' = 'camera'): Promise<number> {
+  return page.evaluate(async ({ id, source }) => {
+    type Meeting = { participants: Map<string, { tracks: Record<string, { track: MediaStreamTrack } | undefined> }> };
+    const trackId = (window as unknown as { __meeting?: Meeting }).__meeting?.participants.get(id)?.tracks[source]?.track.id;
     if (!trackId) return 0;
     let n = 0;
     for (const pc of (window as unknown as { __pcs?: RTCPeerConnection[] }).__pcs ?? []) {
@@ -96,7 +97,7 @@ export async function videoFramesDecodedFrom(page: Page, participantId: string):
       });
     }
     return n;
-  }, participantId);
+  }, { id: participantId, source });
 }
 
 export function totals(stats: Record<string, MediaStats>): MediaStats {

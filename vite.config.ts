@@ -29,7 +29,8 @@ function testBuildMarker(): Plugin {
   return {
     name: 'test-build-marker',
     generateBundle() {
-      this.emitFile({ type: 'asset', fileName: 'TEST_BUILD', source: 'vite build --mode e2ee-test: test-only hooks, never serve to people\n' });
+      const source = 'vite build --mode e2ee-test: test-only hooks, never serve to people\n';
+      this.emitFile({ type: 'asset', fileName: 'TEST_BUILD', source });
     },
   };
 }

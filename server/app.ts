@@ -20,7 +20,7 @@ export interface RunningServer {
   url: string;
   port: number;
   registry: RoomRegistry;
-  /** One per open signaling connection. */
+  /** One per open signaling connection (the name stays: bench/server-load-child.ts reads it). */
   sessions: Set<Connection>;
   log: Logger;
   close(): Promise<void>;
@@ -64,15 +64,15 @@ export async function startServer(cfg: ServerConfig, hooks: ServerHooks = {}, lo
   const wss = new WebSocketServer({ server, path: '/ws', maxPayload: LIMITS.maxFrameBytes });
   const sessions = new Set<Connection>();
   wss.on('connection', (ws) => {
-    const s = new Connection(ws, {
+    const c = new Connection(ws, {
       registry,
       log,
       tapping: cfg.tapDir !== undefined,
       signalObserver: hooks.signalObserver,
       relayInterceptor: hooks.relayInterceptor,
     });
-    sessions.add(s);
-    ws.on('close', () => sessions.delete(s));
+    sessions.add(c);
+    ws.on('close', () => sessions.delete(c));
   });
 
   await new Promise<void>((resolve, reject) => {

@@ -92,7 +92,8 @@ function readRaw(argv: string[], env: NodeJS.ProcessEnv): Raw | ConfigError {
     const flag = values[name];
     const fromEnv = 'env' in spec ? env[spec.env] : undefined;
     if (flag !== undefined) out.set(name, flag);
-    else if (fromEnv !== undefined && fromEnv !== '') out.set(name, spec.type === 'string' ? fromEnv : fromEnv !== '0' && fromEnv !== 'false');
+    else if (fromEnv === undefined || fromEnv === '') continue;
+    else out.set(name, spec.type === 'string' ? fromEnv : fromEnv !== '0' && fromEnv !== 'false');
   }
   return out;
 }

@@ -8,7 +8,7 @@ import type { Logger } from '../../server/log.ts';
 import type { Participant, Room, RoomObserver } from '../../server/room.ts';
 import type { RelayInterceptor } from '../../server/connection.ts';
 
-/** One relayed message as the interceptor hands it back to the session. */
+/** One relayed message as the interceptor hands it back to the connection (server/connection.ts). */
 export interface Delivery {
   to: string | null;
   payload: string;

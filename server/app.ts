@@ -12,7 +12,7 @@ import { staticHandler } from './http.ts';
 import { createLogger, type Logger } from './log.ts';
 import type { RoomObserver } from './room.ts';
 import { RoomRegistry } from './rooms.ts';
-import { checkServable } from './test-build.ts';
+import { checkServable, type TestBuildError } from './test-build.ts';
 import { Connection, type RelayInterceptor, type SignalObserver } from './connection.ts';
 import { WorkerPool } from './workers.ts';
 
@@ -36,7 +36,7 @@ export interface ServerHooks {
 /** A server that cannot start, with the code of why (its message says what to do). */
 export class StartupError extends Error {
   constructor(
-    readonly code: string,
+    readonly code: TestBuildError['code'],
     message: string,
   ) {
     super(message);

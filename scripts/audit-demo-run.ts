@@ -33,7 +33,7 @@ async function runMeeting(browser: Browser, o: DemoOptions, label: DemoRun['labe
   const log = o.log ?? (() => {});
   const dir = path.join(o.outDir, label);
   fs.rmSync(dir, { recursive: true, force: true });
-  const cfg = parseConfig(['--port', '0', '--workers', '1', '--static', 'dist-test', '--tap', dir], {}, o.repoRoot);
+  const cfg = parseConfig(['--port', '0', '--workers', '1', '--static', 'dist-test', '--test-mode', '--tap', dir], {}, o.repoRoot);
   if (isConfigError(cfg)) throw new Error(cfg.message);
   const serverLog = createLogger('warn');
   const tap = new Tap(dir, serverLog);

@@ -8,40 +8,46 @@ import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { LIMITS } from '../shared/protocol/signaling.ts';
 import type { ServerConfig } from './config.ts';
-import { installAttack, withAttack, type InstalledAttack } from './attack/index.ts';
 import { staticHandler } from './http.ts';
 import { createLogger, type Logger } from './log.ts';
 import type { RoomObserver } from './room.ts';
 import { RoomRegistry } from './rooms.ts';
-import { Session, type RelayInterceptor, type SignalObserver } from './session.ts';
+import { checkServable, type TestBuildError } from './test-build.ts';
+import { Connection, type RelayInterceptor, type SignalObserver } from './connection.ts';
 import { WorkerPool } from './workers.ts';
 
 export interface RunningServer {
   url: string;
   port: number;
   registry: RoomRegistry;
-  sessions: Set<Session>;
+  /** One per open signaling connection (the name stays: bench/server-load-child.ts reads it). */
+  sessions: Set<Connection>;
   log: Logger;
-  /** Test only (--test-mode --attack NAME): the attack this server runs, with its evidence counters. */
-  attack?: InstalledAttack;
   close(): Promise<void>;
 }
 
+/** Where observers (the tap) and test harnesses (harness/adversary) plug in; the server itself runs none. */
 export interface ServerHooks {
   roomObserver?: RoomObserver;
   signalObserver?: SignalObserver;
   relayInterceptor?: RelayInterceptor;
 }
 
+/** A server that cannot start, with the code of why (its message says what to do). */
+export class StartupError extends Error {
+  constructor(
+    readonly code: TestBuildError['code'],
+    message: string,
+  ) {
+    super(message);
+    this.name = 'StartupError';
+  }
+}
+
 export async function startServer(cfg: ServerConfig, hooks: ServerHooks = {}, log?: Logger): Promise<RunningServer> {
   log ??= createLogger(cfg.quiet ? 'warn' : 'info');
-  let attack: InstalledAttack | undefined;
-  if (cfg.attack !== undefined) {
-    if (!cfg.testMode) throw new Error('--attack is a test-only option and is refused without --test-mode');
-    attack = await installAttack(cfg.attack, { log });
-    hooks = withAttack(hooks, attack);
-    log.warn(`ATTACK MODE ${cfg.attack}: this server is deliberately malicious (test only)`);
-  }
+  const servable = checkServable(cfg.staticDir, cfg.testMode);
+  if (!servable.ok) throw new StartupError(servable.error.code, servable.error.message);
   const pool = await WorkerPool.create(cfg.mediasoup, log);
   const registry = new RoomRegistry(pool, {
     listenIp: cfg.mediasoup.listenIp,
@@ -56,17 +62,17 @@ export async function startServer(cfg: ServerConfig, hooks: ServerHooks = {}, lo
     : http.createServer(handler);
 
   const wss = new WebSocketServer({ server, path: '/ws', maxPayload: LIMITS.maxFrameBytes });
-  const sessions = new Set<Session>();
+  const sessions = new Set<Connection>();
   wss.on('connection', (ws) => {
-    const s = new Session(ws, {
+    const c = new Connection(ws, {
       registry,
       log,
       tapping: cfg.tapDir !== undefined,
       signalObserver: hooks.signalObserver,
       relayInterceptor: hooks.relayInterceptor,
     });
-    sessions.add(s);
-    ws.on('close', () => sessions.delete(s));
+    sessions.add(c);
+    ws.on('close', () => sessions.delete(c));
   });
 
   await new Promise<void>((resolve, reject) => {
@@ -84,9 +90,7 @@ export async function startServer(cfg: ServerConfig, hooks: ServerHooks = {}, lo
     registry,
     sessions,
     log,
-    attack,
     async close() {
-      attack?.close();
       for (const c of wss.clients) c.terminate();
       wss.close();
       registry.closeAll();

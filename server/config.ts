@@ -3,6 +3,8 @@
 
 import os from 'node:os';
 import path from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { CodedError } from '../shared/result.ts';
 
 export interface ServerConfig {
   host: string;
@@ -28,28 +30,31 @@ export interface ServerConfig {
   quiet: boolean;
 }
 
-export interface ConfigError {
-  code: 'BAD_CONFIG';
+/** A command line the server cannot run with (BAD_CONFIG, one line), or a request for the usage text (HELP). */
+export interface ConfigError extends CodedError<'BAD_CONFIG' | 'HELP'> {
+  code: 'BAD_CONFIG' | 'HELP';
   message: string;
 }
 
-const FLAGS: Record<string, { env: string; takesValue: boolean }> = {
-  host: { env: 'HOST', takesValue: true },
-  port: { env: 'PORT', takesValue: true },
-  static: { env: 'STATIC_DIR', takesValue: true },
-  'https-cert': { env: 'HTTPS_CERT', takesValue: true },
-  'https-key': { env: 'HTTPS_KEY', takesValue: true },
-  workers: { env: 'MEDIASOUP_WORKERS', takesValue: true },
-  'rtc-ip': { env: 'RTC_LISTEN_IP', takesValue: true },
-  'announced-ip': { env: 'RTC_ANNOUNCED_IP', takesValue: true },
-  'rtc-min-port': { env: 'RTC_MIN_PORT', takesValue: true },
-  'rtc-max-port': { env: 'RTC_MAX_PORT', takesValue: true },
-  'log-level': { env: 'MEDIASOUP_LOG_LEVEL', takesValue: true },
-  tap: { env: 'TAP_DIR', takesValue: true },
-  attack: { env: 'E2EE_ATTACK', takesValue: true },
-  'test-mode': { env: 'E2EE_TEST_MODE', takesValue: false },
-  quiet: { env: 'QUIET', takesValue: false },
-};
+// Every flag also reads an environment variable; the flag wins.
+const OPTIONS = {
+  host: { type: 'string', env: 'HOST' },
+  port: { type: 'string', env: 'PORT' },
+  static: { type: 'string', env: 'STATIC_DIR' },
+  'https-cert': { type: 'string', env: 'HTTPS_CERT' },
+  'https-key': { type: 'string', env: 'HTTPS_KEY' },
+  workers: { type: 'string', env: 'MEDIASOUP_WORKERS' },
+  'rtc-ip': { type: 'string', env: 'RTC_LISTEN_IP' },
+  'announced-ip': { type: 'string', env: 'RTC_ANNOUNCED_IP' },
+  'rtc-min-port': { type: 'string', env: 'RTC_MIN_PORT' },
+  'rtc-max-port': { type: 'string', env: 'RTC_MAX_PORT' },
+  'log-level': { type: 'string', env: 'MEDIASOUP_LOG_LEVEL' },
+  tap: { type: 'string', env: 'TAP_DIR' },
+  attack: { type: 'string', env: 'E2EE_ATTACK' },
+  'test-mode': { type: 'boolean', env: 'E2EE_TEST_MODE' },
+  quiet: { type: 'boolean', env: 'QUIET' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies Record<string, NonNullable<ParseArgsConfig['options']>[string] & { env?: string }>;
 
 export const USAGE = `Usage: npm start -- [options]
   --host HOST            bind address (env HOST, default 127.0.0.1)
@@ -63,49 +68,55 @@ export const USAGE = `Usage: npm start -- [options]
   --rtc-max-port N       highest media port (env RTC_MAX_PORT, default 49999)
   --tap DIR              record everything the server sees into DIR (env TAP_DIR)
   --static DIR           built client directory (env STATIC_DIR, default dist/)
-  --quiet                log only warnings and errors (env QUIET=1)`;
+  --quiet                log only warnings and errors (env QUIET=1)
+  --help                 print this text`;
 
-function readRaw(argv: string[], env: NodeJS.ProcessEnv): Map<string, string | true> | ConfigError {
-  const out = new Map<string, string | true>();
-  for (const [name, spec] of Object.entries(FLAGS)) {
-    const v = env[spec.env];
-    if (v !== undefined && v !== '') out.set(name, spec.takesValue ? v : v !== '0' && v !== 'false' ? true : 'false');
+type Raw = Map<string, string | boolean>;
+
+function bad(message: string): ConfigError {
+  return { code: 'BAD_CONFIG', message };
+}
+
+/** Flags (util.parseArgs) over environment variables; a parse failure becomes one line with a hint. */
+function readRaw(argv: string[], env: NodeJS.ProcessEnv): Raw | ConfigError {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    values = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false }).values;
+  } catch (e) {
+    // parseArgs explains over several sentences; the first one names the problem.
+    const first = (e instanceof Error ? e.message : String(e)).split(/\.\s|\n/)[0]!.replace(/\.$/, '');
+    return bad(`${first} (run with --help for the options)`);
   }
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (!arg.startsWith('--')) return { code: 'BAD_CONFIG', message: `unexpected argument '${arg}'\n${USAGE}` };
-    const eq = arg.indexOf('=');
-    const name = arg.slice(2, eq === -1 ? undefined : eq);
-    const spec = FLAGS[name];
-    if (!spec) return { code: 'BAD_CONFIG', message: `unknown option '--${name}'\n${USAGE}` };
-    if (!spec.takesValue) {
-      out.set(name, true);
-      continue;
-    }
-    const value = eq !== -1 ? arg.slice(eq + 1) : argv[++i];
-    if (value === undefined) return { code: 'BAD_CONFIG', message: `option '--${name}' needs a value` };
-    out.set(name, value);
+  const out: Raw = new Map();
+  for (const [name, spec] of Object.entries(OPTIONS)) {
+    const flag = values[name];
+    const fromEnv = 'env' in spec ? env[spec.env] : undefined;
+    if (flag !== undefined) out.set(name, flag);
+    else if (fromEnv === undefined || fromEnv === '') continue;
+    else out.set(name, spec.type === 'string' ? fromEnv : fromEnv !== '0' && fromEnv !== 'false');
   }
   return out;
 }
 
-function int(raw: Map<string, string | true>, name: string, dflt: number, min: number, max: number): number | ConfigError {
+function int(raw: Raw, name: string, dflt: number, min: number, max: number): number | ConfigError {
   const v = raw.get(name);
   if (v === undefined) return dflt;
   const n = Number(v);
   if (!Number.isInteger(n) || n < min || n > max) {
-    return { code: 'BAD_CONFIG', message: `--${name} must be an integer from ${min} to ${max}, got '${String(v)}'` };
+    return bad(`--${name} must be an integer from ${min} to ${max}, got '${String(v)}'`);
   }
   return n;
 }
 
 function isError(v: unknown): v is ConfigError {
-  return typeof v === 'object' && v !== null && (v as ConfigError).code === 'BAD_CONFIG';
+  const code = typeof v === 'object' && v !== null ? (v as ConfigError).code : undefined;
+  return code === 'BAD_CONFIG' || code === 'HELP';
 }
 
 export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env, repoRoot = process.cwd()): ServerConfig | ConfigError {
   const raw = readRaw(argv, env);
   if (isError(raw)) return raw;
+  if (raw.get('help') === true) return { code: 'HELP', message: USAGE };
   const str = (k: string): string | undefined => {
     const v = raw.get(k);
     return typeof v === 'string' ? v : undefined;
@@ -118,23 +129,23 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
   const maxPort = int(raw, 'rtc-max-port', 49999, 1024, 65535);
   for (const v of [port, workers, minPort, maxPort]) if (isError(v)) return v;
   if ((maxPort as number) - (minPort as number) < (workers as number) * 10) {
-    return { code: 'BAD_CONFIG', message: 'the RTC port range must hold at least 10 ports per worker' };
+    return bad('the RTC port range must hold at least 10 ports per worker');
   }
 
   const host = str('host') ?? '127.0.0.1';
   const cert = str('https-cert');
   const key = str('https-key');
   if ((cert === undefined) !== (key === undefined)) {
-    return { code: 'BAD_CONFIG', message: '--https-cert and --https-key go together' };
+    return bad('--https-cert and --https-key go together');
   }
   const logLevel = str('log-level') ?? 'warn';
   if (!['debug', 'warn', 'error', 'none'].includes(logLevel)) {
-    return { code: 'BAD_CONFIG', message: '--log-level must be debug, warn, error or none' };
+    return bad('--log-level must be debug, warn, error or none');
   }
   const attack = str('attack');
   const testMode = flag('test-mode');
   if (attack !== undefined && !testMode) {
-    return { code: 'BAD_CONFIG', message: '--attack is a test-only option and is refused without --test-mode' };
+    return bad('--attack is a test-only option and is refused without --test-mode');
   }
 
   // On loopback the media sockets stay on loopback too; otherwise bind all

@@ -1,10 +1,15 @@
 // Serves the built client. Every page gets a strict Content-Security-Policy:
 // the app's code is the trust anchor for E2EE in a browser, so nothing from
 // elsewhere may run in it.
+//
+// File serving is serve-static (send underneath): it decodes and normalises
+// the path, refuses traversal and NUL bytes, and answers a bad percent-encoding
+// with 400 instead of throwing, so one malformed request cannot end the process
+// and every meeting on it.
 
-import fs from 'node:fs';
 import path from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import serveStatic from 'serve-static';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -29,48 +34,60 @@ export const SECURITY_HEADERS: Record<string, string> = {
   'Cross-Origin-Opener-Policy': 'same-origin',
 };
 
+/** What serve-static hands on when it does not answer itself (http-errors carry a status). */
+type HttpFailure = (Error & { status?: number; statusCode?: number }) | undefined;
+
 export function staticHandler(root: string, extraHeaders: () => Record<string, string> = () => ({})) {
   const rootResolved = path.resolve(root);
+  const serve = serveStatic(rootResolved, {
+    index: ['index.html'],
+    // A directory without its trailing slash is an unknown path, not a redirect.
+    redirect: false,
+    // Errors come back to us so a bad request gets its 4xx, never the app.
+    fallthrough: false,
+    cacheControl: false,
+    setHeaders(res, file) {
+      const type = TYPES[path.extname(file)];
+      if (type) res.setHeader('Content-Type', type);
+      const immutable = file.includes(`${path.sep}assets${path.sep}`);
+      res.setHeader('Cache-Control', immutable ? 'public, max-age=31536000, immutable' : 'no-cache');
+      for (const [k, v] of Object.entries({ ...SECURITY_HEADERS, ...extraHeaders() })) res.setHeader(k, v);
+    },
+  });
+
   return (req: IncomingMessage, res: ServerResponse): void => {
-    const url = new URL(req.url ?? '/', 'http://x');
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.writeHead(405).end();
+      res.writeHead(405, { Allow: 'GET, HEAD' }).end();
       return;
     }
-    if (url.pathname === '/healthz') {
+    if (pathOf(req) === '/healthz') {
       res.writeHead(200, { 'Content-Type': 'application/json', ...extraHeaders() }).end(JSON.stringify({ ok: true }));
       return;
     }
-    let rel = decodeURIComponent(url.pathname);
-    if (rel.endsWith('/')) rel += 'index.html';
-    const file = path.resolve(rootResolved, '.' + rel);
-    if (!file.startsWith(rootResolved + path.sep)) {
-      res.writeHead(403).end();
-      return;
-    }
-    fs.stat(file, (err, st) => {
+    serve(req, res, (failure: HttpFailure) => {
+      const status = failure?.status ?? failure?.statusCode ?? 404;
       // Unknown paths without an extension get the app (client-side routes).
-      const target = !err && st.isFile() ? file : path.extname(rel) === '' ? path.join(rootResolved, 'index.html') : undefined;
-      if (!target) {
-        res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found');
+      if (status === 404 && path.extname(pathOf(req)) === '') {
+        req.url = '/';
+        serve(req, res, () => plain(res, 404, 'client not built: run npm start'));
         return;
       }
-      fs.readFile(target, (err2, body) => {
-        if (err2) {
-          res.writeHead(err2.code === 'ENOENT' ? 404 : 500, { 'Content-Type': 'text/plain' }).end(
-            err2.code === 'ENOENT' ? 'client not built: run npm start' : 'error',
-          );
-          return;
-        }
-        const immutable = target.includes(`${path.sep}assets${path.sep}`);
-        res.writeHead(200, {
-          'Content-Type': TYPES[path.extname(target)] ?? 'application/octet-stream',
-          'Cache-Control': immutable ? 'public, max-age=31536000, immutable' : 'no-cache',
-          ...SECURITY_HEADERS,
-          ...extraHeaders(),
-        });
-        res.end(req.method === 'HEAD' ? undefined : body);
-      });
+      plain(res, status, status === 404 ? 'not found' : status < 500 ? 'bad request' : 'error');
     });
   };
+}
+
+/** The request's path, undecoded (decoding is serve-static's job, and may fail). */
+function pathOf(req: IncomingMessage): string {
+  const url = req.url ?? '/';
+  const end = url.search(/[?#]/);
+  return end === -1 ? url : url.slice(0, end);
+}
+
+function plain(res: ServerResponse, status: number, text: string): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  res.writeHead(status, { 'Content-Type': 'text/plain', 'X-Content-Type-Options': 'nosniff' }).end(text);
 }

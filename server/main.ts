@@ -1,27 +1,13 @@
 // Entry point: `npm start -- [options]` (see server/config.ts for the flags).
+// This is the production server: it runs no attack code. `--test-mode --attack
+// NAME` is served by harness/adversary/main.ts, where `npm start` sends it.
 
-import { isConfigError, parseConfig } from './config.ts';
-import { startServer, type ServerHooks } from './app.ts';
-import { createLogger } from './log.ts';
-import { Tap } from './tap/tap.ts';
+import { startServer } from './app.ts';
+import { configOrExit, runUntilSignalled } from './launch.ts';
 
-const cfg = parseConfig(process.argv.slice(2));
-if (isConfigError(cfg)) {
-  console.error(cfg.message);
+const cfg = configOrExit(process.argv.slice(2));
+if (cfg.attack !== undefined) {
+  console.error('error: the production server runs no attacks; start it with `npm start -- --test-mode --attack NAME`');
   process.exit(2);
 }
-const log = createLogger(cfg.quiet ? 'warn' : 'info');
-const tap = cfg.tapDir ? new Tap(cfg.tapDir, log) : undefined;
-const hooks: ServerHooks = tap ? { roomObserver: tap, signalObserver: tap } : {};
-const server = await startServer(cfg, hooks, log);
-console.log(`\n  Meeting server ready: ${server.url}/?meeting=demo\n`);
-
-const stop = (): void => {
-  log.info('shutting down');
-  void server
-    .close()
-    .then(() => tap?.close())
-    .then(() => process.exit(0));
-};
-process.on('SIGINT', stop);
-process.on('SIGTERM', stop);
+await runUntilSignalled(cfg, startServer);

@@ -14,7 +14,7 @@ import type { types as ms } from 'mediasoup';
 import type { MediaSource } from '../../shared/protocol/signaling.ts';
 import type { Logger } from '../log.ts';
 import type { Participant, Room, RoomObserver } from '../room.ts';
-import type { SignalObserver } from '../session.ts';
+import type { SignalObserver } from '../connection.ts';
 import { pcapGlobalHeader, pcapRecord, type Endpoint } from './pcap.ts';
 
 export interface TapProducerEntry {

@@ -11,7 +11,7 @@ export const LIMITS = {
   maxMessageBytes: 256 * 1024,
   /** Beyond this the socket itself closes with 1009 (the message is not even read). */
   maxFrameBytes: 1024 * 1024,
-  /** Largest opaque relay payload, in characters. */
+  /** Largest opaque relay payload, in characters: the one definition; E2EE messages fragment to fit it. */
   maxRelayPayload: 64 * 1024,
   /** Token bucket per connection: sustained messages per second and burst. */
   ratePerSecond: 200,

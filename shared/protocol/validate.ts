@@ -10,14 +10,32 @@ import {
   type ProtocolError,
   type ServerMessage,
 } from './signaling.ts';
+import { err, ok, type CodedError, type Result } from '../result.ts';
 
 export const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 // mediasoup object ids are UUIDs.
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-export type Parsed<T> =
-  | { ok: true; value: T }
-  | { ok: false; id: number | undefined; error: ProtocolError };
+/**
+ * Why a client message was refused: the protocol error to send back, and the
+ * request's id when it could be read, so the reply can be matched to it.
+ */
+export interface RejectedMessage extends CodedError<ErrorCode> {
+  readonly code: ErrorCode;
+  readonly message: string;
+  readonly id: number | undefined;
+}
+
+export type Parsed<T> = Result<T, RejectedMessage>;
+
+/** The error as it goes on the wire (without the request id, which the response carries). */
+export function protocolError(r: RejectedMessage): ProtocolError {
+  return { code: r.code, message: r.message };
+}
+
+function rejected(id: number | undefined, code: ErrorCode, message: string): { readonly ok: false; readonly error: RejectedMessage } {
+  return err({ code, message, id });
+}
 
 class Invalid {
   constructor(
@@ -135,27 +153,27 @@ function parseBody(o: JsonObject, id: number): ClientMessage {
 /** Parses and validates one raw message from a client (byteLength: its UTF-8 size, if known). */
 export function parseClientMessage(raw: string, byteLength = raw.length): Parsed<ClientMessage> {
   if (byteLength > LIMITS.maxMessageBytes || raw.length > LIMITS.maxMessageBytes) {
-    return { ok: false, id: undefined, error: { code: 'TOO_LARGE', message: `message larger than ${LIMITS.maxMessageBytes} bytes` } };
+    return rejected(undefined, 'TOO_LARGE', `message larger than ${LIMITS.maxMessageBytes} bytes`);
   }
   let data: unknown;
   try {
     data = JSON.parse(raw);
   } catch {
-    return { ok: false, id: undefined, error: { code: 'BAD_JSON', message: 'message is not valid JSON' } };
+    return rejected(undefined, 'BAD_JSON', 'message is not valid JSON');
   }
   if (!isObject(data)) {
-    return { ok: false, id: undefined, error: { code: 'BAD_MESSAGE', message: 'message must be a JSON object' } };
+    return rejected(undefined, 'BAD_MESSAGE', 'message must be a JSON object');
   }
   const rawId = data['id'];
   const id = typeof rawId === 'number' && Number.isSafeInteger(rawId) && rawId >= 0 ? rawId : undefined;
   if (id === undefined) {
-    return { ok: false, id: undefined, error: { code: 'BAD_MESSAGE', message: "field 'id' must be a non-negative integer" } };
+    return rejected(undefined, 'BAD_MESSAGE', "field 'id' must be a non-negative integer");
   }
   try {
-    return { ok: true, value: parseBody(data, id) };
+    return ok(parseBody(data, id));
   } catch (e) {
-    if (e instanceof Invalid) return { ok: false, id, error: { code: e.code, message: e.message } };
-    return { ok: false, id, error: { code: 'BAD_MESSAGE', message: 'message could not be validated' } };
+    if (e instanceof Invalid) return rejected(id, e.code, e.message);
+    return rejected(id, 'BAD_MESSAGE', 'message could not be validated');
   }
 }
 

@@ -1,5 +1,5 @@
 // Attack `drop-rotation`: the server withholds every key message after the
-// first from the second joiner (server/attack/drop-rotation.ts). Alice leads;
+// first from the second joiner (harness/adversary/drop-rotation.ts). Alice leads;
 // Bob (the victim) is keyed for epoch 2; when Carol joins, epoch 3's key never
 // reaches Bob. Bob must refuse the epoch-3 commit (UNKNOWN_EPOCH, with an
 // alert), stay on epoch 2 with a different security code, and decode nothing
@@ -8,10 +8,10 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
-import type { RunningServer } from '../../server/app.ts';
+import type { AdversaryServer } from '../../harness/adversary/server.ts';
 import { ATTACK_TEST_TIMEOUT, alertsFor, decodedFrom, joinInOrder, launchBrowser, pageState, rejections, report, startAttackServer, tileOf, withPages } from './helpers.ts';
 
-let server: RunningServer;
+let server: AdversaryServer;
 let browser: Browser;
 beforeAll(async () => {
   server = await startAttackServer('drop-rotation');

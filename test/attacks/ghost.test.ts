@@ -1,4 +1,4 @@
-// Attack `ghost` (server/attack/ghost.ts): the server tells every client that
+// Attack `ghost` (harness/adversary/ghost.ts): the server tells every client that
 // two participants joined whom no client runs.
 //
 // - "Ghost (forged)" only has forged announcements: a real participant's
@@ -17,7 +17,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
-import type { RunningServer } from '../../server/app.ts';
+import type { AdversaryServer } from '../../harness/adversary/server.ts';
 import {
   ATTACK_TEST_TIMEOUT,
   alertsFor,
@@ -33,7 +33,7 @@ import {
   withPages,
 } from './helpers.ts';
 
-let server: RunningServer;
+let server: AdversaryServer;
 let browser: Browser;
 beforeAll(async () => {
   server = await startAttackServer('ghost');

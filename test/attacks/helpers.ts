@@ -4,9 +4,11 @@
 // what each page shows and counts.
 
 import type { Browser, Page } from 'playwright-core';
-import type { RunningServer } from '../../server/app.ts';
+import { startAdversaryServer, type AdversaryServer } from '../../harness/adversary/server.ts';
+import { isConfigError, parseConfig } from '../../server/config.ts';
+import { createLogger } from '../../server/log.ts';
 import { launchBrowser, openParticipant, videoFramesDecodedFrom, withOpenPages } from '../helpers/browser.ts';
-import { startTestServer } from '../helpers/server.ts';
+import { REPO_ROOT } from '../helpers/server.ts';
 
 export { launchBrowser };
 
@@ -16,9 +18,16 @@ export { launchBrowser };
  */
 export const ATTACK_TEST_TIMEOUT = 90_000;
 
-export async function startAttackServer(name: string, extra: string[] = []): Promise<RunningServer> {
-  const server = await startTestServer(['--test-mode', '--attack', name, ...extra]);
-  if (server.attack?.name !== name) throw new Error(`server did not install attack ${name}`);
+/** Like startTestServer (ephemeral port, one worker, TEST_SERVER_LOG=1 to see the log), started as the adversary. */
+export async function startAttackServer(name: string, extra: string[] = []): Promise<AdversaryServer> {
+  const cfg = parseConfig(['--port', '0', '--workers', '1', '--quiet', '--test-mode', '--attack', name, ...extra], {}, REPO_ROOT);
+  if (isConfigError(cfg)) throw new Error(cfg.message);
+  const verbose = Boolean(process.env['TEST_SERVER_LOG']);
+  const log = createLogger(verbose ? 'debug' : 'warn', (l) => {
+    if (verbose) console.log(l);
+  });
+  const server = await startAdversaryServer(cfg, {}, log);
+  if (server.attack.name !== name) throw new Error(`server did not install attack ${name}`);
   return server;
 }
 
@@ -30,7 +39,7 @@ export interface Joined {
 }
 
 /** Opens one page per name, each after the previous one has joined. */
-export async function joinInOrder(browser: Browser, server: RunningServer, meeting: string, names: readonly string[], query = ''): Promise<Joined[]> {
+export async function joinInOrder(browser: Browser, server: AdversaryServer, meeting: string, names: readonly string[], query = ''): Promise<Joined[]> {
   const out: Joined[] = [];
   for (const name of names) {
     const url = `${server.url}/?meeting=${meeting}&name=${encodeURIComponent(name)}&join=1${query}`;
@@ -200,8 +209,8 @@ export function dropsFrom(s: PageState, participantId: string): number {
 }
 
 /** Prints the attack's evidence and the pages' rejections, for the test log. */
-export function report(label: string, server: RunningServer, pages: ReadonlyArray<{ name: string; s: PageState }>): void {
-  const a = server.attack!;
+export function report(label: string, server: AdversaryServer, pages: ReadonlyArray<{ name: string; s: PageState }>): void {
+  const a = server.attack;
   const lines = [`[${label}] attack counters ${JSON.stringify(a.stats.counters)}`];
   for (const e of a.stats.events.slice(0, 12)) lines.push(`[${label}]   ${e}`);
   for (const { name, s } of pages) {

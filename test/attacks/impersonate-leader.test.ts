@@ -1,4 +1,4 @@
-// Attack `impersonate-leader` (server/attack/impersonate-leader.ts): the server
+// Attack `impersonate-leader` (harness/adversary/impersonate-leader.ts): the server
 // (1) lists Bob before Alice in later join results, (2) relays every roster,
 // key message and commit of the leader first as if a non-leader had sent it,
 // and (3) forges commits and next-epoch rosters from a non-leader. Alice
@@ -8,10 +8,10 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
-import type { RunningServer } from '../../server/app.ts';
+import type { AdversaryServer } from '../../harness/adversary/server.ts';
 import { ATTACK_TEST_TIMEOUT, alertsFor, decodedFrom, joinInOrder, launchBrowser, pageState, rejections, report, startAttackServer, withPages } from './helpers.ts';
 
-let server: RunningServer;
+let server: AdversaryServer;
 let browser: Browser;
 beforeAll(async () => {
   server = await startAttackServer('impersonate-leader');

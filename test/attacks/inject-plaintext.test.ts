@@ -1,4 +1,4 @@
-// Attack `inject-plaintext` (server/attack/inject-plaintext.ts): when Alice,
+// Attack `inject-plaintext` (harness/adversary/inject-plaintext.ts): when Alice,
 // the first joiner, starts her camera, the server announces a video producer
 // of its own as Alice's screen share and sends it 15 frames a second:
 // plaintext VP8 keyframes (a decodable image reading "FORGED") alternating
@@ -14,11 +14,11 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
-import type { RunningServer } from '../../server/app.ts';
+import type { AdversaryServer } from '../../harness/adversary/server.ts';
 import { ATTACK_TEST_TIMEOUT, decodedFrom, joinInOrder, launchBrowser, pageState, report, startAttackServer, tileOf, trackStats, type PageState, type TrackStats, withPages } from './helpers.ts';
 
-let server: RunningServer;
-let controlServer: RunningServer;
+let server: AdversaryServer;
+let controlServer: AdversaryServer;
 let browser: Browser;
 beforeAll(async () => {
   server = await startAttackServer('inject-plaintext');

@@ -2,8 +2,8 @@
 // --test-mode, only with a known attack name, and never quietly.
 
 import { describe, expect, it } from 'vitest';
-import { ATTACK_NAMES, installAttack } from '../../server/attack/index.ts';
-import { startServer } from '../../server/app.ts';
+import { ATTACK_NAMES, installAttack } from '../../harness/adversary/index.ts';
+import { startAdversaryServer } from '../../harness/adversary/server.ts';
 import { isConfigError, parseConfig } from '../../server/config.ts';
 import { createLogger } from '../../server/log.ts';
 import { REPO_ROOT } from '../helpers/server.ts';
@@ -38,7 +38,7 @@ describe('attack registry', () => {
     const cfg = parseConfig(['--port', '0', '--workers', '1', '--quiet', '--test-mode', '--attack', 'tamper'], {}, REPO_ROOT);
     if (isConfigError(cfg)) throw new Error(cfg.message);
     const lines: string[] = [];
-    const server = await startServer(cfg, {}, createLogger('warn', (l) => lines.push(l)));
+    const server = await startAdversaryServer(cfg, {}, createLogger('warn', (l) => lines.push(l)));
     try {
       expect(lines.some((l) => /WARN\s+ATTACK MODE tamper: this server is deliberately malicious \(test only\)/.test(l))).toBe(true);
       expect(server.attack?.name).toBe('tamper');
@@ -48,6 +48,6 @@ describe('attack registry', () => {
     }
     const bad = parseConfig(['--port', '0', '--workers', '1', '--test-mode', '--attack', 'nope'], {}, REPO_ROOT);
     if (isConfigError(bad)) throw new Error(bad.message);
-    await expect(startServer(bad, {}, createLogger('error', () => {}))).rejects.toThrow(/valid attacks are: .*inject-plaintext/);
+    await expect(startAdversaryServer(bad, {}, createLogger('error', () => {}))).rejects.toThrow(/valid attacks are: .*inject-plaintext/);
   });
 });

@@ -1,16 +1,16 @@
 // Attack `replay`: after each rotation the server re-delivers the previous
 // epoch's roster, key message and commit to everyone, and its acks to the
-// leader (server/attack/replay.ts). Alice leads, Bob joins (epoch 2), Carol
+// leader (harness/adversary/replay.ts). Alice leads, Bob joins (epoch 2), Carol
 // joins (epoch 3): after the epoch-3 commit, Bob and Carol get epoch 2 again.
 // They must refuse all three as STALE_EPOCH, with alerts, and stay on epoch 3
 // with one roster and one security code while media keeps flowing.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
-import type { RunningServer } from '../../server/app.ts';
+import type { AdversaryServer } from '../../harness/adversary/server.ts';
 import { ATTACK_TEST_TIMEOUT, alertsFor, decodedFrom, joinInOrder, launchBrowser, pageState, rejections, report, startAttackServer, withPages } from './helpers.ts';
 
-let server: RunningServer;
+let server: AdversaryServer;
 let browser: Browser;
 beforeAll(async () => {
   server = await startAttackServer('replay');

@@ -1,4 +1,4 @@
-// Attack `swap-resign` (server/attack/swap-resign.ts): the second joiner's
+// Attack `swap-resign` (harness/adversary/swap-resign.ts): the second joiner's
 // announcement is replaced in transit by one with the same ID and name but
 // the server's identity and X25519 keys, validly signed by the server. Alice
 // leads, Bob is the victim, Carol is honest.
@@ -18,7 +18,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
-import type { RunningServer } from '../../server/app.ts';
+import type { AdversaryServer } from '../../harness/adversary/server.ts';
 import {
   ATTACK_TEST_TIMEOUT,
   alertsFor,
@@ -35,7 +35,7 @@ import {
   withPages,
 } from './helpers.ts';
 
-let server: RunningServer;
+let server: AdversaryServer;
 let browser: Browser;
 beforeAll(async () => {
   server = await startAttackServer('swap-resign');

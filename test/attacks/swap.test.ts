@@ -1,5 +1,5 @@
 // Attack `swap`: the server replaces the second joiner's identity key and
-// X25519 key in its announcement with keys it holds (server/attack/swap.ts).
+// X25519 key in its announcement with keys it holds (harness/adversary/swap.ts).
 // Alice leads; Bob is the victim; Carol joins after him. Alice, who received
 // Bob's swapped announcement, must refuse it (BAD_SIGNATURE, with an alert
 // naming Bob); nobody may key Bob: he stays "waiting for key", absent from
@@ -9,10 +9,10 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
-import type { RunningServer } from '../../server/app.ts';
+import type { AdversaryServer } from '../../harness/adversary/server.ts';
 import { ATTACK_TEST_TIMEOUT, alertsFor, decodedFrom, decodedTotal, joinInOrder, launchBrowser, pageState, rejections, report, startAttackServer, tileOf, withPages } from './helpers.ts';
 
-let server: RunningServer;
+let server: AdversaryServer;
 let browser: Browser;
 beforeAll(async () => {
   server = await startAttackServer('swap');

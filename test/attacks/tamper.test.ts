@@ -1,16 +1,16 @@
 // Attack `tamper`: the server delivers, ahead of every announcement, roster,
 // key message, ack and commit, a copy with one byte flipped (see
-// server/attack/tamper.ts). Each page must reject every tampered copy it was
+// harness/adversary/tamper.ts). Each page must reject every tampered copy it was
 // sent (BAD_SIGNATURE, one alert each) and nothing else, and the originals
 // that follow must still work: one epoch, one roster, one security code, and
 // video decoding everywhere.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
-import type { RunningServer } from '../../server/app.ts';
+import type { AdversaryServer } from '../../harness/adversary/server.ts';
 import { ATTACK_TEST_TIMEOUT, alertsFor, decodedTotal, joinInOrder, launchBrowser, pageState, rejections, report, startAttackServer, withPages } from './helpers.ts';
 
-let server: RunningServer;
+let server: AdversaryServer;
 let browser: Browser;
 beforeAll(async () => {
   server = await startAttackServer('tamper');

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import type { RunningServer } from '../../server/app.ts';
-import type { RelayInterceptor } from '../../server/session.ts';
+import type { RelayInterceptor } from '../../server/connection.ts';
 import { inboundStats, launchBrowser, openParticipant, resultsDir, totals } from '../helpers/browser.ts';
 import { e2eeSnapshot } from '../helpers/e2ee-page.ts';
 import { startTestServer } from '../helpers/server.ts';

@@ -17,7 +17,7 @@ let browser: Browser;
 
 beforeAll(async () => {
   server = await startTestServer();
-  testServer = await startTestServer(['--static', 'dist-test']);
+  testServer = await startTestServer(['--static', 'dist-test', '--test-mode']);
   browser = await launchBrowser();
 });
 afterAll(async () => {

@@ -251,7 +251,7 @@ class FuzzConn {
     const wire = Buffer.from(text, 'utf8');
     // What the server will see: lone surrogates, for one, arrive as U+FFFD.
     const parsed = parseClientMessage(wire.toString('utf8'));
-    const id = parsed.ok ? parsed.value.id : parsed.id;
+    const id = parsed.ok ? parsed.value.id : parsed.error.id;
     if (id !== undefined) {
       if (this.usedIds.has(id)) return false;
       this.usedIds.add(id);
@@ -787,8 +787,8 @@ function audit(f: FuzzConn, arena: Arena): Audit {
     }
     const p = m.parsed;
     if (!p || p.ok) continue;
-    if (p.id === undefined && r.type !== 'error') problem(`${label}: expected an error notice for ${p.error.code}, got a response to id ${r.type === 'response' ? r.id : '?'}`);
-    if (p.id !== undefined && (r.type !== 'response' || r.id !== p.id)) problem(`${label}: expected a response to id ${p.id}, got ${JSON.stringify(r).slice(0, 200)}`);
+    if (p.error.id === undefined && r.type !== 'error') problem(`${label}: expected an error notice for ${p.error.code}, got a response to id ${r.type === 'response' ? r.id : '?'}`);
+    if (p.error.id !== undefined && (r.type !== 'response' || r.id !== p.error.id)) problem(`${label}: expected a response to id ${p.error.id}, got ${JSON.stringify(r).slice(0, 200)}`);
     if (r.error.code !== p.error.code) problem(`${label}: answered ${r.error.code}, expected ${p.error.code} (${p.error.message})`);
   }
   if (next < f.immediate.length) problem(`${f.immediate.length - next} replies nobody asked for, first ${JSON.stringify(f.immediate[next]).slice(0, 200)}`);

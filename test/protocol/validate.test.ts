@@ -19,11 +19,11 @@ describe('signaling message validation', () => {
 
   it('rejects a message without a numeric id, and reports no id', () => {
     const r = parse({ id: 'x', type: 'leave' });
-    expect(r).toMatchObject({ ok: false, id: undefined, error: { code: 'BAD_MESSAGE' } });
+    expect(r).toMatchObject({ ok: false, error: { code: 'BAD_MESSAGE', id: undefined } });
   });
 
   it('keeps the id of an otherwise bad message so the reply can be matched', () => {
-    expect(parse({ id: 7, type: 'fly' })).toMatchObject({ ok: false, id: 7, error: { code: 'BAD_MESSAGE' } });
+    expect(parse({ id: 7, type: 'fly' })).toMatchObject({ ok: false, error: { code: 'BAD_MESSAGE', id: 7 } });
   });
 
   it('rejects an unsupported protocol version with its own code', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isConfigError, parseConfig, type ServerConfig } from '../../server/config.ts';
+import { isConfigError, parseConfig, USAGE, type ServerConfig } from '../../server/config.ts';
 
 const ok = (argv: string[], env: Record<string, string> = {}): ServerConfig => {
   const c = parseConfig(argv, env, '/repo');
@@ -34,6 +34,27 @@ describe('server configuration', () => {
       const c = parseConfig(argv, {}, '/repo');
       expect(isConfigError(c), argv.join(' ')).toBe(true);
     }
+  });
+
+  it('explains a bad option in one line that points to --help', () => {
+    for (const argv of [['--prot', '1'], ['--port'], ['stray'], ['--quiet=yes']]) {
+      const c = parseConfig(argv, {}, '/repo');
+      expect(c, argv.join(' ')).toMatchObject({ code: 'BAD_CONFIG', message: expect.stringContaining('--help') });
+      if (isConfigError(c)) expect(c.message, argv.join(' ')).not.toContain('\n');
+    }
+  });
+
+  it('answers --help (or -h) with the usage', () => {
+    for (const argv of [['--help'], ['-h'], ['--port', '1', '--help']]) {
+      expect(parseConfig(argv, {}, '/repo')).toEqual({ code: 'HELP', message: USAGE });
+    }
+  });
+
+  it('reads switches from the environment, where 0 and false mean off', () => {
+    expect(ok([], { QUIET: '1' }).quiet).toBe(true);
+    expect(ok([], { QUIET: 'false' }).quiet).toBe(false);
+    expect(ok([], { E2EE_TEST_MODE: '0' }).testMode).toBe(false);
+    expect(ok(['--test-mode'], {}).testMode).toBe(true);
   });
 
   it('refuses an attack mode unless test mode is on', () => {

@@ -1,12 +1,15 @@
 // Test-only adversarial server behaviour: `--test-mode --attack NAME` turns
-// this server into the adversary of docs/threat-model.md, so browser tests can
+// the server into the adversary of docs/threat-model.md, so browser tests can
 // check that clients refuse what it forges and show it. One module per attack;
 // this file is the registry and wires an attack into the server's hooks.
+// The production server (server/) imports none of this: server.ts here starts
+// it with the attack's hooks.
 //
-// config.ts refuses --attack without --test-mode; startServer checks again.
+// config.ts refuses --attack without --test-mode; startAdversaryServer checks again.
 
-import type { RoomObserver } from '../room.ts';
-import type { RelayInterceptor, SignalObserver } from '../session.ts';
+import type { ServerHooks } from '../../server/app.ts';
+import type { RoomObserver } from '../../server/room.ts';
+import type { RelayInterceptor } from '../../server/connection.ts';
 import { AttackStats, type Attack, type AttackContext, type AttackFactory } from './common.ts';
 import { dropRotationAttack } from './drop-rotation.ts';
 import { ghostAttack } from './ghost.ts';
@@ -62,14 +65,8 @@ export async function installAttack(name: string, ctx: AttackContext): Promise<I
   };
 }
 
-export interface HookSet {
-  roomObserver?: RoomObserver;
-  signalObserver?: SignalObserver;
-  relayInterceptor?: RelayInterceptor;
-}
-
 /** The server's hooks with the attack's added (room observers both run). */
-export function withAttack<H extends HookSet>(hooks: H, attack: InstalledAttack): H {
+export function withAttack(hooks: ServerHooks, attack: InstalledAttack): ServerHooks {
   if (hooks.relayInterceptor && attack.relayInterceptor) {
     throw new Error(`attack '${attack.name}' cannot run together with another relay interceptor`);
   }

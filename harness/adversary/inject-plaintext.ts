@@ -20,7 +20,7 @@ import { randomBytes, randomInt } from 'node:crypto';
 import type { types as ms } from 'mediasoup';
 import { makeKid } from '../../shared/e2ee/kid.ts';
 import { decodeHeader, encodeHeader } from '../../shared/sframe/header.ts';
-import type { Participant, Room } from '../room.ts';
+import type { Participant, Room } from '../../server/room.ts';
 import { ids, peek, RoomState, typeOf, type AttackFactory } from './common.ts';
 import { FORGED_VP8_KEYFRAME } from './forged-vp8.ts';
 import { rtpPayload } from './spy.ts';

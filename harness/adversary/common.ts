@@ -1,14 +1,14 @@
-// Shared plumbing for the test-only attacks (server/attack/*.ts): what an
+// Shared plumbing for the test-only attacks (harness/adversary/*.ts): what an
 // attack is, its counters, and small helpers to look inside and rewrite the
 // E2EE relay payloads that an honest server treats as opaque strings.
 //
 // Nothing here is used unless the server runs with `--test-mode --attack NAME`.
 
-import type { Logger } from '../log.ts';
-import type { Participant, Room, RoomObserver } from '../room.ts';
-import type { RelayInterceptor } from '../session.ts';
+import type { Logger } from '../../server/log.ts';
+import type { Participant, Room, RoomObserver } from '../../server/room.ts';
+import type { RelayInterceptor } from '../../server/connection.ts';
 
-/** One relayed message as the interceptor hands it back to the session. */
+/** One relayed message as the interceptor hands it back to the connection (server/connection.ts). */
 export interface Delivery {
   to: string | null;
   payload: string;

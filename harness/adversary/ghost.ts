@@ -19,8 +19,8 @@
 
 import { encodeMessage } from '../../shared/e2ee/codec.ts';
 import { initCrypto } from '../../shared/e2ee/primitives.ts';
-import type { Participant, Room } from '../room.ts';
-import { randomId } from '../room.ts';
+import type { Participant, Room } from '../../server/room.ts';
+import { randomId } from '../../server/room.ts';
 import { peek, typeOf, RoomState, type AttackFactory, type Delivery, type Json } from './common.ts';
 import { Impostor } from './impostor.ts';
 

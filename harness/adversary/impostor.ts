@@ -12,7 +12,7 @@ import { generateIdentity, type IdentityKeyPair } from '../../shared/e2ee/identi
 import { openKeysMessage } from '../../shared/e2ee/key-message.ts';
 import { dhKeyPairFromSeed, systemRandom, type DhKeyPair } from '../../shared/e2ee/primitives.ts';
 import { rosterHash, type VerifiedRoster } from '../../shared/e2ee/roster.ts';
-import type { Participant, Room } from '../room.ts';
+import type { Participant, Room } from '../../server/room.ts';
 import type { AttackStats, Delivery } from './common.ts';
 import { MediaSpy } from './spy.ts';
 

@@ -6,7 +6,7 @@
 import type { types as ms } from 'mediasoup';
 import { deriveFrameKeys } from '../../shared/e2ee/frame-keys.ts';
 import { SFrameKeyStore } from '../../shared/sframe/index.ts';
-import type { Room } from '../room.ts';
+import type { Room } from '../../server/room.ts';
 import type { AttackStats } from './common.ts';
 
 /** RTP payload (header, CSRCs, extension and padding removed), or undefined. */

@@ -11,7 +11,7 @@ import {
   type ServerMessage,
   type ServerNotice,
 } from '../shared/protocol/signaling.ts';
-import { parseClientMessage } from '../shared/protocol/validate.ts';
+import { parseClientMessage, protocolError } from '../shared/protocol/validate.ts';
 import type { Logger } from './log.ts';
 import { RoomError, randomId, type Participant, type Peer, type Room } from './room.ts';
 import type { RoomRegistry } from './rooms.ts';
@@ -26,7 +26,7 @@ export interface RelayInterceptor {
   relay(room: Room, from: Participant, to: string | null, payload: string): Array<{ to: string | null; payload: string; as?: string }>;
 }
 
-export interface SessionDeps {
+export interface ConnectionDeps {
   registry: RoomRegistry;
   log: Logger;
   tapping: boolean;
@@ -53,7 +53,7 @@ class TokenBucket {
   }
 }
 
-export class Session implements Peer {
+export class Connection implements Peer {
   private room?: Room;
   private participant?: Participant;
   private queue: Promise<void> = Promise.resolve();
@@ -62,7 +62,7 @@ export class Session implements Peer {
 
   constructor(
     private readonly ws: WebSocket,
-    private readonly deps: SessionDeps,
+    private readonly deps: ConnectionDeps,
   ) {
     ws.on('message', (data, isBinary) => {
       // Every frame costs a token, binary ones too, before any other work.
@@ -90,8 +90,10 @@ export class Session implements Peer {
     if (this.room && this.participant) this.deps.signalObserver?.signal(this.room, this.participant.id, 'in', raw);
     if (!parsed.ok) {
       this.deps.log.debug(`rejected message: ${parsed.error.code} ${parsed.error.message}`);
-      if (parsed.id === undefined) this.sendRaw({ type: 'error', error: parsed.error });
-      else this.sendRaw({ type: 'response', id: parsed.id, ok: false, error: parsed.error });
+      const { id } = parsed.error;
+      const error = protocolError(parsed.error);
+      if (id === undefined) this.sendRaw({ type: 'error', error });
+      else this.sendRaw({ type: 'response', id, ok: false, error });
       return;
     }
     const msg = parsed.value;

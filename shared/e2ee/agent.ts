@@ -12,12 +12,13 @@ import { createAck, verifyAck, type Ack } from './ack.ts';
 import { admissible, createAdmission, lobbyWaiting, verifyAdmissionForMember, verifyAdmissionForNewcomer, type Admission, type LobbyInput } from './admission.ts';
 import { createAnnouncement, sameAnnouncement, verifyAnnouncement, VerifiedAnnouncements, type Announcement } from './announcement.ts';
 import { checkChatText, createChat, openChat, type ChatMessage } from './chat.ts';
-import { decodeMessage, encodeMessage, type WireMessage } from './codec.ts';
+import { decodeMessage, encodeMessage, type WireMessage } from './wire.ts';
 import { createCommit, verifyCommit, type Commit, type CommitReason } from './commit.ts';
 import { ID_PATTERN, LIMITS, SIZE, TIMING } from './constants.ts';
 import { checkDisplayName } from './display-name.ts';
 import { Emitter } from './emitter.ts';
-import { bytesEqual, toBase64Url } from './encoding.ts';
+import { constantTimeEqual } from '../bytes.ts';
+import { toBase64Url } from './encoding.ts';
 import { E2eeError, fail, ok, type E2eeErrorCode, type Result } from './errors.ts';
 import type { AgentEvents, AgentOptions, AgentState, AgentTiming, LobbyEntry, StatusEvent, TimerHandle } from './events.ts';
 import { splitPayload, Reassembler } from './fragment.ts';
@@ -445,7 +446,7 @@ export class MeetingKeyAgent {
   private fingerprintOf = (identityKey: Uint8Array, participantId = ''): string => {
     // Looked up by participant; a hit must carry the same whole key.
     const hit = this.fingerprints.get(participantId);
-    if (hit && bytesEqual(hit.identityKey, identityKey)) return hit.fingerprint;
+    if (hit && constantTimeEqual(hit.identityKey, identityKey)) return hit.fingerprint;
     const fp = fingerprint(identityKey);
     if (participantId) {
       if (this.fingerprints.size >= 2 * LIMITS.maxMembers) this.fingerprints.clear();

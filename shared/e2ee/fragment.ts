@@ -3,8 +3,8 @@
 // is bounded: one message in progress per sender, a total character budget,
 // and a timeout.
 
-import type { Fragment } from './codec.ts';
-import { encodeMessage } from './codec.ts';
+import type { Fragment } from './wire.ts';
+import { encodeMessage } from './wire.ts';
 import { LIMITS, TIMING } from './constants.ts';
 import { fail, ok, type Result } from './errors.ts';
 

@@ -3,38 +3,35 @@
 // relayed payloads into verified keys, rosters and chat messages. The checks
 // live in the pure modules (announcement, roster, key-message, ack, commit,
 // admission, chat); the roles live beside this file: leader.ts (pure state
-// transitions while we lead), epochs.ts (rosters and keys), chat-channel.ts,
-// presence.ts and input-queue.ts. This class keeps them together: presence
-// notices, inbound dispatch, and carrying out what the leader's steps ask for.
+// transitions while we lead, run by leader-runner.ts), member.ts (following a
+// leader), epochs.ts (rosters and keys), chat-channel.ts, presence.ts and
+// input-queue.ts. This class holds them together: the public API, presence
+// notices and the dispatch of relayed messages.
 //
 // Inputs are processed one at a time, in arrival order, on an internal queue
 // (each input is one task; tasks may be asynchronous); idle() resolves when
 // the queue is empty.
 
-import { createAck, verifyAck, type Ack } from './ack.ts';
-import { verifyAdmissionForMember, verifyAdmissionForNewcomer, type Admission } from './admission.ts';
-import { createAnnouncement, sameAnnouncement, verifyAnnouncement, VerifiedAnnouncements, type Announcement } from './announcement.ts';
+import { createAnnouncement, VerifiedAnnouncements, type Announcement } from './announcement.ts';
 import { ChatChannel } from './chat-channel.ts';
-import { verifyCommit, type Commit } from './commit.ts';
 import { ID_PATTERN, LIMITS, SIZE, TIMING } from './constants.ts';
 import { checkDisplayName } from './display-name.ts';
 import { Emitter } from './emitter.ts';
 import { toBase64Url } from './encoding.ts';
 import { Epochs } from './epochs.ts';
-import { E2eeError, fail, ok, type E2eeErrorCode, type Result } from './errors.ts';
+import { E2eeError, fail, type E2eeErrorCode, type Result } from './errors.ts';
 import type { AgentEvents, AgentOptions, AgentState, AgentTiming, LobbyEntry, StatusEvent, TimerHandle } from './events.ts';
-import { splitPayload, Reassembler } from './fragment.ts';
+import { readRelay, splitPayload, Reassembler } from './fragment.ts';
 import type { IdentityKeyPair } from './identity.ts';
 import { InputQueue } from './input-queue.ts';
-import { openKeysMessage, type KeysMessage } from './key-message.ts';
 import * as leader from './leader.ts';
-import type { LeaderContext, LeaderState, LeaderStep, LeaderTimer } from './leader.ts';
+import { LeaderRunner } from './leader-runner.ts';
 import { LivenessNonces } from './liveness.ts';
+import { MemberSide } from './member.ts';
 import { Presence } from './presence.ts';
 import { cryptoReady, dhKeyPairFromSeed, systemRandom, wipe, type DhKeyPair, type RandomBytes } from './primitives.ts';
-import { expectedLeader, rosterIndexOf, verifyRoster, type Roster, type VerifiedRoster } from './roster.ts';
-import { fingerprint } from './security-code.ts';
-import { decodeMessage, encodeMessage, type WireMessage } from './wire.ts';
+import { expectedLeader, rosterIndexOf, type VerifiedRoster } from './roster.ts';
+import { encodeMessage, type WireMessage } from './wire.ts';
 import { WrapKeyCache } from './wrap-keys.ts';
 
 export type * from './events.ts';
@@ -63,12 +60,12 @@ export class MeetingKeyAgent {
   private readonly presence: Presence;
   private readonly epochs: Epochs;
   private readonly chat: ChatChannel;
+  private readonly member: MemberSide;
 
   /** Highest epoch number in any well-formed message, verified or not: only a hint for new chains. */
   private epochHint = 0;
-  /** Present only while we lead; its timers by name. */
-  private lead: LeaderState | null = null;
-  private readonly leaderTimers = new Map<LeaderTimer, TimerHandle>();
+  /** The leader state and its timers, while we lead. */
+  private readonly lead: LeaderRunner;
   private orphanTimer: TimerHandle | null = null;
   private state: AgentState = 'waiting-for-key';
   /** Signer of the lobby or denial message behind the current state. */
@@ -111,14 +108,47 @@ export class MeetingKeyAgent {
     );
     this.reassembler = new Reassembler({ now: this.now });
     this.wrapKeys = new WrapKeyCache(this.dh, this.exportSecret);
-    this.presence = new Presence(this.selfId);
+    this.presence = new Presence({ meetingId: this.meetingId, instanceId: this.instanceId, selfId: this.selfId }, this.verifiedAnnouncements);
     this.epochs = new Epochs(this.selfId, this.events, this.exportSecret);
+    const us = { meetingId: this.meetingId, instanceId: this.instanceId, selfId: this.selfId, self: this.announcement, identity: this.identity, dh: this.dh };
     this.chat = new ChatChannel({
-      ...{ meetingId: this.meetingId, instanceId: this.instanceId, selfId: this.selfId, identity: this.identity, random: this.random, now: this.now },
+      ...{ ...us, random: this.random, now: this.now },
       epochs: this.epochs,
       events: this.events,
       send: (to, m) => this.sendMessage(to, m),
       reject: (code, message, from) => this.reject(code, message, from),
+    });
+    this.member = new MemberSide({
+      ...us,
+      ...{ nonces: this.nonces, verifiedAnnouncements: this.verifiedAnnouncements, presence: this.presence, epochs: this.epochs, wrapKeys: this.wrapKeys },
+      exportSecret: this.exportSecret,
+      send: (to, m) => this.sendMessage(to, m),
+      reject: (code, message, from) => this.reject(code, message, from),
+      adopt: (roster) => {
+        this.rememberRoster(roster);
+        this.cancelOrphanTimer();
+      },
+      removed: (reason) => this.handleRemoved(reason),
+      switchTo: (epoch) => this.switchTo(epoch),
+      decided: (decision, by) => {
+        if (decision === 'wait') return this.setState('lobby', { by });
+        this.cancelOrphanTimer();
+        this.setState('denied', { by });
+      },
+      exclude: (id) => this.exclude(id),
+    });
+    this.lead = new LeaderRunner({
+      ...us,
+      ...{ random: this.random, timing: this.timing, now: this.now, queue: this.queue, presence: this.presence, epochs: this.epochs },
+      wrapKeys: this.wrapKeys,
+      epochHint: () => this.epochHint,
+      ended: () => this.ended,
+      reject: (code, message) => this.reject(code, message),
+      exportSecret: this.exportSecret,
+      send: (to, m) => this.sendMessage(to, m),
+      emitLobby: (e) => this.events.emit('lobby', e),
+      adopt: (roster) => this.rememberRoster(roster),
+      switchTo: (epoch) => this.switchTo(epoch),
     });
   }
 
@@ -144,17 +174,17 @@ export class MeetingKeyAgent {
 
   /** Whether we lead (and so may lock, admit, deny and remove). */
   get isLeader(): boolean {
-    return this.lead !== null;
+    return this.lead.state !== null;
   }
 
   /** The lock we enforce as leader, else the one our newest roster carries. */
   get locked(): boolean {
-    return this.lead?.locked ?? this.epochs.head?.roster.locked ?? false;
+    return this.lead.state?.locked ?? this.epochs.head?.roster.locked ?? false;
   }
 
   /** Leader only: who waits in the lobby now, oldest first (empty otherwise). */
   get waiting(): LobbyEntry[] {
-    return this.lead ? leader.waitingIn(this.lead, this.leaderContext()).map(leader.lobbyEntry) : [];
+    return this.lead.waiting().map(leader.lobbyEntry);
   }
 
   /** Call once after joining, with the IDs the server says are present, in join order. */
@@ -167,8 +197,8 @@ export class MeetingKeyAgent {
       this.sendMessage(null, { type: 'announce', announcement: this.announcement });
       // Alone at start: we are the first, so we lead and key ourselves at once.
       if (this.presence.first === this.selfId) {
-        this.becomeLeader();
-        return this.leaderStep(leader.flush);
+        this.lead.begin();
+        return this.lead.run(leader.flush);
       }
     });
   }
@@ -178,7 +208,7 @@ export class MeetingKeyAgent {
       if (!ID_PATTERN.test(participantId) || participantId === this.selfId) return this.reject('MALFORMED', 'server announced an invalid participant ID');
       if (this.presence.departed.has(participantId)) return this.reject('PARTICIPANT_ID_REUSED', `'${participantId}' already left this meeting`);
       if (!this.presence.joined(participantId)) return;
-      if (this.presence.candidates.has(participantId)) this.leaderStep(leader.markDirty);
+      if (this.presence.candidates.has(participantId)) this.lead.run(leader.markDirty);
     });
   }
 
@@ -195,43 +225,41 @@ export class MeetingKeyAgent {
     this.queue.enqueue(() => this.handleRelay(from, payload));
   }
 
-  // The leader's admission controls. Each checks at once (the error value is
-  // for the UI) and again when its turn in the input queue comes, reporting
-  // an `error` event if things changed meanwhile (e.g. we stopped leading).
+  // The leader's admission controls: see LeaderRunner.action.
 
   /** Leader only: lock or unlock the meeting. The next roster (a new epoch) carries it to everyone. */
   setLocked(locked: boolean): Result<void> {
-    return this.leaderAction(
-      () => (typeof locked === 'boolean' ? this.requireLeader('lock') : fail('INVALID_ARGUMENT', 'locked must be a boolean')),
-      () => this.leaderStep((s, ctx, now) => leader.setLock(s, ctx, now, locked)),
+    return this.lead.action(
+      () => (typeof locked === 'boolean' ? this.lead.require('lock') : fail('INVALID_ARGUMENT', 'locked must be a boolean')),
+      () => this.lead.run((s, ctx, now) => leader.setLock(s, ctx, now, locked)),
     );
   }
 
   /** Leader only: let a waiting newcomer in; it is keyed with the next epoch. */
   admit(participantId: string): Result<void> {
-    return this.leaderAction(
-      () => this.requireWaiting(participantId),
-      () => this.leaderStep((s, ctx, now) => leader.admit(s, ctx, now, participantId)),
+    return this.lead.action(
+      () => this.lead.requireWaiting(participantId),
+      () => this.lead.run((s, ctx, now) => leader.admit(s, ctx, now, participantId)),
     );
   }
 
   /** Leader only: refuse a waiting newcomer; it is told so and never added by this chain. */
   deny(participantId: string): Result<void> {
-    return this.leaderAction(
-      () => this.requireWaiting(participantId),
+    return this.lead.action(
+      () => this.lead.requireWaiting(participantId),
       () => {
         const newcomer = this.presence.candidates.get(participantId);
         this.exclude(participantId);
-        this.leaderStep((s, ctx) => leader.deny(s, ctx, newcomer));
+        this.lead.run((s, ctx) => leader.deny(s, ctx, newcomer));
       },
     );
   }
 
   /** Leader only: drop a member; the next epoch (fresh key) excludes it, and so does every later roster. */
   remove(participantId: string): Result<void> {
-    return this.leaderAction(
+    return this.lead.action(
       () => {
-        const lead = this.requireLeader('remove');
+        const lead = this.lead.require('remove');
         if (!lead.ok) return lead;
         if (participantId === this.selfId) return fail('INVALID_ARGUMENT', 'the leader cannot remove itself (leave instead)');
         const head = this.epochs.head;
@@ -240,7 +268,7 @@ export class MeetingKeyAgent {
       },
       () => {
         this.exclude(participantId);
-        this.leaderStep(leader.markDirty);
+        this.lead.run(leader.markDirty);
       },
     );
   }
@@ -261,7 +289,7 @@ export class MeetingKeyAgent {
     this.wrapKeys.clear();
     wipe(this.dh.privateKey);
     this.reassembler.clear();
-    this.lead = null;
+    this.lead.end();
     this.state = 'stopped';
     this.events.emit('status', { state: 'stopped' });
     this.events.clear();
@@ -319,116 +347,21 @@ export class MeetingKeyAgent {
   /** Excluded participants are never added again, and drop out of the lobby. */
   private exclude(participantId: string): void {
     this.presence.exclude(participantId);
-    if (this.lead) this.lead = leader.forget(this.lead, [participantId]);
+    this.lead.forget([participantId]);
   }
 
   private rememberRoster(v: VerifiedRoster): void {
     this.epochs.adopt(v);
     this.presence.adopt(v.roster);
-    if (this.lead) this.lead = leader.forget(this.lead, v.roster.members.map((m) => m.participantId));
+    this.lead.forget(v.roster.members.map((m) => m.participantId));
     // The leader's exclusions become ours: if we lead next, we keep them.
     for (const id of v.roster.excluded) this.exclude(id);
   }
 
   // ---------------------------------------------------------------- leading
 
-  private leaderAction(check: () => Result<unknown>, apply: () => void): Result<void> {
-    const now = check();
-    if (!now.ok) return now;
-    this.queue.enqueue(() => {
-      const later = check();
-      if (!later.ok) return this.reject(later.error.code, later.error.message);
-      if (this.lead) apply();
-    });
-    return ok(undefined);
-  }
-
-  private requireLeader(what: string): Result<LeaderState> {
-    if (!this.lead || this.ended) return fail('NOT_LEADER', `only the leader can ${what}`);
-    return ok(this.lead);
-  }
-
-  private requireWaiting(participantId: string): Result<LeaderState> {
-    const lead = this.requireLeader('admit or deny');
-    if (!lead.ok) return lead;
-    if (!leader.waitingIn(lead.value, this.leaderContext()).some((a) => a.participantId === participantId)) {
-      return fail('NOT_IN_LOBBY', `'${participantId}' is not waiting in the lobby`);
-    }
-    return lead;
-  }
-
-  private leaderContext(): LeaderContext {
-    const p = this.presence;
-    return {
-      meetingId: this.meetingId,
-      instanceId: this.instanceId,
-      selfId: this.selfId,
-      self: this.announcement,
-      identity: this.identity,
-      dh: this.dh,
-      random: this.random,
-      timing: this.timing,
-      head: this.epochs.head,
-      candidates: p.candidates,
-      isPresent: p.isPresent,
-      excluded: p.excluded,
-      departed: p.departed,
-      echoes: p.echoes,
-      epochHint: this.epochHint,
-      wrapKeyFor: (peerDh) => this.wrapKeys.get('lead', peerDh),
-      exportSecret: this.exportSecret,
-    };
-  }
-
-  private becomeLeader(): void {
-    if (this.lead) return;
-    this.lead = leader.initialState(this.epochs.head);
-    this.leaderStep(leader.refreshLobby);
-  }
-
   private refreshLobby(): void {
-    if (!this.ended) this.leaderStep(leader.refreshLobby);
-  }
-
-  /** Runs one leader transition (if we lead) and carries out what it asks for, in order. */
-  private leaderStep(transition: (s: LeaderState, ctx: LeaderContext, now: number) => LeaderStep): void {
-    if (!this.lead) return;
-    const now = this.now();
-    const { state, out } = transition(this.lead, this.leaderContext(), now);
-    this.lead = state;
-    for (const o of out) {
-      if (!this.lead) return; // a listener stopped us
-      switch (o.type) {
-        case 'send':
-          this.sendMessage(o.to, o.message);
-          break;
-        case 'lobby':
-          this.events.emit('lobby', o.event);
-          break;
-        case 'adopt':
-          this.rememberRoster(o.roster);
-          this.epochs.keyEpoch = o.roster.roster.epoch;
-          break;
-        case 'install':
-          this.epochs.install(o.roster, o.epochKey);
-          break;
-        case 'switch':
-          this.switchTo(o.epoch);
-          break;
-        case 'arm': {
-          const task = o.timer === 'flush' ? leader.flush : (s: LeaderState, ctx: LeaderContext) => leader.commit(s, ctx, 'timeout');
-          this.leaderTimers.set(o.timer, this.queue.timer(o.at - now, () => this.leaderStep(task)));
-          break;
-        }
-        case 'disarm':
-          this.queue.cancel(this.leaderTimers.get(o.timer) ?? null);
-          this.leaderTimers.delete(o.timer);
-          break;
-        case 'flush-next':
-          this.queue.enqueue(() => this.leaderStep(leader.flush));
-          break;
-      }
-    }
+    if (!this.ended) this.lead.run(leader.refreshLobby);
   }
 
   private switchTo(epoch: number): void {
@@ -453,12 +386,12 @@ export class MeetingKeyAgent {
       this.armOrphanTimer();
       return;
     }
-    if (this.lead) return this.leaderStep((s, ctx, now) => leader.participantLeft(s, ctx, now, id));
+    if (this.lead.state) return this.lead.run((s, ctx, now) => leader.participantLeft(s, ctx, now, id));
     if (expectedLeader(head.roster, this.presence.departed)?.participantId === this.selfId) {
       // Failover: batch with other departures that arrive together (a leader
       // and its successor often go at once).
-      this.becomeLeader();
-      this.leaderStep((s, ctx, now) => leader.markDirty(s, ctx, now, true));
+      this.lead.begin();
+      this.lead.run((s, ctx, now) => leader.markDirty(s, ctx, now, true));
     }
   }
 
@@ -467,12 +400,12 @@ export class MeetingKeyAgent {
    * grace period (for a leader that has a chain to add us to) we start a new chain.
    */
   private armOrphanTimer(): void {
-    if (this.orphanTimer !== null || this.lead || this.presence.anyoneAhead()) return;
+    if (this.orphanTimer !== null || this.lead.state || this.presence.anyoneAhead()) return;
     this.orphanTimer = this.queue.timer(this.timing.orphanTimeoutMs, () => {
       this.orphanTimer = null;
       if (this.epochs.head || this.presence.anyoneAhead() || this.ended) return;
-      this.becomeLeader();
-      this.leaderStep(leader.flush);
+      this.lead.begin();
+      this.lead.run(leader.flush);
     });
   }
 
@@ -483,148 +416,40 @@ export class MeetingKeyAgent {
     if (typeof from !== 'string' || !ID_PATTERN.test(from)) return this.reject('MALFORMED', 'relay from an invalid participant ID');
     if (from === this.selfId) return this.reject('SENDER_MISMATCH', 'relay claims to come from us', from);
     if (typeof payload !== 'string') return this.reject('MALFORMED', 'relay payload is not a string', from);
-    let decoded = decodeMessage(payload, LIMITS.maxRelayPayload);
-    if (!decoded.ok) return this.reject(decoded.error.code, decoded.error.message, from);
-    if (decoded.value.type === 'frag') {
-      const whole = this.reassembler.add(from, decoded.value.fragment);
-      if (!whole.ok) return this.reject(whole.error.code, whole.error.message, from);
-      if (whole.value === null) return;
-      decoded = decodeMessage(whole.value, LIMITS.maxMessageChars);
-      if (!decoded.ok) return this.reject(decoded.error.code, decoded.error.message, from);
-      if (decoded.value.type === 'frag') return this.reject('MALFORMED', 'fragment inside a fragment', from);
-    }
-    const m = decoded.value;
+    const read = readRelay(this.reassembler, from, payload);
+    if (!read.ok) return this.reject(read.error.code, read.error.message, from);
+    const m = read.value;
+    if (m === null) return;
     const epoch = m.type === 'roster' ? m.roster.epoch : m.type === 'keys' ? m.keys.epoch : m.type === 'commit' ? m.commit.epoch : 0;
     this.epochHint = Math.max(this.epochHint, epoch);
     switch (m.type) {
       case 'announce':
         return this.handleAnnounce(from, m.announcement);
       case 'roster':
-        return this.handleRoster(from, m.roster);
+        return this.member.roster(from, m.roster);
       case 'keys':
-        return this.handleKeys(from, m.keys);
+        return this.member.keys(from, m.keys);
       case 'ack':
-        return this.handleAck(from, m.ack);
+        return this.lead.ack(from, m.ack);
       case 'commit':
-        return this.handleCommit(from, m.commit);
+        return this.member.commit(from, m.commit);
       case 'admission':
-        return this.handleAdmission(from, m.admission);
+        return this.member.admission(from, m.admission);
       case 'chat':
         return this.chat.receive(from, m.chat);
     }
   }
 
   private handleAnnounce(from: string, a: Announcement): void {
-    const p = this.presence;
-    if (p.departed.has(from)) return this.reject('PARTICIPANT_ID_REUSED', `announcement from '${from}', who already left`, from);
-    if (!p.wasListed(from)) return this.reject('UNKNOWN_PARTICIPANT', `announcement from '${from}', whom the server never reported`, from);
-    if (p.excluded.has(from)) return this.reject('PARTICIPANT_EXCLUDED', `announcement from '${from}', whom the leader removed or denied`, from);
-    const checked = verifyAnnouncement(a, { meetingId: this.meetingId, instanceId: this.instanceId, from }, this.verifiedAnnouncements);
-    if (!checked.ok) return this.reject(checked.error.code, checked.error.message, from);
-    const inRoster = this.epochs.head?.roster.members.find((m) => m.participantId === from);
-    const known = p.candidates.get(from) ?? (inRoster && { meetingId: this.meetingId, instanceId: this.instanceId, ...inRoster });
-    if (known) {
-      // Re-broadcasts are normal; new keys under a known ID are not accepted.
-      if (!sameAnnouncement(known, a)) this.reject('ANNOUNCEMENT_CONFLICT', `'${from}' announced different keys`, from);
-      return;
-    }
-    p.announced(a);
-    this.leaderStep(leader.candidatesChanged);
-  }
-
-  private handleRoster(from: string, r: Roster): void {
-    const result = verifyRoster(r, {
-      meetingId: this.meetingId,
-      instanceId: this.instanceId,
-      from,
-      self: this.announcement,
-      head: this.epochs.head,
-      departed: this.presence.departed,
-      verifiedAnnouncements: this.verifiedAnnouncements,
-    });
-    if (!result.ok) {
-      // Before our first roster, rosters of epochs we are not part of are expected (they are broadcast).
-      if (!this.epochs.head && result.error.code === 'NOT_IN_ROSTER') return;
-      return this.reject(result.error.code, result.error.message, from);
-    }
-    if (result.value.kind === 'removed') return this.handleRemoved(result.value.verified.roster.excluded.includes(this.selfId) ? 'removed-by-leader' : 'dropped');
-    this.rememberRoster(result.value.verified);
-    this.cancelOrphanTimer();
-  }
-
-  private handleKeys(from: string, k: KeysMessage): void {
-    if (!this.epochs.head) return; // not our epoch yet: broadcast key messages reach newcomers too
-    const opened = openKeysMessage(k, {
-      meetingId: this.meetingId,
-      instanceId: this.instanceId,
-      selfId: this.selfId,
-      from,
-      roster: this.epochs.roster(k.epoch),
-      lastEpoch: this.epochs.keyEpoch,
-      dh: this.dh,
-      acceptableEchoes: this.nonces.acceptable(),
-      wrapKeyFor: (leaderDh) => this.wrapKeys.get('member', leaderDh),
-    });
-    if (!opened.ok) return this.reject(opened.error.code, opened.error.message, from);
-    const roster = opened.value.roster;
-    this.exportSecret(`epoch ${k.epoch} key`, opened.value.epochKey);
-    this.epochs.keyEpoch = k.epoch;
-    this.nonces.consume(opened.value.echo);
-    for (const e of k.entries) this.presence.echoes.set(e.to, e.echo);
-    this.epochs.install(roster, opened.value.epochKey);
-    const ack = createAck(
-      { meetingId: this.meetingId, instanceId: this.instanceId, epoch: k.epoch, participantId: this.selfId, rosterHash: roster.hash, nonce: this.nonces.issue() },
-      this.identity,
-    );
-    this.sendMessage(k.leaderId, { type: 'ack', ack });
-  }
-
-  private handleAck(from: string, a: Ack): void {
-    const checked = verifyAck(a, { meetingId: this.meetingId, instanceId: this.instanceId, from, selfId: this.selfId, roster: this.epochs.roster(a.epoch) });
-    if (!checked.ok) return this.reject(checked.error.code, checked.error.message, from);
-    this.presence.echoes.set(from, a.nonce);
-    this.leaderStep((s, ctx) => leader.acked(s, ctx, from, a.epoch));
-  }
-
-  private handleCommit(from: string, c: Commit): void {
-    if (!this.epochs.head) return; // a commit for an epoch before ours
-    const checked = verifyCommit(c, {
-      meetingId: this.meetingId,
-      instanceId: this.instanceId,
-      from,
-      sendEpoch: this.epochs.sendEpoch,
-      roster: this.epochs.installed(c.epoch) ? this.epochs.roster(c.epoch) : undefined,
-    });
-    if (!checked.ok) return this.reject(checked.error.code, checked.error.message, from);
-    this.switchTo(c.epoch);
-  }
-
-  private handleAdmission(from: string, a: Admission): void {
-    if (this.epochs.head) {
-      // We are a member: a decision about us is stale (we were admitted), one
-      // about a newcomer counts only from our leader; we keep its denials.
-      if (a.to === this.selfId) return this.reject('STALE_EPOCH', 'admission message about us, who are already a member', from);
-      const ctx = { meetingId: this.meetingId, instanceId: this.instanceId, from, roster: this.epochs.roster(a.epoch), departed: this.presence.departed };
-      const checked = verifyAdmissionForMember(a, ctx);
-      if (!checked.ok) return this.reject(checked.error.code, checked.error.message, from);
-      if (a.decision === 'deny') this.exclude(a.to);
-      return;
-    }
-    if (a.to !== this.selfId) return; // about another newcomer: broadcast denials reach us too
-    if (!this.presence.isPresent(from)) return this.reject('UNKNOWN_PARTICIPANT', `admission from '${from}', whom the server does not list`, from);
-    const checked = verifyAdmissionForNewcomer(a, { meetingId: this.meetingId, instanceId: this.instanceId, from, self: this.announcement });
-    if (!checked.ok) return this.reject(checked.error.code, checked.error.message, from);
-    // Only a hint for the UI: we cannot know this key leads. Nobody keys us either way.
-    const by = { participantId: from, fingerprint: fingerprint(a.leaderKey) };
-    if (a.decision === 'wait') return this.setState('lobby', { by });
-    this.cancelOrphanTimer();
-    this.setState('denied', { by });
+    const added = this.presence.announce(from, a, this.epochs.head?.roster ?? null);
+    if (!added.ok) return this.reject(added.error.code, added.error.message, from);
+    if (added.value) this.lead.run(leader.candidatesChanged);
   }
 
   private handleRemoved(reason: 'removed-by-leader' | 'dropped'): void {
     // A valid roster from our leader without us: we no longer get keys. Stop
     // sending now (no send key), keep receive keys for the grace period.
-    this.lead = null;
+    this.lead.end();
     this.setState('removed', { reason });
     const epochs = this.epochs.held();
     this.queue.timer(this.timing.retireAfterMs, () => this.epochs.retire(epochs));

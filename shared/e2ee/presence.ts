@@ -3,8 +3,9 @@
 // (candidates), the latest liveness nonce per participant, and who was removed
 // or denied. Server notices are trusted only for presence, never for keys.
 
-import type { Announcement } from './announcement.ts';
+import { sameAnnouncement, verifyAnnouncement, type Announcement, type VerifiedAnnouncements } from './announcement.ts';
 import { ID_PATTERN } from './constants.ts';
+import { fail, ok, type Result } from './errors.ts';
 import type { Roster } from './roster.ts';
 
 export class Presence {
@@ -19,7 +20,15 @@ export class Presence {
   /** Removed or denied participants (from signed rosters and leader-signed denials): never added again. */
   readonly excluded = new Set<string>();
 
-  constructor(private readonly selfId: string) {}
+  private readonly selfId: string;
+
+  constructor(
+    private readonly meeting: { meetingId: string; instanceId: string; selfId: string },
+    /** Announcement signatures verified so far, shared with roster verification. */
+    private readonly verified: VerifiedAnnouncements,
+  ) {
+    this.selfId = meeting.selfId;
+  }
 
   /** The server's list at our join; returns how many entries were invalid (skipped). */
   start(presentIds: readonly string[]): number {
@@ -58,11 +67,6 @@ export class Presence {
     return true;
   }
 
-  /** The server listed this ID at some point (present or gone). */
-  wasListed(id: string): boolean {
-    return this.joinOrder.includes(id);
-  }
-
   isPresent = (id: string): boolean => !this.departed.has(id) && this.joinOrder.includes(id);
 
   /** Someone the server listed before us is still here (so it, not we, should start a chain). */
@@ -70,10 +74,24 @@ export class Presence {
     return this.joinOrder.slice(0, this.joinOrder.indexOf(this.selfId)).some(this.isPresent);
   }
 
-  /** A newly verified announcement from someone not in our roster. */
-  announced(a: Announcement): void {
-    this.candidates.set(a.participantId, a);
-    this.echoes.set(a.participantId, a.nonce);
+  /**
+   * A relayed announcement. A new one from a listed participant not in `head`
+   * becomes a candidate (true); a re-broadcast of a known one is normal (false);
+   * new keys under a known ID are not accepted.
+   */
+  announce(from: string, a: Announcement, head: Roster | null): Result<boolean> {
+    if (this.departed.has(from)) return fail('PARTICIPANT_ID_REUSED', `announcement from '${from}', who already left`);
+    if (!this.joinOrder.includes(from)) return fail('UNKNOWN_PARTICIPANT', `announcement from '${from}', whom the server never reported`);
+    if (this.excluded.has(from)) return fail('PARTICIPANT_EXCLUDED', `announcement from '${from}', whom the leader removed or denied`);
+    const { meetingId, instanceId } = this.meeting;
+    const checked = verifyAnnouncement(a, { meetingId, instanceId, from }, this.verified);
+    if (!checked.ok) return checked;
+    const inRoster = head?.members.find((m) => m.participantId === from);
+    const known = this.candidates.get(from) ?? (inRoster && { meetingId, instanceId, ...inRoster });
+    if (known) return sameAnnouncement(known, a) ? ok(false) : fail('ANNOUNCEMENT_CONFLICT', `'${from}' announced different keys`);
+    this.candidates.set(from, a);
+    this.echoes.set(from, a.nonce);
+    return ok(true);
   }
 
   /** Roster members are no longer candidates; their signed nonce is the echo until a fresher one arrives. */

@@ -102,15 +102,14 @@ export class MeetingKeyAgent {
     this.dh = dhKeyPairFromSeed(this.random(32));
     this.exportSecret(`X25519 private key of ${this.selfId}`, this.dh.privateKey);
     this.nonces = new LivenessNonces(this.random);
-    this.announcement = createAnnouncement(
-      { meetingId: this.meetingId, instanceId: this.instanceId, participantId: this.selfId, name: name.value, dhKey: this.dh.publicKey, nonce: this.nonces.latest },
-      this.identity,
-    );
+    const meeting = { meetingId: this.meetingId, instanceId: this.instanceId };
+    const ours = { participantId: this.selfId, name: name.value, dhKey: this.dh.publicKey, nonce: this.nonces.latest };
+    this.announcement = createAnnouncement({ ...meeting, ...ours }, this.identity);
     this.reassembler = new Reassembler({ now: this.now });
     this.wrapKeys = new WrapKeyCache(this.dh, this.exportSecret);
-    this.presence = new Presence({ meetingId: this.meetingId, instanceId: this.instanceId, selfId: this.selfId }, this.verifiedAnnouncements);
+    this.presence = new Presence({ ...meeting, selfId: this.selfId }, this.verifiedAnnouncements);
     this.epochs = new Epochs(this.selfId, this.events, this.exportSecret);
-    const us = { meetingId: this.meetingId, instanceId: this.instanceId, selfId: this.selfId, self: this.announcement, identity: this.identity, dh: this.dh };
+    const us = { ...meeting, selfId: this.selfId, self: this.announcement, identity: this.identity, dh: this.dh };
     this.chat = new ChatChannel({
       ...{ ...us, random: this.random, now: this.now },
       epochs: this.epochs,
@@ -120,7 +119,8 @@ export class MeetingKeyAgent {
     });
     this.member = new MemberSide({
       ...us,
-      ...{ nonces: this.nonces, verifiedAnnouncements: this.verifiedAnnouncements, presence: this.presence, epochs: this.epochs, wrapKeys: this.wrapKeys },
+      ...{ nonces: this.nonces, verifiedAnnouncements: this.verifiedAnnouncements },
+      ...{ presence: this.presence, epochs: this.epochs, wrapKeys: this.wrapKeys },
       exportSecret: this.exportSecret,
       send: (to, m) => this.sendMessage(to, m),
       reject: (code, message, from) => this.reject(code, message, from),
@@ -192,7 +192,8 @@ export class MeetingKeyAgent {
     this.queue.enqueue(() => {
       if (this.started) return this.reject('INVALID_ARGUMENT', 'start() called twice');
       this.started = true;
-      for (let bad = this.presence.start(presentIds); bad > 0; bad--) this.reject('MALFORMED', 'server sent an invalid participant list entry');
+      const invalid = this.presence.start(presentIds);
+      for (let i = 0; i < invalid; i++) this.reject('MALFORMED', 'server sent an invalid participant list entry');
       this.events.emit('status', { state: this.state });
       this.sendMessage(null, { type: 'announce', announcement: this.announcement });
       // Alone at start: we are the first, so we lead and key ourselves at once.
@@ -205,8 +206,10 @@ export class MeetingKeyAgent {
 
   onPeerJoined(participantId: string): void {
     this.queue.enqueue(() => {
-      if (!ID_PATTERN.test(participantId) || participantId === this.selfId) return this.reject('MALFORMED', 'server announced an invalid participant ID');
-      if (this.presence.departed.has(participantId)) return this.reject('PARTICIPANT_ID_REUSED', `'${participantId}' already left this meeting`);
+      if (!this.isPeer(participantId)) return this.reject('MALFORMED', 'server announced an invalid participant ID');
+      if (this.presence.departed.has(participantId)) {
+        return this.reject('PARTICIPANT_ID_REUSED', `'${participantId}' already left this meeting`);
+      }
       if (!this.presence.joined(participantId)) return;
       if (this.presence.candidates.has(participantId)) this.lead.run(leader.markDirty);
     });
@@ -214,7 +217,7 @@ export class MeetingKeyAgent {
 
   onPeerLeft(participantId: string): void {
     this.queue.enqueue(() => {
-      if (!ID_PATTERN.test(participantId) || participantId === this.selfId) return this.reject('MALFORMED', 'server reported an invalid participant leaving');
+      if (!this.isPeer(participantId)) return this.reject('MALFORMED', 'server reported an invalid participant leaving');
       if (!this.presence.left(participantId)) return;
       this.onDeparture(participantId);
       this.refreshLobby();
@@ -317,6 +320,11 @@ export class MeetingKeyAgent {
     this.stateBy = extra.by;
     const epoch = this.epochs.sendEpoch;
     this.events.emit('status', { state, ...(epoch > 0 ? { epoch } : {}), ...extra });
+  }
+
+  /** A well-formed ID that is not ours (server notices name others). */
+  private isPeer(participantId: string): boolean {
+    return ID_PATTERN.test(participantId) && participantId !== this.selfId;
   }
 
   /** Removed or denied: final for this connection, we ignore the meeting from now on. */

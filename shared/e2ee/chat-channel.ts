@@ -68,7 +68,8 @@ export class ChatChannel {
     if (!opened.ok) return this.o.reject(opened.error.code, opened.error.message, from);
     this.seen.set(from, c.seq);
     const sender = opened.value.sender;
-    const fp = this.o.epochs.fingerprintOf(sender.identityKey, sender.participantId);
-    this.o.events.emit('chat', { from, name: sender.name, fingerprint: fp, text: opened.value.text, epoch: c.epoch, seq: c.seq, at: this.o.now(), own: false });
+    const fingerprint = this.o.epochs.fingerprintOf(sender.identityKey, sender.participantId);
+    const { text } = opened.value;
+    this.o.events.emit('chat', { from, name: sender.name, fingerprint, text, epoch: c.epoch, seq: c.seq, at: this.o.now(), own: false });
   }
 }

@@ -104,14 +104,15 @@ export class LeaderRunner {
   requireWaiting(participantId: string): Result<LeaderState> {
     const lead = this.require('admit or deny');
     if (!lead.ok) return lead;
-    if (!this.waiting().some((a) => a.participantId === participantId)) return fail('NOT_IN_LOBBY', `'${participantId}' is not waiting in the lobby`);
-    return lead;
+    const waiting = this.waiting().some((a) => a.participantId === participantId);
+    return waiting ? lead : fail('NOT_IN_LOBBY', `'${participantId}' is not waiting in the lobby`);
   }
 
   /** A relayed ack: verified whether or not we lead (its nonce is the member's freshest echo), counted if we do. */
   ack(from: string, a: Ack): void {
     const { o } = this;
-    const checked = verifyAck(a, { meetingId: o.meetingId, instanceId: o.instanceId, from, selfId: o.selfId, roster: o.epochs.roster(a.epoch) });
+    const { meetingId, instanceId, selfId } = o;
+    const checked = verifyAck(a, { meetingId, instanceId, from, selfId, roster: o.epochs.roster(a.epoch) });
     if (!checked.ok) return o.reject(checked.error.code, checked.error.message, from);
     o.presence.echoes.set(from, a.nonce);
     this.run((s, ctx) => leader.acked(s, ctx, from, a.epoch));

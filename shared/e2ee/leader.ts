@@ -119,7 +119,8 @@ function without(set: ReadonlySet<string>, ids: Iterable<string>): ReadonlySet<s
 }
 
 function lobbyInput(state: LeaderState, ctx: LeaderContext): LobbyInput {
-  return { locked: state.locked, candidates: ctx.candidates.values(), isPresent: ctx.isPresent, excluded: ctx.excluded, admitted: state.admitted };
+  const { candidates, isPresent, excluded } = ctx;
+  return { locked: state.locked, candidates: candidates.values(), isPresent, excluded, admitted: state.admitted };
 }
 
 /** Who waits in the lobby now, oldest first. */
@@ -199,16 +200,20 @@ export function flush(state: LeaderState, ctx: LeaderContext, now: number): Lead
   const epoch = Math.min(LIMITS.maxEpoch, (head?.roster.epoch ?? ctx.epochHint) + 1);
   // IDs the server reported gone are never trusted again anyway; the rest stay excluded (bounded).
   const excluded = [...ctx.excluded].filter((id) => !ctx.departed.has(id)).slice(-LIMITS.maxMembers);
-  const roster = createRoster(
-    { meetingId: ctx.meetingId, instanceId: ctx.instanceId, epoch, prevHash: head?.hash ?? GENESIS_HASH, locked: next.locked, excluded, members },
-    ctx.identity,
-  );
+  const prevHash = head?.hash ?? GENESIS_HASH;
+  const { meetingId, instanceId } = ctx;
+  const roster = createRoster({ meetingId, instanceId, epoch, prevHash, locked: next.locked, excluded, members }, ctx.identity);
   const epochKey = ctx.random(SIZE.epochKey);
   ctx.exportSecret(`epoch ${epoch} key`, epochKey);
-  const recipients = members.slice(1).map((m) => ({ participantId: m.participantId, dhKey: m.dhKey, echo: ctx.echoes.get(m.participantId) ?? m.nonce }));
+  const recipients = members.slice(1).map((m) => ({
+    participantId: m.participantId,
+    dhKey: m.dhKey,
+    echo: ctx.echoes.get(m.participantId) ?? m.nonce,
+  }));
   out.push({ type: 'adopt', roster });
   if (recipients.length > 0) {
-    const keys = createKeysMessage({ roster, epochKey, recipients, identity: ctx.identity, dh: ctx.dh, random: ctx.random, wrapKeyFor: ctx.wrapKeyFor });
+    const { identity, dh, random, wrapKeyFor } = ctx;
+    const keys = createKeysMessage({ roster, epochKey, recipients, identity, dh, random, wrapKeyFor });
     out.push({ type: 'send', to: null, message: { type: 'roster', roster: roster.roster } });
     out.push({ type: 'send', to: null, message: { type: 'keys', keys } });
   } else if (head && head.roster.members.length > 1) {
@@ -235,10 +240,9 @@ export function commit(state: LeaderState, ctx: LeaderContext, reason: CommitRea
   if (!pending) return still(state);
   const out: LeaderOutput[] = [{ type: 'disarm', timer: 'commit' }];
   if (pending.roster.roster.members.length > 1) {
-    const commit = createCommit(
-      { meetingId: ctx.meetingId, instanceId: ctx.instanceId, epoch: pending.epoch, leaderId: ctx.selfId, rosterHash: pending.roster.hash, reason },
-      ctx.identity,
-    );
+    const { meetingId, instanceId, selfId: leaderId } = ctx;
+    const { epoch, roster } = pending;
+    const commit = createCommit({ meetingId, instanceId, epoch, leaderId, rosterHash: roster.hash, reason }, ctx.identity);
     out.push({ type: 'send', to: null, message: { type: 'commit', commit } });
   }
   out.push({ type: 'switch', epoch: pending.epoch });

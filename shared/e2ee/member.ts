@@ -65,8 +65,9 @@ export class MemberSide {
       if (!o.epochs.head && result.error.code === 'NOT_IN_ROSTER') return;
       return o.reject(result.error.code, result.error.message, from);
     }
-    if (result.value.kind === 'removed') return o.removed(result.value.verified.roster.excluded.includes(o.selfId) ? 'removed-by-leader' : 'dropped');
-    o.adopt(result.value.verified);
+    const { kind, verified } = result.value;
+    if (kind === 'removed') return o.removed(verified.roster.excluded.includes(o.selfId) ? 'removed-by-leader' : 'dropped');
+    o.adopt(verified);
   }
 
   keys(from: string, k: KeysMessage): void {
@@ -90,10 +91,9 @@ export class MemberSide {
     o.nonces.consume(opened.value.echo);
     for (const e of k.entries) o.presence.echoes.set(e.to, e.echo);
     o.epochs.install(roster, opened.value.epochKey);
-    const ack = createAck(
-      { meetingId: o.meetingId, instanceId: o.instanceId, epoch: k.epoch, participantId: o.selfId, rosterHash: roster.hash, nonce: o.nonces.issue() },
-      o.identity,
-    );
+    const { meetingId, instanceId, selfId: participantId } = o;
+    const nonce = o.nonces.issue();
+    const ack = createAck({ meetingId, instanceId, epoch: k.epoch, participantId, rosterHash: roster.hash, nonce }, o.identity);
     o.send(k.leaderId, { type: 'ack', ack });
   }
 
@@ -117,14 +117,17 @@ export class MemberSide {
       // We are a member: a decision about us is stale (we were admitted), one
       // about a newcomer counts only from our leader; we keep its denials.
       if (a.to === o.selfId) return o.reject('STALE_EPOCH', 'admission message about us, who are already a member', from);
-      const ctx = { meetingId: o.meetingId, instanceId: o.instanceId, from, roster: o.epochs.roster(a.epoch), departed: o.presence.departed };
-      const checked = verifyAdmissionForMember(a, ctx);
+      const { meetingId, instanceId } = o;
+      const roster = o.epochs.roster(a.epoch);
+      const checked = verifyAdmissionForMember(a, { meetingId, instanceId, from, roster, departed: o.presence.departed });
       if (!checked.ok) return o.reject(checked.error.code, checked.error.message, from);
       if (a.decision === 'deny') o.exclude(a.to);
       return;
     }
     if (a.to !== o.selfId) return; // about another newcomer: broadcast denials reach us too
-    if (!o.presence.isPresent(from)) return o.reject('UNKNOWN_PARTICIPANT', `admission from '${from}', whom the server does not list`, from);
+    if (!o.presence.isPresent(from)) {
+      return o.reject('UNKNOWN_PARTICIPANT', `admission from '${from}', whom the server does not list`, from);
+    }
     const checked = verifyAdmissionForNewcomer(a, { meetingId: o.meetingId, instanceId: o.instanceId, from, self: o.self });
     if (!checked.ok) return o.reject(checked.error.code, checked.error.message, from);
     // Only a hint for the UI: we cannot know this key leads. Nobody keys us either way.

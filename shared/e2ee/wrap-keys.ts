@@ -17,7 +17,9 @@ export class WrapKeyCache {
     const id = `${role}:${toBase64Url(peerDh)}`;
     const hit = this.keys.get(id);
     if (hit) return hit;
-    const key = role === 'lead' ? wrapKey(this.dh.publicKey, peerDh, peerDh, this.dh.privateKey) : wrapKey(peerDh, this.dh.publicKey, peerDh, this.dh.privateKey);
+    const { publicKey, privateKey } = this.dh;
+    // The leader's public key comes first in the derivation, on both sides.
+    const key = role === 'lead' ? wrapKey(publicKey, peerDh, peerDh, privateKey) : wrapKey(peerDh, publicKey, peerDh, privateKey);
     if (key) {
       this.keys.set(id, key);
       this.exportSecret(`wrap key (${role}) with X25519 key ${toBase64Url(peerDh)}`, key);

@@ -211,7 +211,8 @@ describe('leader: lock and lobby', () => {
 
     w.arrive('nina');
     const out = w.step((s, ctx) => leader.candidatesChanged(s, ctx, 2000));
-    expect(sent(out).map((o) => [o.to, o.message.type, o.message.type === 'admission' && o.message.admission.decision])).toEqual([['nina', 'admission', 'wait']]);
+    const decisions = sent(out).map((o) => [o.to, o.message.type, o.message.type === 'admission' && o.message.admission.decision]);
+    expect(decisions).toEqual([['nina', 'admission', 'wait']]);
     expect(lobbyEvents(out)).toEqual([{ locked: true, waiting: [expect.objectContaining({ participantId: 'nina', name: 'Nina' })] }]);
     // Nothing changed for the lobby: no second message, no event.
     expect(w.step((s, ctx) => leader.refreshLobby(s, ctx))).toEqual([]);

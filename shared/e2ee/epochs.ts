@@ -23,8 +23,7 @@ export class Epochs {
   private readonly fingerprints = new Map<string, { identityKey: Uint8Array; fingerprint: string }>();
   /** Newest epoch whose key we hold (received or created). */
   keyEpoch = 0;
-  /** The epoch we send with (0 before the first commit). */
-  sendEpoch = 0;
+  private sending = 0;
 
   constructor(
     selfId: string,
@@ -32,6 +31,11 @@ export class Epochs {
     private readonly exportSecret: (label: string, bytes: Uint8Array) => void,
   ) {
     this.keys = new EpochKeyRing(selfId);
+  }
+
+  /** The epoch we send with (0 before the first commit). */
+  get sendEpoch(): number {
+    return this.sending;
   }
 
   /** Our newest verified roster; null until we are in one. */
@@ -74,7 +78,7 @@ export class Epochs {
     const keys = this.keys.get(epoch);
     const roster = this.rosters.get(epoch);
     if (!keys || !roster) return null;
-    this.sendEpoch = epoch;
+    this.sending = epoch;
     this.events.emit('send-key', { epoch, kid: keys.own.kid, baseKey: keys.own.baseKey.slice() });
     this.events.emit('roster', describeRoster(roster.roster, this.fingerprintOf));
     return this.keys.epochsBefore(epoch);

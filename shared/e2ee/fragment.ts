@@ -114,7 +114,8 @@ export function readRelay(reassembler: Reassembler, from: string, payload: strin
   if (!decoded.ok) return decoded;
   if (decoded.value.type !== 'frag') return ok(decoded.value);
   const whole = reassembler.add(from, decoded.value.fragment);
-  if (!whole.ok || whole.value === null) return whole.ok ? ok(null) : whole;
+  if (!whole.ok) return whole;
+  if (whole.value === null) return ok(null);
   const inner = decodeMessage(whole.value, LIMITS.maxMessageChars);
   if (!inner.ok) return inner;
   if (inner.value.type === 'frag') return fail('MALFORMED', 'fragment inside a fragment');

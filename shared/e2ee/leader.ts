@@ -107,7 +107,7 @@ export interface LeaderStep {
 const still = (state: LeaderState): LeaderStep => ({ state, out: [] });
 
 /** Runs `next` on the state `step` left, keeping both steps' outputs in order. */
-function then(step: LeaderStep, next: (s: LeaderState) => LeaderStep): LeaderStep {
+function andThen(step: LeaderStep, next: (s: LeaderState) => LeaderStep): LeaderStep {
   const after = next(step.state);
   return { state: after.state, out: [...step.out, ...after.out] };
 }
@@ -231,7 +231,7 @@ export function flush(state: LeaderState, ctx: LeaderContext, now: number): Lead
   const commitAt = now + ctx.timing.commitTimeoutMs;
   out.push({ type: 'arm', timer: 'commit', at: commitAt });
   const sent: LeaderStep = { state: { ...lobby.state, pending: { epoch, roster, awaiting, commitAt } }, out };
-  return awaiting.size === 0 ? then(sent, (s) => commit(s, ctx, 'all-acked')) : sent;
+  return awaiting.size === 0 ? andThen(sent, (s) => commit(s, ctx, 'all-acked')) : sent;
 }
 
 /** Commits the epoch in flight: everyone switches to it (and so do we). */
@@ -268,13 +268,13 @@ export function participantLeft(state: LeaderState, ctx: LeaderContext, now: num
     const next = { ...state, pending: { ...pending, awaiting } };
     step = awaiting.size === 0 ? commit(next, ctx, 'all-acked') : still(next);
   }
-  if (ctx.head?.roster.members.some((m) => m.participantId === id)) step = then(step, (s) => markDirty(s, ctx, now));
+  if (ctx.head?.roster.members.some((m) => m.participantId === id)) step = andThen(step, (s) => markDirty(s, ctx, now));
   return step;
 }
 
 /** A candidate appeared or presence changed in a way that may change the next roster or the lobby. */
 export function candidatesChanged(state: LeaderState, ctx: LeaderContext, now: number): LeaderStep {
-  return then(markDirty(state, ctx, now), (s) => refreshLobby(s, ctx));
+  return andThen(markDirty(state, ctx, now), (s) => refreshLobby(s, ctx));
 }
 
 export function setLock(state: LeaderState, ctx: LeaderContext, now: number, locked: boolean): LeaderStep {
@@ -296,7 +296,7 @@ export function deny(state: LeaderState, ctx: LeaderContext, newcomer: Announcem
     const admission = createAdmission({ roster: ctx.head, leaderId: ctx.selfId, newcomer, decision: 'deny' }, ctx.identity);
     out.push({ type: 'send', to: null, message: { type: 'admission', admission } });
   }
-  return then({ state, out }, (s) => refreshLobby(s, ctx));
+  return andThen({ state, out }, (s) => refreshLobby(s, ctx));
 }
 
 /** Drops admissions of participants that became members or were excluded. */

@@ -22,7 +22,6 @@ import { Epochs } from './epochs.ts';
 import { E2eeError, fail, type E2eeErrorCode, type Result } from './errors.ts';
 import type { AgentEvents, AgentOptions, AgentState, AgentTiming, LobbyEntry, StatusEvent, TimerHandle } from './events.ts';
 import { readRelay, splitPayload, Reassembler } from './fragment.ts';
-import type { IdentityKeyPair } from './identity.ts';
 import { InputQueue } from './input-queue.ts';
 import * as leader from './leader.ts';
 import { LeaderRunner } from './leader-runner.ts';
@@ -38,10 +37,7 @@ export type * from './events.ts';
 
 export class MeetingKeyAgent {
   private readonly events = new Emitter<AgentEvents>((e) => this.reportInternal(e));
-  private readonly meetingId: string;
-  private readonly instanceId: string;
   private readonly selfId: string;
-  private readonly identity: IdentityKeyPair;
   private readonly onSecretForTest: ((label: string, bytes: Uint8Array) => void) | undefined;
   private readonly send: (to: string | null, payload: string) => void;
   private readonly random: RandomBytes;
@@ -51,12 +47,9 @@ export class MeetingKeyAgent {
   private readonly queue: InputQueue;
 
   private readonly dh: DhKeyPair;
-  private readonly nonces: LivenessNonces;
   private readonly announcement: Announcement;
   private readonly reassembler: Reassembler;
   private readonly wrapKeys: WrapKeyCache;
-  /** Announcement signatures verified so far (on receipt), so a roster re-verifies only what is new. */
-  private readonly verifiedAnnouncements = new VerifiedAnnouncements(2 * LIMITS.maxMembers);
   private readonly presence: Presence;
   private readonly epochs: Epochs;
   private readonly chat: ChatChannel;
@@ -82,10 +75,8 @@ export class MeetingKeyAgent {
     }
     const name = checkDisplayName(opts.displayName ?? '');
     if (!name.ok) throw name.error;
-    this.meetingId = opts.meetingId;
-    this.instanceId = opts.instanceId;
+    const { meetingId, instanceId, identity } = opts;
     this.selfId = opts.selfId;
-    this.identity = opts.identity;
     this.onSecretForTest = opts.onSecretForTest;
     this.send = opts.send;
     this.random = opts.random ?? systemRandom;
@@ -101,15 +92,17 @@ export class MeetingKeyAgent {
 
     this.dh = dhKeyPairFromSeed(this.random(32));
     this.exportSecret(`X25519 private key of ${this.selfId}`, this.dh.privateKey);
-    this.nonces = new LivenessNonces(this.random);
-    const meeting = { meetingId: this.meetingId, instanceId: this.instanceId };
-    const ours = { participantId: this.selfId, name: name.value, dhKey: this.dh.publicKey, nonce: this.nonces.latest };
-    this.announcement = createAnnouncement({ ...meeting, ...ours }, this.identity);
+    const nonces = new LivenessNonces(this.random);
+    const meeting = { meetingId, instanceId };
+    const ours = { participantId: this.selfId, name: name.value, dhKey: this.dh.publicKey, nonce: nonces.latest };
+    this.announcement = createAnnouncement({ ...meeting, ...ours }, identity);
+    // Announcement signatures verified so far (on receipt), so a roster re-verifies only what is new.
+    const verifiedAnnouncements = new VerifiedAnnouncements(2 * LIMITS.maxMembers);
     this.reassembler = new Reassembler({ now: this.now });
     this.wrapKeys = new WrapKeyCache(this.dh, this.exportSecret);
-    this.presence = new Presence({ ...meeting, selfId: this.selfId }, this.verifiedAnnouncements);
+    this.presence = new Presence({ ...meeting, selfId: this.selfId }, verifiedAnnouncements);
     this.epochs = new Epochs(this.selfId, this.events, this.exportSecret);
-    const us = { ...meeting, selfId: this.selfId, self: this.announcement, identity: this.identity, dh: this.dh };
+    const us = { ...meeting, selfId: this.selfId, self: this.announcement, identity, dh: this.dh };
     this.chat = new ChatChannel({
       ...{ ...us, random: this.random, now: this.now },
       epochs: this.epochs,
@@ -119,8 +112,7 @@ export class MeetingKeyAgent {
     });
     this.member = new MemberSide({
       ...us,
-      ...{ nonces: this.nonces, verifiedAnnouncements: this.verifiedAnnouncements },
-      ...{ presence: this.presence, epochs: this.epochs, wrapKeys: this.wrapKeys },
+      ...{ nonces, verifiedAnnouncements, presence: this.presence, epochs: this.epochs, wrapKeys: this.wrapKeys },
       exportSecret: this.exportSecret,
       send: (to, m) => this.sendMessage(to, m),
       reject: (code, message, from) => this.reject(code, message, from),
@@ -220,7 +212,7 @@ export class MeetingKeyAgent {
       if (!this.isPeer(participantId)) return this.reject('MALFORMED', 'server reported an invalid participant leaving');
       if (!this.presence.left(participantId)) return;
       this.onDeparture(participantId);
-      this.refreshLobby();
+      if (!this.ended) this.lead.run(leader.refreshLobby);
     });
   }
 
@@ -366,20 +358,12 @@ export class MeetingKeyAgent {
     for (const id of v.roster.excluded) this.exclude(id);
   }
 
-  // ---------------------------------------------------------------- leading
-
-  private refreshLobby(): void {
-    if (!this.ended) this.lead.run(leader.refreshLobby);
-  }
+  // ---------------------------------------------------------------- lobby and epochs
 
   private switchTo(epoch: number): void {
     const older = this.epochs.switchTo(epoch);
     if (!older) return;
-    if (this.state !== 'ok') {
-      this.state = 'ok';
-      this.stateBy = undefined;
-      this.events.emit('status', { state: 'ok', epoch });
-    }
+    if (this.state !== 'ok') this.setState('ok');
     if (older.length > 0) this.queue.timer(this.timing.retireAfterMs, () => this.epochs.retire(older));
   }
 

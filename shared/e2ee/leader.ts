@@ -1,9 +1,11 @@
 // The leader's side of the protocol as pure state transitions: each function
 // takes the leader state, what the rest of the agent knows (LeaderContext) and
 // the time, and returns the next state and what to do, in order (LeaderStep).
-// No timers or sends happen here: a step asks for them (`arm`, `send`, ...),
-// and the agent carries them out, so these functions are tested with explicit
-// times and no clock.
+// No timers, sends or events happen here: a step asks for them (`arm`,
+// `send`, `lobby`, ...) and leader-runner.ts carries them out, so these
+// functions are tested with explicit times and no clock. The only calls out
+// are the injected ones in the context: randomness (epoch keys), the wrap-key
+// cache and the test-only secret hook.
 //
 // Batching is leading-edge: an isolated change starts its epoch at once (on
 // the next turn, so notices arriving together still share it); changes within

@@ -3,7 +3,8 @@
 
 import type { MeetingContext } from './announcement.ts';
 import { CONTEXT, E2EE_VERSION } from './constants.ts';
-import { bytesEqual, transcript } from './encoding.ts';
+import { constantTimeEqual } from '../bytes.ts';
+import { transcript } from './encoding.ts';
 import { fail, ok, type Result } from './errors.ts';
 import type { IdentityKeyPair } from './identity.ts';
 import { sign, verify } from './primitives.ts';
@@ -46,7 +47,7 @@ export function verifyAck(a: Ack, check: AckCheck): Result<Ack> {
   const index = rosterIndexOf(roster.roster, a.participantId);
   const member = roster.roster.members[index];
   if (!member) return fail('NOT_A_MEMBER', `ack from '${a.participantId}', not a member of epoch ${a.epoch}`);
-  if (!bytesEqual(a.rosterHash, roster.hash)) return fail('ROSTER_MISMATCH', `ack names another roster for epoch ${a.epoch}`);
+  if (!constantTimeEqual(a.rosterHash, roster.hash)) return fail('ROSTER_MISMATCH', `ack names another roster for epoch ${a.epoch}`);
   if (!verify(a.signature, signedBytes(a), member.identityKey)) return fail('BAD_SIGNATURE', `ack signature of '${a.participantId}' is invalid`);
   return ok(a);
 }

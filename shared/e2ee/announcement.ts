@@ -5,7 +5,8 @@
 
 import { CONTEXT, E2EE_VERSION } from './constants.ts';
 import { checkDisplayName } from './display-name.ts';
-import { bytesEqual, transcript } from './encoding.ts';
+import { constantTimeEqual } from '../bytes.ts';
+import { transcript } from './encoding.ts';
 import { fail, ok, type Result } from './errors.ts';
 import type { IdentityKeyPair } from './identity.ts';
 import { sign, verify } from './primitives.ts';
@@ -101,9 +102,9 @@ export function sameAnnouncement(a: Announcement, b: Announcement): boolean {
     a.instanceId === b.instanceId &&
     a.participantId === b.participantId &&
     a.name === b.name &&
-    bytesEqual(a.identityKey, b.identityKey) &&
-    bytesEqual(a.dhKey, b.dhKey) &&
-    bytesEqual(a.nonce, b.nonce) &&
-    bytesEqual(a.signature, b.signature)
+    constantTimeEqual(a.identityKey, b.identityKey) &&
+    constantTimeEqual(a.dhKey, b.dhKey) &&
+    constantTimeEqual(a.nonce, b.nonce) &&
+    constantTimeEqual(a.signature, b.signature)
   );
 }

@@ -17,7 +17,7 @@ import type { MeetingContext } from './announcement.ts';
 import { CONTEXT, E2EE_VERSION, LIMITS, SIZE } from './constants.ts';
 import { transcript } from './encoding.ts';
 import { fail, ok, type Result } from './errors.ts';
-import { frameKeySalt, type EpochLabels } from './frame-keys.ts';
+import { frameKeySalt, type EpochLabels } from './sender-keys.ts';
 import { HkdfSha256 } from './hkdf.ts';
 import type { IdentityKeyPair } from './identity.ts';
 import { open, seal, sign, verify, type RandomBytes } from './primitives.ts';

@@ -3,7 +3,8 @@
 
 import type { MeetingContext } from './announcement.ts';
 import { CONTEXT, E2EE_VERSION } from './constants.ts';
-import { bytesEqual, transcript } from './encoding.ts';
+import { constantTimeEqual } from '../bytes.ts';
+import { transcript } from './encoding.ts';
 import { fail, ok, type Result } from './errors.ts';
 import type { IdentityKeyPair } from './identity.ts';
 import { sign, verify } from './primitives.ts';
@@ -50,7 +51,7 @@ export function verifyCommit(c: Commit, check: CommitCheck): Result<Commit> {
   if (c.leaderId !== leader.participantId || check.from !== leader.participantId) {
     return fail('NOT_LEADER', `commit from '${check.from}' for epoch ${c.epoch}, led by '${leader.participantId}'`);
   }
-  if (!bytesEqual(c.rosterHash, roster.hash)) return fail('ROSTER_MISMATCH', `commit names another roster for epoch ${c.epoch}`);
+  if (!constantTimeEqual(c.rosterHash, roster.hash)) return fail('ROSTER_MISMATCH', `commit names another roster for epoch ${c.epoch}`);
   if (!verify(c.signature, signedBytes(c), leader.identityKey)) return fail('BAD_SIGNATURE', `commit signature for epoch ${c.epoch} is invalid`);
   return ok(c);
 }

@@ -2,6 +2,8 @@
 // code so tests, logs and the UI can tell failures apart; verification code
 // returns these as values (Result) instead of throwing.
 
+import { err, ok, type CodedError, type Result as SharedResult } from '../result.ts';
+
 export type E2eeErrorCode =
   // Boundary parsing
   | 'MALFORMED' // not JSON, wrong shape, wrong field type or size
@@ -50,7 +52,8 @@ export type E2eeErrorCode =
   | 'INVALID_ARGUMENT'
   | 'INTERNAL';
 
-export class E2eeError extends Error {
+/** Thrown only for local misuse (constructor arguments); everything else travels as a Result. */
+export class E2eeError extends Error implements CodedError<E2eeErrorCode> {
   override readonly name = 'E2eeError';
   constructor(
     readonly code: E2eeErrorCode,
@@ -60,12 +63,11 @@ export class E2eeError extends Error {
   }
 }
 
-export type Result<T> = { ok: true; value: T } | { ok: false; error: E2eeError };
+/** shared/result.ts's Result, with our error class (so callers may still `throw result.error`). */
+export type Result<T> = SharedResult<T, E2eeError>;
 
-export function ok<T>(value: T): Result<T> {
-  return { ok: true, value };
-}
+export { ok };
 
 export function fail<T = never>(code: E2eeErrorCode, message: string): Result<T> {
-  return { ok: false, error: new E2eeError(code, message) };
+  return err(new E2eeError(code, message));
 }

@@ -3,8 +3,7 @@
 // is bounded: one message in progress per sender, a total character budget,
 // and a timeout.
 
-import type { Fragment } from './codec.ts';
-import { encodeMessage } from './codec.ts';
+import { decodeMessage, encodeMessage, type Fragment, type WireMessage } from './wire.ts';
 import { LIMITS, TIMING } from './constants.ts';
 import { fail, ok, type Result } from './errors.ts';
 
@@ -107,4 +106,18 @@ export class Reassembler {
       total -= p.chars;
     }
   }
+}
+
+/** A relayed payload as one whole message: null while its other fragments are still missing. */
+export function readRelay(reassembler: Reassembler, from: string, payload: string): Result<Exclude<WireMessage, { type: 'frag' }> | null> {
+  const decoded = decodeMessage(payload, LIMITS.maxRelayPayload);
+  if (!decoded.ok) return decoded;
+  if (decoded.value.type !== 'frag') return ok(decoded.value);
+  const whole = reassembler.add(from, decoded.value.fragment);
+  if (!whole.ok) return whole;
+  if (whole.value === null) return ok(null);
+  const inner = decodeMessage(whole.value, LIMITS.maxMessageChars);
+  if (!inner.ok) return inner;
+  if (inner.value.type === 'frag') return fail('MALFORMED', 'fragment inside a fragment');
+  return ok(inner.value);
 }

@@ -4,7 +4,7 @@ export { initCrypto, cryptoReady, type RandomBytes } from './primitives.ts';
 export { generateIdentity, identityFromSeed, type IdentityKeyPair } from './identity.ts';
 export { fingerprint, securityCode } from './security-code.ts';
 export { makeKid, kidEpoch, kidIndex, MAX_ROSTER_INDEX } from './kid.ts';
-export { deriveFrameKeys, type SenderKey } from './frame-keys.ts';
+export { deriveFrameKeys, type SenderKey } from './sender-keys.ts';
 export { checkDisplayName } from './display-name.ts';
 export { checkChatText } from './chat.ts';
 export { E2eeError, type E2eeErrorCode, type Result } from './errors.ts';

@@ -7,7 +7,8 @@
 // hash; the leader's signature covers the same fields for every entry.
 
 import { CONTEXT, E2EE_VERSION, SIZE } from './constants.ts';
-import { bytesEqual, transcript, type Field } from './encoding.ts';
+import { constantTimeEqual } from '../bytes.ts';
+import { transcript, type Field } from './encoding.ts';
 import { fail, ok, type Result } from './errors.ts';
 import type { IdentityKeyPair } from './identity.ts';
 import { isAcceptableEcho } from './liveness.ts';
@@ -109,7 +110,7 @@ export function openKeysMessage(m: KeysMessage, check: KeysCheck): Result<Opened
   if (m.leaderId !== leader.participantId || check.from !== leader.participantId) {
     return fail('NOT_LEADER', `key message from '${check.from}' for epoch ${m.epoch}, led by '${leader.participantId}'`);
   }
-  if (!bytesEqual(m.rosterHash, roster.hash)) return fail('ROSTER_MISMATCH', `key message names another roster for epoch ${m.epoch}`);
+  if (!constantTimeEqual(m.rosterHash, roster.hash)) return fail('ROSTER_MISMATCH', `key message names another roster for epoch ${m.epoch}`);
   // Keys go to roster members only: an entry for anyone else would be a listener nobody sees.
   const memberIds = new Set(roster.roster.members.map((x) => x.participantId));
   const outsider = m.entries.find((e) => e.to === leader.participantId || !memberIds.has(e.to));

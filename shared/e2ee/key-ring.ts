@@ -2,7 +2,7 @@
 // key): installed when an epoch's key is verified, erased when it retires.
 
 import { chatKeyFrom } from './chat.ts';
-import { frameKeySalt, frameKeysFrom, type SenderKey } from './frame-keys.ts';
+import { frameKeySalt, frameKeysFrom, type SenderKey } from './sender-keys.ts';
 import { HkdfSha256 } from './hkdf.ts';
 import { wipe } from './primitives.ts';
 import { rosterIndexOf, type VerifiedRoster } from './roster.ts';

@@ -4,7 +4,7 @@
 // never an older one, so it provably postdates our last accepted key message.
 
 import { SIZE } from './constants.ts';
-import { bytesEqual } from './encoding.ts';
+import { constantTimeEqual } from '../bytes.ts';
 import type { RandomBytes } from './primitives.ts';
 
 export class LivenessNonces {
@@ -40,11 +40,11 @@ export class LivenessNonces {
 
   /** After accepting a key message: nothing older than its echo is acceptable again. */
   consume(echo: Uint8Array): void {
-    const at = this.issued.findIndex((n) => bytesEqual(n, echo));
+    const at = this.issued.findIndex((n) => constantTimeEqual(n, echo));
     if (at > 0) this.issued = this.issued.slice(at);
   }
 }
 
 export function isAcceptableEcho(echo: Uint8Array, acceptable: readonly Uint8Array[]): boolean {
-  return acceptable.some((n) => bytesEqual(n, echo));
+  return acceptable.some((n) => constantTimeEqual(n, echo));
 }

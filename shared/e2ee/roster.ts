@@ -7,7 +7,8 @@
 
 import { verifyAnnouncement, type Announcement, type MeetingContext, type VerifiedAnnouncements } from './announcement.ts';
 import { CONTEXT, E2EE_VERSION, SIZE } from './constants.ts';
-import { bytesEqual, transcript, type Field } from './encoding.ts';
+import { constantTimeEqual } from '../bytes.ts';
+import { transcript, type Field } from './encoding.ts';
 import { fail, ok, type Result } from './errors.ts';
 import type { IdentityKeyPair } from './identity.ts';
 import { hash, sign, verify } from './primitives.ts';
@@ -60,10 +61,10 @@ export function sameMember(a: RosterMember, b: RosterMember): boolean {
   return (
     a.participantId === b.participantId &&
     a.name === b.name &&
-    bytesEqual(a.identityKey, b.identityKey) &&
-    bytesEqual(a.dhKey, b.dhKey) &&
-    bytesEqual(a.nonce, b.nonce) &&
-    bytesEqual(a.signature, b.signature)
+    constantTimeEqual(a.identityKey, b.identityKey) &&
+    constantTimeEqual(a.dhKey, b.dhKey) &&
+    constantTimeEqual(a.nonce, b.nonce) &&
+    constantTimeEqual(a.signature, b.signature)
   );
 }
 
@@ -166,7 +167,7 @@ export function verifyRoster(r: Roster, check: RosterCheck): Result<RosterOutcom
   let continuing = new Set<string>();
   if (head) {
     if (r.epoch <= head.roster.epoch) return fail('STALE_EPOCH', `roster epoch ${r.epoch} is not after ${head.roster.epoch}`);
-    if (!bytesEqual(r.prevHash, head.hash)) return fail('ROSTER_CHAIN_BROKEN', `roster ${r.epoch} does not chain to roster ${head.roster.epoch}`);
+    if (!constantTimeEqual(r.prevHash, head.hash)) return fail('ROSTER_CHAIN_BROKEN', `roster ${r.epoch} does not chain to roster ${head.roster.epoch}`);
     const expected = expectedLeader(head.roster, check.departed);
     if (leader.participantId !== expected?.participantId) {
       return fail('NOT_LEADER', `'${leader.participantId}' is not the leader after roster ${head.roster.epoch} (expected '${expected?.participantId ?? 'nobody'}')`);

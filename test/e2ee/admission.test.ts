@@ -8,7 +8,7 @@ import {
   type Admission,
   type LobbyInput,
 } from '../../shared/e2ee/admission.ts';
-import { decodeMessage, encodeMessage } from '../../shared/e2ee/codec.ts';
+import { decodeMessage, encodeMessage } from '../../shared/e2ee/wire.ts';
 import { planMembers } from '../../shared/e2ee/membership.ts';
 import { initCrypto } from '../../shared/e2ee/primitives.ts';
 import { describeRoster } from '../../shared/e2ee/roster-view.ts';

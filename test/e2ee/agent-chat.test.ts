@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { chatAd, createChat } from '../../shared/e2ee/chat.ts';
-import { encodeMessage } from '../../shared/e2ee/codec.ts';
+import { encodeMessage } from '../../shared/e2ee/wire.ts';
 import { toBase64Url } from '../../shared/e2ee/encoding.ts';
 import { fingerprint, initCrypto } from '../../shared/e2ee/index.ts';
 import { open, systemRandom } from '../../shared/e2ee/primitives.ts';

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { decodeMessage, encodeMessage } from '../../shared/e2ee/codec.ts';
+import { decodeMessage, encodeMessage } from '../../shared/e2ee/wire.ts';
 import { initCrypto } from '../../shared/e2ee/index.ts';
 import { TIMING } from '../../shared/e2ee/constants.ts';
 import { createKeysMessage } from '../../shared/e2ee/key-message.ts';

@@ -1,8 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { chatAd, chatSignedBytes, checkChatText, createChat, deriveChatKey, openChat, type ChatCheck, type ChatMessage } from '../../shared/e2ee/chat.ts';
-import { decodeMessage, encodeMessage } from '../../shared/e2ee/codec.ts';
+import { decodeMessage, encodeMessage } from '../../shared/e2ee/wire.ts';
 import { SIZE } from '../../shared/e2ee/constants.ts';
-import { deriveFrameKeys } from '../../shared/e2ee/frame-keys.ts';
+import { deriveFrameKeys } from '../../shared/e2ee/sender-keys.ts';
 import { initCrypto, seal, sign, systemRandom } from '../../shared/e2ee/primitives.ts';
 import type { VerifiedRoster } from '../../shared/e2ee/roster.ts';
 import { CTX, flipped, participant, rosterOf, type TestParticipant } from './fixtures.ts';

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { verifyAnnouncement } from '../../shared/e2ee/announcement.ts';
-import { decodeMessage, encodeMessage } from '../../shared/e2ee/codec.ts';
+import { decodeMessage, encodeMessage } from '../../shared/e2ee/wire.ts';
 import { checkDisplayName } from '../../shared/e2ee/display-name.ts';
 import { generateIdentity, initCrypto, MeetingKeyAgent } from '../../shared/e2ee/index.ts';
 import { describeRoster } from '../../shared/e2ee/roster-view.ts';

@@ -2,7 +2,7 @@
 // the traffic, a switchable filter (a server dropping messages), and helpers
 // to pull a relayed message out of that view for tampering or replay.
 
-import { decodeMessage, encodeMessage, type WireMessage } from '../../shared/e2ee/codec.ts';
+import { decodeMessage, encodeMessage, type WireMessage } from '../../shared/e2ee/wire.ts';
 import { FakeHub, seededRandom, Simulation, VirtualClock, type SimParticipant } from './sim.ts';
 
 export interface Relayed {

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { transcript } from '../../shared/e2ee/encoding.ts';
 import { chatKeyInfo, deriveChatKey } from '../../shared/e2ee/chat.ts';
-import { deriveFrameKeys } from '../../shared/e2ee/frame-keys.ts';
+import { deriveFrameKeys } from '../../shared/e2ee/sender-keys.ts';
 import { EpochKeyRing } from '../../shared/e2ee/key-ring.ts';
 import type { VerifiedRoster } from '../../shared/e2ee/roster.ts';
 import { generateIdentity, identityFromSeed } from '../../shared/e2ee/identity.ts';

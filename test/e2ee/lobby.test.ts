@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createAdmission } from '../../shared/e2ee/admission.ts';
-import { encodeMessage } from '../../shared/e2ee/codec.ts';
+import { encodeMessage } from '../../shared/e2ee/wire.ts';
 import { fingerprint, initCrypto } from '../../shared/e2ee/index.ts';
 import { systemRandom } from '../../shared/e2ee/primitives.ts';
 import { rosterHash, type VerifiedRoster } from '../../shared/e2ee/roster.ts';

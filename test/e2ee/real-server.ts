@@ -17,7 +17,7 @@
 //   departures), checking Simulation.check() after every step.
 
 import type { AgentTiming, TimerHandle } from '../../shared/e2ee/index.ts';
-import { decodeMessage } from '../../shared/e2ee/codec.ts';
+import { decodeMessage } from '../../shared/e2ee/wire.ts';
 import { LIMITS as E2EE_LIMITS } from '../../shared/e2ee/constants.ts';
 import { toBase64Url } from '../../shared/e2ee/encoding.ts';
 import { Reassembler } from '../../shared/e2ee/fragment.ts';

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { decodeMessage, encodeMessage, type WireMessage } from '../../shared/e2ee/codec.ts';
+import { decodeMessage, encodeMessage, type WireMessage } from '../../shared/e2ee/wire.ts';
 import { LIMITS } from '../../shared/e2ee/constants.ts';
 import { fromBase64Url, toBase64Url, transcript, type Field } from '../../shared/e2ee/encoding.ts';
 import { Reassembler, splitPayload } from '../../shared/e2ee/fragment.ts';

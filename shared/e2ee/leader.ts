@@ -1,0 +1,307 @@
+// The leader's side of the protocol as pure state transitions: each function
+// takes the leader state, what the rest of the agent knows (LeaderContext) and
+// the time, and returns the next state and what to do, in order (LeaderStep).
+// No timers, sends or events happen here: a step asks for them (`arm`,
+// `send`, `lobby`, ...) and leader-runner.ts carries them out, so these
+// functions are tested with explicit times and no clock. The only calls out
+// are the injected ones in the context: randomness (epoch keys), the wrap-key
+// cache and the test-only secret hook.
+//
+// Batching is leading-edge: an isolated change starts its epoch at once (on
+// the next turn, so notices arriving together still share it); changes within
+// batchMs of the last epoch wait out the rest of the window, and changes while
+// an epoch is in flight go into the next one after its commit. So a lone join
+// or leave pays no batching delay, and churn still yields at most one epoch
+// per window.
+
+import { admissible, createAdmission, lobbyWaiting, type LobbyInput } from './admission.ts';
+import type { Announcement } from './announcement.ts';
+import { createCommit, type CommitReason } from './commit.ts';
+import { LIMITS, SIZE } from './constants.ts';
+import type { AgentTiming, LobbyEntry, LobbyEvent } from './events.ts';
+import type { IdentityKeyPair } from './identity.ts';
+import { createKeysMessage } from './key-message.ts';
+import { planMembers, sameMembers } from './membership.ts';
+import type { DhKeyPair, RandomBytes } from './primitives.ts';
+import { createRoster, GENESIS_HASH, type VerifiedRoster } from './roster.ts';
+import { fingerprint } from './security-code.ts';
+import type { WireMessage } from './wire.ts';
+
+export interface PendingEpoch {
+  readonly epoch: number;
+  readonly roster: VerifiedRoster;
+  /** Present recipients whose ack has not arrived yet. */
+  readonly awaiting: ReadonlySet<string>;
+  /** When we commit without the missing acks (agent clock). */
+  readonly commitAt: number;
+}
+
+export interface LeaderState {
+  /** Membership or lock changed since the last epoch started. */
+  readonly dirty: boolean;
+  /** When the batch window closes and the next epoch starts (agent clock); null if not scheduled. */
+  readonly flushAt: number | null;
+  /** The epoch in flight: sent, not committed yet. */
+  readonly pending: PendingEpoch | null;
+  /** When the last epoch was started; -Infinity before the first. */
+  readonly lastFlushAt: number;
+  /** The lock we enforce now; the group sees it in our next roster. */
+  readonly locked: boolean;
+  /** Admitted from the lobby, to be added with the next epoch. */
+  readonly admitted: ReadonlySet<string>;
+  /** Newcomers we already told to wait. */
+  readonly notified: ReadonlySet<string>;
+  /** Last lobby event emitted, to emit only changes. */
+  readonly lobbyKey: string | null;
+}
+
+/** What the rest of the agent knows, read (never changed) by a step, plus the signing keys and injected randomness. */
+export interface LeaderContext {
+  meetingId: string;
+  instanceId: string;
+  selfId: string;
+  self: Announcement;
+  identity: IdentityKeyPair;
+  dh: DhKeyPair;
+  random: RandomBytes;
+  timing: Pick<AgentTiming, 'batchMs' | 'commitTimeoutMs'>;
+  /** Our newest verified roster, or null before the first (a new chain). */
+  head: VerifiedRoster | null;
+  /** Verified announcements of present participants not in the head roster, oldest first. */
+  candidates: ReadonlyMap<string, Announcement>;
+  isPresent: (participantId: string) => boolean;
+  /** Removed or denied: never added again. */
+  excluded: ReadonlySet<string>;
+  /** IDs the server said left. */
+  departed: ReadonlySet<string>;
+  /** Latest liveness nonce we know per participant, echoed in its key entry. */
+  echoes: ReadonlyMap<string, Uint8Array>;
+  /** Highest epoch seen in any message: a new chain continues the numbering. */
+  epochHint: number;
+  /** Cached X25519 wrap key for a member's DH key. */
+  wrapKeyFor: (peerDh: Uint8Array) => Uint8Array | undefined;
+  /** Test builds only: see AgentOptions.onSecretForTest. */
+  exportSecret: (label: string, bytes: Uint8Array) => void;
+}
+
+export type LeaderTimer = 'flush' | 'commit';
+
+export type LeaderOutput =
+  | { type: 'send'; to: string | null; message: WireMessage }
+  | { type: 'lobby'; event: LobbyEvent }
+  /** Our new roster: remember it as the head (before the sends that follow). */
+  | { type: 'adopt'; roster: VerifiedRoster }
+  /** Install the new epoch's key (consumed: it is erased after the derivation). */
+  | { type: 'install'; roster: VerifiedRoster; epochKey: Uint8Array }
+  /** The epoch is committed: send with it. */
+  | { type: 'switch'; epoch: number }
+  /** Start a timer that calls flush (or commit with 'timeout') at `at`. */
+  | { type: 'arm'; timer: LeaderTimer; at: number }
+  | { type: 'disarm'; timer: LeaderTimer }
+  /** Changes waited for the committed epoch: call flush on the next turn of the input queue. */
+  | { type: 'flush-next' };
+
+export interface LeaderStep {
+  state: LeaderState;
+  out: LeaderOutput[];
+}
+
+const still = (state: LeaderState): LeaderStep => ({ state, out: [] });
+
+/** Runs `next` on the state `step` left, keeping both steps' outputs in order. */
+function andThen(step: LeaderStep, next: (s: LeaderState) => LeaderStep): LeaderStep {
+  const after = next(step.state);
+  return { state: after.state, out: [...step.out, ...after.out] };
+}
+
+function without(set: ReadonlySet<string>, ids: Iterable<string>): ReadonlySet<string> {
+  const out = new Set(set);
+  for (const id of ids) out.delete(id);
+  return out;
+}
+
+function lobbyInput(state: LeaderState, ctx: LeaderContext): LobbyInput {
+  const { candidates, isPresent, excluded } = ctx;
+  return { locked: state.locked, candidates: candidates.values(), isPresent, excluded, admitted: state.admitted };
+}
+
+/** Who waits in the lobby now, oldest first. */
+export function waitingIn(state: LeaderState, ctx: LeaderContext): Announcement[] {
+  return lobbyWaiting(lobbyInput(state, ctx));
+}
+
+export function lobbyEntry(a: Announcement): LobbyEntry {
+  return { participantId: a.participantId, name: a.name, fingerprint: fingerprint(a.identityKey) };
+}
+
+/** The state of a leader that has just taken over: changes pending (its first epoch is due), nothing in flight. */
+export function initialState(head: VerifiedRoster | null): LeaderState {
+  // A successor inherits the lock from the roster everyone verified; a new chain starts unlocked.
+  return {
+    dirty: true,
+    flushAt: null,
+    pending: null,
+    lastFlushAt: -Infinity,
+    locked: head?.roster.locked ?? false,
+    admitted: new Set(),
+    notified: new Set(),
+    lobbyKey: null,
+  };
+}
+
+/** We lead from now on (first in a new chain, or the successor of a leader that left). */
+export function becomeLeader(ctx: LeaderContext): LeaderStep {
+  return refreshLobby(initialState(ctx.head), ctx);
+}
+
+/** Tells new lobby arrivals to wait, and emits the lobby if it changed. */
+export function refreshLobby(state: LeaderState, ctx: LeaderContext): LeaderStep {
+  const waiting = waitingIn(state, ctx);
+  const head = ctx.head;
+  const notified = new Set(state.notified);
+  const out: LeaderOutput[] = [];
+  for (const a of waiting) {
+    if (!head || notified.has(a.participantId)) continue;
+    notified.add(a.participantId);
+    const admission = createAdmission({ roster: head, leaderId: ctx.selfId, newcomer: a, decision: 'wait' }, ctx.identity);
+    out.push({ type: 'send', to: a.participantId, message: { type: 'admission', admission } });
+  }
+  const lobbyKey = `${state.locked}:${waiting.map((a) => a.participantId).join()}`;
+  if (lobbyKey === state.lobbyKey) return { state: { ...state, notified }, out };
+  out.push({ type: 'lobby', event: { locked: state.locked, waiting: waiting.map(lobbyEntry) } });
+  return { state: { ...state, notified, lobbyKey }, out };
+}
+
+/** Membership or lock changed: schedule the next epoch (see the batching rule above). */
+export function markDirty(state: LeaderState, ctx: LeaderContext, now: number, fullWindow = false): LeaderStep {
+  const dirty = { ...state, dirty: true };
+  if (state.flushAt !== null || state.pending) return still(dirty);
+  const wait = fullWindow ? ctx.timing.batchMs : Math.max(0, state.lastFlushAt + ctx.timing.batchMs - now);
+  const at = now + wait;
+  return { state: { ...dirty, flushAt: at }, out: [{ type: 'arm', timer: 'flush', at }] };
+}
+
+/** The batch window closed: starts the next epoch if membership changed and no epoch is in flight. */
+export function flush(state: LeaderState, ctx: LeaderContext, now: number): LeaderStep {
+  const out: LeaderOutput[] = state.flushAt !== null ? [{ type: 'disarm', timer: 'flush' }] : [];
+  const closed = { ...state, flushAt: null };
+  if (state.pending || !state.dirty) return { state: closed, out };
+  const next = { ...closed, dirty: false, lastFlushAt: now };
+
+  const head = ctx.head;
+  const members = planMembers({
+    selfId: ctx.selfId,
+    self: ctx.self,
+    head: head?.roster ?? null,
+    isPresent: ctx.isPresent,
+    candidates: admissible(lobbyInput(next, ctx)),
+    excluded: ctx.excluded,
+  });
+  if (head && sameMembers(head.roster.members, members) && head.roster.locked === next.locked) return { state: next, out };
+  // A new chain continues the meeting's numbering when we saw it, so KIDs stay unique per instance.
+  const epoch = Math.min(LIMITS.maxEpoch, (head?.roster.epoch ?? ctx.epochHint) + 1);
+  // IDs the server reported gone are never trusted again anyway; the rest stay excluded (bounded).
+  const excluded = [...ctx.excluded].filter((id) => !ctx.departed.has(id)).slice(-LIMITS.maxMembers);
+  const prevHash = head?.hash ?? GENESIS_HASH;
+  const { meetingId, instanceId } = ctx;
+  const roster = createRoster({ meetingId, instanceId, epoch, prevHash, locked: next.locked, excluded, members }, ctx.identity);
+  const epochKey = ctx.random(SIZE.epochKey);
+  ctx.exportSecret(`epoch ${epoch} key`, epochKey);
+  const recipients = members.slice(1).map((m) => ({
+    participantId: m.participantId,
+    dhKey: m.dhKey,
+    echo: ctx.echoes.get(m.participantId) ?? m.nonce,
+  }));
+  out.push({ type: 'adopt', roster });
+  if (recipients.length > 0) {
+    const { identity, dh, random, wrapKeyFor } = ctx;
+    const keys = createKeysMessage({ roster, epochKey, recipients, identity, dh, random, wrapKeyFor });
+    out.push({ type: 'send', to: null, message: { type: 'roster', roster: roster.roster } });
+    out.push({ type: 'send', to: null, message: { type: 'keys', keys } });
+  } else if (head && head.roster.members.length > 1) {
+    // Alone now, but someone we removed may still be connected: it learns so from this roster.
+    out.push({ type: 'send', to: null, message: { type: 'roster', roster: roster.roster } });
+  }
+
+  // The lobby as it is once the roster is adopted: its members and exclusions are no longer candidates.
+  const gone = [...members.map((m) => m.participantId), ...excluded];
+  const candidates = new Map([...ctx.candidates].filter(([id]) => !gone.includes(id)));
+  const lobby = refreshLobby({ ...next, admitted: without(next.admitted, gone) }, { ...ctx, head: roster, candidates });
+  out.push(...lobby.out, { type: 'install', roster, epochKey });
+
+  const awaiting = new Set(recipients.map((r) => r.participantId).filter(ctx.isPresent));
+  const commitAt = now + ctx.timing.commitTimeoutMs;
+  out.push({ type: 'arm', timer: 'commit', at: commitAt });
+  const sent: LeaderStep = { state: { ...lobby.state, pending: { epoch, roster, awaiting, commitAt } }, out };
+  return awaiting.size === 0 ? andThen(sent, (s) => commit(s, ctx, 'all-acked')) : sent;
+}
+
+/** Commits the epoch in flight: everyone switches to it (and so do we). */
+export function commit(state: LeaderState, ctx: LeaderContext, reason: CommitReason): LeaderStep {
+  const pending = state.pending;
+  if (!pending) return still(state);
+  const out: LeaderOutput[] = [{ type: 'disarm', timer: 'commit' }];
+  if (pending.roster.roster.members.length > 1) {
+    const { meetingId, instanceId, selfId: leaderId } = ctx;
+    const { epoch, roster } = pending;
+    const commit = createCommit({ meetingId, instanceId, epoch, leaderId, rosterHash: roster.hash, reason }, ctx.identity);
+    out.push({ type: 'send', to: null, message: { type: 'commit', commit } });
+  }
+  out.push({ type: 'switch', epoch: pending.epoch });
+  if (state.dirty && state.flushAt === null) out.push({ type: 'flush-next' });
+  return { state: { ...state, pending: null }, out };
+}
+
+/** A verified ack for `epoch` from `from`: commits once every present recipient acked. */
+export function acked(state: LeaderState, ctx: LeaderContext, from: string, epoch: number): LeaderStep {
+  const pending = state.pending;
+  if (!pending || pending.epoch !== epoch) return still(state);
+  const awaiting = without(pending.awaiting, [from]);
+  const next = { ...state, pending: { ...pending, awaiting } };
+  return awaiting.size === 0 ? commit(next, ctx, 'all-acked') : still(next);
+}
+
+/** The server says `id` left: it acks nothing any more, and if it was a member the next epoch drops it. */
+export function participantLeft(state: LeaderState, ctx: LeaderContext, now: number, id: string): LeaderStep {
+  const pending = state.pending;
+  let step = still(state);
+  if (pending?.awaiting.has(id)) {
+    const awaiting = without(pending.awaiting, [id]);
+    const next = { ...state, pending: { ...pending, awaiting } };
+    step = awaiting.size === 0 ? commit(next, ctx, 'all-acked') : still(next);
+  }
+  if (ctx.head?.roster.members.some((m) => m.participantId === id)) step = andThen(step, (s) => markDirty(s, ctx, now));
+  return step;
+}
+
+/** A candidate appeared or presence changed in a way that may change the next roster or the lobby. */
+export function candidatesChanged(state: LeaderState, ctx: LeaderContext, now: number): LeaderStep {
+  return andThen(markDirty(state, ctx, now), (s) => refreshLobby(s, ctx));
+}
+
+export function setLock(state: LeaderState, ctx: LeaderContext, now: number, locked: boolean): LeaderStep {
+  if (state.locked === locked) return still(state);
+  return candidatesChanged({ ...state, locked }, ctx, now);
+}
+
+export function admit(state: LeaderState, ctx: LeaderContext, now: number, participantId: string): LeaderStep {
+  return candidatesChanged({ ...state, admitted: new Set([...state.admitted, participantId]) }, ctx, now);
+}
+
+/**
+ * Refuses a newcomer the agent has just excluded (so ctx no longer lists it as a
+ * candidate). Broadcast: the newcomer learns it, and members remember it in case they lead next.
+ */
+export function deny(state: LeaderState, ctx: LeaderContext, newcomer: Announcement | undefined): LeaderStep {
+  const out: LeaderOutput[] = [];
+  if (newcomer && ctx.head) {
+    const admission = createAdmission({ roster: ctx.head, leaderId: ctx.selfId, newcomer, decision: 'deny' }, ctx.identity);
+    out.push({ type: 'send', to: null, message: { type: 'admission', admission } });
+  }
+  return andThen({ state, out }, (s) => refreshLobby(s, ctx));
+}
+
+/** Drops admissions of participants that became members or were excluded. */
+export function forget(state: LeaderState, ids: Iterable<string>): LeaderState {
+  return { ...state, admitted: without(state.admitted, ids) };
+}

@@ -1,0 +1,136 @@
+// The member's side of the protocol: verifies the leader's rosters, opens its
+// key messages (and acks them), follows its commits, and takes its admission
+// decisions. Each input is checked by the pure modules; this keeps no state of
+// its own beyond the liveness nonces, and tells the agent what changed.
+
+import { createAck } from './ack.ts';
+import { verifyAdmissionForMember, verifyAdmissionForNewcomer, type Admission } from './admission.ts';
+import type { Announcement, VerifiedAnnouncements } from './announcement.ts';
+import { verifyCommit, type Commit } from './commit.ts';
+import type { Epochs } from './epochs.ts';
+import type { E2eeErrorCode } from './errors.ts';
+import type { DecidedBy } from './events.ts';
+import type { IdentityKeyPair } from './identity.ts';
+import { openKeysMessage, type KeysMessage } from './key-message.ts';
+import type { LivenessNonces } from './liveness.ts';
+import type { Presence } from './presence.ts';
+import type { DhKeyPair } from './primitives.ts';
+import { verifyRoster, type Roster, type VerifiedRoster } from './roster.ts';
+import { fingerprint } from './security-code.ts';
+import type { WireMessage } from './wire.ts';
+import type { WrapKeyCache } from './wrap-keys.ts';
+
+export interface MemberOptions {
+  meetingId: string;
+  instanceId: string;
+  selfId: string;
+  self: Announcement;
+  identity: IdentityKeyPair;
+  dh: DhKeyPair;
+  nonces: LivenessNonces;
+  verifiedAnnouncements: VerifiedAnnouncements;
+  presence: Presence;
+  epochs: Epochs;
+  wrapKeys: WrapKeyCache;
+  exportSecret: (label: string, bytes: Uint8Array) => void;
+  send: (to: string | null, m: WireMessage) => void;
+  reject: (code: E2eeErrorCode, message: string, from?: string) => void;
+  /** A verified roster that lists us: the new head. */
+  adopt: (roster: VerifiedRoster) => void;
+  /** A verified roster without us. */
+  removed: (reason: 'removed-by-leader' | 'dropped') => void;
+  switchTo: (epoch: number) => void;
+  /** A leader-signed decision about us, as a newcomer. */
+  decided: (decision: Admission['decision'], by: DecidedBy) => void;
+  /** A leader-signed denial of another newcomer: we keep it in case we lead next. */
+  exclude: (participantId: string) => void;
+}
+
+export class MemberSide {
+  constructor(private readonly o: MemberOptions) {}
+
+  roster(from: string, r: Roster): void {
+    const { o } = this;
+    const result = verifyRoster(r, {
+      meetingId: o.meetingId,
+      instanceId: o.instanceId,
+      from,
+      self: o.self,
+      head: o.epochs.head,
+      departed: o.presence.departed,
+      verifiedAnnouncements: o.verifiedAnnouncements,
+    });
+    if (!result.ok) {
+      // Before our first roster, rosters of epochs we are not part of are expected (they are broadcast).
+      if (!o.epochs.head && result.error.code === 'NOT_IN_ROSTER') return;
+      return o.reject(result.error.code, result.error.message, from);
+    }
+    const { kind, verified } = result.value;
+    if (kind === 'removed') return o.removed(verified.roster.excluded.includes(o.selfId) ? 'removed-by-leader' : 'dropped');
+    o.adopt(verified);
+  }
+
+  keys(from: string, k: KeysMessage): void {
+    const { o } = this;
+    if (!o.epochs.head) return; // not our epoch yet: broadcast key messages reach newcomers too
+    const opened = openKeysMessage(k, {
+      meetingId: o.meetingId,
+      instanceId: o.instanceId,
+      selfId: o.selfId,
+      from,
+      roster: o.epochs.roster(k.epoch),
+      lastEpoch: o.epochs.keyEpoch,
+      dh: o.dh,
+      acceptableEchoes: o.nonces.acceptable(),
+      wrapKeyFor: (leaderDh) => o.wrapKeys.get('member', leaderDh),
+    });
+    if (!opened.ok) return o.reject(opened.error.code, opened.error.message, from);
+    const roster = opened.value.roster;
+    o.exportSecret(`epoch ${k.epoch} key`, opened.value.epochKey);
+    o.epochs.keyEpoch = k.epoch;
+    o.nonces.consume(opened.value.echo);
+    for (const e of k.entries) o.presence.echoes.set(e.to, e.echo);
+    o.epochs.install(roster, opened.value.epochKey);
+    const { meetingId, instanceId, selfId: participantId } = o;
+    const nonce = o.nonces.issue();
+    const ack = createAck({ meetingId, instanceId, epoch: k.epoch, participantId, rosterHash: roster.hash, nonce }, o.identity);
+    o.send(k.leaderId, { type: 'ack', ack });
+  }
+
+  commit(from: string, c: Commit): void {
+    const { o } = this;
+    if (!o.epochs.head) return; // a commit for an epoch before ours
+    const checked = verifyCommit(c, {
+      meetingId: o.meetingId,
+      instanceId: o.instanceId,
+      from,
+      sendEpoch: o.epochs.sendEpoch,
+      roster: o.epochs.installed(c.epoch) ? o.epochs.roster(c.epoch) : undefined,
+    });
+    if (!checked.ok) return o.reject(checked.error.code, checked.error.message, from);
+    o.switchTo(c.epoch);
+  }
+
+  admission(from: string, a: Admission): void {
+    const { o } = this;
+    if (o.epochs.head) {
+      // We are a member: a decision about us is stale (we were admitted), one
+      // about a newcomer counts only from our leader; we keep its denials.
+      if (a.to === o.selfId) return o.reject('STALE_EPOCH', 'admission message about us, who are already a member', from);
+      const { meetingId, instanceId } = o;
+      const roster = o.epochs.roster(a.epoch);
+      const checked = verifyAdmissionForMember(a, { meetingId, instanceId, from, roster, departed: o.presence.departed });
+      if (!checked.ok) return o.reject(checked.error.code, checked.error.message, from);
+      if (a.decision === 'deny') o.exclude(a.to);
+      return;
+    }
+    if (a.to !== o.selfId) return; // about another newcomer: broadcast denials reach us too
+    if (!o.presence.isPresent(from)) {
+      return o.reject('UNKNOWN_PARTICIPANT', `admission from '${from}', whom the server does not list`, from);
+    }
+    const checked = verifyAdmissionForNewcomer(a, { meetingId: o.meetingId, instanceId: o.instanceId, from, self: o.self });
+    if (!checked.ok) return o.reject(checked.error.code, checked.error.message, from);
+    // Only a hint for the UI: we cannot know this key leads. Nobody keys us either way.
+    o.decided(a.decision, { participantId: from, fingerprint: fingerprint(a.leaderKey) });
+  }
+}

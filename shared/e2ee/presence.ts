@@ -1,0 +1,109 @@
+// Who is in the meeting, as far as this participant knows: the server's join
+// order and departures, verified announcements of those not yet in a roster
+// (candidates), the latest liveness nonce per participant, and who was removed
+// or denied. Server notices are trusted only for presence, never for keys.
+
+import { sameAnnouncement, verifyAnnouncement, type Announcement, type VerifiedAnnouncements } from './announcement.ts';
+import { ID_PATTERN } from './constants.ts';
+import { fail, ok, type Result } from './errors.ts';
+import type { Roster } from './roster.ts';
+
+export class Presence {
+  /** Server's join order (including us). */
+  private readonly joinOrder: string[] = [];
+  /** IDs the server said left: never trusted again. */
+  readonly departed = new Set<string>();
+  /** Verified announcements of present participants not yet in our head roster. */
+  readonly candidates = new Map<string, Announcement>();
+  /** Latest liveness nonce we know per participant, echoed if we lead. */
+  readonly echoes = new Map<string, Uint8Array>();
+  /** Removed or denied participants (from signed rosters and leader-signed denials): never added again. */
+  readonly excluded = new Set<string>();
+
+  private readonly selfId: string;
+
+  constructor(
+    private readonly meeting: { meetingId: string; instanceId: string; selfId: string },
+    /** Announcement signatures verified so far, shared with roster verification. */
+    private readonly verified: VerifiedAnnouncements,
+  ) {
+    this.selfId = meeting.selfId;
+  }
+
+  /** The server's list at our join; returns how many entries were invalid (skipped). */
+  start(presentIds: readonly string[]): number {
+    // Joins notified before start() came after the server's snapshot: they go after us.
+    const laterJoins = this.joinOrder.splice(0);
+    let invalid = 0;
+    for (const id of presentIds) {
+      if (!ID_PATTERN.test(id) || id === this.selfId || this.joinOrder.includes(id)) {
+        invalid++;
+        continue;
+      }
+      this.joinOrder.push(id);
+    }
+    this.joinOrder.push(this.selfId, ...laterJoins.filter((id) => !this.joinOrder.includes(id)));
+    return invalid;
+  }
+
+  /** First in join order: leads a new chain. */
+  get first(): string | undefined {
+    return this.joinOrder[0];
+  }
+
+  /** A join notice; false if we knew already. */
+  joined(id: string): boolean {
+    if (this.joinOrder.includes(id)) return false;
+    this.joinOrder.push(id);
+    return true;
+  }
+
+  /** A leave notice; false if we knew already. */
+  left(id: string): boolean {
+    if (this.departed.has(id)) return false;
+    this.departed.add(id);
+    this.candidates.delete(id);
+    this.echoes.delete(id);
+    return true;
+  }
+
+  isPresent = (id: string): boolean => !this.departed.has(id) && this.joinOrder.includes(id);
+
+  /** Someone the server listed before us is still here (so it, not we, should start a chain). */
+  anyoneAhead(): boolean {
+    return this.joinOrder.slice(0, this.joinOrder.indexOf(this.selfId)).some(this.isPresent);
+  }
+
+  /**
+   * A relayed announcement. A new one from a listed participant not in `head`
+   * becomes a candidate (true); a re-broadcast of a known one is normal (false);
+   * new keys under a known ID are not accepted.
+   */
+  announce(from: string, a: Announcement, head: Roster | null): Result<boolean> {
+    if (this.departed.has(from)) return fail('PARTICIPANT_ID_REUSED', `announcement from '${from}', who already left`);
+    if (!this.joinOrder.includes(from)) return fail('UNKNOWN_PARTICIPANT', `announcement from '${from}', whom the server never reported`);
+    if (this.excluded.has(from)) return fail('PARTICIPANT_EXCLUDED', `announcement from '${from}', whom the leader removed or denied`);
+    const { meetingId, instanceId } = this.meeting;
+    const checked = verifyAnnouncement(a, { meetingId, instanceId, from }, this.verified);
+    if (!checked.ok) return checked;
+    const inRoster = head?.members.find((m) => m.participantId === from);
+    const known = this.candidates.get(from) ?? (inRoster && { meetingId, instanceId, ...inRoster });
+    if (known) return sameAnnouncement(known, a) ? ok(false) : fail('ANNOUNCEMENT_CONFLICT', `'${from}' announced different keys`);
+    this.candidates.set(from, a);
+    this.echoes.set(from, a.nonce);
+    return ok(true);
+  }
+
+  /** Roster members are no longer candidates; their signed nonce is the echo until a fresher one arrives. */
+  adopt(r: Roster): void {
+    for (const m of r.members) {
+      this.candidates.delete(m.participantId);
+      if (!this.echoes.has(m.participantId)) this.echoes.set(m.participantId, m.nonce);
+    }
+  }
+
+  exclude(id: string): void {
+    this.excluded.add(id);
+    this.candidates.delete(id);
+  }
+}

@@ -562,34 +562,6 @@ async function profileCells(): Promise<Array<{ name: string; size: number; cell:
     if (sink === -1) progress('unreachable');
   }
 
-  // Prototype of a fix (bench-only, not the product path): the suite-4 media-frame path with
-  // nonce and AAD written into per-key scratch buffers instead of fresh small typed arrays.
-  // WebCrypto copies iv/additionalData synchronously inside encrypt()/decrypt(), so one
-  // scratch pair per key is safe even with several frames in flight. Same wire format:
-  // checked against SFrameKeyStore in both directions before timing.
-  {
-    const base = crypto.getRandomValues(new Uint8Array(16));
-    const ref = await makeStores(4, base);
-    const pctx = await createKeyContext(CIPHER_SUITES[4], kidFor(4), base);
-    if (!pctx.ok) throw new Error(pctx.error.message);
-    const proto = scratchGcm(pctx.value);
-    let pctr = 1n << 24n;
-    for (const { codec, size } of FRAMES) {
-      const frame = makeFrame(codec, size);
-      // Interop: prototype -> store, and store -> prototype.
-      const w1 = await proto.seal(pctr++, codec, frame);
-      const d1 = await ref.receiver.decrypt(codec, w1);
-      if (!d1.ok || !sameBytes(d1.value.data, frame)) throw new Error(`prototype frame rejected by SFrameKeyStore: ${d1.ok ? 'mismatch' : d1.error.code}`);
-      const w2 = await ref.sender.encrypt(codec, frame);
-      if (!w2.ok || !sameBytes(await proto.open(codec, w2.value.data), frame)) throw new Error('prototype cannot open an SFrameKeyStore frame');
-      add('suite 4 prototype: scratch nonce/AAD buffers (bench-only, same wire)', size, async () => {
-        const wire = await proto.seal(pctr++, codec, frame);
-        const back = await proto.open(codec, wire);
-        if (back.length !== frame.length) throw new Error('prototype round trip');
-      });
-    }
-  }
-
   // The SFrame JS path alone: SFrameKeyStore with crypto.subtle stubbed to return a
   // right-sized buffer at once, so what remains is header/nonce/AAD/counter/replay
   // work, allocations and the output copies, without the WebCrypto call.
@@ -608,59 +580,6 @@ async function profileCells(): Promise<Array<{ name: string; size: number; cell:
     }
   }
   return cells;
-}
-
-/** nonce = salt XOR CTR (big-endian, right-aligned), written into `out`. */
-function writeNonce(out: Uint8Array, salt: Uint8Array, ctr: bigint): void {
-  out.set(salt);
-  let x = ctr;
-  for (let i = out.length - 1; i >= 0 && x > 0n; i--) {
-    out[i] = (out[i] ?? 0) ^ Number(x & 0xffn);
-    x >>= 8n;
-  }
-}
-
-/** The AES-GCM media-frame path of shared/sframe, rewritten with per-key scratch nonce/AAD buffers (see profileCells). */
-function scratchGcm(ctx: KeyContext) {
-  if (ctx.aead.aead !== 'AES-GCM') throw new Error('scratchGcm needs an AES-GCM suite');
-  const key = ctx.aead.key;
-  const tagLength = ctx.suite.nt * 8;
-  const nonce = new Uint8Array(new ArrayBuffer(ctx.suite.nn));
-  const aadBuf = new ArrayBuffer(MAX_HEADER_LENGTH + 16);
-  return {
-    async seal(ctr: bigint, codec: string, frame: Uint8Array<ArrayBuffer>): Promise<Uint8Array<ArrayBuffer>> {
-      const clear = clearByteCount(codec, frame[0], frame.length);
-      if (clear === undefined) throw new Error('short frame');
-      const header = encodeHeader(ctx.kid, ctr);
-      if (!header.ok) throw new Error(header.error.message);
-      const h = header.value;
-      writeNonce(nonce, ctx.salt, ctr);
-      const aad = new Uint8Array(aadBuf, 0, h.length + clear);
-      aad.set(h);
-      aad.set(frame.subarray(0, clear), h.length);
-      const ct = await crypto.subtle.encrypt({ name: 'AES-GCM', iv: nonce, additionalData: aad, tagLength }, key, frame.subarray(clear));
-      const out = new Uint8Array(clear + h.length + ct.byteLength);
-      out.set(frame.subarray(0, clear));
-      out.set(h, clear);
-      out.set(new Uint8Array(ct), clear + h.length);
-      return out;
-    },
-    async open(codec: string, wire: Uint8Array<ArrayBuffer>): Promise<Uint8Array<ArrayBuffer>> {
-      const parts = parseMediaFrame(codec, wire);
-      if (!parts.ok) throw new Error(parts.error.message);
-      const { header, headerBytes, metadata, body } = parts.value;
-      if (header.kid !== ctx.kid) throw new Error('unknown KID');
-      writeNonce(nonce, ctx.salt, header.ctr);
-      const aad = new Uint8Array(aadBuf, 0, headerBytes.length + metadata.length);
-      aad.set(headerBytes);
-      aad.set(metadata, headerBytes.length);
-      const pt = await crypto.subtle.decrypt({ name: 'AES-GCM', iv: nonce, additionalData: aad, tagLength }, key, body as Uint8Array<ArrayBuffer>);
-      const out = new Uint8Array(metadata.length + pt.byteLength);
-      out.set(metadata);
-      out.set(new Uint8Array(pt), metadata.length);
-      return out;
-    },
-  };
 }
 
 /** Runs `op` with crypto.subtle.encrypt/decrypt/sign replaced by stubs that resolve at once with a zeroed buffer of the right size. */

@@ -1,20 +1,24 @@
 // SFrame frame crypto in a real browser worker: Debian Chromium (headless,
 // driven by playwright-core) runs bench/browser/worker.ts, a module Web
-// Worker that pushes frames through SFrameKeyStore the way the app's frame
-// worker does. Measures, per cipher suite 1-5 and frame (Opus 100 B, VP8
-// delta 10 KB and 60 KB):
+// Worker that pushes frames through the app's own frame-worker stages
+// (FrameCryptor, client/src/e2ee/worker/pipeline.ts). Measures, per cipher
+// suite 1-5 and frame (Opus 100 B, VP8 delta 10 KB and 60 KB):
 //   - encrypt+decrypt of one frame, back to back (p50/p99 µs, MB/s),
 //     against a copy-only baseline (new Uint8Array + set) of the same frame;
-//   - the latency a frame gains through an encrypt TransformStream piped into
-//     a decrypt TransformStream, against two copy-only TransformStreams;
+//   - the latency a frame gains through the encrypt TransformStream piped
+//     into the decrypt TransformStream, against two copy-only TransformStreams;
 //   - a profile: the bare WebCrypto floor under each suite, one empty
 //     WebCrypto call, and key setup (HKDF + import, once per KID).
 //
-//   npx tsx bench/sframe-browser.ts                 (~1 min)
-//   BENCH_MS=300 npx tsx bench/sframe-browser.ts    (quick look)
-//   BENCH_JSON=out.json npx tsx bench/sframe-browser.ts   (also write raw results)
-//   BENCH_QUIET=1 npx tsx bench/sframe-browser.ts   (shared machine: measure only while
-//                                                     other processes are idle, see LoadGate)
+//   npm run bench:sframe                        (~1 min)
+//   npm run bench:sframe -- --ms 300            (quick look)
+//   npm run bench:sframe -- --json out.json     (also write raw results)
+//   npm run bench:sframe -- --quiet             (shared machine: measure only while
+//                                                other processes are idle, see LoadGate)
+//   npm run bench:sframe -- --help
+// The environment variables of earlier versions (BENCH_MS, BENCH_ROUNDS,
+// BENCH_JSON, BENCH_QUIET=1, BENCH_QUIET_SHARE, BENCH_QUIET_MAX_S) still set
+// the defaults.
 //
 // The page is built with vite into a temporary directory and served from
 // 127.0.0.1 with COOP/COEP headers, so the worker is cross-origin isolated
@@ -25,25 +29,92 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
 import { build } from 'vite';
 import type { BenchResult, CellStats, GateVerdict } from './browser/protocol.ts';
 
+const USAGE = `usage: npm run bench:sframe -- [options]
+
+SFrame encrypt+decrypt per frame in a headless Chromium worker, through the
+app's frame-worker stages, per cipher suite and frame size.
+
+options:
+  --ms N             measuring budget per cell in ms (default: BENCH_MS or 1000)
+  --rounds N         run the whole cell list N times (default: BENCH_ROUNDS or 3)
+  --json FILE        also write the raw results to FILE (default: BENCH_JSON)
+  --quiet            hold each cell until other processes are idle, re-run rounds
+                     measured under load (default: on if BENCH_QUIET=1)
+  --quiet-share X    "idle" = others use at most this share of the CPUs (default 0.1)
+  --quiet-max-s N    wait for quiet at most N seconds in all (default 600)
+  -h, --help         print this and exit`;
+
+interface BenchArgs {
+  cellMs: number;
+  rounds: number;
+  json: string | undefined;
+  quiet: boolean;
+  quietShare: number;
+  quietMaxS: number;
+}
+
+/** Options over environment defaults; exits 0 after --help, 2 with a one-line error on a bad option. */
+function benchArgs(): BenchArgs {
+  const env = process.env;
+  const bad = (message: string): never => {
+    console.error(`sframe-browser: ${message} (see --help)`);
+    process.exit(2);
+  };
+  let values: Partial<Record<'ms' | 'rounds' | 'json' | 'quiet-share' | 'quiet-max-s', string>> & { quiet?: boolean; help?: boolean } = {};
+  try {
+    ({ values } = parseArgs({
+      options: {
+        ms: { type: 'string' },
+        rounds: { type: 'string' },
+        json: { type: 'string' },
+        quiet: { type: 'boolean' },
+        'quiet-share': { type: 'string' },
+        'quiet-max-s': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (e) {
+    bad((e instanceof Error ? e.message : String(e)).split(/\.\s/)[0] ?? 'bad arguments');
+  }
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const positive = (name: string, v: string | undefined, fallback: number): number => {
+    const n = Number(v ?? fallback);
+    return Number.isFinite(n) && n > 0 ? n : bad(`--${name} must be a positive number, got ${String(v)}`);
+  };
+  return {
+    cellMs: positive('ms', values.ms ?? env['BENCH_MS'], 1000),
+    rounds: positive('rounds', values.rounds ?? env['BENCH_ROUNDS'], 3),
+    json: values.json ?? env['BENCH_JSON'],
+    quiet: values.quiet ?? env['BENCH_QUIET'] === '1',
+    quietShare: positive('quiet-share', values['quiet-share'] ?? env['BENCH_QUIET_SHARE'], 0.1),
+    quietMaxS: positive('quiet-max-s', values['quiet-max-s'] ?? env['BENCH_QUIET_MAX_S'], 600),
+  };
+}
+
+const ARGS = benchArgs();
 const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
-const CELL_MS = Number(process.env['BENCH_MS'] ?? 1000);
+const CELL_MS = ARGS.cellMs;
 const PROFILE_MS = Math.min(CELL_MS, 400);
-const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
+const ROUNDS = ARGS.rounds;
 /**
- * BENCH_QUIET=1: hold each cell round until other processes use < QUIET_SHARE
+ * --quiet: hold each cell round until other processes use < QUIET_SHARE
  * of the CPUs, and run a round again if they used more while it measured
  * (at most MAX_RETRIES times per round, QUIET_MAX_S of waiting in all).
  */
-const QUIET = process.env['BENCH_QUIET'] === '1';
-const QUIET_SHARE = Number(process.env['BENCH_QUIET_SHARE'] ?? 0.1);
-const QUIET_MAX_S = Number(process.env['BENCH_QUIET_MAX_S'] ?? 600);
+const QUIET = ARGS.quiet;
+const QUIET_SHARE = ARGS.quietShare;
+const QUIET_MAX_S = ARGS.quietMaxS;
 const MAX_RETRIES = 8;
-const TIMEOUT_MS = 170_000 + (process.env['BENCH_QUIET'] === '1' ? Number(process.env['BENCH_QUIET_MAX_S'] ?? 600) * 1000 : 0);
+const TIMEOUT_MS = 170_000 + (QUIET ? QUIET_MAX_S * 1000 : 0);
 /** Targets from the issue. */
 const TARGET_10KB_P50_US = 50;
 const TARGET_ADDED_P99_US = 1000;
@@ -247,11 +318,11 @@ function report(r: BenchResult, browserVersion: string, loads: number[], others:
   out.push(
     `Per cell round, others' CPU share: median ${pct(kept[kept.length >> 1])}, max ${pct(kept[kept.length - 1])}; ` +
       `${dirty} of ${kept.length} kept rounds above ${pct(QUIET_SHARE)}` +
-      (QUIET ? `; quiet mode: ${r.retriedCellRounds} rounds re-run, ${(gate.waitedMs / 1000).toFixed(0)} s spent waiting for quiet` : ' (BENCH_QUIET=1 waits for quiet and re-runs such rounds)'),
+      (QUIET ? `; quiet mode: ${r.retriedCellRounds} rounds re-run, ${(gate.waitedMs / 1000).toFixed(0)} s spent waiting for quiet` : ' (--quiet waits for quiet and re-runs such rounds)'),
   );
   if (dirty > kept.length / 10) out.push('WARNING: other work was competing for the CPUs in many cells; tails (p99) and medians are inflated.');
   out.push('');
-  out.push('Per frame, through SFrameKeyStore (sender store encrypts, receiver store decrypts). µs unless noted.');
+  out.push("Per frame, through the app's frame-worker stages (sender's encrypt stage, receiver's decrypt stage). µs unless noted.");
   out.push('enc+dec = one frame encrypted then decrypted, back to back; pipeline = latency through an encrypt');
   out.push('TransformStream piped into a decrypt TransformStream, one frame in flight; added = pipeline p99 minus');
   out.push('the copy-only pipeline p99 of the same frame. ×copy = enc+dec p50 / copy-only p50.');
@@ -376,7 +447,7 @@ async function main(): Promise<void> {
     const state = await page.evaluate(() => (window as unknown as { __bench: { result?: BenchResult; error?: string } }).__bench);
     if (state.error !== undefined || !state.result) throw new Error(`bench failed in the browser: ${state.error ?? 'no result'}\n${pageErrors.join('\n')}`);
     const result = state.result;
-    const jsonOut = process.env['BENCH_JSON'];
+    const jsonOut = ARGS.json;
     if (jsonOut) fs.writeFileSync(jsonOut, JSON.stringify({ browserVersion: browser.version(), othersCpuShare: others, loads, keptRoundShares: gate.kept, ...result }, null, 2));
     console.log(`SFrame frame crypto in a Chromium worker (${new Date().toISOString()})`);
     loads.push(os.loadavg()[0] ?? 0);

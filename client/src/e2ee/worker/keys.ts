@@ -52,7 +52,7 @@ export class WorkerKeys {
    * never restarts it (a new meeting gets a new FrameCrypto, new worker and
    * new keys). Within one worker the store's counter already only grows.
    */
-  constructor(options: Pick<KeyStoreOptions, 'now' | 'schedule'> = {}) {
+  constructor(options: Pick<KeyStoreOptions, 'suite' | 'now' | 'schedule'> = {}) {
     this.store = new SFrameKeyStore(options);
   }
 

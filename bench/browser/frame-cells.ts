@@ -165,7 +165,11 @@ export function copyStage(): TransformStream<EncodedFrame, EncodedFrame> {
  * sees frames tens of ms apart in a call, so frames do not queue). Never
  * batched: latency is per frame by definition. Each round builds fresh streams.
  */
-export function pipelineCell(makeStages: () => TransformStream<EncodedFrame, EncodedFrame>[], frame: Uint8Array<ArrayBuffer>, label: string) {
+export function pipelineCell(
+  makeStages: () => TransformStream<EncodedFrame, EncodedFrame>[],
+  frame: Uint8Array<ArrayBuffer>,
+  label: string,
+) {
   const acc = new Acc();
   const mid = frame.length >> 1;
   const cell: Cell & { stats: () => CellStats } = {

@@ -160,7 +160,8 @@ export async function profileCells(): Promise<ProfileEntry[]> {
         const back = passed as EncodedFrame | undefined;
         if (back?.data.byteLength !== frame.length) throw new Error('stubbed decrypt: length');
       };
-      cells.push({ name: `suite ${suite} encrypt+decrypt stages, WebCrypto stubbed (JS + copies only)`, size, cell: stubbedCell(op, size, `profile suite ${suite} stubbed ${size} B`) });
+      const name = `suite ${suite} encrypt+decrypt stages, WebCrypto stubbed (JS + copies only)`;
+      cells.push({ name, size, cell: stubbedCell(op, size, `profile suite ${suite} stubbed ${size} B`) });
     }
   }
   return cells;
@@ -170,7 +171,8 @@ export async function profileCells(): Promise<ProfileEntry[]> {
 function stubbedCell(op: () => Promise<void>, size: number, label: string) {
   const inner = asyncCell(op, size, label);
   const len = (d: BufferSource): number => d.byteLength;
-  const stubs: Record<'encrypt' | 'decrypt' | 'sign', (alg: AlgorithmIdentifier & { name?: string }, key: CryptoKey, data: BufferSource) => Promise<ArrayBuffer>> = {
+  type Stub = (alg: AlgorithmIdentifier & { name?: string }, key: CryptoKey, data: BufferSource) => Promise<ArrayBuffer>;
+  const stubs: Record<'encrypt' | 'decrypt' | 'sign', Stub> = {
     // AES-GCM adds a 16-byte tag; AES-CTR keeps the length.
     encrypt: (alg, _key, data) => Promise.resolve(new ArrayBuffer(len(data) + (alg.name === 'AES-GCM' ? 16 : 0))),
     decrypt: (alg, _key, data) => Promise.resolve(new ArrayBuffer(len(data) - (alg.name === 'AES-GCM' ? 16 : 0))),
@@ -180,7 +182,9 @@ function stubbedCell(op: () => Promise<void>, size: number, label: string) {
     ...inner,
     async round(budgetMs, maxSamples, first) {
       const subtle = crypto.subtle as unknown as Record<string, unknown>;
-      for (const [name, fn] of Object.entries(stubs)) Object.defineProperty(subtle, name, { value: fn, configurable: true, writable: true });
+      for (const [name, fn] of Object.entries(stubs)) {
+        Object.defineProperty(subtle, name, { value: fn, configurable: true, writable: true });
+      }
       try {
         return await inner.round(budgetMs, maxSamples, first);
       } finally {

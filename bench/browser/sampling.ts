@@ -103,7 +103,13 @@ interface Hooks {
   sample?: (batch: number) => void;
 }
 
-export async function sampleAsync(op: () => Promise<void>, budgetMs: number, maxSamples: number, first: boolean, hooks: Hooks = {}): Promise<Sampled> {
+export async function sampleAsync(
+  op: () => Promise<void>,
+  budgetMs: number,
+  maxSamples: number,
+  first: boolean,
+  hooks: Hooks = {},
+): Promise<Sampled> {
   const w0 = performance.now();
   for (let i = 0; i < warmupOps(first) || (performance.now() - w0 < warmupMs(first) && i < 20 * WARMUP_OPS); i++) await op();
   const e0 = performance.now();

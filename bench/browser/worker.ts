@@ -7,7 +7,17 @@
 import { CIPHER_SUITES, type CipherSuite } from '../../shared/sframe/index.ts';
 import { copyStage, cryptoStages, FRAMES, keySetupCell, makeFrame, makeParticipants, pipelineCell, roundTripCell } from './frame-cells.ts';
 import { profileCells } from './profile.ts';
-import type { BaselineCell, BenchConfig, BenchResult, FrameCell, GateVerdict, KeySetup, PageToWorker, ProfileCell, WorkerToPage } from './protocol.ts';
+import type {
+  BaselineCell,
+  BenchConfig,
+  BenchResult,
+  FrameCell,
+  GateVerdict,
+  KeySetup,
+  PageToWorker,
+  ProfileCell,
+  WorkerToPage,
+} from './protocol.ts';
 import { calibrateTimer, copyCell, type Cell } from './sampling.ts';
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
@@ -43,7 +53,14 @@ async function run(cfg: BenchConfig): Promise<BenchResult> {
     return { codec, size, copy, copyPipeline };
   });
 
-  const frameCells: Array<{ suite: CipherSuite; codec: string; size: number; rt: ReturnType<typeof roundTripCell>; pl: ReturnType<typeof pipelineCell> }> = [];
+  type FrameCells = {
+    suite: CipherSuite;
+    codec: string;
+    size: number;
+    rt: ReturnType<typeof roundTripCell>;
+    pl: ReturnType<typeof pipelineCell>;
+  };
+  const frameCells: FrameCells[] = [];
   for (const suite of suites) {
     const baseKey = crypto.getRandomValues(new Uint8Array(16));
     for (const { codec, size } of FRAMES) {
@@ -75,11 +92,17 @@ async function run(cfg: BenchConfig): Promise<BenchResult> {
         retried++;
       }
     }
-    progress(`round ${r + 1}/${rounds} done at ${((performance.now() - started) / 1000).toFixed(1)} s (${retried} cell rounds re-run so far)`);
+    const at = ((performance.now() - started) / 1000).toFixed(1);
+    progress(`round ${r + 1}/${rounds} done at ${at} s (${retried} cell rounds re-run so far)`);
   }
   for (const cell of all) progress(cell.summary());
 
-  const baselines: BaselineCell[] = baselineCells.map((b) => ({ codec: b.codec, size: b.size, copy: b.copy.stats(), copyPipeline: b.copyPipeline.stats() }));
+  const baselines: BaselineCell[] = baselineCells.map((b) => ({
+    codec: b.codec,
+    size: b.size,
+    copy: b.copy.stats(),
+    copyPipeline: b.copyPipeline.stats(),
+  }));
   const frames: FrameCell[] = frameCells.map((c) => ({
     suite: c.suite.id,
     suiteName: c.suite.name,

@@ -175,7 +175,8 @@ describe('frame decryption under fuzzing', () => {
       let c = cryptors.get(transformId);
       if (!c) {
         const kind = codec === 'opus' ? 'audio' : 'video';
-        c = new FrameCryptor({ operation: 'decrypt', kind, codec, participantId: via, transformId }, { keys, stats, requestKeyFrame: () => {} });
+        const options = { operation: 'decrypt', kind, codec, participantId: via, transformId } as const;
+        c = new FrameCryptor(options, { keys, stats, requestKeyFrame: () => {} });
         cryptors.set(transformId, c);
       }
       return c;

@@ -124,7 +124,8 @@ describe('decrypt stage', () => {
     const { alice, bob } = await meeting();
     const out = output();
     const original = bytes(encoded(VP8_KEYFRAME));
-    const r = await bob.cryptor({ operation: 'decrypt', participantId: 'alice', transformId: 'r1' }).decryptFrame(await sealed(alice, encoded(VP8_KEYFRAME)), out);
+    const receiver = bob.cryptor({ operation: 'decrypt', participantId: 'alice', transformId: 'r1' });
+    const r = await receiver.decryptFrame(await sealed(alice, encoded(VP8_KEYFRAME)), out);
     expect(r).toMatchObject({ ok: true, kid: ALICE_KID });
     expect(bytes(out.frames[0]!)).toEqual(original);
     expect(out.frames[0]!.type).toBe('key');
@@ -155,10 +156,16 @@ describe('decrypt stage', () => {
     const carol = side();
     await carol.keys.setSendKey(0x3_0003n, ALICE_KEY);
     const out = output();
-    const r = await bob.cryptor({ operation: 'decrypt', participantId: 'carol', transformId: 'r9' }).decryptFrame(await sealed(carol, encoded(VP8_DELTA)), out);
+    const receiver = bob.cryptor({ operation: 'decrypt', participantId: 'carol', transformId: 'r9' });
+    const r = await receiver.decryptFrame(await sealed(carol, encoded(VP8_DELTA)), out);
     expect(r).toMatchObject({ ok: false, code: 'UNKNOWN_KID' });
     expect(out.frames).toEqual([]);
-    expect(bob.stats.snapshot().receive[0]).toMatchObject({ participantId: 'carol', decrypted: 0, dropped: { UNKNOWN_KID: 1 }, lastError: { code: 'UNKNOWN_KID' } });
+    expect(bob.stats.snapshot().receive[0]).toMatchObject({
+      participantId: 'carol',
+      decrypted: 0,
+      dropped: { UNKNOWN_KID: 1 },
+      lastError: { code: 'UNKNOWN_KID' },
+    });
   });
 
   it('drops and counts a frame that fails authentication', async () => {
@@ -187,10 +194,12 @@ describe('decrypt stage', () => {
     const { alice, bob } = await meeting();
     const out = output();
     // Alice's genuine frame arrives on the receiver the server labelled as Dave's.
-    const r = await bob.cryptor({ operation: 'decrypt', participantId: 'dave', transformId: 'r-dave' }).decryptFrame(await sealed(alice, encoded(VP8_DELTA)), out);
+    const receiver = bob.cryptor({ operation: 'decrypt', participantId: 'dave', transformId: 'r-dave' });
+    const r = await receiver.decryptFrame(await sealed(alice, encoded(VP8_DELTA)), out);
     expect(r).toMatchObject({ ok: false, code: 'WRONG_SENDER' });
     expect(out.frames).toEqual([]);
-    expect(bob.stats.snapshot().streams).toEqual([expect.objectContaining({ transformId: 'r-dave', decrypted: 0, dropped: { WRONG_SENDER: 1 } })]);
+    const stream = expect.objectContaining({ transformId: 'r-dave', decrypted: 0, dropped: { WRONG_SENDER: 1 } });
+    expect(bob.stats.snapshot().streams).toEqual([stream]);
   });
 
   it('drops a frame whose KID belongs to an old epoch once its grace period is over', async () => {

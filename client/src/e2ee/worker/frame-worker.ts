@@ -30,7 +30,12 @@ let plaintextForTest = false;
 let corruptKeysForTest = false;
 
 /** Pipes one sender's or receiver's frames through its FrameCryptor. */
-function run(options: TransformOptions, readable: ReadableStream<EncodedFrame>, writable: WritableStream<EncodedFrame>, transformer?: ScriptTransformer): void {
+function run(
+  options: TransformOptions,
+  readable: ReadableStream<EncodedFrame>,
+  writable: WritableStream<EncodedFrame>,
+  transformer?: ScriptTransformer,
+): void {
   const requestKeyFrame = (): void => {
     if (transformer?.sendKeyFrameRequest) transformer.sendKeyFrameRequest().catch(() => {});
     else post({ type: 'need-keyframe', participantId: options.participantId, transformId: options.transformId });

@@ -124,6 +124,8 @@ export class FrameCryptor {
  * resolves to, so the FrameResult (for tests and benches) needs no extra
  * continuation per frame; only the static type is narrowed.
  */
-export function asStreamStep(step: (frame: EncodedFrame, out: FrameOutput) => Promise<unknown> | void): TransformerTransformCallback<EncodedFrame, EncodedFrame> {
+export function asStreamStep(
+  step: (frame: EncodedFrame, out: FrameOutput) => Promise<unknown> | void,
+): TransformerTransformCallback<EncodedFrame, EncodedFrame> {
   return step as TransformerTransformCallback<EncodedFrame, EncodedFrame>;
 }

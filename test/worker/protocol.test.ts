@@ -22,7 +22,8 @@ describe('frame worker messages', () => {
     expect(parsePageMessage(testConfig)).toEqual(testConfig);
     const readable = new ReadableStream();
     const writable = new WritableStream();
-    expect(parsePageMessage({ type: 'attach', options: OPTIONS, readable, writable })).toEqual({ type: 'attach', options: OPTIONS, readable, writable });
+    const attach = { type: 'attach', options: OPTIONS, readable, writable };
+    expect(parsePageMessage(attach)).toEqual(attach);
   });
 
   it.each([

@@ -2,11 +2,13 @@
 // this sender's one send key with a counter shared by all of its tracks.
 //
 // Counter safety: (KID, CTR) must never repeat. Within one store the counter
-// only grows, even across clearSendKey/setSendKey of the same KID. Across
-// worker restarts the page keeps a high-water mark: the store calls
-// onReserve(kid, upTo) before any counter >= the last announced mark is used,
-// half a block ahead of need, and never uses a counter >= the latest upTo it
-// announced. After a restart the page passes that upTo back as ctrFloor.
+// only grows, even across clearSendKey/setSendKey of the same KID. For a
+// caller whose store can restart within a key's life, the store offers a
+// high-water mark: it calls onReserve(kid, upTo) before any counter >= the
+// last announced mark is used, half a block ahead of need, and never uses a
+// counter >= the latest upTo it announced; after a restart the caller passes
+// that upTo back as ctrFloor. (The app's frame worker never restarts, so it
+// does not use this: see client/src/e2ee/worker/keys.ts.)
 //
 // RFC 9605 §4.4.1: a base key is for encryption or decryption, never both, so
 // a KID cannot be a send key and a receive key in the same store.

@@ -1,20 +1,24 @@
 // SFrame frame crypto in a real browser worker: Debian Chromium (headless,
 // driven by playwright-core) runs bench/browser/worker.ts, a module Web
-// Worker that pushes frames through SFrameKeyStore the way the app's frame
-// worker does. Measures, per cipher suite 1-5 and frame (Opus 100 B, VP8
-// delta 10 KB and 60 KB):
+// Worker that pushes frames through the app's own frame-worker stages
+// (FrameCryptor, client/src/e2ee/worker/pipeline.ts). Measures, per cipher
+// suite 1-5 and frame (Opus 100 B, VP8 delta 10 KB and 60 KB):
 //   - encrypt+decrypt of one frame, back to back (p50/p99 µs, MB/s),
 //     against a copy-only baseline (new Uint8Array + set) of the same frame;
-//   - the latency a frame gains through an encrypt TransformStream piped into
-//     a decrypt TransformStream, against two copy-only TransformStreams;
+//   - the latency a frame gains through the encrypt TransformStream piped
+//     into the decrypt TransformStream, against two copy-only TransformStreams;
 //   - a profile: the bare WebCrypto floor under each suite, one empty
 //     WebCrypto call, and key setup (HKDF + import, once per KID).
 //
-//   npx tsx bench/sframe-browser.ts                 (~1 min)
-//   BENCH_MS=300 npx tsx bench/sframe-browser.ts    (quick look)
-//   BENCH_JSON=out.json npx tsx bench/sframe-browser.ts   (also write raw results)
-//   BENCH_QUIET=1 npx tsx bench/sframe-browser.ts   (shared machine: measure only while
-//                                                     other processes are idle, see LoadGate)
+//   npm run bench:sframe                        (~1 min)
+//   npm run bench:sframe -- --ms 300            (quick look)
+//   npm run bench:sframe -- --json out.json     (also write raw results)
+//   npm run bench:sframe -- --quiet             (shared machine: measure only while
+//                                                other processes are idle, see LoadGate)
+//   npm run bench:sframe -- --help
+// The environment variables of earlier versions (BENCH_MS, BENCH_ROUNDS,
+// BENCH_JSON, BENCH_QUIET=1, BENCH_QUIET_SHARE, BENCH_QUIET_MAX_S) still set
+// the defaults.
 //
 // The page is built with vite into a temporary directory and served from
 // 127.0.0.1 with COOP/COEP headers, so the worker is cross-origin isolated
@@ -25,25 +29,99 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
 import { build } from 'vite';
-import type { BenchResult, CellStats, GateVerdict } from './browser/protocol.ts';
+import { cpuMark, LoadGate, othersShare } from './browser/load-gate.ts';
+import type { BenchResult, CellStats } from './browser/protocol.ts';
 
+const USAGE = `usage: npm run bench:sframe -- [options]
+
+SFrame encrypt+decrypt per frame in a headless Chromium worker, through the
+app's frame-worker stages, per cipher suite and frame size.
+
+options:
+  --ms N             measuring budget per cell in ms (default: BENCH_MS or 1000)
+  --rounds N         run the whole cell list N times (default: BENCH_ROUNDS or 3)
+  --json FILE        also write the raw results to FILE (default: BENCH_JSON)
+  --quiet            hold each cell until other processes are idle, re-run rounds
+                     measured under load (default: on if BENCH_QUIET=1)
+  --quiet-share X    "idle" = others use at most this share of the CPUs (default 0.1)
+  --quiet-max-s N    wait for quiet at most N seconds in all (default 600)
+  -h, --help         print this and exit`;
+
+interface BenchArgs {
+  cellMs: number;
+  rounds: number;
+  json: string | undefined;
+  quiet: boolean;
+  quietShare: number;
+  quietMaxS: number;
+}
+
+/** Options over environment defaults; exits 0 after --help, 2 with a one-line error on a bad option. */
+function benchArgs(): BenchArgs {
+  const env = process.env;
+  const bad = (message: string): never => {
+    console.error(`sframe-browser: ${message} (see --help)`);
+    process.exit(2);
+  };
+  let values: Partial<Record<'ms' | 'rounds' | 'json' | 'quiet-share' | 'quiet-max-s', string>> & { quiet?: boolean; help?: boolean } = {};
+  try {
+    ({ values } = parseArgs({
+      options: {
+        ms: { type: 'string' },
+        rounds: { type: 'string' },
+        json: { type: 'string' },
+        quiet: { type: 'boolean' },
+        'quiet-share': { type: 'string' },
+        'quiet-max-s': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (e) {
+    bad((e instanceof Error ? e.message : String(e)).split(/\.\s/)[0] ?? 'bad arguments');
+  }
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const positive = (name: string, v: string | undefined, fallback: number): number => {
+    const n = Number(v ?? fallback);
+    return Number.isFinite(n) && n > 0 ? n : bad(`--${name} must be a positive number, got ${String(v)}`);
+  };
+  return {
+    cellMs: positive('ms', values.ms ?? env['BENCH_MS'], 1000),
+    rounds: positive('rounds', values.rounds ?? env['BENCH_ROUNDS'], 3),
+    json: values.json ?? env['BENCH_JSON'],
+    quiet: values.quiet ?? env['BENCH_QUIET'] === '1',
+    quietShare: positive('quiet-share', values['quiet-share'] ?? env['BENCH_QUIET_SHARE'], 0.1),
+    quietMaxS: positive('quiet-max-s', values['quiet-max-s'] ?? env['BENCH_QUIET_MAX_S'], 600),
+  };
+}
+
+const ARGS = benchArgs();
 const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
-const CELL_MS = Number(process.env['BENCH_MS'] ?? 1000);
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
+const CELL_MS = ARGS.cellMs;
 const PROFILE_MS = Math.min(CELL_MS, 400);
-const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
+const ROUNDS = ARGS.rounds;
 /**
- * BENCH_QUIET=1: hold each cell round until other processes use < QUIET_SHARE
+ * --quiet: hold each cell round until other processes use < QUIET_SHARE
  * of the CPUs, and run a round again if they used more while it measured
- * (at most MAX_RETRIES times per round, QUIET_MAX_S of waiting in all).
+ * (at most 8 times per round, QUIET_MAX_S of waiting in all): see browser/load-gate.ts.
  */
-const QUIET = process.env['BENCH_QUIET'] === '1';
-const QUIET_SHARE = Number(process.env['BENCH_QUIET_SHARE'] ?? 0.1);
-const QUIET_MAX_S = Number(process.env['BENCH_QUIET_MAX_S'] ?? 600);
-const MAX_RETRIES = 8;
-const TIMEOUT_MS = 170_000 + (process.env['BENCH_QUIET'] === '1' ? Number(process.env['BENCH_QUIET_MAX_S'] ?? 600) * 1000 : 0);
+const QUIET = ARGS.quiet;
+const QUIET_SHARE = ARGS.quietShare;
+const QUIET_MAX_S = ARGS.quietMaxS;
+const TIMEOUT_MS = 170_000 + (QUIET ? QUIET_MAX_S * 1000 : 0);
 /** Targets from the issue. */
 const TARGET_10KB_P50_US = 50;
 const TARGET_ADDED_P99_US = 1000;
@@ -104,103 +182,6 @@ function serve(dir: string): Promise<{ url: string; close: () => Promise<void> }
   });
 }
 
-// ---- how busy the rest of the machine was ----
-
-/** Busy and total jiffies of all CPUs, from /proc/stat. */
-function machineJiffies(): { busy: number; total: number } | undefined {
-  try {
-    const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]?.trim().split(/\s+/).slice(1).map(Number) ?? [];
-    const total = f.slice(0, 8).reduce((a, b) => a + b, 0);
-    const idle = (f[3] ?? 0) + (f[4] ?? 0);
-    return { busy: total - idle, total };
-  } catch {
-    return undefined;
-  }
-}
-
-/** utime+stime jiffies of this process and all its descendants (Chromium and its children). */
-function ownJiffies(): number {
-  const parent = new Map<number, number>();
-  const cpu = new Map<number, number>();
-  for (const name of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
-      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      parent.set(Number(name), Number(rest[1]));
-      cpu.set(Number(name), Number(rest[11]) + Number(rest[12]));
-    } catch {
-      // the process ended meanwhile
-    }
-  }
-  let sum = 0;
-  for (const [pid, t] of cpu) {
-    for (let p: number | undefined = pid, hops = 0; p !== undefined && p > 1 && hops < 64; p = parent.get(p), hops++) {
-      if (p === process.pid) {
-        sum += t;
-        break;
-      }
-    }
-  }
-  return sum;
-}
-
-interface CpuMark {
-  machine: { busy: number; total: number } | undefined;
-  own: number;
-}
-
-const cpuMark = (): CpuMark => ({ machine: machineJiffies(), own: ownJiffies() });
-
-/** Share of all CPUs that processes other than this bench used between two marks, 0..1. */
-function othersShare(a: CpuMark, b: CpuMark): number | undefined {
-  if (!a.machine || !b.machine) return undefined;
-  const total = b.machine.total - a.machine.total;
-  if (total <= 0) return undefined;
-  return Math.max(0, (b.machine.busy - a.machine.busy - (b.own - a.own)) / total);
-}
-
-/** Decides, per cell round, whether to wait for quiet first and whether to keep what it measured. */
-class LoadGate {
-  private mark: CpuMark | undefined;
-  private readonly attempts = new Map<string, number>();
-  private readonly deadline = performance.now() + QUIET_MAX_S * 1000;
-  /** Others' CPU share during every kept cell round. */
-  readonly kept: number[] = [];
-  waitedMs = 0;
-  rejected = 0;
-
-  async onGate(kind: 'start' | 'end', label: string): Promise<GateVerdict> {
-    if (kind === 'start') {
-      if (QUIET) await this.waitQuiet();
-      this.mark = cpuMark();
-      return { keep: true, clean: true };
-    }
-    const share = this.mark ? othersShare(this.mark, cpuMark()) : undefined;
-    const clean = share === undefined || share <= QUIET_SHARE;
-    const n = this.attempts.get(label) ?? 0;
-    if (QUIET && !clean && n < MAX_RETRIES && performance.now() < this.deadline) {
-      this.attempts.set(label, n + 1);
-      this.rejected++;
-      return { keep: false, clean };
-    }
-    this.attempts.delete(label);
-    if (share !== undefined) this.kept.push(share);
-    return { keep: true, clean };
-  }
-
-  private async waitQuiet(): Promise<void> {
-    const t0 = performance.now();
-    while (performance.now() < this.deadline) {
-      const a = cpuMark();
-      await new Promise((r) => setTimeout(r, 500));
-      const share = othersShare(a, cpuMark());
-      if (share === undefined || share <= QUIET_SHARE) break;
-    }
-    this.waitedMs += performance.now() - t0;
-  }
-}
-
 // ---- report ----
 
 const f1 = (n: number): string => n.toFixed(1);
@@ -247,11 +228,15 @@ function report(r: BenchResult, browserVersion: string, loads: number[], others:
   out.push(
     `Per cell round, others' CPU share: median ${pct(kept[kept.length >> 1])}, max ${pct(kept[kept.length - 1])}; ` +
       `${dirty} of ${kept.length} kept rounds above ${pct(QUIET_SHARE)}` +
-      (QUIET ? `; quiet mode: ${r.retriedCellRounds} rounds re-run, ${(gate.waitedMs / 1000).toFixed(0)} s spent waiting for quiet` : ' (BENCH_QUIET=1 waits for quiet and re-runs such rounds)'),
+      (QUIET
+        ? `; quiet mode: ${r.retriedCellRounds} rounds re-run, ${(gate.waitedMs / 1000).toFixed(0)} s spent waiting for quiet`
+        : ' (--quiet waits for quiet and re-runs such rounds)'),
   );
-  if (dirty > kept.length / 10) out.push('WARNING: other work was competing for the CPUs in many cells; tails (p99) and medians are inflated.');
+  if (dirty > kept.length / 10) {
+    out.push('WARNING: other work was competing for the CPUs in many cells; tails (p99) and medians are inflated.');
+  }
   out.push('');
-  out.push('Per frame, through SFrameKeyStore (sender store encrypts, receiver store decrypts). µs unless noted.');
+  out.push("Per frame, through the app's frame-worker stages (sender's encrypt stage, receiver's decrypt stage). µs unless noted.");
   out.push('enc+dec = one frame encrypted then decrypted, back to back; pipeline = latency through an encrypt');
   out.push('TransformStream piped into a decrypt TransformStream, one frame in flight; added = pipeline p99 minus');
   out.push('the copy-only pipeline p99 of the same frame. ×copy = enc+dec p50 / copy-only p50.');
@@ -288,19 +273,34 @@ function report(r: BenchResult, browserVersion: string, loads: number[], others:
       '0.0',
     ]);
   }
-  out.push(table(['suite', 'frame', 'enc+dec p50', 'p99', 'enc p50', 'dec p50', 'MB/s', '×copy', 'pipeline p50', 'pipeline p99', 'added p99'], rows));
+  const cols = ['suite', 'frame', 'enc+dec p50', 'p99', 'enc p50', 'dec p50', 'MB/s', '×copy'];
+  cols.push('pipeline p50', 'pipeline p99', 'added p99');
+  out.push(table(cols, rows));
   out.push('(/N) = timed in batches of N frames and divided, because one frame is shorter than 10 timer steps.');
   out.push(
     `Figures come from the cell's rounds during which other processes used <= ${(QUIET_SHARE * 100).toFixed(0)}% of the CPUs ("clean"), ` +
       `all rounds if none was; † marks those with no clean round.`,
   );
-  const all = [...r.frames.flatMap((c) => [c.roundTrip, c.pipeline]), ...r.baselines.flatMap((b) => [b.copy, b.copyPipeline]), ...r.profile.map((p) => p.stats)];
-  out.push(`Clean rounds: ${all.reduce((a, c) => a + c.cleanRounds, 0)} of ${all.reduce((a, c) => a + c.rounds, 0)}; cells with none: ${all.filter((c) => c.cleanRounds === 0).length} of ${all.length}.`);
+  const all = [
+    ...r.frames.flatMap((c) => [c.roundTrip, c.pipeline]),
+    ...r.baselines.flatMap((b) => [b.copy, b.copyPipeline]),
+    ...r.profile.map((p) => p.stats),
+  ];
+  const cleanRounds = all.reduce((a, c) => a + c.cleanRounds, 0);
+  const allRounds = all.reduce((a, c) => a + c.rounds, 0);
+  const noneClean = all.filter((c) => c.cleanRounds === 0).length;
+  out.push(`Clean rounds: ${cleanRounds} of ${allRounds}; cells with none: ${noneClean} of ${all.length}.`);
   out.push('');
 
   out.push('Profile: where the time goes (bare WebCrypto with pre-imported keys, no SFrame code around it).');
   out.push('');
-  const prows = r.profile.map((p) => [p.name, p.size === 0 ? '-' : sizeLabel(p.size), f1(p.stats.p50) + batchNote(p.stats), f1(p.stats.p99), p.size ? f1(p.stats.mbps) : '-']);
+  const prows = r.profile.map((p) => [
+    p.name,
+    p.size === 0 ? '-' : sizeLabel(p.size),
+    f1(p.stats.p50) + batchNote(p.stats),
+    f1(p.stats.p99),
+    p.size ? f1(p.stats.mbps) : '-',
+  ]);
   out.push(table(['operation', 'size', 'p50', 'p99', 'MB/s'], prows));
   out.push('');
   out.push('Key setup, once per KID (setSendKey + addReceiveKey: HKDF-Extract/Expand + importKey), not per frame:');
@@ -360,7 +360,7 @@ async function main(): Promise<void> {
       else if (m.type() === 'error') pageErrors.push(text);
     });
     page.on('pageerror', (e) => pageErrors.push(e.message));
-    const gate = new LoadGate();
+    const gate = new LoadGate({ quiet: QUIET, quietShare: QUIET_SHARE, quietMaxS: QUIET_MAX_S });
     await page.exposeFunction('benchGate', (kind: 'start' | 'end', label: string) => gate.onGate(kind, label));
     const mark0 = cpuMark();
     await page.goto(`${server.url}?cellMs=${CELL_MS}&profileMs=${PROFILE_MS}&rounds=${ROUNDS}`);
@@ -374,10 +374,15 @@ async function main(): Promise<void> {
     );
     const others = othersShare(mark0, cpuMark());
     const state = await page.evaluate(() => (window as unknown as { __bench: { result?: BenchResult; error?: string } }).__bench);
-    if (state.error !== undefined || !state.result) throw new Error(`bench failed in the browser: ${state.error ?? 'no result'}\n${pageErrors.join('\n')}`);
+    if (state.error !== undefined || !state.result) {
+      throw new Error(`bench failed in the browser: ${state.error ?? 'no result'}\n${pageErrors.join('\n')}`);
+    }
     const result = state.result;
-    const jsonOut = process.env['BENCH_JSON'];
-    if (jsonOut) fs.writeFileSync(jsonOut, JSON.stringify({ browserVersion: browser.version(), othersCpuShare: others, loads, keptRoundShares: gate.kept, ...result }, null, 2));
+    const jsonOut = ARGS.json;
+    if (jsonOut) {
+      const raw = { browserVersion: browser.version(), othersCpuShare: others, loads, keptRoundShares: gate.kept, ...result };
+      fs.writeFileSync(jsonOut, JSON.stringify(raw, null, 2));
+    }
     console.log(`SFrame frame crypto in a Chromium worker (${new Date().toISOString()})`);
     loads.push(os.loadavg()[0] ?? 0);
     console.log(report(result, browser.version(), loads, others, gate));

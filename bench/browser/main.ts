@@ -53,9 +53,6 @@ worker.onmessage = (ev: MessageEvent<WorkerToPage>) => {
       else driverGate(m.kind, m.label).then(reply, () => reply({ keep: true, clean: true }));
       break;
     }
-    case 'ctr-reserved':
-      // The real page persists this high-water mark; the bench only receives it.
-      break;
   }
 };
 worker.onerror = (e) => {

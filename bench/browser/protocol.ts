@@ -32,7 +32,7 @@ export interface FrameCell {
   suiteName: string;
   codec: string;
   size: number;
-  /** encrypt + decrypt of one frame through SFrameKeyStore, back to back. */
+  /** encrypt + decrypt of one frame through the app's encrypt and decrypt stages, back to back. */
   roundTrip: CellStats;
   encrypt: CellStats;
   decrypt: CellStats;
@@ -57,7 +57,7 @@ export interface ProfileCell {
 
 export interface KeySetup {
   suite: number;
-  /** setSendKey + addReceiveKey on fresh stores (HKDF + importKey, once per KID). */
+  /** setSendKey + addReceiveKey on fresh participants (HKDF + importKey, once per KID). */
   p50: number;
   p99: number;
   /** From rounds measured while other processes were idle. */
@@ -95,5 +95,4 @@ export type WorkerToPage =
   | { type: 'progress'; text: string }
   | { type: 'done'; result: BenchResult }
   | { type: 'error'; message: string }
-  | { type: 'gate'; id: number; kind: GateKind; label: string }
-  | { type: 'ctr-reserved'; kid: bigint; upTo: bigint };
+  | { type: 'gate'; id: number; kind: GateKind; label: string };

@@ -1,5 +1,8 @@
 // Errors are values: every fallible SFrame operation returns a Result whose
 // error carries a stable code the caller can count, log or map to a drop reason.
+// The shape is the project's one Result (shared/result.ts).
+
+import { err, ok, type CodedError, type Result as SharedResult } from '../result.ts';
 
 export type SFrameErrorCode =
   /** Bytes that cannot be an SFrame (media) frame: truncated or non-canonical header, frame too short. */
@@ -27,18 +30,16 @@ export type SFrameErrorCode =
 /** Finer reason for MALFORMED, for diagnostics and tests; callers may ignore it. */
 export type MalformedDetail = 'HEADER_TRUNCATED' | 'HEADER_NON_MINIMAL' | 'FRAME_TOO_SHORT';
 
-export interface SFrameError {
-  readonly code: SFrameErrorCode;
-  readonly message: string;
+export interface SFrameError extends CodedError<SFrameErrorCode> {
   readonly detail?: MalformedDetail;
 }
 
-export type Result<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: SFrameError };
+/** The shared result shape (shared/result.ts) with SFrame's error. */
+export type Result<T> = SharedResult<T, SFrameError>;
 
-export function ok<T>(value: T): Result<T> {
-  return { ok: true, value };
-}
+export { ok };
 
+/** The SFrame failure helper: a coded error value, with the MALFORMED detail when there is one. */
 export function fail<T = never>(code: SFrameErrorCode, message: string, detail?: MalformedDetail): Result<T> {
-  return { ok: false, error: detail === undefined ? { code, message } : { code, message, detail } };
+  return err(detail === undefined ? { code, message } : { code, message, detail });
 }

@@ -13,17 +13,19 @@ export { sframeEncrypt, sframeDecrypt, sframeNonce, sframeAad, type OpenedFrame 
 export {
   clearByteCount,
   normalizeCodec,
-  encryptMediaFrame,
-  decryptMediaFrame,
-  parseMediaFrame,
-  openMediaFrame,
   VP8_KEYFRAME_CLEAR_BYTES,
   VP8_DELTA_CLEAR_BYTES,
   OPUS_CLEAR_BYTES,
   type MediaCodec,
+} from './clear-bytes.ts';
+export {
+  encryptMediaFrame,
+  decryptMediaFrame,
+  parseMediaFrame,
+  openMediaFrame,
   type MediaFrameParts,
   type DecryptedMediaFrame,
-} from './codec.ts';
+} from './media-frame.ts';
 export { ReplayWindow, REPLAY_WINDOW } from './replay.ts';
 export {
   SFrameKeyStore,

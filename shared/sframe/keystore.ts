@@ -2,35 +2,22 @@
 // this sender's one send key with a counter shared by all of its tracks.
 //
 // Counter safety: (KID, CTR) must never repeat. Within one store the counter
-// only grows, even across clearSendKey/setSendKey of the same KID. Across
-// worker restarts the page keeps a high-water mark: the store calls
-// onReserve(kid, upTo) before any counter >= the last announced mark is used,
-// half a block ahead of need, and never uses a counter >= the latest upTo it
-// announced. After a restart the page passes that upTo back as ctrFloor.
+// only grows, even across clearSendKey/setSendKey of the same KID. For a
+// caller whose store can restart within a key's life, the store offers a
+// high-water mark: it calls onReserve(kid, upTo) before any counter >= the
+// last announced mark is used, half a block ahead of need, and never uses a
+// counter >= the latest upTo it announced; after a restart the caller passes
+// that upTo back as ctrFloor. (The app's frame worker never restarts, so it
+// does not use this: see client/src/e2ee/worker/keys.ts.)
 //
 // RFC 9605 §4.4.1: a base key is for encryption or decryption, never both, so
 // a KID cannot be a send key and a receive key in the same store.
 
 import { constantTimeEqual, isU64, MAX_U64, type Bytes } from './bytes.ts';
-import {
-  authFailed,
-  clearByteCount,
-  encryptFailed,
-  encryptMediaFrame,
-  frameTooShort,
-  gcmFastKey,
-  layoutOpened,
-  layoutSealed,
-  openMediaFrame,
-  parseMediaFrame,
-  startGcmOpen,
-  startGcmSeal,
-  tagTooShort,
-  type MediaCodec,
-} from './codec.ts';
+import type { MediaCodec } from './clear-bytes.ts';
 import { createKeyContext, type KeyContext } from './derive.ts';
 import { fail, ok, type Result } from './errors.ts';
-import { checkedHeaderLength, decodeHeader } from './header.ts';
+import { encryptMediaFrame, openMediaFrame, parseMediaFrame } from './media-frame.ts';
 import { ReplayWindow } from './replay.ts';
 import { DEFAULT_SUITE, getSuite, type CipherSuiteId } from './suites.ts';
 
@@ -193,33 +180,17 @@ export class SFrameKeyStore {
 
   /**
    * Opens [clear][header][ciphertext][tag]: MALFORMED, UNKNOWN_KID, REPLAY or AUTH_FAILED on failure.
-   * Not async: the checks before WebCrypto run synchronously, and the result is
-   * built in the one continuation of the WebCrypto promise.
+   * Not async: the checks before WebCrypto run synchronously, then the codec's one open.
    */
   decrypt(codec: MediaCodec, frame: Uint8Array): Promise<Result<DecryptedFrame>> {
-    const clear = clearByteCount(codec, frame[0], frame.length);
-    if (clear === undefined) return Promise.resolve(frameTooShort(codec, frame.length));
-    const header = decodeHeader(frame, clear);
-    if (!header.ok) return Promise.resolve(header);
-    const { kid, ctr, length } = header.value;
+    const parts = parseMediaFrame(codec, frame);
+    if (!parts.ok) return Promise.resolve(parts);
+    const { kid, ctr } = parts.value.header;
     if (this.retiring > 0) this.sweep();
     const entry = this.receive.get(kid);
     if (!entry) return Promise.resolve(fail('UNKNOWN_KID', `no key for KID ${kid}`));
     if (!entry.replay.check(ctr)) return Promise.resolve(replayed(kid, ctr));
-    const ctx = entry.ctx;
-    const key = gcmFastKey(ctx, clear, length);
-    if (!key) return this.decryptParts(entry, codec, frame);
-    if (frame.length - clear - length < ctx.suite.nt) return Promise.resolve(tagTooShort(ctx.suite.nt));
-    return startGcmOpen(ctx, key, ctr, clear, length, frame).then((pt) => opened(entry, kid, ctr, layoutOpened(clear, frame, pt)), authFailed<DecryptedFrame>);
-  }
-
-  /** Any suite, through parseMediaFrame/openMediaFrame. */
-  private async decryptParts(entry: ReceiveEntry, codec: MediaCodec, frame: Uint8Array): Promise<Result<DecryptedFrame>> {
-    const parts = parseMediaFrame(codec, frame);
-    if (!parts.ok) return parts;
-    const { kid, ctr } = parts.value.header;
-    const data = await openMediaFrame(entry.ctx, parts.value);
-    return data.ok ? opened(entry, kid, ctr, data.value) : data;
+    return openMediaFrame(entry.ctx, parts.value).then((data) => (data.ok ? opened(entry, kid, ctr, data.value) : data));
   }
 
   // ---- send key ----
@@ -271,20 +242,11 @@ export class SFrameKeyStore {
    * The counter is taken synchronously, before anything is awaited.
    */
   encrypt(codec: MediaCodec, frame: Uint8Array): Promise<Result<EncryptedFrame>> {
-    const s = this.send;
+    const ctx = this.send?.ctx;
     const ctr = this.takeCounter();
     if (typeof ctr !== 'bigint') return Promise.resolve(ctr);
-    const ctx = s!.ctx;
-    const kid = ctx.kid;
-    const clear = clearByteCount(codec, frame[0], frame.length);
-    if (clear === undefined) return Promise.resolve(frameTooShort(codec, frame.length));
-    const headerLength = checkedHeaderLength(kid, ctr);
-    const key = gcmFastKey(ctx, clear, headerLength);
-    if (!key) return encryptMediaFrame(ctx, ctr, codec, frame).then((data) => (data.ok ? ok({ data: data.value, kid, ctr }) : data));
-    return startGcmSeal(ctx, key, ctr, clear, headerLength, frame).then(
-      (sealed) => ok({ data: layoutSealed(kid, ctr, clear, headerLength, frame, sealed), kid, ctr }),
-      encryptFailed<EncryptedFrame>,
-    );
+    const kid = ctx!.kid;
+    return encryptMediaFrame(ctx!, ctr, codec, frame).then((data) => (data.ok ? ok({ data: data.value, kid, ctr }) : data));
   }
 
   /** Synchronous, so concurrent encrypts on several tracks never share a counter. Returns the counter or the failure. */

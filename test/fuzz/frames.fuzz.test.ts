@@ -1,7 +1,8 @@
 // Fuzzes the receive path of the frame worker: more than 100,000 random and
-// mutated frames through FrameKeys.decrypt (the worker's adapter, which maps
-// errors to drop reasons and checks the sender) and, side by side, through a
-// bare SFrameKeyStore.decrypt fed the same frames in the same order.
+// mutated frames through the worker's decrypt stage (FrameCryptor.decrypt,
+// the shipped per-frame code: WorkerKeys maps errors to drop reasons and
+// checks the sender, FrameStats counts) and, side by side, through a bare
+// SFrameKeyStore.decrypt fed the same frames in the same order.
 //
 // The run is a sequence of rounds. Each round encrypts fresh frames for three
 // senders and every codec, then delivers, in three phases:
@@ -15,13 +16,14 @@
 //      "re-routed" to another sender's receiver (WRONG_SENDER): the control.
 //   3. replays of accepted frames, and frames held back for a while: late but
 //      within the replay window (accepted) or too old (REPLAY).
-// Drops are counted in FrameStats exactly as the worker does, and the counters
-// must add up to what the harness saw.
+// The decrypt stage counts drops in FrameStats, and the counters must add up
+// to what the harness saw.
 
 import { describe, expect, it } from 'vitest';
-import { FrameKeys, type FrameResult } from '../../client/src/e2ee/frame-keys.ts';
-import { FrameStats } from '../../client/src/e2ee/frame-stats.ts';
-import type { DropReason } from '../../client/src/e2ee/worker-protocol.ts';
+import { WorkerKeys, type FrameResult } from '../../client/src/e2ee/worker/keys.ts';
+import { FrameCryptor } from '../../client/src/e2ee/worker/pipeline.ts';
+import type { DropReason } from '../../client/src/e2ee/worker/protocol.ts';
+import { FrameStats } from '../../client/src/e2ee/worker/stats.ts';
 import {
   clearByteCount,
   decodeHeader,
@@ -158,7 +160,7 @@ describe('frame decryption under fuzzing', () => {
     const members = [alice, bob, carol];
     const installed = new Set(members.map((m) => m.kid));
 
-    const keys = new FrameKeys({ onReserve: () => {} });
+    const keys = new WorkerKeys();
     const store = new SFrameKeyStore();
     for (const m of members) {
       await keys.addReceiveKey(m.kid, m.name, m.key);
@@ -166,6 +168,19 @@ describe('frame decryption under fuzzing', () => {
       expect(r.ok).toBe(true);
     }
     const stats = new FrameStats();
+    /** One decrypt stage per (receiving participant, codec), as the worker has one per consumer. */
+    const cryptors = new Map<string, FrameCryptor>();
+    const cryptorFor = (via: string, codec: string): FrameCryptor => {
+      const transformId = `${via}/${codec}`;
+      let c = cryptors.get(transformId);
+      if (!c) {
+        const kind = codec === 'opus' ? 'audio' : 'video';
+        const options = { operation: 'decrypt', kind, codec, participantId: via, transformId } as const;
+        c = new FrameCryptor(options, { keys, stats, requestKeyFrame: () => {} });
+        cryptors.set(transformId, c);
+      }
+      return c;
+    };
 
     // What the harness saw, to check FrameStats against.
     const seen = new Map<string, { decrypted: number; dropped: Map<DropReason, number> }>();
@@ -191,26 +206,21 @@ describe('frame decryption under fuzzing', () => {
 
     async function deliver(d: Delivery): Promise<void> {
       const [viaKeys, viaStore] = await Promise.all([
-        settle<FrameResult>(() => keys.decrypt(d.codec, d.data, d.via)),
+        settle<FrameResult>(() => cryptorFor(d.via, d.codec).decrypt(d.data)),
         settle<Result<DecryptedFrame>>(() => store.decrypt(d.codec, d.data)),
       ]);
       delivered++;
       storeCalls++;
-      if ('threw' in viaKeys) return fail(d, `FrameKeys.decrypt threw ${String(viaKeys.threw)}`);
+      if ('threw' in viaKeys) return fail(d, `FrameCryptor.decrypt threw ${String(viaKeys.threw)}`);
       if ('threw' in viaStore) return fail(d, `SFrameKeyStore.decrypt threw ${String(viaStore.threw)}`);
       const r = viaKeys.value;
       const s = viaStore.value;
 
-      // What the worker does with the result.
+      // What the stage counted, as the harness sees it.
       const tally = seen.get(d.via) ?? { decrypted: 0, dropped: new Map<DropReason, number>() };
       seen.set(d.via, tally);
-      if (r.ok) {
-        stats.decrypted(d.via, r.kid);
-        tally.decrypted++;
-      } else {
-        stats.received(d.via, r.code);
-        tally.dropped.set(r.code, (tally.dropped.get(r.code) ?? 0) + 1);
-      }
+      if (r.ok) tally.decrypted++;
+      else tally.dropped.set(r.code, (tally.dropped.get(r.code) ?? 0) + 1);
       const cat = byCategory.get(d.category) ?? { frames: 0, reasons: new Map<string, number>() };
       byCategory.set(d.category, cat);
       cat.frames++;
@@ -232,7 +242,7 @@ describe('frame decryption under fuzzing', () => {
         } else if (s.ok) {
           return fail(d, 'ACCEPTED by the bare key store');
         } else if (s.error.code !== r.code) {
-          return fail(d, `key store says ${s.error.code}, FrameKeys ${r.code}`);
+          return fail(d, `key store says ${s.error.code}, the decrypt stage ${r.code}`);
         }
       }
       // Accepted frames (re-routed ones too: the store opened them) move the replay window.
@@ -518,11 +528,16 @@ describe('frame decryption under fuzzing', () => {
       for (const n of tally.dropped.values()) droppedSeen += n;
     }
     expect(snapshot.receive.map((e) => e.participantId).sort()).toEqual([...seen.keys()].sort());
+    // Per stream too: each participant's streams add up to its own counters.
+    for (const e of snapshot.receive) {
+      const streams = snapshot.streams.filter((s) => s.transformId.startsWith(`${e.participantId}/`));
+      expect(streams.reduce((n, s) => n + s.decrypted, 0)).toBe(e.decrypted);
+    }
 
     const lines = [...byCategory].map(([c, v]) => `  ${c.padEnd(22)} ${String(v.frames).padStart(6)}  ${[...v.reasons].map(([r, n]) => `${r}:${n}`).join(' ')}`);
     console.log(
       [
-        `frames fuzz (seed ${SEED.toString(16)}): ${delivered} frames through FrameKeys.decrypt and ${storeCalls} through SFrameKeyStore.decrypt`,
+        `frames fuzz (seed ${SEED.toString(16)}): ${delivered} frames through FrameCryptor.decrypt and ${storeCalls} through SFrameKeyStore.decrypt`,
         `  ${controlOk} genuine frames opened, ${droppedSeen} dropped; ${(elapsed / 1000).toFixed(1)} s total, ` +
           `${(encryptMs / 1000).toFixed(1)} s encrypting, ${Math.round(delivered / (decryptMs / 1000))} frames/s through both decrypt paths`,
         ...lines,

@@ -5,8 +5,8 @@ import { fileURLToPath } from 'node:url';
 import type { Result } from '../../shared/sframe/index.ts';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-/** The team's vector file lives beside the repo, in ../shared. */
-export const TEAM_VECTORS = path.resolve(REPO_ROOT, '../shared/vectors/sframe-rfc9605.json');
+/** The RFC 9605 test vectors (public RFC facts), kept in the repo so a fresh clone can check them. */
+export const TEAM_VECTORS = path.resolve(REPO_ROOT, 'test/sframe/vectors/sframe-rfc9605.json');
 
 /** The value of an ok result; fails the test with the error otherwise. */
 export function unwrap<T>(r: Result<T>): T {

@@ -7,8 +7,8 @@ import { parseJsonExact } from '../../shared/sframe/exact-json.ts';
 import { checkVectorText, vectorsPassed } from '../../shared/sframe/vectors.ts';
 import { REPO_ROOT, TEAM_VECTORS } from './fixtures.ts';
 
-function runCli(file: string): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync('npx', ['tsx', 'scripts/sframe-vectors.ts', file], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 60_000 });
+function runCli(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync('npx', ['tsx', 'scripts/sframe-vectors.ts', ...args], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 60_000 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -58,6 +58,18 @@ describe('RFC 9605 test vectors', () => {
     const r = runCli(file);
     expect(r.status).not.toBe(0);
     expect(lastLine(r.stdout)).toBe('0 passed, 0 failed');
+  });
+
+  it('the CLI prints its usage and exits 0 on --help', () => {
+    const r = runCli('--help');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^usage: npm run sframe:vectors -- FILE/);
+  });
+
+  it('the CLI refuses an unknown option with one line and exit status 2', () => {
+    const r = runCli('--frobnicate', TEAM_VECTORS);
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^sframe-vectors: Unknown option '--frobnicate'/)]);
   });
 
   it('warns about unknown top-level keys without failing', async () => {

@@ -8,9 +8,10 @@ import {
   type PageToWorker,
   type ParticipantFrameStats,
   type SendFrameStats,
+  type StreamFrameStats,
   type TransformOptions,
   type WorkerToPage,
-} from './worker-protocol.ts';
+} from './worker/protocol.ts';
 
 export type TransformPath = 'script-transform' | 'encoded-streams';
 
@@ -37,16 +38,14 @@ export class FrameCrypto implements FrameHooks {
   send: SendFrameStats = { encrypted: 0, dropped: {} };
   readonly receive = new Map<string, ParticipantFrameStats>();
   /** Per received stream, keyed by the producer it carries. */
-  readonly streams = new Map<string, ParticipantFrameStats>();
+  readonly streams = new Map<string, StreamFrameStats>();
   private readonly transformOfProducer = new Map<string, string>();
   private seq = 0;
   private readonly statsListeners = new Set<Listener<void>>();
   private readonly workerListeners = new Set<Listener<WorkerToPage>>();
-  /** Highest counter the worker reserved per KID: a restarted worker resumes above it. */
-  readonly reservedCtr = new Map<bigint, bigint>();
 
   constructor(readonly path: TransformPath) {
-    this.worker = new Worker(new URL('./frame-worker.ts', import.meta.url), { type: 'module', name: 'e2ee-frame-worker' });
+    this.worker = new Worker(new URL('./worker/frame-worker.ts', import.meta.url), { type: 'module', name: 'e2ee-frame-worker' });
     this.worker.onmessage = (ev: MessageEvent<WorkerToPage>) => this.onWorkerMessage(ev.data);
     this.worker.onerror = (ev) => console.error('frame worker error', ev.message);
   }
@@ -57,13 +56,10 @@ export class FrameCrypto implements FrameHooks {
         this.send = m.send;
         for (const r of m.receive) this.receive.set(r.participantId, r);
         for (const [producerId, transformId] of this.transformOfProducer) {
-          const st = m.streams.find((x) => x.participantId === transformId);
+          const st = m.streams.find((x) => x.transformId === transformId);
           if (st) this.streams.set(producerId, st);
         }
         for (const l of this.statsListeners) l();
-        break;
-      case 'ctr-reserved':
-        this.reservedCtr.set(m.kid, m.upTo);
         break;
       case 'error':
         console.warn(`frame worker: ${m.code}: ${m.message}`);
@@ -116,7 +112,7 @@ export class FrameCrypto implements FrameHooks {
   }
 
   setSendKey(kid: bigint, baseKey: Uint8Array): void {
-    this.post({ type: 'set-send-key', kid, baseKey, ctrFloor: this.reservedCtr.get(kid) ?? 0n });
+    this.post({ type: 'set-send-key', kid, baseKey });
   }
 
   retireKey(kid: bigint, graceMs: number): void {

@@ -1,12 +1,20 @@
 // The worker's key state: the shared SFrame key store, with its errors mapped
 // to the drop reasons the UI counts, and a check that a frame decrypts under a
 // key of the participant whose consumer delivered it (a server that re-routes
-// one member's frames into another's tile is caught here).
+// one member's frames into another's tile is caught here: WRONG_SENDER).
 
-import { SFrameKeyStore, type DecryptedFrame, type EncryptedFrame, type Result, type SFrameErrorCode } from '../../../shared/sframe/index.ts';
-import type { DropReason } from './worker-protocol.ts';
+import {
+  SFrameKeyStore,
+  type Bytes,
+  type DecryptedFrame,
+  type EncryptedFrame,
+  type KeyStoreOptions,
+  type Result,
+  type SFrameErrorCode,
+} from '../../../../shared/sframe/index.ts';
+import type { DropReason } from './protocol.ts';
 
-export type FrameResult = { ok: true; data: Uint8Array; kid: bigint } | { ok: false; code: DropReason; message: string };
+export type FrameResult = { ok: true; data: Bytes; kid: bigint } | { ok: false; code: DropReason; message: string };
 
 function reason(code: SFrameErrorCode): DropReason {
   switch (code) {
@@ -35,11 +43,17 @@ function received(r: Result<DecryptedFrame>, expectedOwner: string): FrameResult
   return { ok: true, data: r.value.data, kid: r.value.kid };
 }
 
-export class FrameKeys {
+export class WorkerKeys {
   private readonly store: SFrameKeyStore;
 
-  constructor(opts: { onReserve: (kid: bigint, upTo: bigint) => void }) {
-    this.store = new SFrameKeyStore({ onReserve: opts.onReserve });
+  /**
+   * No onReserve: the counter reservation of SFrameKeyStore guards a worker
+   * restart, and this worker lives as long as the page's FrameCrypto, which
+   * never restarts it (a new meeting gets a new FrameCrypto, new worker and
+   * new keys). Within one worker the store's counter already only grows.
+   */
+  constructor(options: Pick<KeyStoreOptions, 'suite' | 'now' | 'schedule'> = {}) {
+    this.store = new SFrameKeyStore(options);
   }
 
   /** One continuation on the store's promise; the store takes the counter synchronously. */
@@ -56,8 +70,8 @@ export class FrameKeys {
     if (!r.ok) throw new Error(`${r.error.code}: ${r.error.message}`);
   }
 
-  async setSendKey(kid: bigint, baseKey: Uint8Array, ctrFloor: bigint): Promise<void> {
-    const r = await this.store.setSendKey(kid, baseKey, ctrFloor);
+  async setSendKey(kid: bigint, baseKey: Uint8Array): Promise<void> {
+    const r = await this.store.setSendKey(kid, baseKey);
     if (!r.ok && r.error.code !== 'SUPERSEDED') throw new Error(`${r.error.code}: ${r.error.message}`);
   }
 

@@ -1,0 +1,167 @@
+// The one seal and the one open of a media frame, in the project's wire layout:
+//
+//   [codec clear bytes][SFrame header][ciphertext][tag]
+//
+// The clear bytes (clear-bytes.ts) stay readable so the SFU can still detect
+// keyframes, and are the SFrame metadata, so they are authenticated
+// (AAD = header || clear bytes). The key store, the tests and the benches all
+// go through encryptMediaFrame and openMediaFrame, so what is measured and
+// tested is what ships.
+//
+// Frames shorter than their codec's clear bytes are refused by the sender
+// (MALFORMED/FRAME_TOO_SHORT) rather than shortening the clear part, because a
+// receiver could not tell a shortened clear part from a normal one. Such frames
+// are not valid VP8/Opus frames anyway, and the caller drops them.
+//
+// AES-GCM (suites 4, 5) takes a fast path with the same bytes: one WebCrypto
+// call per frame and one copy of its result. The AAD is built in a scratch
+// buffer that WebCrypto copies when the call starts (aead.ts), and the output
+// frame is allocated once at its final size. The CTR+HMAC suites go through
+// sealParts/openParts (frame.ts).
+
+import { gcmDecrypt, gcmEncrypt } from './aead.ts';
+import { concatBytes, type Bytes } from './bytes.ts';
+import { clearByteCount, MAX_CLEAR_BYTES, type MediaCodec } from './clear-bytes.ts';
+import type { KeyContext } from './derive.ts';
+import { fail, ok, type Result } from './errors.ts';
+import { openParts, scratchNonce, sealParts } from './frame.ts';
+import { checkedHeaderLength, decodeHeader, MAX_HEADER_LENGTH, writeHeader, type SFrameHeader } from './header.ts';
+
+const AAD_SCRATCH = new ArrayBuffer(MAX_HEADER_LENGTH + MAX_CLEAR_BYTES);
+/** One view per AAD length, so a frame allocates no AAD view (off-heap: WebCrypto reads it as is). */
+const AAD_VIEWS: readonly Bytes[] = Array.from({ length: AAD_SCRATCH.byteLength + 1 }, (_, n) => new Uint8Array(AAD_SCRATCH, 0, n));
+
+/** The AES-GCM key of ctx if an AAD of this length fits the scratch buffer, else undefined (other suites). */
+function gcmKey(ctx: KeyContext, aadLength: number): CryptoKey | undefined {
+  return ctx.aead.aead === 'AES-GCM' && aadLength < AAD_VIEWS.length ? ctx.aead.key : undefined;
+}
+
+function frameTooShort<T>(codec: MediaCodec, length: number): Result<T> {
+  return fail('MALFORMED', `${codec} frame of ${length} bytes is shorter than its clear bytes`, 'FRAME_TOO_SHORT');
+}
+
+function tagTooShort<T>(nt: number): Result<T> {
+  return fail('MALFORMED', `ciphertext shorter than the ${nt}-byte tag`, 'FRAME_TOO_SHORT');
+}
+
+function encryptFailed<T>(e: unknown): Result<T> {
+  return fail('INTERNAL', `encryption failed: ${e instanceof Error ? e.message : String(e)}`);
+}
+
+/** WebCrypto reports a bad GCM tag only as an OperationError. */
+function authFailed<T>(): Result<T> {
+  return fail('AUTH_FAILED', 'SFrame authentication failed');
+}
+
+// ---- seal ----
+
+/** Sender side: [clear][header][ciphertext][tag] under counter `ctr`. */
+export function encryptMediaFrame(ctx: KeyContext, ctr: bigint, codec: MediaCodec, frame: Uint8Array): Promise<Result<Bytes>> {
+  const clear = clearByteCount(codec, frame[0], frame.length);
+  if (clear === undefined) return Promise.resolve(frameTooShort(codec, frame.length));
+  // 0 when KID or CTR is out of range: sealParts reports that.
+  const headerLength = checkedHeaderLength(ctx.kid, ctr);
+  const key = headerLength > 0 ? gcmKey(ctx, headerLength + clear) : undefined;
+  if (!key) return sealAnySuite(ctx, ctr, frame, clear);
+  const aad = AAD_VIEWS[headerLength + clear]!;
+  writeHeader(aad, 0, ctx.kid, ctr);
+  for (let i = 0; i < clear; i++) aad[headerLength + i] = frame[i]!;
+  const nonce = scratchNonce(ctx.salt, ctr);
+  const sealed = gcmEncrypt(key, ctx.suite.nt, nonce, aad, frame.subarray(clear));
+  nonce.fill(0); // WebCrypto holds its own copy; salt XOR CTR must not outlive an erased key here
+  const kid = ctx.kid;
+  return sealed.then((body) => ok(layoutSealed(kid, ctr, clear, headerLength, frame, body)), encryptFailed<Bytes>);
+}
+
+/** [clear][header][ciphertext][tag] in one allocation; the header is written again, not read back from scratch. */
+function layoutSealed(kid: bigint, ctr: bigint, clear: number, headerLength: number, frame: Uint8Array, body: ArrayBuffer): Bytes {
+  const out = new Uint8Array(clear + headerLength + body.byteLength);
+  for (let i = 0; i < clear; i++) out[i] = frame[i]!;
+  writeHeader(out, clear, kid, ctr);
+  out.set(new Uint8Array(body), clear + headerLength);
+  return out;
+}
+
+/** Any suite, through sealParts (header and range errors come from there). */
+async function sealAnySuite(ctx: KeyContext, ctr: bigint, frame: Uint8Array, clear: number): Promise<Result<Bytes>> {
+  const metadata = frame.subarray(0, clear);
+  const parts = await sealParts(ctx, ctr, metadata, frame.subarray(clear));
+  if (!parts.ok) return parts;
+  return ok(concatBytes(metadata, parts.value.header, parts.value.body));
+}
+
+// ---- open ----
+
+/** A received frame with its boundaries found: the codec rule gives the clear bytes, then the header follows. */
+export interface MediaFrameParts {
+  readonly frame: Uint8Array;
+  /** Number of clear bytes at the start (the SFrame metadata). */
+  readonly clear: number;
+  /** Decoded header; ciphertext || tag starts at clear + header.length. */
+  readonly header: SFrameHeader;
+}
+
+/** Receiver side, synchronous: finds the clear bytes and decodes the header (no key needed). */
+export function parseMediaFrame(codec: MediaCodec, frame: Uint8Array): Result<MediaFrameParts> {
+  const clear = clearByteCount(codec, frame[0], frame.length);
+  if (clear === undefined) return frameTooShort(codec, frame.length);
+  const header = decodeHeader(frame, clear);
+  if (!header.ok) return header;
+  return ok({ frame, clear, header: header.value });
+}
+
+/** Opens parsed parts with the key for their KID; returns [clear][plaintext]. AUTH_FAILED if the tag does not verify. */
+export function openMediaFrame(ctx: KeyContext, parts: MediaFrameParts): Promise<Result<Bytes>> {
+  const { frame, clear, header } = parts;
+  const bodyAt = clear + header.length;
+  const key = gcmKey(ctx, bodyAt);
+  if (!key) return openAnySuite(ctx, parts);
+  if (frame.length - bodyAt < ctx.suite.nt) return Promise.resolve(tagTooShort(ctx.suite.nt));
+  const aad = AAD_VIEWS[bodyAt]!;
+  for (let i = 0; i < header.length; i++) aad[i] = frame[clear + i]!;
+  for (let i = 0; i < clear; i++) aad[header.length + i] = frame[i]!;
+  const nonce = scratchNonce(ctx.salt, header.ctr);
+  const opened = gcmDecrypt(key, ctx.suite.nt, nonce, aad, frame.subarray(bodyAt));
+  nonce.fill(0);
+  return opened.then((pt) => ok(layoutOpened(clear, frame, pt)), authFailed<Bytes>);
+}
+
+/** [clear][plaintext] in one allocation; without clear bytes, WebCrypto's buffer is the frame as is. */
+function layoutOpened(clear: number, frame: Uint8Array, plaintext: ArrayBuffer): Bytes {
+  if (clear === 0) return new Uint8Array(plaintext);
+  const out = new Uint8Array(clear + plaintext.byteLength);
+  for (let i = 0; i < clear; i++) out[i] = frame[i]!;
+  out.set(new Uint8Array(plaintext), clear);
+  return out;
+}
+
+/** Any suite, through openParts (the tag-length check comes from there). */
+async function openAnySuite(ctx: KeyContext, parts: MediaFrameParts): Promise<Result<Bytes>> {
+  const { frame, clear, header } = parts;
+  const bodyAt = clear + header.length;
+  const metadata = frame.subarray(0, clear);
+  const pt = await openParts(ctx, header, frame.subarray(clear, bodyAt), metadata, frame.subarray(bodyAt));
+  return pt.ok ? ok(concatBytes(metadata, pt.value)) : pt;
+}
+
+export interface DecryptedMediaFrame {
+  readonly kid: bigint;
+  readonly ctr: bigint;
+  /** The original frame: clear bytes followed by the decrypted rest. */
+  readonly data: Bytes;
+}
+
+/** Receiver side without replay protection (the key store adds it): parse, look up the key, open. */
+export async function decryptMediaFrame(
+  keyFor: (kid: bigint) => KeyContext | undefined,
+  codec: MediaCodec,
+  frame: Uint8Array,
+): Promise<Result<DecryptedMediaFrame>> {
+  const parts = parseMediaFrame(codec, frame);
+  if (!parts.ok) return parts;
+  const { kid, ctr } = parts.value.header;
+  const ctx = keyFor(kid);
+  if (!ctx || ctx.kid !== kid) return fail('UNKNOWN_KID', `no key for KID ${kid}`);
+  const data = await openMediaFrame(ctx, parts.value);
+  return data.ok ? ok({ kid, ctr, data: data.value }) : data;
+}

@@ -17,7 +17,7 @@
 //
 // Neither ghost sends media, so no tile can show decoded video from it.
 
-import { encodeMessage } from '../../shared/e2ee/codec.ts';
+import { encodeMessage } from '../../shared/e2ee/wire.ts';
 import { initCrypto } from '../../shared/e2ee/primitives.ts';
 import type { Participant, Room } from '../../server/room.ts';
 import { randomId } from '../../server/room.ts';

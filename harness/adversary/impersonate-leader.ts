@@ -17,7 +17,7 @@
 // real leader shown everywhere.
 
 import { createCommit } from '../../shared/e2ee/commit.ts';
-import { decodeMessage, encodeMessage } from '../../shared/e2ee/codec.ts';
+import { decodeMessage, encodeMessage } from '../../shared/e2ee/wire.ts';
 import { generateIdentity } from '../../shared/e2ee/identity.ts';
 import { initCrypto } from '../../shared/e2ee/primitives.ts';
 import { createRoster, rosterHash, type VerifiedRoster } from '../../shared/e2ee/roster.ts';

@@ -7,7 +7,7 @@
 
 import { createAck } from '../../shared/e2ee/ack.ts';
 import { createAnnouncement, type Announcement } from '../../shared/e2ee/announcement.ts';
-import { decodeMessage, encodeMessage } from '../../shared/e2ee/codec.ts';
+import { decodeMessage, encodeMessage } from '../../shared/e2ee/wire.ts';
 import { generateIdentity, type IdentityKeyPair } from '../../shared/e2ee/identity.ts';
 import { openKeysMessage } from '../../shared/e2ee/key-message.ts';
 import { dhKeyPairFromSeed, systemRandom, type DhKeyPair } from '../../shared/e2ee/primitives.ts';

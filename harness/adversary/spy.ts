@@ -4,7 +4,7 @@
 // counter of frames the server could read); nothing decrypted is kept.
 
 import type { types as ms } from 'mediasoup';
-import { deriveFrameKeys } from '../../shared/e2ee/frame-keys.ts';
+import { deriveFrameKeys } from '../../shared/e2ee/sender-keys.ts';
 import { SFrameKeyStore } from '../../shared/sframe/index.ts';
 import type { Room } from '../../server/room.ts';
 import type { AttackStats } from './common.ts';

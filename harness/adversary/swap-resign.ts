@@ -9,7 +9,7 @@
 // fingerprint others see for it is not its own. The server, playing the
 // victim (impostor.ts), acks and decrypts the meeting's audio.
 
-import { decodeMessage, encodeMessage } from '../../shared/e2ee/codec.ts';
+import { decodeMessage, encodeMessage } from '../../shared/e2ee/wire.ts';
 import { initCrypto } from '../../shared/e2ee/primitives.ts';
 import { ids, peek, recipients, RoomState, typeOf, type AttackFactory, type Delivery } from './common.ts';
 import { Impostor } from './impostor.ts';

@@ -1,5 +1,7 @@
 // Protocol constants: version, domain-separation contexts, sizes and default timings.
 
+import { LIMITS as SIGNALING_LIMITS } from '../protocol/signaling.ts';
+
 export const E2EE_VERSION = 1;
 
 /**
@@ -47,8 +49,8 @@ export const SIZE = {
 export const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 
 export const LIMITS = {
-  /** The server forwards relay payloads up to this many characters. */
-  maxRelayPayload: 64 * 1024,
+  /** The server forwards relay payloads up to this many characters (one limit, defined by the signaling protocol). */
+  maxRelayPayload: SIGNALING_LIMITS.maxRelayPayload,
   /** Largest logical message after reassembling fragments. */
   maxMessageChars: 1024 * 1024,
   maxFragments: 32,

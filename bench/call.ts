@@ -18,8 +18,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { headerLength } from '../shared/sframe/header.ts';
-import { launchBrowser } from '../test/helpers/browser.ts';
-import { startTestServer } from '../test/helpers/server.ts';
+import { launchBrowser } from '../harness/browser.ts';
+import { startTestServer } from '../harness/server.ts';
 import {
   LoadSampler,
   cpuBetween,
@@ -39,7 +39,7 @@ import {
   threadSnapshot,
   type ProcInfo,
 } from './perf-lib.ts';
-import { openProbedPage, waitJoined } from './page-probes.ts';
+import { openProbedPage, waitJoined } from '../harness/page-probes.ts';
 
 const opts = parseArgs({ seconds: 30, rounds: 2, warmup: 5, videoKbps: 1500, lowKbps: 300, lowSeconds: 6, static: 'dist-test', video: 'noise', camera: '640x360@30' });
 

@@ -7,8 +7,8 @@
 //
 //   npx tsx bench/join-race.ts [--runs 30]
 
-import { startTestServer } from '../test/helpers/server.ts';
-import { TestClient } from '../test/helpers/ws-client.ts';
+import { startTestServer } from '../harness/server.ts';
+import { TestClient } from '../harness/ws-client.ts';
 import { parseArgs, runBench } from './perf-lib.ts';
 
 const opts = parseArgs({ runs: 30 });

@@ -13,11 +13,11 @@
 // bench/join.ts at babb201, variant 'on+hold'.)
 
 import type { Browser, Page } from 'playwright-core';
-import { launchBrowser } from '../test/helpers/browser.ts';
-import { startTestServer } from '../test/helpers/server.ts';
+import { launchBrowser } from '../harness/browser.ts';
+import { startTestServer } from '../harness/server.ts';
 import type { RunningServer } from '../server/app.ts';
 import { LoadSampler, fmt, frozenBuild, loadavg, machine, median, parseArgs, percentile, sleep, runBench } from './perf-lib.ts';
-import { openProbedPage, probeState, type ProbeState } from './page-probes.ts';
+import { openProbedPage, probeState, type ProbeState } from '../harness/page-probes.ts';
 
 const opts = parseArgs({ runs: 10, onStatic: 'dist', offStatic: 'dist-test', timeout: 30 });
 

@@ -4,7 +4,7 @@
 //
 // For each size N, a fresh meeting on one startTestServer() instance (real
 // mediasoup worker, real WebSockets) with N MeetingKeyAgents, each on its own
-// signaling connection (the harness of test/e2ee/real-server.ts). Then
+// signaling connection (the harness of harness/real-server/). Then
 // rotations: a member leaves (closes its socket), someone joins, or the leader
 // leaves. Per rotation, from the change (socket close / join request sent):
 //   - keys sent:   the leader broadcast roster + keys for the new epoch
@@ -30,9 +30,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { MeetingKeyAgent, generateIdentity, initCrypto, type AgentTiming } from '../shared/e2ee/index.ts';
-import { REPO_ROOT, startTestServer } from '../test/helpers/server.ts';
-import { RealServerEnv, RealServerHub, diffCounters, emptyCounters, type RealHubConnection, type TrafficCounters } from '../test/e2ee/real-server.ts';
-import { seededRandom } from '../test/e2ee/sim.ts';
+import { REPO_ROOT, startTestServer } from '../harness/server.ts';
+import { RealServerEnv } from '../harness/real-server/env.ts';
+import { RealServerHub, diffCounters, emptyCounters, type RealHubConnection, type TrafficCounters } from '../harness/real-server/hub.ts';
+import { seededRandom } from '../harness/sim.ts';
 
 // ------------------------------------------------------------------ options
 

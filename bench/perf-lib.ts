@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { REPO_ROOT } from '../test/helpers/server.ts';
+import { REPO_ROOT } from '../harness/server.ts';
 
 // ---------------------------------------------------------------- running
 

@@ -3,7 +3,7 @@
 //   (a) leave → every remaining page's send epoch increased, and
 //   (b) join  → every page (the newcomer included) sending with the new epoch,
 // from epoch transitions recorded inside each page (polled every 2 ms; see
-// bench/page-probes.ts), and the frames dropped for key reasons around each
+// harness/page-probes.ts), and the frames dropped for key reasons around each
 // switch from the frame worker's per-sender counters.
 //
 //   npx tsx bench/rotation.ts [--runs 8] [--static dist] [--settle 1500] [--camera 320x180@15|default]
@@ -14,11 +14,11 @@
 // page ('default' keeps the app's constraints).
 
 import type { Browser, Page } from 'playwright-core';
-import { launchBrowser } from '../test/helpers/browser.ts';
-import { e2eeSnapshot, type E2eeSnapshot } from '../test/helpers/e2ee-page.ts';
-import { startTestServer } from '../test/helpers/server.ts';
+import { launchBrowser } from '../harness/browser.ts';
+import { e2eeSnapshot, type E2eeSnapshot } from '../harness/e2ee-page.ts';
+import { startTestServer } from '../harness/server.ts';
 import { LoadSampler, fmt, frozenBuild, loadavg, machine, median, parseArgs, percentile, sleep, runBench } from './perf-lib.ts';
-import { openProbedPage, probeState, waitEpochAbove, waitJoined, type ProbeState } from './page-probes.ts';
+import { openProbedPage, probeState, waitEpochAbove, waitJoined, type ProbeState } from '../harness/page-probes.ts';
 
 const opts = parseArgs({ runs: 8, static: 'dist', settle: 1500, timeout: 20, camera: '320x180@15' });
 

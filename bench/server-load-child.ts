@@ -4,7 +4,7 @@
 
 import fs from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { startTestServer } from '../test/helpers/server.ts';
+import { startTestServer } from '../harness/server.ts';
 import { descendants, isMediasoupWorker } from './perf-lib.ts';
 
 type Query = { type: 'mem'; gc: boolean; resetLag?: boolean } | { type: 'stop' };

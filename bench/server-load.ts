@@ -15,7 +15,7 @@ import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { LIMITS, type ServerNotice } from '../shared/protocol/signaling.ts';
-import { TestClient } from '../test/helpers/ws-client.ts';
+import { TestClient } from '../harness/ws-client.ts';
 import { LoadSampler, fmt, loadavg, machine, parseArgs, percentile, sleep, tmpDirFor, runBench } from './perf-lib.ts';
 
 const opts = parseArgs({ clients: 500, meetings: 100, messages: 20, interval: 100, payload: 256, timeout: 60, cpuProf: false });

@@ -11,7 +11,7 @@ import { isConfigError, parseConfig } from '../server/config.ts';
 import { startServer } from '../server/app.ts';
 import { createLogger } from '../server/log.ts';
 import { Tap } from '../server/tap/tap.ts';
-import { launchBrowser, openParticipant } from '../test/helpers/browser.ts';
+import { launchBrowser, openParticipant } from '../harness/browser.ts';
 import { auditTap, type AuditSummary } from './audit/index.ts';
 
 export interface DemoRun {

@@ -5,8 +5,8 @@
 
 import type { Browser, Page } from 'playwright-core';
 import type { RunningServer } from '../../server/app.ts';
-import { launchBrowser, openParticipant, videoFramesDecodedFrom, withOpenPages } from '../helpers/browser.ts';
-import { startTestServer } from '../helpers/server.ts';
+import { launchBrowser, openParticipant, videoFramesDecodedFrom, withOpenPages } from '../../harness/browser.ts';
+import { startTestServer } from '../../harness/server.ts';
 
 export { launchBrowser };
 

@@ -6,9 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import type { RunningServer } from '../../server/app.ts';
 import type { RelayInterceptor } from '../../server/session.ts';
-import { inboundStats, launchBrowser, openParticipant, resultsDir, totals } from '../helpers/browser.ts';
-import { e2eeSnapshot } from '../helpers/e2ee-page.ts';
-import { startTestServer } from '../helpers/server.ts';
+import { inboundStats, launchBrowser, openParticipant, resultsDir, totals } from '../../harness/browser.ts';
+import { e2eeSnapshot } from '../../harness/e2ee-page.ts';
+import { startTestServer } from '../../harness/server.ts';
 
 let server: RunningServer;
 let browser: Browser;

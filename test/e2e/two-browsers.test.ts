@@ -7,9 +7,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import type { RunningServer } from '../../server/app.ts';
-import { inboundStats, launchBrowser, openParticipant, resultsDir, totals, withOpenPages, type MediaStats } from '../helpers/browser.ts';
-import { startTestServer } from '../helpers/server.ts';
-import { e2eeSnapshot } from '../helpers/e2ee-page.ts';
+import { inboundStats, launchBrowser, openParticipant, resultsDir, totals, withOpenPages, type MediaStats } from '../../harness/browser.ts';
+import { startTestServer } from '../../harness/server.ts';
+import { e2eeSnapshot } from '../../harness/e2ee-page.ts';
 
 let server: RunningServer;
 let testServer: RunningServer;

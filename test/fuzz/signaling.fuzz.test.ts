@@ -36,8 +36,8 @@ import {
   type ServerNotice,
 } from '../../shared/protocol/signaling.ts';
 import { parseClientMessage, type Parsed } from '../../shared/protocol/validate.ts';
-import { startTestServer } from '../helpers/server.ts';
-import { TestClient } from '../helpers/ws-client.ts';
+import { startTestServer } from '../../harness/server.ts';
+import { TestClient } from '../../harness/ws-client.ts';
 import { Rng } from './rng.ts';
 
 const SEED = 0x51_9e_a1_05;

@@ -5,7 +5,7 @@
 // pages and with Node's performance.timeOrigin + performance.now()).
 
 import type { Browser, Page } from 'playwright-core';
-import { TRACK_PEER_CONNECTIONS, cameraOverride, watchConsole } from '../test/helpers/browser.ts';
+import { TRACK_PEER_CONNECTIONS, cameraOverride, watchConsole } from './browser.ts';
 
 /**
  * window.__bench.marks: first time of each signaling event
@@ -128,7 +128,7 @@ export function probeState(page: Page): Promise<ProbeState> {
 /** Node's clock on the pages' `abs` scale (the same wall clock, sub-millisecond). */
 export const nowAbs = (): number => performance.timeOrigin + performance.now();
 
-/** Like test/helpers/browser.ts openParticipant, with PAGE_PROBES installed; `goto` false leaves navigation to the caller. */
+/** Like harness/browser.ts openParticipant, with PAGE_PROBES installed; `goto` false leaves navigation to the caller. */
 export async function openProbedPage(
   browser: Browser,
   url: string,

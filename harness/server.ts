@@ -2,11 +2,11 @@
 
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseConfig, isConfigError } from '../../server/config.ts';
-import { startServer, type RunningServer, type ServerHooks } from '../../server/app.ts';
-import { createLogger } from '../../server/log.ts';
+import { parseConfig, isConfigError } from '../server/config.ts';
+import { startServer, type RunningServer, type ServerHooks } from '../server/app.ts';
+import { createLogger } from '../server/log.ts';
 
-export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 export async function startTestServer(args: string[] = [], hooks: ServerHooks = {}): Promise<RunningServer> {
   const cfg = parseConfig(['--port', '0', '--workers', '1', '--quiet', ...args], {}, REPO_ROOT);

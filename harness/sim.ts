@@ -21,8 +21,8 @@ import {
   type RosterEvent,
   type StatusEvent,
   type TimerHandle,
-} from '../../shared/e2ee/index.ts';
-import { toBase64Url } from '../../shared/e2ee/encoding.ts';
+} from '../shared/e2ee/index.ts';
+import { toBase64Url } from '../shared/e2ee/encoding.ts';
 
 // ------------------------------------------------------------------ seeded randomness
 

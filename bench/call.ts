@@ -40,6 +40,7 @@ import {
   type ProcInfo,
 } from './perf-lib.ts';
 import { openProbedPage, waitJoined } from '../harness/page-probes.ts';
+import { readSurface } from '../harness/test-surface.ts';
 
 const opts = parseArgs({ seconds: 30, rounds: 2, warmup: 5, videoKbps: 1500, lowKbps: 300, lowSeconds: 6, static: 'dist-test', video: 'noise', camera: '640x360@30' });
 
@@ -80,8 +81,8 @@ interface PageSample {
 
 /** Outbound RTP of this page's senders, inbound decoded video, and the frame worker's send counters. */
 function samplePage(page: Page): Promise<PageSample> {
-  return page.evaluate(async () => {
-    const w = window as unknown as { __pcs?: RTCPeerConnection[]; __e2ee?: { frames: { send: { encrypted: number; kid?: bigint } } } };
+  return readSurface(page, async ({ e2ee }) => {
+    const w = window as unknown as { __pcs?: RTCPeerConnection[] };
     const s = { t: 0, videoRtxBytes: 0, frameHeight: 0, limited: '', videoBytes: 0, videoHeaderBytes: 0, videoPackets: 0, videoFrames: 0, audioBytes: 0, audioPackets: 0, framesDecoded: 0 };
     for (const pc of w.__pcs ?? []) {
       if (pc.connectionState === 'closed') continue;
@@ -105,8 +106,8 @@ function samplePage(page: Page): Promise<PageSample> {
         } else if (r['type'] === 'inbound-rtp' && r['kind'] === 'video') s.framesDecoded += Number(r['framesDecoded'] ?? 0);
       });
     }
-    const send = w.__e2ee?.frames.send;
-    return { ...s, t: s.t || performance.timeOrigin + performance.now(), encrypted: send?.encrypted ?? 0, kid: send?.kid?.toString() };
+    const send = e2ee.frames.send;
+    return { ...s, t: s.t || performance.timeOrigin + performance.now(), encrypted: send.encrypted, kid: send.kid?.toString() };
   });
 }
 
@@ -269,7 +270,7 @@ async function oneRun(serverUrl: string, variant: 'on' | 'off', index: number): 
     const low = await measure(pages, opts.lowSeconds, false);
     if (variant === 'on') {
       for (const p of pages) {
-        const enc = await p.evaluate(() => (window as unknown as { __e2ee: { frames: { send: { encrypted: number } } } }).__e2ee.frames.send.encrypted);
+        const enc = await readSurface(p, ({ e2ee }) => e2ee.frames.send.encrypted);
         if (enc === 0) throw new Error('E2EE run encrypted no frames');
       }
     }
@@ -290,7 +291,7 @@ function row(r: RunResult): string {
 
 async function main(): Promise<void> {
   const build = frozenBuild(opts.static);
-  const server = await startTestServer(['--static', build.path]);
+  const server = await startTestServer(['--static', build.path, '--test-mode']);
   const load = new LoadSampler();
   const started = Date.now();
   console.log(`# bench/call.ts — ${new Date().toISOString()}`);

@@ -6,7 +6,8 @@
 // harness/page-probes.ts), and the frames dropped for key reasons around each
 // switch from the frame worker's per-sender counters.
 //
-//   npx tsx bench/rotation.ts [--runs 8] [--static dist] [--settle 1500] [--camera 320x180@15|default]
+//   Pages must be the test build (dist-test/): the probes read its test surface.
+//   npx tsx bench/rotation.ts [--runs 8] [--static dist-test] [--settle 1500] [--camera 320x180@15|default]
 //
 // Four participants' video coding saturates a 2-core machine at the app's
 // 640x360/30 fps, which would measure the scheduler rather than the key
@@ -20,7 +21,7 @@ import { startTestServer } from '../harness/server.ts';
 import { LoadSampler, fmt, frozenBuild, loadavg, machine, median, parseArgs, percentile, sleep, runBench } from './perf-lib.ts';
 import { openProbedPage, probeState, waitEpochAbove, waitJoined, type ProbeState } from '../harness/page-probes.ts';
 
-const opts = parseArgs({ runs: 8, static: 'dist', settle: 1500, timeout: 20, camera: '320x180@15' });
+const opts = parseArgs({ runs: 8, static: 'dist-test', settle: 1500, timeout: 20, camera: '320x180@15' });
 
 const KEY_REASONS = ['UNKNOWN_KID', 'AUTH_FAILED', 'NO_KEY'] as const;
 
@@ -311,7 +312,7 @@ async function cycle(browser: Browser, base: string, members: Page[], i: number)
 
 async function main(): Promise<void> {
   const build = frozenBuild(opts.static);
-  const server = await startTestServer(['--static', build.path]);
+  const server = await startTestServer(['--static', build.path, '--test-mode']);
   const browser = await launchBrowser();
   const load = new LoadSampler();
   const started = Date.now();

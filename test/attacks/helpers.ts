@@ -6,7 +6,8 @@
 import type { Browser, Page } from 'playwright-core';
 import type { RunningServer } from '../../server/app.ts';
 import { launchBrowser, openParticipant, videoFramesDecodedFrom, withOpenPages } from '../../harness/browser.ts';
-import { startTestServer } from '../../harness/server.ts';
+import { startTestBuildServer as startTestServer } from '../../harness/server.ts';
+import { joinedAs, readSurface } from '../../harness/test-surface.ts';
 
 export { launchBrowser };
 
@@ -35,10 +36,7 @@ export async function joinInOrder(browser: Browser, server: RunningServer, meeti
   for (const name of names) {
     const url = `${server.url}/?meeting=${meeting}&name=${encodeURIComponent(name)}&join=1${query}`;
     const { page, logs } = await openParticipant(browser, url, name.toLowerCase());
-    await page.waitForFunction(() => Boolean((window as unknown as { __meeting?: { join?: { participantId?: string } } }).__meeting?.join?.participantId), undefined, {
-      timeout: 15_000,
-    });
-    const id = await page.evaluate(() => (window as unknown as { __meeting: { join: { participantId: string } } }).__meeting.join.participantId);
+    const id = await joinedAs(page);
     out.push({ page, logs, id, name });
     // Let its announcement through before the next one joins.
     await page.waitForTimeout(300);
@@ -92,23 +90,7 @@ export interface PageState {
 }
 
 export function pageState(page: Page): Promise<PageState> {
-  return page.evaluate(() => {
-    type Ctl = {
-      state: string;
-      epoch: number;
-      securityCode: string;
-      leaderId?: string;
-      roster: Array<{ participantId: string }>;
-      errors: Array<{ code: string; message: string; from?: string }>;
-      frames: { receive: Map<string, { decrypted: number; dropped: Record<string, number> }> };
-    };
-    type Mtg = {
-      join?: { participantId: string; peers: Array<{ participantId: string }> };
-      participants: Map<string, { tracks: Record<string, { track: MediaStreamTrack } | undefined> }>;
-    };
-    const w = window as unknown as { __e2ee: Ctl; __meeting: Mtg };
-    const c = w.__e2ee;
-    const m = w.__meeting;
+  return readSurface(page, ({ e2ee: c, meeting: m }) => {
     const tile = (el: Element): { participant: string; e2ee: string; silent: string; verified: string; text: string; videoWidth: number } => ({
       participant: el.getAttribute('data-participant') ?? '',
       e2ee: el.getAttribute('data-e2ee') ?? '',

@@ -8,12 +8,12 @@ import type { Browser } from 'playwright-core';
 import type { RunningServer } from '../../server/app.ts';
 import { launchBrowser, openParticipant, resultsDir, videoFramesDecodedFrom, withOpenPages } from '../../harness/browser.ts';
 import { e2eeSnapshot } from '../../harness/e2ee-page.ts';
-import { startTestServer } from '../../harness/server.ts';
+import { startTestBuildServer } from '../../harness/server.ts';
 
 let server: RunningServer;
 let browser: Browser;
 beforeAll(async () => {
-  server = await startTestServer();
+  server = await startTestBuildServer();
   browser = await launchBrowser();
 });
 afterAll(async () => {

@@ -6,6 +6,7 @@
 import type { Page } from 'playwright-core';
 import { TEST_SURFACE_GLOBAL, type TestSurface } from '../client/src/test-surface.ts';
 
+export { TEST_SURFACE_GLOBAL };
 export type { KeyRecord, TestSurface } from '../client/src/test-surface.ts';
 
 /** Server options that serve the test build. */

@@ -9,7 +9,6 @@ import type { Hub, HubConnection, JoinInfo, ServerHandlers } from '../sim.ts';
 import { TestClient } from '../ws-client.ts';
 import type { RealServerEnv } from './env.ts';
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 // ------------------------------------------------------------------ traffic counters
 

@@ -29,7 +29,6 @@ import {
   loadavg,
   machine,
   median,
-  parseArgs,
   pct,
   runBench,
   selfCpu,
@@ -41,8 +40,23 @@ import {
 } from './perf-lib.ts';
 import { openProbedPage, waitJoined } from '../harness/page-probes.ts';
 import { readSurface } from '../harness/test-surface.ts';
+import { parseCommandLine } from '../harness/cli.ts';
 
-const opts = parseArgs({ seconds: 30, rounds: 2, warmup: 5, videoKbps: 1500, lowKbps: 300, lowSeconds: 6, static: 'dist-test', video: 'noise', camera: '640x360@30' });
+const { values: opts } = parseCommandLine({
+  command: 'npx tsx bench/call.ts',
+  summary: 'Three-participant call: browser and server CPU and bandwidth with E2EE on vs the plaintext control, alternated.',
+  options: {
+    seconds: { kind: 'number', default: 30, help: 'length of each measured window, s' },
+    rounds: { kind: 'number', default: 2, help: 'rounds of (on, off)' },
+    warmup: { kind: 'number', default: 5, help: 'unmeasured seconds before each window' },
+    videoKbps: { kind: 'number', default: 1500, help: "cap on every page's video sender in the main window, kbps" },
+    lowKbps: { kind: 'number', default: 300, help: 'the cap in the second (bytes-only) window, kbps' },
+    lowSeconds: { kind: 'number', default: 6, help: 'length of the second window, s' },
+    static: { kind: 'string', default: 'dist-test', arg: 'DIR', help: 'client build to serve (the test build: the bench reads its test surface)' },
+    video: { kind: 'string', default: 'noise', arg: 'noise|fake|FILE.y4m', help: 'what the fake camera shows' },
+    camera: { kind: 'string', default: '640x360@30', arg: 'WxH@FPS', help: 'capture size and rate' },
+  },
+});
 
 /**
  * Chromium's built-in fake camera is a flat animation that VP8 codes in ~100-150 kbps,

@@ -18,11 +18,21 @@ import type { Browser, Page } from 'playwright-core';
 import { launchBrowser } from '../harness/browser.ts';
 import { startTestServer } from '../harness/server.ts';
 import type { RunningServer } from '../server/app.ts';
-import { LoadSampler, fmt, frozenBuild, loadavg, machine, median, parseArgs, percentile, sleep, runBench } from './perf-lib.ts';
+import { LoadSampler, fmt, frozenBuild, loadavg, machine, median, percentile, sleep, runBench } from './perf-lib.ts';
 import { openProbedPage, probeState, type ProbeState } from '../harness/page-probes.ts';
 import { waitForSurface } from '../harness/test-surface.ts';
+import { parseCommandLine } from '../harness/cli.ts';
 
-const opts = parseArgs({ runs: 10, onStatic: 'dist-test', offStatic: 'dist-test', timeout: 30 });
+const { values: opts } = parseCommandLine({
+  command: 'npx tsx bench/join.ts',
+  summary: 'Join latency: page load to the first remote video frame, E2EE on alternating with the plaintext control.',
+  options: {
+    runs: { kind: 'number', default: 10, help: 'joins per variant' },
+    onStatic: { kind: 'string', default: 'dist-test', arg: 'DIR', help: 'client build for E2EE on (a test build: the probes read its test surface)' },
+    offStatic: { kind: 'string', default: 'dist-test', arg: 'DIR', help: 'client build for the plaintext control (a test build)' },
+    timeout: { kind: 'number', default: 30, help: 'seconds to wait for each step' },
+  },
+});
 
 type Variant = 'on' | 'off';
 

@@ -34,22 +34,26 @@ import { REPO_ROOT, startTestServer } from '../harness/server.ts';
 import { RealServerEnv } from '../harness/real-server/env.ts';
 import { RealServerHub, diffCounters, emptyCounters, type RealHubConnection, type TrafficCounters } from '../harness/real-server/hub.ts';
 import { seededRandom } from '../harness/sim.ts';
+import { exitWithUsageError, parseCommandLine } from '../harness/cli.ts';
 
 // ------------------------------------------------------------------ options
 
-function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-}
-if (process.argv.includes('--help') || process.argv.includes('-h')) {
-  console.log('npx tsx bench/keyagreement.ts [--sizes 10,50,200] [--rotations N] [--budget-s 170] [--no-write]\n  --no-write: print the report only (default: append it to bench/RESULTS.md)');
-  process.exit(0);
-}
-const SIZES = (arg('sizes') ?? '10,50,200').split(',').map((s) => Number(s.trim()));
-if (SIZES.some((n) => !Number.isInteger(n) || n < 3 || n > 250)) throw new Error('--sizes: integers in 3..250 (the server admits 250 per meeting)');
-const ROTATIONS = arg('rotations') ? Number(arg('rotations')) : undefined;
-const BUDGET_MS = Number(arg('budget-s') ?? 170) * 1000;
-const WRITE = !process.argv.includes('--no-write');
+const KEYAGREEMENT = {
+  command: 'npx tsx bench/keyagreement.ts',
+  summary: 'Key agreement at scale over the real signaling server: N simulated members, rotations timed per step.',
+  options: {
+    sizes: { kind: 'string', default: '10,50,200', arg: 'N,N,…', help: 'meeting sizes (3..250: the server admits 250 per meeting)' },
+    rotations: { kind: 'number', arg: 'N', help: 'rotations per size (default 12 up to 50 members, else 6)' },
+    budgetS: { kind: 'number', default: 170, help: 'seconds after which no further rotation starts' },
+    noWrite: { kind: 'boolean', help: 'print the report only (default: append it to bench/RESULTS.md)' },
+  },
+} as const;
+const { values: opts } = parseCommandLine(KEYAGREEMENT);
+const SIZES = opts.sizes.split(',').map((s) => Number(s.trim()));
+if (SIZES.some((n) => !Number.isInteger(n) || n < 3 || n > 250)) exitWithUsageError(KEYAGREEMENT, '--sizes: integers in 3..250 (the server admits 250 per meeting)');
+const ROTATIONS = opts.rotations;
+const BUDGET_MS = opts.budgetS * 1000;
+const WRITE = !opts.noWrite;
 const TIMING: Partial<AgentTiming> = { retireAfterMs: 200 };
 const JOIN_WAVE = 100;
 

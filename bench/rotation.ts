@@ -18,10 +18,21 @@ import type { Browser, Page } from 'playwright-core';
 import { launchBrowser } from '../harness/browser.ts';
 import { e2eeSnapshot, type E2eeSnapshot } from '../harness/e2ee-page.ts';
 import { startTestServer } from '../harness/server.ts';
-import { LoadSampler, fmt, frozenBuild, loadavg, machine, median, parseArgs, percentile, sleep, runBench } from './perf-lib.ts';
+import { LoadSampler, fmt, frozenBuild, loadavg, machine, median, percentile, sleep, runBench } from './perf-lib.ts';
+import { parseCommandLine } from '../harness/cli.ts';
 import { openProbedPage, probeState, waitEpochAbove, waitJoined, type ProbeState } from '../harness/page-probes.ts';
 
-const opts = parseArgs({ runs: 8, static: 'dist-test', settle: 1500, timeout: 20, camera: '320x180@15' });
+const { values: opts } = parseCommandLine({
+  command: 'npx tsx bench/rotation.ts',
+  summary: 'Key rotation latency: a fourth participant joins and leaves a three-person meeting, repeatedly.',
+  options: {
+    runs: { kind: 'number', default: 8, help: 'join+leave cycles' },
+    static: { kind: 'string', default: 'dist-test', arg: 'DIR', help: 'client build to serve (a test build: the probes read its test surface)' },
+    settle: { kind: 'number', default: 1500, help: 'ms to wait after each switch' },
+    timeout: { kind: 'number', default: 20, help: 'seconds to wait for each switch' },
+    camera: { kind: 'string', default: '320x180@15', arg: 'WxH@FPS|default', help: "capture size and rate in every page ('default': the app's)" },
+  },
+});
 
 const KEY_REASONS = ['UNKNOWN_KID', 'AUTH_FAILED', 'NO_KEY'] as const;
 

@@ -9,7 +9,6 @@ import type { Hub, HubConnection, JoinInfo, ServerHandlers } from '../sim.ts';
 import { TestClient } from '../ws-client.ts';
 import type { RealServerEnv } from './env.ts';
 
-
 // ------------------------------------------------------------------ traffic counters
 
 export interface TrafficCounters {

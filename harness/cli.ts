@@ -20,7 +20,11 @@ type ValueOf<O extends OptionSpec> = O['kind'] extends 'number' ? number : O['ki
 
 /** Options by their camelCase key (`--video-kbps` is `videoKbps`). */
 export type Values<T extends OptionTable> = {
-  [K in keyof T]: T[K] extends { default: string | number | boolean } ? ValueOf<T[K]> : T[K]['kind'] extends 'boolean' ? boolean : ValueOf<T[K]> | undefined;
+  [K in keyof T]: T[K] extends { default: string | number | boolean }
+    ? ValueOf<T[K]>
+    : T[K]['kind'] extends 'boolean'
+      ? boolean
+      : ValueOf<T[K]> | undefined;
 };
 
 export interface Tool<T extends OptionTable> {
@@ -94,7 +98,10 @@ export function parseOptions<T extends OptionTable>(tool: Tool<T>, argv: readonl
 }
 
 /** Parses the process's arguments: prints the usage and exits 0 on --help, prints one line and exits 2 on a bad option. */
-export function parseCommandLine<T extends OptionTable>(tool: Tool<T>, argv: readonly string[] = process.argv.slice(2)): { values: Values<T>; positionals: string[] } {
+export function parseCommandLine<T extends OptionTable>(
+  tool: Tool<T>,
+  argv: readonly string[] = process.argv.slice(2),
+): { values: Values<T>; positionals: string[] } {
   const parsed = parseOptions(tool, argv);
   if (parsed.kind === 'help') {
     console.log(usage(tool));

@@ -21,7 +21,9 @@ export interface E2eeSnapshot {
 export function e2eeSnapshot(page: Page): Promise<E2eeSnapshot> {
   return readSurface(page, ({ e2ee: c, meeting }) => {
     const received: Record<string, { decrypted: number; dropped: Record<string, number>; lastKid?: string }> = {};
-    for (const [id, s] of c.frames.receive) received[id] = { decrypted: s.decrypted, dropped: { ...s.dropped }, lastKid: s.lastKid?.toString() };
+    for (const [id, s] of c.frames.receive) {
+      received[id] = { decrypted: s.decrypted, dropped: { ...s.dropped }, lastKid: s.lastKid?.toString() };
+    }
     return {
       selfId: meeting.join?.participantId ?? '',
       path: c.frames.path,

@@ -21,7 +21,9 @@ function call<A, R>(read: Reader<A, R>, arg: A, missing: string): string {
   return `(${surface} === undefined ? ${missing} : (${read.toString()})(${surface}, ${JSON.stringify(arg ?? null)}))`;
 }
 
-const NOT_TEST_BUILD = `(() => { throw new Error('no test surface on this page: serve dist-test/ (--static dist-test --test-mode) and join first'); })()`;
+const NOT_TEST_BUILD = `(() => {
+  throw new Error('no test surface on this page: serve dist-test/ (--static dist-test --test-mode) and join first');
+})()`;
 
 /** Runs `read` on the page's test surface; throws if the page has none (not the test build, or not in a meeting yet). */
 export async function readSurface<R, A = null>(page: Page, read: Reader<A, R>, arg?: A): Promise<R> {

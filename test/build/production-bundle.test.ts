@@ -13,7 +13,8 @@ import { TEST_SURFACE_GLOBAL } from '../../client/src/test-surface.ts';
 function bundleText(build: 'dist' | 'dist-test'): string {
   const assets = path.join(REPO_ROOT, build, 'assets');
   const files = fs.readdirSync(assets).filter((f) => f.endsWith('.js') || f.endsWith('.css'));
-  return [path.join(REPO_ROOT, build, 'index.html'), ...files.map((f) => path.join(assets, f))].map((f) => fs.readFileSync(f, 'utf8')).join('\n');
+  const paths = [path.join(REPO_ROOT, build, 'index.html'), ...files.map((f) => path.join(assets, f))];
+  return paths.map((f) => fs.readFileSync(f, 'utf8')).join('\n');
 }
 
 /** What only the test build may contain: its window hook, the keys it records, its banner. */

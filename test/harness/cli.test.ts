@@ -54,7 +54,11 @@ describe('parseOptions', () => {
   } as const satisfies Tool<OptionTable>;
 
   it('gives the defaults, reads kebab-case options into camelCase keys, and numbers as numbers', () => {
-    expect(parseOptions(tool, [])).toEqual({ kind: 'ok', values: { runs: 3, onStatic: 'dist-test', out: undefined, keepMedia: false }, positionals: [] });
+    expect(parseOptions(tool, [])).toEqual({
+      kind: 'ok',
+      values: { runs: 3, onStatic: 'dist-test', out: undefined, keepMedia: false },
+      positionals: [],
+    });
     expect(parseOptions(tool, ['--runs', '5', '--on-static=dist', '--keep-media', '--out', 'x'])).toEqual({
       kind: 'ok',
       values: { runs: 5, onStatic: 'dist', out: 'x', keepMedia: true },

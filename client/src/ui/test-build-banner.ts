@@ -13,5 +13,6 @@ const STYLE = [
 ].join('; ');
 
 export function showTestBuildBanner(): void {
-  document.body.append(h('div', { role: 'status', style: STYLE, 'data-testid': 'test-build-banner' }, 'test build — not for real meetings'));
+  const banner = h('div', { role: 'status', style: STYLE, 'data-testid': 'test-build-banner' }, 'test build — not for real meetings');
+  document.body.append(banner);
 }

@@ -2,6 +2,8 @@
 // from Node. Only pages served from dist-test/ (server options --static
 // dist-test --test-mode) have it. The reader runs in the page: like any
 // page.evaluate function it sees only its arguments, never Node's closures.
+// Playwright evaluates the expression over the DevTools protocol, which the
+// page's Content-Security-Policy does not restrict.
 
 import type { Page } from 'playwright-core';
 import { TEST_SURFACE_GLOBAL, type TestSurface } from '../client/src/test-surface.ts';
@@ -30,15 +32,31 @@ export async function readSurface<R, A = null>(page: Page, read: Reader<A, R>, a
   return (await page.evaluate(call(read, arg as A, NOT_TEST_BUILD))) as R;
 }
 
-/** Polls until `test` holds on the page's test surface (false while there is none yet); returns its first truthy value. */
+/**
+ * Polls (from Node, every `polling` ms) until `test` holds on the page's test
+ * surface (false while there is none yet); returns its first truthy value.
+ * Not page.waitForFunction: a string predicate is compiled in the page, which
+ * the app's Content-Security-Policy (no 'unsafe-eval') refuses.
+ */
 export async function waitForSurface<R, A = null>(
   page: Page,
   test: Reader<A, R>,
   arg?: A,
   opts: { polling?: number; timeout?: number } = {},
 ): Promise<R> {
-  const handle = await page.waitForFunction(call(test, arg as A, 'false'), undefined, opts);
-  return (await handle.jsonValue()) as R;
+  const timeout = opts.timeout ?? 30_000;
+  const deadline = Date.now() + timeout;
+  const expression = call(test, arg as A, 'false');
+  for (;;) {
+    // A navigation in between destroys the context: that poll counts as false.
+    const v = (await page.evaluate(expression).catch((e: unknown) => {
+      if (e instanceof Error && /context was destroyed|navigat/i.test(e.message)) return undefined;
+      throw e;
+    })) as R | undefined;
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`waitForSurface: timed out after ${timeout} ms: ${test.toString().slice(0, 100)}`);
+    await new Promise((r) => setTimeout(r, opts.polling ?? 20));
+  }
 }
 
 /** The page's participant ID once it has joined (waits for it). */

@@ -18,8 +18,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { headerLength } from '../shared/sframe/header.ts';
-import { launchBrowser } from '../test/helpers/browser.ts';
-import { startTestServer } from '../test/helpers/server.ts';
+import { launchBrowser } from '../harness/browser.ts';
+import { startTestServer } from '../harness/server.ts';
 import {
   LoadSampler,
   cpuBetween,
@@ -29,7 +29,6 @@ import {
   loadavg,
   machine,
   median,
-  parseArgs,
   pct,
   runBench,
   selfCpu,
@@ -39,9 +38,25 @@ import {
   threadSnapshot,
   type ProcInfo,
 } from './perf-lib.ts';
-import { openProbedPage, waitJoined } from './page-probes.ts';
+import { openProbedPage, waitJoined } from '../harness/page-probes.ts';
+import { readSurface } from '../harness/test-surface.ts';
+import { parseCommandLine } from '../harness/cli.ts';
 
-const opts = parseArgs({ seconds: 30, rounds: 2, warmup: 5, videoKbps: 1500, lowKbps: 300, lowSeconds: 6, static: 'dist-test', video: 'noise', camera: '640x360@30' });
+const { values: opts } = parseCommandLine({
+  command: 'npx tsx bench/call.ts',
+  summary: 'Three-participant call: browser and server CPU and bandwidth with E2EE on vs the plaintext control, alternated.',
+  options: {
+    seconds: { kind: 'number', default: 30, help: 'length of each measured window, s' },
+    rounds: { kind: 'number', default: 2, help: 'rounds of (on, off)' },
+    warmup: { kind: 'number', default: 5, help: 'unmeasured seconds before each window' },
+    videoKbps: { kind: 'number', default: 1500, help: "cap on every page's video sender in the main window, kbps" },
+    lowKbps: { kind: 'number', default: 300, help: 'the cap in the second (bytes-only) window, kbps' },
+    lowSeconds: { kind: 'number', default: 6, help: 'length of the second window, s' },
+    static: { kind: 'string', default: 'dist-test', arg: 'DIR', help: 'client build to serve (the test build: the bench reads its test surface)' },
+    video: { kind: 'string', default: 'noise', arg: 'noise|fake|FILE.y4m', help: 'what the fake camera shows' },
+    camera: { kind: 'string', default: '640x360@30', arg: 'WxH@FPS', help: 'capture size and rate' },
+  },
+});
 
 /**
  * Chromium's built-in fake camera is a flat animation that VP8 codes in ~100-150 kbps,
@@ -80,8 +95,8 @@ interface PageSample {
 
 /** Outbound RTP of this page's senders, inbound decoded video, and the frame worker's send counters. */
 function samplePage(page: Page): Promise<PageSample> {
-  return page.evaluate(async () => {
-    const w = window as unknown as { __pcs?: RTCPeerConnection[]; __e2ee?: { frames: { send: { encrypted: number; kid?: bigint } } } };
+  return readSurface(page, async ({ e2ee }) => {
+    const w = window as unknown as { __pcs?: RTCPeerConnection[] };
     const s = { t: 0, videoRtxBytes: 0, frameHeight: 0, limited: '', videoBytes: 0, videoHeaderBytes: 0, videoPackets: 0, videoFrames: 0, audioBytes: 0, audioPackets: 0, framesDecoded: 0 };
     for (const pc of w.__pcs ?? []) {
       if (pc.connectionState === 'closed') continue;
@@ -105,8 +120,8 @@ function samplePage(page: Page): Promise<PageSample> {
         } else if (r['type'] === 'inbound-rtp' && r['kind'] === 'video') s.framesDecoded += Number(r['framesDecoded'] ?? 0);
       });
     }
-    const send = w.__e2ee?.frames.send;
-    return { ...s, t: s.t || performance.timeOrigin + performance.now(), encrypted: send?.encrypted ?? 0, kid: send?.kid?.toString() };
+    const send = e2ee.frames.send;
+    return { ...s, t: s.t || performance.timeOrigin + performance.now(), encrypted: send.encrypted, kid: send.kid?.toString() };
   });
 }
 
@@ -269,7 +284,7 @@ async function oneRun(serverUrl: string, variant: 'on' | 'off', index: number): 
     const low = await measure(pages, opts.lowSeconds, false);
     if (variant === 'on') {
       for (const p of pages) {
-        const enc = await p.evaluate(() => (window as unknown as { __e2ee: { frames: { send: { encrypted: number } } } }).__e2ee.frames.send.encrypted);
+        const enc = await readSurface(p, ({ e2ee }) => e2ee.frames.send.encrypted);
         if (enc === 0) throw new Error('E2EE run encrypted no frames');
       }
     }
@@ -290,7 +305,7 @@ function row(r: RunResult): string {
 
 async function main(): Promise<void> {
   const build = frozenBuild(opts.static);
-  const server = await startTestServer(['--static', build.path]);
+  const server = await startTestServer(['--static', build.path, '--test-mode']);
   const load = new LoadSampler();
   const started = Date.now();
   console.log(`# bench/call.ts — ${new Date().toISOString()}`);

@@ -7,11 +7,16 @@
 //
 //   npx tsx bench/join-race.ts [--runs 30]
 
-import { startTestServer } from '../test/helpers/server.ts';
-import { TestClient } from '../test/helpers/ws-client.ts';
-import { parseArgs, runBench } from './perf-lib.ts';
+import { startTestServer } from '../harness/server.ts';
+import { TestClient } from '../harness/ws-client.ts';
+import { runBench } from './perf-lib.ts';
+import { parseCommandLine } from '../harness/cli.ts';
 
-const opts = parseArgs({ runs: 30 });
+const { values: opts } = parseCommandLine({
+  command: 'npx tsx bench/join-race.ts',
+  summary: "Two clients join a new meeting at the same moment, N times: how often one hears of the other before its own join response.",
+  options: { runs: { kind: 'number', default: 30, help: 'simultaneous joins to try' } },
+});
 
 async function main(): Promise<void> {
   const server = await startTestServer();

@@ -1,10 +1,12 @@
 // Join latency: time from loading a `&join=1` URL to the first remote video
 // frame rendered (requestVideoFrameCallback on the remote tile's <video>,
 // relative to the page's navigation start), with one participant already in
-// the meeting. E2EE on (production build) alternates with the plaintext
-// control (`&test=plaintext` on both pages, test build).
+// the meeting. E2EE on alternates with the plaintext control
+// (`&test=plaintext` on both pages). Both use the test build: the probes read
+// its test surface (the production build has none); without `&test=` it runs
+// the production code paths.
 //
-//   npx tsx bench/join.ts [--runs 10] [--on-static dist] [--off-static dist-test]
+//   npx tsx bench/join.ts [--runs 10] [--on-static dist-test] [--off-static dist-test]
 //
 // The client holds a new video consumer's `resume-consumer` until it has agreed
 // keys (E2eeController.whenKeyed), so the keyframe mediasoup requests on resume
@@ -13,13 +15,24 @@
 // bench/join.ts at babb201, variant 'on+hold'.)
 
 import type { Browser, Page } from 'playwright-core';
-import { launchBrowser } from '../test/helpers/browser.ts';
-import { startTestServer } from '../test/helpers/server.ts';
+import { launchBrowser } from '../harness/browser.ts';
+import { startTestServer } from '../harness/server.ts';
 import type { RunningServer } from '../server/app.ts';
-import { LoadSampler, fmt, frozenBuild, loadavg, machine, median, parseArgs, percentile, sleep, runBench } from './perf-lib.ts';
-import { openProbedPage, probeState, type ProbeState } from './page-probes.ts';
+import { LoadSampler, fmt, frozenBuild, loadavg, machine, median, percentile, sleep, runBench } from './perf-lib.ts';
+import { openProbedPage, probeState, type ProbeState } from '../harness/page-probes.ts';
+import { waitForSurface } from '../harness/test-surface.ts';
+import { parseCommandLine } from '../harness/cli.ts';
 
-const opts = parseArgs({ runs: 10, onStatic: 'dist', offStatic: 'dist-test', timeout: 30 });
+const { values: opts } = parseCommandLine({
+  command: 'npx tsx bench/join.ts',
+  summary: 'Join latency: page load to the first remote video frame, E2EE on alternating with the plaintext control.',
+  options: {
+    runs: { kind: 'number', default: 10, help: 'joins per variant' },
+    onStatic: { kind: 'string', default: 'dist-test', arg: 'DIR', help: 'client build for E2EE on (a test build: the probes read its test surface)' },
+    offStatic: { kind: 'string', default: 'dist-test', arg: 'DIR', help: 'client build for the plaintext control (a test build)' },
+    timeout: { kind: 'number', default: 30, help: 'seconds to wait for each step' },
+  },
+});
 
 type Variant = 'on' | 'off';
 
@@ -35,7 +48,7 @@ interface Run {
 
 async function hostReady(page: Page, timeoutMs: number): Promise<void> {
   // Keyed (epoch ≥ 1) and sending video.
-  await page.waitForFunction(() => ((window as unknown as { __e2ee?: { epoch: number } }).__e2ee?.epoch ?? 0) >= 1, undefined, { polling: 20, timeout: timeoutMs });
+  await waitForSurface(page, ({ e2ee }) => e2ee.epoch >= 1, null, { polling: 20, timeout: timeoutMs });
   const end = Date.now() + timeoutMs;
   for (;;) {
     const frames = await page.evaluate(async () => {
@@ -102,7 +115,8 @@ const STEPS: Array<[string, (p: ProbeState, r: Run) => number | undefined]> = [
 async function main(): Promise<void> {
   const onBuild = frozenBuild(opts.onStatic);
   const offBuild = frozenBuild(opts.offStatic);
-  const servers = { on: await startTestServer(['--static', onBuild.path]), off: await startTestServer(['--static', offBuild.path]) };
+  const serve = (dir: string): Promise<RunningServer> => startTestServer(['--static', dir, '--test-mode']);
+  const servers = { on: await serve(onBuild.path), off: await serve(offBuild.path) };
   const browser = await launchBrowser();
   const load = new LoadSampler();
   const started = Date.now();

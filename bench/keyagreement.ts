@@ -4,7 +4,7 @@
 //
 // For each size N, a fresh meeting on one startTestServer() instance (real
 // mediasoup worker, real WebSockets) with N MeetingKeyAgents, each on its own
-// signaling connection (the harness of test/e2ee/real-server.ts). Then
+// signaling connection (the harness of harness/real-server/). Then
 // rotations: a member leaves (closes its socket), someone joins, or the leader
 // leaves. Per rotation, from the change (socket close / join request sent):
 //   - keys sent:   the leader broadcast roster + keys for the new epoch
@@ -25,30 +25,50 @@
 // retireAfterMs (200 ms instead of 5 s), which only decides when old keys are
 // erased, after the measured interval; it keeps the run short.
 
-import { execSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { MeetingKeyAgent, generateIdentity, initCrypto, type AgentTiming } from '../shared/e2ee/index.ts';
-import { REPO_ROOT, startTestServer } from '../test/helpers/server.ts';
-import { RealServerEnv, RealServerHub, diffCounters, emptyCounters, type RealHubConnection, type TrafficCounters } from '../test/e2ee/real-server.ts';
-import { seededRandom } from '../test/e2ee/sim.ts';
+import { REPO_ROOT, startTestServer } from '../harness/server.ts';
+import { RealServerEnv } from '../harness/real-server/env.ts';
+import { RealServerHub, diffCounters, type RealHubConnection, type TrafficCounters } from '../harness/real-server/hub.ts';
+import { seededRandom } from '../harness/sim.ts';
+import { exitWithUsageError, parseCommandLine } from '../harness/cli.ts';
+import {
+  cpuModel,
+  estimateSwitched,
+  growth,
+  median,
+  ms,
+  nproc,
+  perClientTable,
+  table,
+  type Instrumented,
+  type Kind,
+  type Rotation,
+  type SizeResult,
+} from './keyagreement-report.ts';
 
 // ------------------------------------------------------------------ options
 
-function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : undefined;
+const KEYAGREEMENT = {
+  command: 'npx tsx bench/keyagreement.ts',
+  summary: 'Key agreement at scale over the real signaling server: N simulated members, rotations timed per step.',
+  options: {
+    sizes: { kind: 'string', default: '10,50,200', arg: 'N,N,…', help: 'meeting sizes (3..250: the server admits 250 per meeting)' },
+    rotations: { kind: 'number', arg: 'N', help: 'rotations per size (default 12 up to 50 members, else 6)' },
+    budgetS: { kind: 'number', default: 170, help: 'seconds after which no further rotation starts' },
+    noWrite: { kind: 'boolean', help: 'print the report only (default: append it to bench/RESULTS.md)' },
+  },
+} as const;
+const { values: opts } = parseCommandLine(KEYAGREEMENT);
+const SIZES = opts.sizes.split(',').map((s) => Number(s.trim()));
+if (SIZES.some((n) => !Number.isInteger(n) || n < 3 || n > 250)) {
+  exitWithUsageError(KEYAGREEMENT, '--sizes: integers in 3..250 (the server admits 250 per meeting)');
 }
-if (process.argv.includes('--help') || process.argv.includes('-h')) {
-  console.log('npx tsx bench/keyagreement.ts [--sizes 10,50,200] [--rotations N] [--budget-s 170] [--no-write]\n  --no-write: print the report only (default: append it to bench/RESULTS.md)');
-  process.exit(0);
-}
-const SIZES = (arg('sizes') ?? '10,50,200').split(',').map((s) => Number(s.trim()));
-if (SIZES.some((n) => !Number.isInteger(n) || n < 3 || n > 250)) throw new Error('--sizes: integers in 3..250 (the server admits 250 per meeting)');
-const ROTATIONS = arg('rotations') ? Number(arg('rotations')) : undefined;
-const BUDGET_MS = Number(arg('budget-s') ?? 170) * 1000;
-const WRITE = !process.argv.includes('--no-write');
+const ROTATIONS = opts.rotations;
+const BUDGET_MS = opts.budgetS * 1000;
+const WRITE = !opts.noWrite;
 const TIMING: Partial<AgentTiming> = { retireAfterMs: 200 };
 const JOIN_WAVE = 100;
 
@@ -218,22 +238,6 @@ class Meeting {
 
 // ------------------------------------------------------------------ rotations
 
-type Kind = 'leave' | 'join' | 'leader-leave';
-
-interface Rotation {
-  kind: Kind;
-  members: number;
-  epochs: number;
-  keysSentMs: number;
-  allReceiveMs: number;
-  allSwitchedMs: number;
-  leaderBuildMs: number;
-  commit: string;
-  traffic: TrafficCounters;
-  cpuMs: number;
-  problems: string[];
-}
-
 function startWindow(meeting: Meeting): { traffic: TrafficCounters; cpu: NodeJS.CpuUsage; epoch: number } {
   meeting.tap = Meeting.freshTap();
   const traffic = { ...meeting.hub.traffic };
@@ -274,17 +278,6 @@ async function rotate(meeting: Meeting, kind: Kind, rng: () => number): Promise<
     cpuMs: (cpu.user + cpu.system) / 1000,
     problems,
   };
-}
-
-interface Instrumented {
-  /** One member's whole epoch (roster, keys, HKDF for every sender, ack, commit), alone in the process. */
-  memberMs: number;
-  memberCpuMs: number;
-  /** The leader verifying `acks` acks, alone in the process. */
-  leaderAckMs: number;
-  leaderAckCpuMs: number;
-  acks: number;
-  problems: string[];
 }
 
 /**
@@ -337,15 +330,6 @@ async function instrumentedRotation(meeting: Meeting, rng: () => number): Promis
 
 // ------------------------------------------------------------------ one size
 
-interface SizeResult {
-  n: number;
-  setupMs: number;
-  setupCpuMs: number;
-  rotations: Rotation[];
-  instrumented: Instrumented;
-  problems: string[];
-}
-
 async function runSize(url: string, n: number): Promise<SizeResult> {
   const rng = seededRandom(n);
   const meeting = new Meeting(url, `bench-keys-${n}-${Date.now()}`);
@@ -393,95 +377,6 @@ async function runSize(url: string, n: number): Promise<SizeResult> {
   }
 }
 
-// ------------------------------------------------------------------ report
-
-const median = (xs: readonly number[]): number => {
-  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
-  if (s.length === 0) return NaN;
-  const mid = s.length >> 1;
-  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
-};
-const ms = (x: number): string => (Number.isFinite(x) ? `${Math.round(x)}` : '–');
-const kb = (chars: number): string => `${(chars / 1024).toFixed(1)}`;
-
-function table(results: SizeResult[]): string {
-  const lines: string[] = [];
-  lines.push('| N | rotation | n | keys sent (ms) | all hold new receive keys (ms) | all switched send key (ms) | commits | relay msgs sent / delivered | KiB sent / delivered | largest msg (KiB) | process CPU (ms) |');
-  lines.push('|---:|---|---:|---:|---:|---:|---|---:|---:|---:|---:|');
-  for (const r of results) {
-    for (const kind of ['leave', 'join', 'leader-leave', 'all'] as const) {
-      const rs = r.rotations.filter((x) => kind === 'all' || x.kind === kind);
-      if (rs.length === 0) continue;
-      const commits = new Map<string, number>();
-      for (const x of rs) commits.set(x.commit, (commits.get(x.commit) ?? 0) + 1);
-      const t = (f: (c: TrafficCounters) => number): number => median(rs.map((x) => f(x.traffic)));
-      lines.push(
-        `| ${r.n} | ${kind === 'all' ? '**all (p50)**' : kind} | ${rs.length} | ${ms(median(rs.map((x) => x.keysSentMs)))} | ${ms(median(rs.map((x) => x.allReceiveMs)))} | ${ms(median(rs.map((x) => x.allSwitchedMs)))} | ` +
-          `${[...commits].map(([k, v]) => `${k}×${v}`).join(' ')} | ${t((c) => c.sentMessages)} / ${t((c) => c.deliveredMessages)} | ${kb(t((c) => c.sentChars))} / ${kb(t((c) => c.deliveredChars))} | ` +
-          `${kb(Math.max(...rs.map((x) => x.traffic.largestPayload)))} | ${ms(median(rs.map((x) => x.cpuMs)))} |`,
-      );
-    }
-  }
-  return lines.join('\n');
-}
-
-function perClientTable(results: SizeResult[]): string {
-  const lines: string[] = [];
-  lines.push(
-    "| N | process CPU per member per rotation (ms) | one member's epoch, alone: wall / CPU (ms) | leader: batch timer → keys sent (ms) | leader: verify acks, alone: wall / CPU (ms) | estimated browser rotation, RTT 50 ms: all receive / all switched (ms) |",
-  );
-  lines.push('|---:|---:|---:|---:|---:|---:|');
-  for (const r of results) {
-    const cpuPerMember = median(r.rotations.map((x) => x.cpuMs / x.members));
-    const build = median(r.rotations.map((x) => x.leaderBuildMs));
-    const i = r.instrumented;
-    // Client ↔ server one way 25 ms: notice 1×, roster+keys 2×, ack 2×, commit 2×; CPU figures for the work.
-    const recv = 25 + build + 50 + i.memberCpuMs;
-    const sw = estimateSwitched(r);
-    lines.push(
-      `| ${r.n} | ${cpuPerMember.toFixed(1)} | ${i.memberMs.toFixed(1)} / ${i.memberCpuMs.toFixed(1)} | ${build.toFixed(1)} | ${i.leaderAckMs.toFixed(1)} / ${i.leaderAckCpuMs.toFixed(1)} (${i.acks} acks) | ${ms(recv)} / ${ms(sw)} |`,
-    );
-  }
-  return lines.join('\n');
-}
-
-function growth(results: SizeResult[]): string {
-  const out: string[] = [];
-  for (let i = 1; i < results.length; i++) {
-    const a = results[i - 1] as SizeResult;
-    const b = results[i] as SizeResult;
-    const f = (r: SizeResult, g: (x: Rotation) => number): number => median(r.rotations.map(g));
-    const exp = (x: number, y: number): string => (Math.log(y / x) / Math.log(b.n / a.n)).toFixed(2);
-    const sw = [f(a, (x) => x.allSwitchedMs), f(b, (x) => x.allSwitchedMs)] as const;
-    const cpu = [f(a, (x) => x.cpuMs), f(b, (x) => x.cpuMs)] as const;
-    const del = [f(a, (x) => x.traffic.deliveredChars), f(b, (x) => x.traffic.deliveredChars)] as const;
-    const mem = [a.instrumented.memberCpuMs, b.instrumented.memberCpuMs] as const;
-    out.push(
-      `- N ${a.n} → ${b.n} (×${(b.n / a.n).toFixed(1)}): all switched ×${(sw[1] / sw[0]).toFixed(1)} (∝ N^${exp(...sw)}), process CPU ×${(cpu[1] / cpu[0]).toFixed(1)} (N^${exp(...cpu)}), ` +
-        `characters delivered ×${(del[1] / del[0]).toFixed(1)} (N^${exp(...del)}), one member's epoch (CPU) ×${(mem[1] / mem[0]).toFixed(1)} (N^${exp(...mem)})`,
-    );
-  }
-  return out.join('\n');
-}
-
-function cpuModel(): string {
-  try {
-    const line = fs.readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('model name'));
-    if (line) return line.split(':')[1]?.trim() ?? os.cpus()[0]?.model ?? 'unknown';
-  } catch {
-    // not Linux
-  }
-  return os.cpus()[0]?.model ?? 'unknown';
-}
-
-function nproc(): string {
-  try {
-    return execSync('nproc', { encoding: 'utf8' }).trim();
-  } catch {
-    return String(os.availableParallelism());
-  }
-}
-
 // ------------------------------------------------------------------ main
 
 const loadAtStart = os.loadavg()[0] ?? 0;
@@ -506,11 +401,6 @@ try {
 const command = `npx tsx bench/keyagreement.ts${process.argv.slice(2).length ? ' ' + process.argv.slice(2).join(' ') : ''}`;
 const problems = results.flatMap((r) => r.problems.map((p) => `N=${r.n}: ${p}`));
 const target = results.find((r) => r.n === 200);
-function estimateSwitched(r: SizeResult): number {
-  const i = r.instrumented;
-  const build = median(r.rotations.map((x) => x.leaderBuildMs));
-  return 25 + build + 50 + i.memberCpuMs + 50 + (i.leaderAckCpuMs * (r.n - 1)) / Math.max(1, i.acks) + 50;
-}
 const verdict = target
   ? `Target ≤ 2 s for a 200-member rotation: all switched (p50) after ${ms(median(target.rotations.map((x) => x.allSwitchedMs)))} ms in this one-process run ` +
     `(200 clients' work on ${nproc()} cores); estimated ${ms(estimateSwitched(target))} ms with each browser doing only its own work.`

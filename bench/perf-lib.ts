@@ -1,5 +1,5 @@
 // Shared helpers for the call-performance benches (bench/call.ts, join.ts,
-// rotation.ts, server-load.ts): argument parsing, order statistics, the
+// rotation.ts, server-load.ts; their options: harness/cli.ts): order statistics, the
 // machine description, CPU time of process trees from /proc, and a frozen
 // copy of a client build so a concurrent rebuild cannot break a run.
 
@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { REPO_ROOT } from '../test/helpers/server.ts';
+import { REPO_ROOT } from '../harness/server.ts';
 
 // ---------------------------------------------------------------- running
 
@@ -20,33 +20,6 @@ export function runBench(main: () => Promise<void>): void {
       process.exit(1);
     },
   );
-}
-
-// ---------------------------------------------------------------- arguments
-
-/** `--name value` pairs and bare `--flag`s; numbers are parsed by the caller's defaults. */
-export function parseArgs<T extends Record<string, number | string | boolean>>(defaults: T, argv = process.argv.slice(2)): T {
-  const out: Record<string, number | string | boolean> = { ...defaults };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (!a.startsWith('--')) throw new Error(`unexpected argument ${a}`);
-    const [rawKey, inline] = a.slice(2).split('=', 2) as [string, string | undefined];
-    const key = rawKey.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
-    if (!(key in defaults)) throw new Error(`unknown option --${rawKey}; known: ${Object.keys(defaults).join(', ')}`);
-    const d = defaults[key];
-    if (typeof d === 'boolean') {
-      out[key] = inline === undefined ? true : inline !== 'false';
-      continue;
-    }
-    const v = inline ?? argv[++i];
-    if (v === undefined) throw new Error(`--${rawKey} needs a value`);
-    if (typeof d === 'number') {
-      const n = Number(v);
-      if (!Number.isFinite(n)) throw new Error(`--${rawKey} must be a number`);
-      out[key] = n;
-    } else out[key] = v;
-  }
-  return out as T;
 }
 
 // ---------------------------------------------------------------- statistics

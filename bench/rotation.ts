@@ -3,10 +3,11 @@
 //   (a) leave → every remaining page's send epoch increased, and
 //   (b) join  → every page (the newcomer included) sending with the new epoch,
 // from epoch transitions recorded inside each page (polled every 2 ms; see
-// bench/page-probes.ts), and the frames dropped for key reasons around each
+// harness/page-probes.ts), and the frames dropped for key reasons around each
 // switch from the frame worker's per-sender counters.
 //
-//   npx tsx bench/rotation.ts [--runs 8] [--static dist] [--settle 1500] [--camera 320x180@15|default]
+//   Pages must be the test build (dist-test/): the probes read its test surface.
+//   npx tsx bench/rotation.ts [--runs 8] [--static dist-test] [--settle 1500] [--camera 320x180@15|default]
 //
 // Four participants' video coding saturates a 2-core machine at the app's
 // 640x360/30 fps, which would measure the scheduler rather than the key
@@ -14,13 +15,24 @@
 // page ('default' keeps the app's constraints).
 
 import type { Browser, Page } from 'playwright-core';
-import { launchBrowser } from '../test/helpers/browser.ts';
-import { e2eeSnapshot, type E2eeSnapshot } from '../test/helpers/e2ee-page.ts';
-import { startTestServer } from '../test/helpers/server.ts';
-import { LoadSampler, fmt, frozenBuild, loadavg, machine, median, parseArgs, percentile, sleep, runBench } from './perf-lib.ts';
-import { openProbedPage, probeState, waitEpochAbove, waitJoined, type ProbeState } from './page-probes.ts';
+import { launchBrowser } from '../harness/browser.ts';
+import { e2eeSnapshot, type E2eeSnapshot } from '../harness/e2ee-page.ts';
+import { startTestServer } from '../harness/server.ts';
+import { LoadSampler, fmt, frozenBuild, loadavg, machine, median, percentile, sleep, runBench } from './perf-lib.ts';
+import { parseCommandLine } from '../harness/cli.ts';
+import { openProbedPage, probeState, waitEpochAbove, waitJoined, type ProbeState } from '../harness/page-probes.ts';
 
-const opts = parseArgs({ runs: 8, static: 'dist', settle: 1500, timeout: 20, camera: '320x180@15' });
+const { values: opts } = parseCommandLine({
+  command: 'npx tsx bench/rotation.ts',
+  summary: 'Key rotation latency: a fourth participant joins and leaves a three-person meeting, repeatedly.',
+  options: {
+    runs: { kind: 'number', default: 8, help: 'join+leave cycles' },
+    static: { kind: 'string', default: 'dist-test', arg: 'DIR', help: 'client build to serve (a test build: the probes read its test surface)' },
+    settle: { kind: 'number', default: 1500, help: 'ms to wait after each switch' },
+    timeout: { kind: 'number', default: 20, help: 'seconds to wait for each switch' },
+    camera: { kind: 'string', default: '320x180@15', arg: 'WxH@FPS|default', help: "capture size and rate in every page ('default': the app's)" },
+  },
+});
 
 const KEY_REASONS = ['UNKNOWN_KID', 'AUTH_FAILED', 'NO_KEY'] as const;
 
@@ -311,7 +323,7 @@ async function cycle(browser: Browser, base: string, members: Page[], i: number)
 
 async function main(): Promise<void> {
   const build = frozenBuild(opts.static);
-  const server = await startTestServer(['--static', build.path]);
+  const server = await startTestServer(['--static', build.path, '--test-mode']);
   const browser = await launchBrowser();
   const load = new LoadSampler();
   const started = Date.now();

@@ -4,8 +4,16 @@
 
 import fs from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { startTestServer } from '../test/helpers/server.ts';
+import { startTestServer } from '../harness/server.ts';
 import { descendants, isMediasoupWorker } from './perf-lib.ts';
+import { parseCommandLine } from '../harness/cli.ts';
+
+// No options: bench/server-load.ts forks it; --help says so.
+parseCommandLine({
+  command: 'npx tsx bench/server-load-child.ts',
+  summary: 'The server process of bench/server-load.ts (which forks it and queries it over IPC); not run by hand.',
+  options: {},
+});
 
 type Query = { type: 'mem'; gc: boolean; resetLag?: boolean } | { type: 'stop' };
 

@@ -15,10 +15,23 @@ import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { LIMITS, type ServerNotice } from '../shared/protocol/signaling.ts';
-import { TestClient } from '../test/helpers/ws-client.ts';
-import { LoadSampler, fmt, loadavg, machine, parseArgs, percentile, sleep, tmpDirFor, runBench } from './perf-lib.ts';
+import { TestClient } from '../harness/ws-client.ts';
+import { parseCommandLine } from '../harness/cli.ts';
+import { LoadSampler, fmt, loadavg, machine, percentile, sleep, tmpDirFor, runBench } from './perf-lib.ts';
 
-const opts = parseArgs({ clients: 500, meetings: 100, messages: 20, interval: 100, payload: 256, timeout: 60, cpuProf: false });
+const { values: opts } = parseCommandLine({
+  command: 'npx tsx bench/server-load.ts',
+  summary: 'Signaling server under load: N WebSocket clients in M meetings relay timestamped messages; latency and memory.',
+  options: {
+    clients: { kind: 'number', default: 500, help: 'concurrent WebSocket clients' },
+    meetings: { kind: 'number', default: 100, help: 'meetings they are spread over' },
+    messages: { kind: 'number', default: 20, help: 'relays each client sends' },
+    interval: { kind: 'number', default: 100, help: "ms between one client's relays" },
+    payload: { kind: 'number', default: 256, help: 'relay payload characters' },
+    timeout: { kind: 'number', default: 60, help: 'seconds before the run gives up' },
+    cpuProf: { kind: 'boolean', help: 'write a CPU profile of the server child (node --cpu-prof)' },
+  },
+});
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 
 interface Mem {

@@ -11,7 +11,8 @@ import { isConfigError, parseConfig } from '../server/config.ts';
 import { startServer } from '../server/app.ts';
 import { createLogger } from '../server/log.ts';
 import { Tap } from '../server/tap/tap.ts';
-import { launchBrowser, openParticipant } from '../test/helpers/browser.ts';
+import { launchBrowser, openParticipant } from '../harness/browser.ts';
+import { TEST_BUILD_ARGS, readSurface, type KeyRecord } from '../harness/test-surface.ts';
 import { auditTap, type AuditSummary } from './audit/index.ts';
 
 export interface DemoRun {
@@ -33,7 +34,7 @@ async function runMeeting(browser: Browser, o: DemoOptions, label: DemoRun['labe
   const log = o.log ?? (() => {});
   const dir = path.join(o.outDir, label);
   fs.rmSync(dir, { recursive: true, force: true });
-  const cfg = parseConfig(['--port', '0', '--workers', '1', '--static', 'dist-test', '--test-mode', '--tap', dir], {}, o.repoRoot);
+  const cfg = parseConfig(['--port', '0', '--workers', '1', ...TEST_BUILD_ARGS, '--tap', dir], {}, o.repoRoot);
   if (isConfigError(cfg)) throw new Error(cfg.message);
   const serverLog = createLogger('warn');
   const tap = new Tap(dir, serverLog);
@@ -50,10 +51,8 @@ async function runMeeting(browser: Browser, o: DemoOptions, label: DemoRun['labe
       await p.page.waitForFunction((n) => document.querySelectorAll('[data-testid=tile]').length === n, names.length - 1, { timeout: 20_000 });
     }
     await pages[0]!.page.waitForTimeout(o.durationMs);
-    const keys: Array<{ label: string; hex: string }> = [];
-    for (const p of pages) {
-      keys.push(...(await p.page.evaluate(() => (window as unknown as { __e2ee: { keysForTest: Array<{ label: string; hex: string }> } }).__e2ee.keysForTest)));
-    }
+    const keys: KeyRecord[] = [];
+    for (const p of pages) keys.push(...(await readSurface(p.page, (s) => s.keys)));
     for (const p of pages) await p.page.getByTestId('leave').click();
     await pages[0]!.page.waitForTimeout(300);
     await server.close();

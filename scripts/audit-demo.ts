@@ -6,15 +6,21 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'vite';
 import { runAuditDemo } from './audit-demo-run.ts';
+import { parseCommandLine } from '../harness/cli.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const args = process.argv.slice(2);
-const arg = (name: string): string | undefined => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : undefined;
-};
-const seconds = Number(arg('seconds') ?? 20);
-const outDir = path.resolve(arg('out') ?? path.join(repoRoot, 'audit-runs', `demo-${new Date().toISOString().replace(/[:.]/g, '-')}`));
+const { values: opts } = parseCommandLine({
+  command: 'npm run audit:demo --',
+  summary:
+    'A tapped three-person meeting in headless Chromium, audited; then the same with encryption off (control).\n' +
+    'Exits 0 only if the first is BLIND and the control NOT BLIND.',
+  options: {
+    seconds: { kind: 'number', default: 20, help: 'how long each meeting runs' },
+    out: { kind: 'string', arg: 'DIR', help: 'where the taps and reports go (default audit-runs/demo-<time>/)' },
+  },
+});
+const seconds = opts.seconds;
+const outDir = path.resolve(opts.out ?? path.join(repoRoot, 'audit-runs', `demo-${new Date().toISOString().replace(/[:.]/g, '-')}`));
 
 console.log('Building the test build (dist-test/: the app plus the test-only plaintext switch and key export)…');
 await build({ configFile: path.join(repoRoot, 'vite.config.ts'), mode: 'e2ee-test', logLevel: 'warn' });

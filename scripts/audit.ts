@@ -9,7 +9,7 @@ import { parseCliArgs, parseKeysFile, USAGE } from './audit/cli.ts';
 async function main(): Promise<number> {
   const args = parseCliArgs(process.argv.slice(2));
   if (!args.ok) {
-    console.error(`${args.message}\n\n${USAGE}`);
+    console.error(`npm run audit: ${args.message} (--help for usage)`);
     return 2;
   }
   if (args.value.help) {

@@ -3,7 +3,7 @@
 
 import path from 'node:path';
 import { build } from 'vite';
-import { REPO_ROOT } from './helpers/server.ts';
+import { REPO_ROOT } from '../harness/server.ts';
 
 export default async function setup(): Promise<void> {
   if (process.env['SKIP_CLIENT_BUILD']) return;

@@ -14,6 +14,8 @@ import { createChatPanel } from './ui/chat-panel.ts';
 import { MeetingView } from './ui/meeting-view.ts';
 import { PrejoinView, type PrejoinChoice } from './ui/prejoin-view.ts';
 import { h } from './ui/dom.ts';
+import { showTestBuildBanner } from './ui/test-build-banner.ts';
+import { createKeyLog, installTestSurface } from './test-surface.ts';
 
 const app = document.getElementById('app')!;
 const params = new URLSearchParams(location.search);
@@ -62,7 +64,10 @@ async function enterMeeting(choice: PrejoinChoice, stream: MediaStream, identity
     if (t === 'plaintext') console.warn('TEST BUILD: media is sent WITHOUT end-to-end encryption (control run)');
   }
   const meeting = new Meeting({ meetingId: choice.meetingId, name: choice.name, mode: choice.mode, hooks: frames });
-  const e2ee = new E2eeController(meeting, frames, identity);
+  const keyLog = __E2EE_TEST_HOOKS__ ? createKeyLog() : undefined;
+  const e2ee = new E2eeController(meeting, frames, identity, keyLog?.record);
+  // Test build only: the one window hook tests read (never in dist/, see test-surface.ts).
+  if (__E2EE_TEST_HOOKS__ && keyLog) installTestSurface({ meeting, e2ee, keys: keyLog.keys });
   const view = new MeetingView(meeting, stream, {
     header: (el) => renderSecurityHeader(el, e2ee),
     panels: [createSecurityPanel(meeting, e2ee), createChatPanel(e2ee)],
@@ -74,10 +79,8 @@ async function enterMeeting(choice: PrejoinChoice, stream: MediaStream, identity
   meeting.subscribe(() => {
     if (meeting.phase === 'left') e2ee.stop();
   });
-  (window as unknown as { __e2ee: E2eeController }).__e2ee = e2ee;
   if (warning) meeting.alert('warn', warning);
   document.addEventListener('autoplay-blocked', () => showAudioUnlock(), { once: true });
-  (window as unknown as { __meeting: Meeting }).__meeting = meeting;
   try {
     await meeting.start(stream);
   } catch {
@@ -100,6 +103,7 @@ async function main(): Promise<void> {
   const meetingId = meetingParam && ID_PATTERN.test(meetingParam) ? meetingParam : undefined;
   const name = params.get('name')?.trim() || localStorage.getItem('displayName') || '';
 
+  if (__E2EE_TEST_HOOKS__) showTestBuildBanner();
   await initCrypto();
   if (params.get('join') === '1' && meetingId && name) {
     const [{ stream, warning }, { identity }] = await Promise.all([getLocalMedia({}), loadIdentity(params.get('guest') === '1')]);

@@ -3,7 +3,7 @@
 // It has no DOM code; the view subscribes to its changes.
 
 import type { JoinResult, MediaSource, MeetingMode, ProducerInfo, ServerNotice } from '../../shared/protocol/signaling.ts';
-import { MediaSession, type FrameHooks, type ReceiveGate, type RemoteTrack } from './media/session.ts';
+import { MediaSession, type FrameHooks, type ReceiveGate, type RemoteTrack } from './media/sfu-session.ts';
 import { Signaling, SignalingError } from './signaling.ts';
 
 /** Bound on notices buffered while the join response is outstanding. */

@@ -2,16 +2,22 @@
 
 import { failure, success, type AuditResult } from './result.ts';
 import type { KeySpec } from './key-search.ts';
+import { parseOptions, usage } from '../../harness/cli.ts';
 
-export const USAGE = `usage: npm run audit -- DIR [--keys FILE] [--keep-media] [--ffmpeg PATH]
+/** The audit's command line (harness/cli.ts builds the usage text and parses it with util.parseArgs). */
+export const AUDIT_TOOL = {
+  command: 'npm run audit --',
+  summary: 'Audits a tap recording: is the server blind to media and keys? Prints the verdict and the report path.',
+  positionals: { name: 'DIR', help: 'a tap directory (npm start -- --tap DIR): meeting-instance folders, or one of them', min: 1, max: 1 },
+  options: {
+    keys: { kind: 'string', arg: 'FILE', help: 'JSON {"keys":[{"label":"…","hex":"…"}]}: key material to search for' },
+    keepMedia: { kind: 'boolean', help: 'keep the IVF/Ogg files given to the decoders in <instance>/audit-media/' },
+    ffmpeg: { kind: 'string', arg: 'PATH', help: 'ffmpeg executable (default: ffmpeg on PATH)' },
+  },
+  notes: 'Writes DIR/report.md, DIR/report.html and DIR/summary.json.\nExit status: 0 BLIND, 1 NOT BLIND, 2 usage or input error.',
+} as const;
 
-  DIR           a tap directory (npm start -- --tap DIR): meeting-instance folders, or one of them
-  --keys FILE   JSON {"keys":[{"label":"…","hex":"…"}]}: key material to search for
-  --keep-media  keep the IVF/Ogg files given to the decoders in <instance>/audit-media/
-  --ffmpeg PATH ffmpeg executable (default: ffmpeg on PATH)
-
-Writes DIR/report.md, DIR/report.html and DIR/summary.json.
-Exit status: 0 BLIND, 1 NOT BLIND, 2 usage or input error.`;
+export const USAGE = usage(AUDIT_TOOL);
 
 export interface CliArgs {
   readonly dir: string;
@@ -22,27 +28,17 @@ export interface CliArgs {
 }
 
 export function parseCliArgs(argv: readonly string[]): AuditResult<CliArgs, 'USAGE'> {
-  let dir: string | undefined;
-  let keysFile: string | undefined;
-  let ffmpeg: string | undefined;
-  let keepMedia = false;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '--help' || a === '-h') return success({ dir: '', keepMedia, help: true });
-    if (a === '--keep-media') keepMedia = true;
-    else if (a === '--keys' || a === '--ffmpeg') {
-      const v = argv[++i];
-      if (v === undefined) return failure('USAGE', `${a} needs a value`);
-      if (a === '--keys') keysFile = v;
-      else ffmpeg = v;
-    } else if (a.startsWith('--keys=')) keysFile = a.slice(7);
-    else if (a.startsWith('--ffmpeg=')) ffmpeg = a.slice(9);
-    else if (a.startsWith('-')) return failure('USAGE', `unknown option ${a}`);
-    else if (dir === undefined) dir = a;
-    else return failure('USAGE', `unexpected argument ${a}`);
-  }
-  if (dir === undefined) return failure('USAGE', 'missing DIR');
-  return success({ dir, keepMedia, help: false, ...(keysFile !== undefined ? { keysFile } : {}), ...(ffmpeg !== undefined ? { ffmpeg } : {}) });
+  const parsed = parseOptions(AUDIT_TOOL, argv);
+  if (parsed.kind === 'help') return success({ dir: '', keepMedia: false, help: true });
+  if (parsed.kind === 'error') return failure('USAGE', parsed.message);
+  const { keys: keysFile, keepMedia, ffmpeg } = parsed.values;
+  return success({
+    dir: parsed.positionals[0]!,
+    keepMedia,
+    help: false,
+    ...(keysFile !== undefined ? { keysFile } : {}),
+    ...(ffmpeg !== undefined ? { ffmpeg } : {}),
+  });
 }
 
 /** {"keys":[{"label":string,"hex":string}]}; hex validity is checked (and reported) by the search itself. */

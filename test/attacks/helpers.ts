@@ -7,8 +7,9 @@ import type { Browser, Page } from 'playwright-core';
 import { startAdversaryServer, type AdversaryServer } from '../../harness/adversary/server.ts';
 import { isConfigError, parseConfig } from '../../server/config.ts';
 import { createLogger } from '../../server/log.ts';
-import { launchBrowser, openParticipant, videoFramesDecodedFrom, withOpenPages } from '../helpers/browser.ts';
-import { REPO_ROOT } from '../helpers/server.ts';
+import { launchBrowser, openParticipant, videoFramesDecodedFrom, withOpenPages } from '../../harness/browser.ts';
+import { REPO_ROOT } from '../../harness/server.ts';
+import { joinedAs, readSurface, TEST_BUILD_ARGS } from '../../harness/test-surface.ts';
 
 export { launchBrowser };
 
@@ -20,7 +21,7 @@ export const ATTACK_TEST_TIMEOUT = 90_000;
 
 /** Like startTestServer (ephemeral port, one worker, TEST_SERVER_LOG=1 to see the log), started as the adversary. */
 export async function startAttackServer(name: string, extra: string[] = []): Promise<AdversaryServer> {
-  const cfg = parseConfig(['--port', '0', '--workers', '1', '--quiet', '--test-mode', '--attack', name, ...extra], {}, REPO_ROOT);
+  const cfg = parseConfig(['--port', '0', '--workers', '1', '--quiet', ...TEST_BUILD_ARGS, '--attack', name, ...extra], {}, REPO_ROOT);
   if (isConfigError(cfg)) throw new Error(cfg.message);
   const verbose = Boolean(process.env['TEST_SERVER_LOG']);
   const log = createLogger(verbose ? 'debug' : 'warn', (l) => {
@@ -44,10 +45,7 @@ export async function joinInOrder(browser: Browser, server: AdversaryServer, mee
   for (const name of names) {
     const url = `${server.url}/?meeting=${meeting}&name=${encodeURIComponent(name)}&join=1${query}`;
     const { page, logs } = await openParticipant(browser, url, name.toLowerCase());
-    await page.waitForFunction(() => Boolean((window as unknown as { __meeting?: { join?: { participantId?: string } } }).__meeting?.join?.participantId), undefined, {
-      timeout: 15_000,
-    });
-    const id = await page.evaluate(() => (window as unknown as { __meeting: { join: { participantId: string } } }).__meeting.join.participantId);
+    const id = await joinedAs(page);
     out.push({ page, logs, id, name });
     // Let its announcement through before the next one joins.
     await page.waitForTimeout(300);
@@ -101,23 +99,7 @@ export interface PageState {
 }
 
 export function pageState(page: Page): Promise<PageState> {
-  return page.evaluate(() => {
-    type Ctl = {
-      state: string;
-      epoch: number;
-      securityCode: string;
-      leaderId?: string;
-      roster: Array<{ participantId: string }>;
-      errors: Array<{ code: string; message: string; from?: string }>;
-      frames: { receive: Map<string, { decrypted: number; dropped: Record<string, number> }> };
-    };
-    type Mtg = {
-      join?: { participantId: string; peers: Array<{ participantId: string }> };
-      participants: Map<string, { tracks: Record<string, { track: MediaStreamTrack } | undefined> }>;
-    };
-    const w = window as unknown as { __e2ee: Ctl; __meeting: Mtg };
-    const c = w.__e2ee;
-    const m = w.__meeting;
+  return readSurface(page, ({ e2ee: c, meeting: m }) => {
     const tile = (el: Element): { participant: string; e2ee: string; silent: string; verified: string; text: string; videoWidth: number } => ({
       participant: el.getAttribute('data-participant') ?? '',
       e2ee: el.getAttribute('data-e2ee') ?? '',

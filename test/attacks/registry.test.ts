@@ -6,7 +6,7 @@ import { ATTACK_NAMES, installAttack } from '../../harness/adversary/index.ts';
 import { startAdversaryServer } from '../../harness/adversary/server.ts';
 import { isConfigError, parseConfig } from '../../server/config.ts';
 import { createLogger } from '../../server/log.ts';
-import { REPO_ROOT } from '../helpers/server.ts';
+import { REPO_ROOT } from '../../harness/server.ts';
 
 const REQUIRED = ['ghost', 'swap', 'replay', 'tamper', 'drop-rotation', 'inject-plaintext', 'impersonate-leader'];
 

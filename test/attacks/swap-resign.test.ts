@@ -19,6 +19,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import type { AdversaryServer } from '../../harness/adversary/server.ts';
+import { readSurface } from '../../harness/test-surface.ts';
 import {
   ATTACK_TEST_TIMEOUT,
   alertsFor,
@@ -73,12 +74,15 @@ function observe(): Promise<Observation> {
       await expect.poll(async () => rejections(await pageState(bob!.page), 'ROSTER_SELF_MISMATCH').length, { timeout: 10_000 }).toBeGreaterThan(0);
       await bob!.page.waitForTimeout(1500);
       // Alice verified the real Bob in an earlier meeting: her device knows his identity key.
-      const bobKey = await bob!.page.evaluate(() => Array.from((window as unknown as { __e2ee: { identity: { publicKey: Uint8Array } } }).__e2ee.identity.publicKey));
-      await alice!.page.evaluate((k) => {
-        const w = window as unknown as { __e2ee: { verified: { set(k: Uint8Array, n: string, v: boolean): void } }; __meeting: { changed(): void } };
-        w.__e2ee.verified.set(new Uint8Array(k), 'Bob', true);
-        w.__meeting.changed();
-      }, bobKey);
+      const bobKey = await readSurface(bob!.page, ({ e2ee }) => Array.from(e2ee.identity.publicKey));
+      await readSurface(
+        alice!.page,
+        ({ e2ee, meeting }, k) => {
+          e2ee.verified.set(new Uint8Array(k), 'Bob', true);
+          meeting.changed();
+        },
+        bobKey,
+      );
       await alice!.page.waitForTimeout(700);
       const [a, b, c] = await Promise.all(pages.map((p) => pageState(p.page)));
       report('swap-resign', server, [

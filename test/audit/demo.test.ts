@@ -7,8 +7,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runAuditDemo } from '../../scripts/audit-demo-run.ts';
-import { REPO_ROOT } from '../helpers/server.ts';
-import { tmpDir } from '../helpers/browser.ts';
+import { REPO_ROOT } from '../../harness/server.ts';
+import { tmpDir } from '../../harness/browser.ts';
 
 describe('npm run audit:demo', () => {
   it('says BLIND for the encrypted meeting and NOT BLIND for the plaintext control', async () => {

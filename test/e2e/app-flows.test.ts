@@ -6,14 +6,14 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import type { RunningServer } from '../../server/app.ts';
-import { launchBrowser, openParticipant, resultsDir, videoFramesDecodedFrom, withOpenPages } from '../helpers/browser.ts';
-import { e2eeSnapshot } from '../helpers/e2ee-page.ts';
-import { startTestServer } from '../helpers/server.ts';
+import { launchBrowser, openParticipant, resultsDir, videoFramesDecodedFrom, withOpenPages } from '../../harness/browser.ts';
+import { e2eeSnapshot } from '../../harness/e2ee-page.ts';
+import { startTestBuildServer } from '../../harness/server.ts';
 
 let server: RunningServer;
 let browser: Browser;
 beforeAll(async () => {
-  server = await startTestServer();
+  server = await startTestBuildServer();
   browser = await launchBrowser();
 });
 afterAll(async () => {

@@ -6,9 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import type { RunningServer } from '../../server/app.ts';
 import type { RelayInterceptor } from '../../server/connection.ts';
-import { inboundStats, launchBrowser, openParticipant, resultsDir, totals } from '../helpers/browser.ts';
-import { e2eeSnapshot } from '../helpers/e2ee-page.ts';
-import { startTestServer } from '../helpers/server.ts';
+import { inboundStats, launchBrowser, openParticipant, resultsDir, totals } from '../../harness/browser.ts';
+import { e2eeSnapshot } from '../../harness/e2ee-page.ts';
+import { startTestBuildServer } from '../../harness/server.ts';
+import { readSurface } from '../../harness/test-surface.ts';
 
 let server: RunningServer;
 let browser: Browser;
@@ -29,7 +30,7 @@ const interceptor: RelayInterceptor = {
 };
 
 beforeAll(async () => {
-  server = await startTestServer([], { relayInterceptor: interceptor });
+  server = await startTestBuildServer([], { relayInterceptor: interceptor });
   browser = await launchBrowser();
 });
 afterAll(async () => {
@@ -84,7 +85,7 @@ describe('admission', () => {
       await expect.poll(() => lead.page.locator('[data-testid=tile][data-e2ee=ok]').count(), { timeout: 30_000 }).toBe(1);
       await lead.page.getByTestId('security-panel-toggle').click();
       await lead.page.getByTestId('lock-toggle').check();
-      await expect.poll(async () => (await lead.page.evaluate(() => (window as unknown as { __e2ee: { locked: boolean } }).__e2ee.locked)), { timeout: 5000 }).toBe(true);
+      await expect.poll(() => readSurface(lead.page, ({ e2ee }) => e2ee.locked), { timeout: 5000 }).toBe(true);
 
       nina = await openParticipant(browser, `${server.url}/?meeting=${meeting}&name=Nina&join=1`, 'nina');
       const lobby = nina.page.getByTestId('lobby');

@@ -6,14 +6,14 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import type { RunningServer } from '../../server/app.ts';
-import { cameraOverride, inboundStats, launchBrowser, openParticipant, resultsDir, totals, videoFramesDecodedFrom, withOpenPages } from '../helpers/browser.ts';
-import { EPOCH_CLOCK, clickAt, e2eeSnapshot, epochSwitchTime, type E2eeSnapshot } from '../helpers/e2ee-page.ts';
-import { startTestServer } from '../helpers/server.ts';
+import { cameraOverride, inboundStats, launchBrowser, openParticipant, resultsDir, totals, videoFramesDecodedFrom, withOpenPages } from '../../harness/browser.ts';
+import { EPOCH_CLOCK, clickAt, e2eeSnapshot, epochSwitchTime, type E2eeSnapshot } from '../../harness/e2ee-page.ts';
+import { startTestBuildServer } from '../../harness/server.ts';
 
 let server: RunningServer;
 let browser: Browser;
 beforeAll(async () => {
-  server = await startTestServer();
+  server = await startTestBuildServer();
   browser = await launchBrowser();
 });
 afterAll(async () => {

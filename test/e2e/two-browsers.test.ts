@@ -7,23 +7,20 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import type { RunningServer } from '../../server/app.ts';
-import { inboundStats, launchBrowser, openParticipant, resultsDir, totals, withOpenPages, type MediaStats } from '../helpers/browser.ts';
-import { startTestServer } from '../helpers/server.ts';
-import { e2eeSnapshot } from '../helpers/e2ee-page.ts';
+import { inboundStats, launchBrowser, openParticipant, resultsDir, totals, withOpenPages, type MediaStats } from '../../harness/browser.ts';
+import { startTestBuildServer } from '../../harness/server.ts';
+import { e2eeSnapshot } from '../../harness/e2ee-page.ts';
 
 let server: RunningServer;
-let testServer: RunningServer;
 let browser: Browser;
 
 beforeAll(async () => {
-  server = await startTestServer();
-  testServer = await startTestServer(['--static', 'dist-test', '--test-mode']);
+  server = await startTestBuildServer();
   browser = await launchBrowser();
 });
 afterAll(async () => {
   await browser?.close();
   await server?.close();
-  await testServer?.close();
 });
 
 async function mediaGrowth(page: Page, windowMs = 2500): Promise<{ before: MediaStats; after: MediaStats }> {
@@ -83,8 +80,8 @@ describe.each(['script-transform', 'encoded-streams'] as const)('two browsers, E
 describe('a receiver with the wrong key', () => {
   it('decodes no video and counts every dropped frame as an authentication failure', async () => {
     const meeting = `wrongkey-${Date.now()}`;
-    const a = await openParticipant(browser, `${testServer.url}/?meeting=${meeting}&name=Alice&join=1`, 'alice');
-    const b = await openParticipant(browser, `${testServer.url}/?meeting=${meeting}&name=Mallory&join=1&test=wrong-key`, 'mallory');
+    const a = await openParticipant(browser, `${server.url}/?meeting=${meeting}&name=Alice&join=1`, 'alice');
+    const b = await openParticipant(browser, `${server.url}/?meeting=${meeting}&name=Mallory&join=1&test=wrong-key`, 'mallory');
     await withOpenPages([a, b], async () => {
       // Control: the honest page decodes the other's video in the same meeting.
       const ga = await mediaGrowth(a.page);

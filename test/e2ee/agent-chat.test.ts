@@ -6,7 +6,7 @@ import { fingerprint, initCrypto } from '../../shared/e2ee/index.ts';
 import { open, systemRandom } from '../../shared/e2ee/primitives.ts';
 import { flipped } from './fixtures.ts';
 import { codes, harness, inject, lastRelayed, meeting } from './harness.ts';
-import type { SimParticipant } from './sim.ts';
+import type { SimParticipant } from '../../harness/sim.ts';
 
 beforeAll(initCrypto);
 

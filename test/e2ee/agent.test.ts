@@ -5,7 +5,7 @@ import { TIMING } from '../../shared/e2ee/constants.ts';
 import { createKeysMessage } from '../../shared/e2ee/key-message.ts';
 import { dhKeyPairFromSeed, systemRandom } from '../../shared/e2ee/primitives.ts';
 import { createRoster, memberFromAnnouncement, rosterHash, type Roster } from '../../shared/e2ee/roster.ts';
-import { FakeHub, seededRandom, Simulation, VirtualClock, type FakeHubOptions, type SimParticipant } from './sim.ts';
+import { FakeHub, seededRandom, Simulation, VirtualClock, type FakeHubOptions, type SimParticipant } from '../../harness/sim.ts';
 
 beforeAll(initCrypto);
 

@@ -3,7 +3,7 @@
 // to pull a relayed message out of that view for tampering or replay.
 
 import { decodeMessage, encodeMessage, type WireMessage } from '../../shared/e2ee/wire.ts';
-import { FakeHub, seededRandom, Simulation, VirtualClock, type SimParticipant } from './sim.ts';
+import { FakeHub, seededRandom, Simulation, VirtualClock, type SimParticipant } from '../../harness/sim.ts';
 
 export interface Relayed {
   from: string;

@@ -9,8 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../server/app.ts';
 import { initCrypto, type AgentTiming } from '../../shared/e2ee/index.ts';
 import { LIMITS } from '../../shared/protocol/signaling.ts';
-import { startTestServer } from '../helpers/server.ts';
-import { runRealScenario, type RealScenarioResult } from './real-server.ts';
+import { startTestServer } from '../../harness/server.ts';
+import { runRealScenario, type RealScenarioResult } from '../../harness/real-server/scenario.ts';
 
 // Real timers. Every step waits for the previous epoch to retire (Simulation.check
 // requires it), so retiring and batching are short; commit and orphan timeouts

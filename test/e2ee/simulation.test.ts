@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initCrypto } from '../../shared/e2ee/index.ts';
 import { toBase64Url } from '../../shared/e2ee/encoding.ts';
-import { FakeHub, seededRandom, Simulation, VirtualClock, type SimParticipant } from './sim.ts';
+import { FakeHub, seededRandom, Simulation, VirtualClock, type SimParticipant } from '../../harness/sim.ts';
 
 beforeAll(async () => {
   await initCrypto();

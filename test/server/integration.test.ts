@@ -4,8 +4,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../server/app.ts';
 import { LIMITS } from '../../shared/protocol/signaling.ts';
-import { startTestServer } from '../helpers/server.ts';
-import { TestClient } from '../helpers/ws-client.ts';
+import { startTestServer } from '../../harness/server.ts';
+import { TestClient } from '../../harness/ws-client.ts';
 
 let server: RunningServer;
 beforeAll(async () => {

@@ -48,13 +48,16 @@ export class E2eeController {
   readonly verified = new VerifiedStore();
   private readonly chatListeners = new Set<(c: ChatEvent) => void>();
   private readonly kidsByEpoch = new Map<number, bigint[]>();
-  /** Test builds only: every key this page held, for the blindness audit's key search. */
-  readonly keysForTest: Array<{ label: string; hex: string }> = [];
 
+  /**
+   * `secretSinkForTest` (test builds only, compiled out of dist/): told every
+   * key this page holds, for the blindness audit's key search.
+   */
   constructor(
     private readonly meeting: Meeting,
     readonly frames: FrameCrypto,
     readonly identity: IdentityKeyPair,
+    private readonly secretSinkForTest?: (label: string, bytes: Uint8Array) => void,
   ) {
     meeting.onJoined((join) => this.start(join));
     // Hold new video until we can decrypt it (see ReceiveGate); never forever.
@@ -218,8 +221,7 @@ export class E2eeController {
   }
 
   private recordKeyForTest(label: string, bytes: Uint8Array): void {
-    if (!__E2EE_TEST_HOOKS__) return;
-    this.keysForTest.push({ label, hex: Array.from(bytes, (x) => x.toString(16).padStart(2, '0')).join('') });
+    if (__E2EE_TEST_HOOKS__) this.secretSinkForTest?.(label, bytes);
   }
 
   inRoster(participantId: string): boolean {

@@ -12,6 +12,7 @@ export interface VerifiedRecord {
 
 export type Verification = 'verified' | 'unverified' | 'identity-changed';
 
+// TODO(merge): use the project's hex helper from shared/bytes.ts (being added on another branch) instead of this copy.
 function hex(b: Uint8Array): string {
   return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
 }

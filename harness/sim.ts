@@ -7,7 +7,10 @@
 //   asynchronously, in order per recipient, up to 64 KiB).
 // - Simulation: joins and removes participants through any Hub and checks the
 //   invariants after things settle. The Hub and SimEnv interfaces are what a
-//   run over the real WebSocket server would implement.
+//   run over the real WebSocket server implements (harness/real-server/).
+//
+// One module (about 450 lines) because the three share the Hub, SimEnv and
+// participant types and are always used together.
 
 import {
   MeetingKeyAgent,
@@ -21,8 +24,8 @@ import {
   type RosterEvent,
   type StatusEvent,
   type TimerHandle,
-} from '../../shared/e2ee/index.ts';
-import { toBase64Url } from '../../shared/e2ee/encoding.ts';
+} from '../shared/e2ee/index.ts';
+import { toBase64Url } from '../shared/e2ee/encoding.ts';
 
 // ------------------------------------------------------------------ seeded randomness
 

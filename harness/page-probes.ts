@@ -5,12 +5,13 @@
 // pages and with Node's performance.timeOrigin + performance.now()).
 
 import type { Browser, Page } from 'playwright-core';
-import { TRACK_PEER_CONNECTIONS, cameraOverride, watchConsole } from '../test/helpers/browser.ts';
+import { TRACK_PEER_CONNECTIONS, cameraOverride, watchConsole } from './browser.ts';
+import { onSurfaceInstalled, waitForSurface } from './test-surface.ts';
 
 /**
  * window.__bench.marks: first time of each signaling event
  *   'ws-open', 'send:<type>', 'resp:<type>' (matched by request id), 'notice:<type>';
- * window.__bench.epochs: [{ epoch, at, abs }] each time window.__e2ee.epoch changes (an accessor on the field);
+ * window.__bench.epochs: [{ epoch, at, abs }] each time the test surface's e2ee.epoch changes (an accessor on the field);
  * window.__bench.batchTimers: [{ armed, fired }] for every setTimeout(…, 250) (the key agent's batch timer);
  * window.__bench.notices: [{ type, participantId, abs }] for participant-joined / participant-left;
  * window.__bench.relays: [{ abs, from, len }] for every relayed key-agreement message received;
@@ -55,22 +56,12 @@ export const PAGE_PROBES = `(() => {
   Object.setPrototypeOf(window.WebSocket, Orig);
 
   // Epoch changes: exact, via an accessor on the controller's 'epoch' field as soon as
-  // main.ts publishes window.__e2ee; a 2 ms poll stays as a fallback.
+  // the test build installs its surface (EPOCH_PROBE); a 2 ms poll stays as a fallback.
   let lastEpoch = -1;
   const noteEpoch = (e) => { if (e !== lastEpoch) { lastEpoch = e; B.epochs.push({ epoch: e, at: performance.now(), abs: abs() }); } };
-  let ctl;
-  Object.defineProperty(window, '__e2ee', {
-    configurable: true,
-    get() { return ctl; },
-    set(c) {
-      ctl = c;
-      if (!c || typeof c !== 'object') return;
-      let v = c.epoch;
-      noteEpoch(v);
-      Object.defineProperty(c, 'epoch', { configurable: true, enumerable: true, get() { return v; }, set(x) { v = x; noteEpoch(x); } });
-    },
-  });
-  setInterval(() => { if (ctl) noteEpoch(ctl.epoch); }, 2);
+  // Kept apart from __bench, which probeState() copies out of the page.
+  const E = (window.__benchEpoch = { controller: null, note: noteEpoch });
+  setInterval(() => { if (E.controller) noteEpoch(E.controller.epoch); }, 2);
 
   // The key agent's 250 ms batch timer (TIMING.batchMs): when it was armed and when it fired.
   const origSetTimeout = window.setTimeout;
@@ -128,7 +119,7 @@ export function probeState(page: Page): Promise<ProbeState> {
 /** Node's clock on the pages' `abs` scale (the same wall clock, sub-millisecond). */
 export const nowAbs = (): number => performance.timeOrigin + performance.now();
 
-/** Like test/helpers/browser.ts openParticipant, with PAGE_PROBES installed; `goto` false leaves navigation to the caller. */
+/** Like harness/browser.ts openParticipant, with PAGE_PROBES installed; `goto` false leaves navigation to the caller. */
 export async function openProbedPage(
   browser: Browser,
   url: string,
@@ -141,6 +132,7 @@ export async function openProbedPage(
   const logs = watchConsole(page, label);
   await page.addInitScript(TRACK_PEER_CONNECTIONS);
   await page.addInitScript(PAGE_PROBES);
+  await page.addInitScript(EPOCH_PROBE);
   if (opts.camera && opts.camera !== 'default') await page.addInitScript(cameraOverride(opts.camera));
   const goto = async (): Promise<void> => {
     await page.goto(url, { waitUntil: 'commit' });
@@ -149,11 +141,20 @@ export async function openProbedPage(
   return { page, logs, goto };
 }
 
+/** Hooks the controller's epoch field for PAGE_PROBES when the test surface appears. */
+const EPOCH_PROBE = onSurfaceInstalled(`(s) => {
+  const E = window.__benchEpoch;
+  const c = (E.controller = s.e2ee);
+  let v = c.epoch;
+  E.note(v);
+  Object.defineProperty(c, 'epoch', { configurable: true, enumerable: true, get() { return v; }, set(x) { v = x; E.note(x); } });
+}`);
+
 /** Polls in the page (every `intervalMs`) until every page's send epoch exceeds `above`; returns nothing, read the probes for times. */
 export async function waitEpochAbove(pages: Page[], above: number, timeoutMs: number): Promise<void> {
   await Promise.all(
     pages.map((p) =>
-      p.waitForFunction((e) => ((window as unknown as { __e2ee?: { epoch: number } }).__e2ee?.epoch ?? 0) > e, above, { polling: 10, timeout: timeoutMs }),
+      waitForSurface(p, ({ e2ee }, e) => e2ee.epoch > e, above, { polling: 10, timeout: timeoutMs }),
     ),
   );
 }
@@ -165,5 +166,5 @@ export async function waitEpochAbove(pages: Page[], above: number, timeoutMs: nu
  * which the page's E2EE controller drops (see bench/RESULTS.md, "Call performance").
  */
 export async function waitJoined(page: Page, timeoutMs = 30_000): Promise<void> {
-  await page.waitForFunction(() => (window as unknown as { __meeting?: { phase: string } }).__meeting?.phase === 'joined', undefined, { polling: 20, timeout: timeoutMs });
+  await waitForSurface(page, ({ meeting }) => meeting.phase === 'joined', null, { polling: 20, timeout: timeoutMs });
 }

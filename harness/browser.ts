@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { readSurface } from './test-surface.ts';
 
 export const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 
@@ -80,14 +81,13 @@ export async function inboundStats(page: Page): Promise<Record<string, MediaStat
 }
 
 /**
- * Video frames the page decoded from one participant's camera (or screen): the
+ * Video frames a test-build page decoded from one participant's camera (or screen): the
  * track the meeting holds for them, so a stream that ends (someone left, a
  * share stopped) does not distort the count.
  */
 export async function videoFramesDecodedFrom(page: Page, participantId: string, source: 'camera' | 'screen' = 'camera'): Promise<number> {
-  return page.evaluate(async ({ id, source }) => {
-    type Meeting = { participants: Map<string, { tracks: Record<string, { track: MediaStreamTrack } | undefined> }> };
-    const trackId = (window as unknown as { __meeting?: Meeting }).__meeting?.participants.get(id)?.tracks[source]?.track.id;
+  return readSurface(page, async ({ meeting }, { id, source }) => {
+    const trackId = meeting.participants.get(id)?.tracks[source]?.track.id;
     if (!trackId) return 0;
     let n = 0;
     for (const pc of (window as unknown as { __pcs?: RTCPeerConnection[] }).__pcs ?? []) {

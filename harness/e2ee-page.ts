@@ -1,7 +1,9 @@
-// Reads the E2EE state a page exposes for tests (window.__e2ee): transform
-// path, epoch, security code and the frame worker's counters.
+// Reads the E2EE state a test-build page exposes (harness/test-surface.ts):
+// transform path, epoch, security code and the frame worker's counters.
 
 import type { Page } from 'playwright-core';
+import { TEST_SURFACE_GLOBAL } from '../client/src/test-surface.ts';
+import { readSurface } from './test-surface.ts';
 
 export interface E2eeSnapshot {
   selfId: string;
@@ -17,26 +19,13 @@ export interface E2eeSnapshot {
 }
 
 export function e2eeSnapshot(page: Page): Promise<E2eeSnapshot> {
-  return page.evaluate(() => {
-    type C = {
-      state: string;
-      epoch: number;
-      securityCode: string;
-      leaderId: string | undefined;
-      roster: { participantId: string }[];
-      errors: { code: string }[];
-      frames: {
-        path: string;
-        send: { encrypted: number; dropped: Record<string, number> };
-        receive: Map<string, { decrypted: number; dropped: Record<string, number>; lastKid?: bigint }>;
-      };
-    };
-    const w = window as unknown as { __e2ee: C; __meeting: { join?: { participantId: string } } };
-    const c = w.__e2ee;
+  return readSurface(page, ({ e2ee: c, meeting }) => {
     const received: Record<string, { decrypted: number; dropped: Record<string, number>; lastKid?: string }> = {};
-    for (const [id, s] of c.frames.receive) received[id] = { decrypted: s.decrypted, dropped: { ...s.dropped }, lastKid: s.lastKid?.toString() };
+    for (const [id, s] of c.frames.receive) {
+      received[id] = { decrypted: s.decrypted, dropped: { ...s.dropped }, lastKid: s.lastKid?.toString() };
+    }
     return {
-      selfId: w.__meeting.join?.participantId ?? '',
+      selfId: meeting.join?.participantId ?? '',
       path: c.frames.path,
       state: c.state,
       epoch: c.epoch,
@@ -51,7 +40,7 @@ export function e2eeSnapshot(page: Page): Promise<E2eeSnapshot> {
 }
 
 /**
- * Init script: records when the page's send epoch (window.__e2ee.epoch) changes,
+ * Init script: records when the page's send epoch (the test surface's e2ee.epoch) changes,
  * on a clock shared by all pages of the machine (timeOrigin + now), polled every
  * 5 ms in the page so a test's own polling and IPC delays do not count.
  */
@@ -59,7 +48,8 @@ export const EPOCH_CLOCK = `(() => {
   const times = (window.__epochTimes = []);
   let last;
   setInterval(() => {
-    const e = window.__e2ee && window.__e2ee.epoch;
+    const s = window[${JSON.stringify(TEST_SURFACE_GLOBAL)}];
+    const e = s && s.e2ee.epoch;
     if (typeof e === 'number' && e !== last) { last = e; times.push({ epoch: e, at: performance.timeOrigin + performance.now() }); }
   }, 5);
 })();`;

@@ -9,7 +9,7 @@ import {
   type ResultByRequest,
   type ServerMessage,
   type ServerNotice,
-} from '../../shared/protocol/signaling.ts';
+} from '../shared/protocol/signaling.ts';
 
 export type Reply<K extends keyof ResultByRequest> = { ok: true; data: ResultByRequest[K] } | { ok: false; error: ProtocolError };
 

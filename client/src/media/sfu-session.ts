@@ -1,0 +1,261 @@
+// The mediasoup side of a meeting: one Device, a send and a receive transport,
+// our producers and everyone else's consumers. Frame encryption plugs in
+// through FrameHooks, which run synchronously when an RTCRtpSender/Receiver is
+// created, so no frame can flow before its transform is attached.
+
+import { Device, type types as msc } from 'mediasoup-client';
+import type { JoinResult, MediaSource, ProducerInfo } from '../../../shared/protocol/signaling.ts';
+import type { Signaling } from '../signaling.ts';
+
+export interface SenderInfo {
+  kind: 'audio' | 'video';
+  source: MediaSource;
+  /** Lower-case codec name, e.g. 'vp8', 'opus'. */
+  codec: string;
+}
+export interface ReceiverInfo extends SenderInfo {
+  participantId: string;
+  producerId: string;
+}
+
+/** Longer than a key rotation takes (bounded by the leader's 1.5 s commit timeout). */
+const DEFERRED_CLOSE_MS = 2000;
+
+export interface FrameHooks {
+  /** RTCPeerConnection settings the transform path needs (e.g. encodedInsertableStreams). */
+  peerConnectionSettings(): Partial<RTCConfiguration>;
+  onSender(sender: RTCRtpSender, info: SenderInfo): void;
+  onReceiver(receiver: RTCRtpReceiver, info: ReceiverInfo): void;
+}
+
+/**
+ * Resolves when a new consumer may be resumed. Resuming makes the SFU ask the
+ * sender for a keyframe; a receiver without the sender's key would drop it and
+ * wait about a second for the SFU's next request, so E2EE holds video until keyed.
+ */
+export type ReceiveGate = (info: ReceiverInfo) => Promise<void>;
+
+export interface RemoteTrack {
+  consumerId: string;
+  producerId: string;
+  participantId: string;
+  kind: 'audio' | 'video';
+  source: MediaSource;
+  track: MediaStreamTrack;
+  paused: boolean;
+}
+
+type Listener<T> = (v: T) => void;
+
+export class MediaSession {
+  private device?: Device;
+  private sendTransport?: msc.Transport;
+  private recvTransport?: msc.Transport;
+  private readonly producers = new Map<MediaSource, msc.Producer>();
+  private readonly consumers = new Map<string, { consumer: msc.Consumer; info: RemoteTrack }>();
+  private readonly byProducer = new Map<string, string>();
+  private readonly consuming = new Set<string>();
+  private readonly trackListeners = new Set<Listener<RemoteTrack>>();
+  private readonly trackEndedListeners = new Set<Listener<RemoteTrack>>();
+  private readonly stateListeners = new Set<Listener<{ direction: 'send' | 'recv'; state: string }>>();
+
+  constructor(
+    private readonly signaling: Signaling,
+    private readonly hooks: FrameHooks,
+    private readonly receiveGate: ReceiveGate = () => Promise.resolve(),
+  ) {}
+
+  onTrack(l: Listener<RemoteTrack>): void {
+    this.trackListeners.add(l);
+  }
+  onTrackEnded(l: Listener<RemoteTrack>): void {
+    this.trackEndedListeners.add(l);
+  }
+  onTransportState(l: Listener<{ direction: 'send' | 'recv'; state: string }>): void {
+    this.stateListeners.add(l);
+  }
+
+  async start(join: JoinResult): Promise<void> {
+    const device = await Device.factory();
+    await device.load({ routerRtpCapabilities: join.routerRtpCapabilities as unknown as msc.RtpCapabilities });
+    this.device = device;
+    this.sendTransport = await this.createTransport('send');
+    this.recvTransport = await this.createTransport('recv');
+  }
+
+  private async createTransport(direction: 'send' | 'recv'): Promise<msc.Transport> {
+    const device = this.device!;
+    const t = await this.signaling.call({ type: 'create-transport', direction });
+    const options = {
+      id: t.transportId,
+      iceParameters: t.iceParameters as unknown as msc.IceParameters,
+      iceCandidates: t.iceCandidates as unknown as msc.IceCandidate[],
+      dtlsParameters: t.dtlsParameters as unknown as msc.DtlsParameters,
+      additionalSettings: this.hooks.peerConnectionSettings(),
+    };
+    const transport = direction === 'send' ? device.createSendTransport(options) : device.createRecvTransport(options);
+    transport.on('connect', ({ dtlsParameters }, ok, fail) => {
+      this.signaling
+        .call({ type: 'connect-transport', transportId: transport.id, dtlsParameters: dtlsParameters as never })
+        .then(() => ok(), fail);
+    });
+    if (direction === 'send') {
+      transport.on('produce', ({ kind, rtpParameters, appData }, ok, fail) => {
+        this.signaling
+          .call({
+            type: 'produce',
+            transportId: transport.id,
+            kind,
+            source: appData['source'] as MediaSource,
+            rtpParameters: rtpParameters as never,
+          })
+          .then(({ producerId }) => ok({ id: producerId }), fail);
+      });
+    }
+    transport.on('connectionstatechange', (state) => {
+      for (const l of this.stateListeners) l({ direction, state });
+    });
+    return transport;
+  }
+
+  /** Picks the codec we encrypt for: VP8 video (mediasoup can see keyframes), Opus audio. */
+  private codecFor(kind: 'audio' | 'video'): msc.RtpCodecCapability | undefined {
+    const want = kind === 'audio' ? 'audio/opus' : 'video/vp8';
+    return this.device!.rtpCapabilities.codecs?.find((c) => c.mimeType.toLowerCase() === want);
+  }
+
+  async publish(track: MediaStreamTrack, source: MediaSource): Promise<void> {
+    const kind = track.kind as 'audio' | 'video';
+    const codec = this.codecFor(kind);
+    const codecName = codec?.mimeType.split('/')[1]?.toLowerCase() ?? 'unknown';
+    const producer = await this.sendTransport!.produce({
+      track,
+      codec,
+      appData: { source },
+      stopTracks: false,
+      // Screen content is better as text-sharp frames than smooth motion.
+      encodings: source === 'screen' ? [{ maxBitrate: 1_500_000 }] : undefined,
+      onRtpSender: (sender) => this.hooks.onSender(sender, { kind, source, codec: codecName }),
+    });
+    this.producers.set(source, producer);
+  }
+
+  hasProducer(source: MediaSource): boolean {
+    return this.producers.has(source);
+  }
+
+  async unpublish(source: MediaSource): Promise<void> {
+    const p = this.producers.get(source);
+    if (!p) return;
+    this.producers.delete(source);
+    p.close();
+    await this.signaling.request({ type: 'close-producer', producerId: p.id });
+  }
+
+  async setPaused(source: MediaSource, paused: boolean): Promise<void> {
+    const p = this.producers.get(source);
+    if (!p) return;
+    if (paused) p.pause();
+    else p.resume();
+    await this.signaling.request({ type: 'set-producer-paused', producerId: p.id, paused });
+  }
+
+  async replaceTrack(source: MediaSource, track: MediaStreamTrack): Promise<void> {
+    await this.producers.get(source)?.replaceTrack({ track });
+  }
+
+  async consume(p: ProducerInfo): Promise<void> {
+    if (this.byProducer.has(p.producerId) || this.consuming.has(p.producerId) || !this.recvTransport) return;
+    this.consuming.add(p.producerId);
+    try {
+      await this.consumeOnce(p);
+    } finally {
+      this.consuming.delete(p.producerId);
+    }
+  }
+
+  private async consumeOnce(p: ProducerInfo): Promise<void> {
+    if (!this.recvTransport) return;
+    const r = await this.signaling.request({
+      type: 'consume',
+      transportId: this.recvTransport.id,
+      producerId: p.producerId,
+      rtpCapabilities: this.device!.rtpCapabilities as never,
+    });
+    if (!r.ok) {
+      console.warn(`cannot receive ${p.source} of ${p.participantId}: ${r.error.message}`);
+      return;
+    }
+    const c = r.data;
+    const codecName = (c.rtpParameters as unknown as msc.RtpParameters).codecs[0]?.mimeType.split('/')[1]?.toLowerCase() ?? 'unknown';
+    const consumer = await this.recvTransport.consume({
+      id: c.consumerId,
+      producerId: c.producerId,
+      kind: c.kind,
+      rtpParameters: c.rtpParameters as unknown as msc.RtpParameters,
+      onRtpReceiver: (receiver) =>
+        this.hooks.onReceiver(receiver, {
+          kind: c.kind,
+          source: c.source,
+          codec: codecName,
+          participantId: c.participantId,
+          producerId: c.producerId,
+        }),
+    });
+    const info: RemoteTrack = {
+      consumerId: consumer.id,
+      producerId: c.producerId,
+      participantId: c.participantId,
+      kind: c.kind,
+      source: c.source,
+      track: consumer.track,
+      paused: p.paused,
+    };
+    this.consumers.set(consumer.id, { consumer, info });
+    this.byProducer.set(c.producerId, consumer.id);
+    for (const l of this.trackListeners) l(info);
+    // The receiver (and its decrypting transform) is attached; media flows once
+    // the gate says so (and the SFU's keyframe request then yields a usable frame).
+    await this.receiveGate({ kind: c.kind, source: c.source, codec: codecName, participantId: c.participantId, producerId: c.producerId });
+    if (!this.consumers.has(consumer.id)) return; // closed while we waited
+    await this.signaling.request({ type: 'resume-consumer', consumerId: consumer.id });
+  }
+
+  closeConsumer(consumerId: string): void {
+    const entry = this.consumers.get(consumerId);
+    if (!entry) return;
+    this.consumers.delete(consumerId);
+    this.byProducer.delete(entry.info.producerId);
+    // The SFU already closed it. Closing our side renegotiates the receive
+    // PeerConnection (an SDP rewrite on the main thread), which would compete
+    // with the key rotation the same departure starts: measured 260 → 72 ms for
+    // the leader's keys to reach a member. So the track ends now (the tile goes),
+    // and the transceiver is released once the rotation is done.
+    setTimeout(() => entry.consumer.close(), DEFERRED_CLOSE_MS);
+    for (const l of this.trackEndedListeners) l(entry.info);
+  }
+
+  closeConsumerOfProducer(producerId: string): void {
+    const id = this.byProducer.get(producerId);
+    if (id) this.closeConsumer(id);
+  }
+
+  remoteTracks(): RemoteTrack[] {
+    return [...this.consumers.values()].map((e) => e.info);
+  }
+
+  /** Asks every sender of video we receive for a keyframe (after a key change). */
+  async requestKeyFrames(participantId?: string): Promise<void> {
+    await Promise.all(
+      [...this.consumers.values()]
+        .filter((e) => e.info.kind === 'video' && (!participantId || e.info.participantId === participantId))
+        .map((e) => this.signaling.request({ type: 'request-keyframe', consumerId: e.consumer.id })),
+    );
+  }
+
+  close(): void {
+    for (const p of this.producers.values()) p.close();
+    this.sendTransport?.close();
+    this.recvTransport?.close();
+  }
+}

@@ -2,7 +2,7 @@
 // entries, commits), for "no key bytes on the wire" and "no key message ever
 // addresses a leaver after it left / a newcomer before it joined".
 
-import { decodeMessage } from '../../shared/e2ee/codec.ts';
+import { decodeMessage } from '../../shared/e2ee/wire.ts';
 import { LIMITS as E2EE_LIMITS } from '../../shared/e2ee/constants.ts';
 import { toBase64Url } from '../../shared/e2ee/encoding.ts';
 import { Reassembler } from '../../shared/e2ee/fragment.ts';

@@ -6,8 +6,8 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../server/app.ts';
-import { startTestServer } from '../helpers/server.ts';
-import { TestClient } from '../helpers/ws-client.ts';
+import { startTestServer } from '../../harness/server.ts';
+import { TestClient } from '../../harness/ws-client.ts';
 import { rawRequest, type RawReply } from './raw-http.ts';
 
 const REQUESTS = 10_000;

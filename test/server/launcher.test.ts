@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '../helpers/server.ts';
+import { REPO_ROOT } from '../../harness/server.ts';
 import { rawRequest } from './raw-http.ts';
 
 const TSX = path.join(REPO_ROOT, 'node_modules/.bin/tsx');

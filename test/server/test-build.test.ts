@@ -9,7 +9,7 @@ import { startServer } from '../../server/app.ts';
 import { isConfigError, parseConfig } from '../../server/config.ts';
 import { createLogger } from '../../server/log.ts';
 import { checkServable, TEST_BUILD_MARKER } from '../../server/test-build.ts';
-import { REPO_ROOT } from '../helpers/server.ts';
+import { REPO_ROOT } from '../../harness/server.ts';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'test-build-'));
 const marked = path.join(tmp, 'build-copy');

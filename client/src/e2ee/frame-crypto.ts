@@ -2,7 +2,7 @@
 // to every RTCRtpSender/Receiver before media flows, forwards keys, and keeps
 // the latest per-sender statistics for the UI.
 
-import type { FrameHooks, ReceiverInfo, SenderInfo } from '../media/session.ts';
+import type { FrameHooks, ReceiverInfo, SenderInfo } from '../media/sfu-session.ts';
 import {
   parsePageMessage,
   type PageToWorker,

@@ -3,6 +3,7 @@
 
 import './style.css';
 import type { MeetingMode } from '../../shared/protocol/signaling.ts';
+import { cleanDisplayName } from '../../shared/display-name.ts';
 import { ID_PATTERN } from '../../shared/protocol/validate.ts';
 import { Meeting } from './meeting.ts';
 import { FrameCrypto, detectTransformPath } from './e2ee/frame-crypto.ts';
@@ -101,7 +102,7 @@ async function main(): Promise<void> {
   const meetingParam = params.get('meeting');
   const mode: MeetingMode = params.get('mode') === 'call' ? 'call' : 'meeting';
   const meetingId = meetingParam && ID_PATTERN.test(meetingParam) ? meetingParam : undefined;
-  const name = params.get('name')?.trim() || localStorage.getItem('displayName') || '';
+  const name = cleanDisplayName(params.get('name') ?? '') || cleanDisplayName(localStorage.getItem('displayName') ?? '');
 
   if (__E2EE_TEST_HOOKS__) showTestBuildBanner();
   await initCrypto();

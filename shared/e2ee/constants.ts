@@ -1,5 +1,6 @@
 // Protocol constants: version, domain-separation contexts, sizes and default timings.
 
+import { MAX_DISPLAY_NAME } from '../display-name.ts';
 import { LIMITS as SIGNALING_LIMITS } from '../protocol/signaling.ts';
 
 export const E2EE_VERSION = 1;
@@ -59,7 +60,7 @@ export const LIMITS = {
   /** Epochs are 48 bits in the KID. */
   maxEpoch: 2 ** 48 - 1,
   /** Display names, in Unicode code points. */
-  maxDisplayName: 64,
+  maxDisplayName: MAX_DISPLAY_NAME,
   /** Chat text, in UTF-16 code units (what a text field's maxlength counts). */
   maxChatChars: 4000,
   /** Per-sender chat sequence numbers. */

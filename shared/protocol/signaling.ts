@@ -3,6 +3,8 @@
 // as opaque JSON objects here; the server hands them to mediasoup, which
 // validates them again.
 
+import { MAX_DISPLAY_NAME } from '../display-name.ts';
+
 export const PROTOCOL_VERSION = 1;
 
 /** Bounds enforced by the server on every connection (documented in README). */
@@ -16,7 +18,7 @@ export const LIMITS = {
   /** Token bucket per connection: sustained messages per second and burst. */
   ratePerSecond: 200,
   rateBurst: 1000,
-  maxNameLength: 64,
+  maxNameLength: MAX_DISPLAY_NAME,
   maxParticipantsPerMeeting: 250,
 } as const;
 

@@ -11,6 +11,7 @@ import {
   type ServerMessage,
 } from './signaling.ts';
 import { err, ok, type CodedError, type Result } from '../result.ts';
+import { displayNameProblem } from '../display-name.ts';
 
 export const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 // mediasoup object ids are UUIDs.
@@ -79,9 +80,8 @@ function uuid(o: JsonObject, k: string): string {
 
 function displayName(o: JsonObject): string {
   const name = str(o, 'name', LIMITS.maxNameLength * 4).trim();
-  // Control characters would let one participant garble another's UI.
-  // eslint-disable-next-line no-control-regex
-  if (name.length === 0 || name.length > LIMITS.maxNameLength || /[\u0000-\u001f\u007f]/.test(name)) {
+  // The same rule as a signed name: control or bidi characters would let one participant garble another's UI.
+  if (name.length === 0 || displayNameProblem(name) !== undefined) {
     throw new Invalid('BAD_MESSAGE', `field 'name' must be 1-${LIMITS.maxNameLength} printable characters`);
   }
   return name;

@@ -13,7 +13,7 @@ import {
   type LobbyEntry,
   type RosterMemberView,
 } from '../../../shared/e2ee/index.ts';
-import { checkDisplayName } from '../../../shared/e2ee/index.ts';
+import { cleanDisplayName } from '../../../shared/display-name.ts';
 import type { JoinResult, ServerNotice } from '../../../shared/protocol/signaling.ts';
 import type { Meeting, RemoteParticipant } from '../meeting.ts';
 import type { FrameCrypto } from './frame-crypto.ts';
@@ -84,7 +84,7 @@ export class E2eeController {
       instanceId: join.instanceId,
       selfId: join.participantId,
       identity: this.identity,
-      displayName: signableName(this.meeting.opts.name),
+      displayName: cleanDisplayName(this.meeting.opts.name),
       onSecretForTest: __E2EE_TEST_HOOKS__ ? (label, bytes) => this.recordKeyForTest(label, bytes) : undefined,
       send: (to, payload) => {
         void signaling.request({ type: 'relay', to, payload }).then((r) => {
@@ -297,8 +297,3 @@ export class E2eeController {
   }
 }
 
-/** The name we sign: what the agent accepts (no bidi or control characters), or none. */
-function signableName(name: string): string {
-  const cleaned = [...name.replace(/[\p{Cc}\p{Cs}\p{Zl}\p{Zp}\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/gu, '')].slice(0, 64).join('').trim();
-  return checkDisplayName(cleaned).ok ? cleaned : '';
-}

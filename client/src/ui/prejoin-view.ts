@@ -3,6 +3,7 @@
 
 import type { MeetingMode } from '../../../shared/protocol/signaling.ts';
 import { ID_PATTERN } from '../../../shared/protocol/validate.ts';
+import { cleanDisplayName } from '../../../shared/display-name.ts';
 import { h } from './dom.ts';
 
 export interface PrejoinChoice {
@@ -86,7 +87,7 @@ export class PrejoinView {
     );
     form.addEventListener('submit', (ev) => {
       ev.preventDefault();
-      const name = nameIn.value.trim();
+      const name = cleanDisplayName(nameIn.value);
       const meetingId = idIn.value.trim();
       if (!name) return this.fail('Please enter your name.', nameIn);
       if (!ID_PATTERN.test(meetingId)) return this.fail('Meeting IDs are 1–64 letters, digits, - or _. Use “New meeting” for a fresh one.', idIn);

@@ -26,6 +26,7 @@ import {
   type TimerHandle,
 } from '../shared/e2ee/index.ts';
 import { toBase64Url } from '../shared/e2ee/encoding.ts';
+import { LIMITS } from '../shared/protocol/signaling.ts';
 
 // ------------------------------------------------------------------ seeded randomness
 
@@ -188,7 +189,7 @@ export class FakeHub implements Hub {
 
   private relay(room: Room, from: string, to: string | null, payload: string): void {
     if (!room.members.has(from)) return;
-    if (payload.length > (this.opts.maxPayloadChars ?? 64 * 1024)) {
+    if (payload.length > (this.opts.maxPayloadChars ?? LIMITS.maxRelayPayload)) {
       this.violations.push(`relay payload of ${payload.length} characters from ${from} refused`);
       return;
     }

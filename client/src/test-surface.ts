@@ -6,6 +6,7 @@
 
 import type { E2eeController } from './e2ee/controller.ts';
 import type { Meeting } from './meeting.ts';
+import { bytesToHex } from '../../shared/bytes.ts';
 
 /** The window property the test build puts the surface on. */
 export const TEST_SURFACE_GLOBAL = '__blindMeetTestSurface';
@@ -26,7 +27,7 @@ export interface TestSurface {
 export function createKeyLog(): { keys: KeyRecord[]; record: (label: string, bytes: Uint8Array) => void } {
   const keys: KeyRecord[] = [];
   const record = (label: string, bytes: Uint8Array): void => {
-    keys.push({ label, hex: Array.from(bytes, (x) => x.toString(16).padStart(2, '0')).join('') });
+    keys.push({ label, hex: bytesToHex(bytes) });
   };
   return { keys, record };
 }

@@ -1,6 +1,8 @@
 // A small seeded PRNG for the fuzz tests: mulberry32, so every run with the
 // same seed sends the same inputs and a failure can be replayed exactly.
 
+
+import { bytesToHex } from '../../shared/bytes.ts';
 export class Rng {
   private state: number;
 
@@ -52,7 +54,7 @@ export class Rng {
 
   /** A lower-case v4-shaped UUID (the format mediasoup ids have). */
   uuid(): string {
-    const h = Array.from(this.bytes(16), (b) => b.toString(16).padStart(2, '0')).join('');
+    const h = bytesToHex(this.bytes(16));
     return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
   }
 

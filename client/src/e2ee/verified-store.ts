@@ -3,6 +3,8 @@
 // verified under another key is flagged: same person, new identity — or not
 // the same person.
 
+
+import { bytesToHex } from '../../../shared/bytes.ts';
 const STORAGE_KEY = 'e2ee-verified-identities';
 
 export interface VerifiedRecord {
@@ -12,10 +14,6 @@ export interface VerifiedRecord {
 
 export type Verification = 'verified' | 'unverified' | 'identity-changed';
 
-// TODO(merge): use the project's hex helper from shared/bytes.ts (being added on another branch) instead of this copy.
-function hex(b: Uint8Array): string {
-  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
-}
 
 export class VerifiedStore {
   private records: Record<string, VerifiedRecord>;
@@ -31,13 +29,13 @@ export class VerifiedStore {
   }
 
   status(identityKey: Uint8Array, name: string): Verification {
-    if (this.records[hex(identityKey)]) return 'verified';
+    if (this.records[bytesToHex(identityKey)]) return 'verified';
     const sameName = Object.values(this.records).some((r) => r.name.toLowerCase() === name.toLowerCase());
     return sameName ? 'identity-changed' : 'unverified';
   }
 
   set(identityKey: Uint8Array, name: string, verified: boolean): void {
-    const k = hex(identityKey);
+    const k = bytesToHex(identityKey);
     if (verified) this.records[k] = { name, at: Date.now() };
     else delete this.records[k];
     this.storage.setItem(STORAGE_KEY, JSON.stringify(this.records));

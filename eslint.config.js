@@ -27,6 +27,10 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
       '@typescript-eslint/no-explicit-any': 'error',
       'no-constant-condition': ['error', { checkLoops: false }],
+      // A callback may read a variable before its single assignment (an agent wired before it exists).
+      'prefer-const': ['error', { ignoreReadBeforeAssign: true }],
+      // `let x = default; try { x = … } catch {}` and a last `out[at++]` are clear as written.
+      'no-useless-assignment': 'off',
     },
   },
   { files: ['shared/**'], rules: { 'no-restricted-imports': forbid(SERVER, CLIENT, HARNESS, TESTS) } },

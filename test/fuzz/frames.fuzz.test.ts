@@ -475,6 +475,7 @@ describe('frame decryption under fuzzing', () => {
           const wrong = rng.pick(members.filter((x) => x !== f.sender));
           genuine.push({ category: 're-routed', codec: f.codec, data: f.wire, via: wrong.name, trueOwner: f.sender.name, commits, expect: { ok: false, reasons: ['WRONG_SENDER'] } });
           accepted.push(f);
+          // eslint-disable-next-line no-dupe-else-if -- each rng.chance() draws a new number
         } else if (rng.chance(0.03)) {
           held.push({ frame: f, dueRound: round + (rng.chance(0.5) ? rng.int(1, 2) : rng.int(45, 60)) });
         } else {

@@ -103,7 +103,9 @@ export function verifyAnnouncement(
   const signed = announcementBytes(a);
   const key = verified && VerifiedAnnouncements.key(signed, a);
   if (key !== undefined && verified?.has(key)) return ok(a);
-  if (ctx.spend && !ctx.spend()) return fail('RATE_LIMITED', `too many signature checks for '${ctx.from ?? a.participantId}': announcement dropped`);
+  if (ctx.spend && !ctx.spend()) {
+    return fail('RATE_LIMITED', `too many signature checks for '${ctx.from ?? a.participantId}': announcement dropped`);
+  }
   if (!verify(a.signature, signed, a.identityKey)) return fail('BAD_SIGNATURE', `announcement signature of '${a.participantId}' is invalid`);
   if (key !== undefined) verified?.add(key);
   return ok(a);

@@ -77,7 +77,8 @@ export function sealKeysMessage(input: KeysInput): Result<KeysMessage> {
   for (const rec of input.recipients) {
     const wk = input.wrapKeyFor?.(rec.dhKey) ?? wrapKey(input.dh.publicKey, rec.dhKey, rec.dhKey, input.dh.privateKey);
     if (!wk) return fail('BAD_PUBLIC_KEY', `cannot derive a wrap key for '${rec.participantId}' (X25519 refused its key)`);
-    entries.push({ to: rec.participantId, echo: rec.echo, box: seal(input.epochKey, entryAd(header, rec.participantId, rec.echo), wk, input.random) });
+    const box = seal(input.epochKey, entryAd(header, rec.participantId, rec.echo), wk, input.random);
+    entries.push({ to: rec.participantId, echo: rec.echo, box });
   }
   const unsigned = { ...header, entries };
   return ok({ ...unsigned, signature: sign(signedBytes(unsigned), input.identity.privateKey) });

@@ -188,12 +188,18 @@ export function markDirty(state: LeaderState, ctx: LeaderContext, now: number, f
   return { state: { ...dirty, flushAt: at }, out: [{ type: 'arm', timer: 'flush', at }] };
 }
 
+interface WrapKeys {
+  /** Wrap key by the recipient's X25519 key (base64url). */
+  keys: Map<string, Uint8Array>;
+  unsealable: RosterMember[];
+}
+
 /**
  * Splits the planned recipients into those we can seal a key to and those we
  * cannot (X25519 refuses the key: announcements are checked on receipt, so
  * this is a second line). Returns the wrap keys by X25519 key for the sealable.
  */
-function wrapKeysFor(recipients: readonly RosterMember[], ctx: LeaderContext): { keys: Map<string, Uint8Array>; unsealable: RosterMember[] } {
+function wrapKeysFor(recipients: readonly RosterMember[], ctx: LeaderContext): WrapKeys {
   const keys = new Map<string, Uint8Array>();
   const unsealable: RosterMember[] = [];
   for (const m of recipients) {
@@ -240,7 +246,8 @@ export function flush(state: LeaderState, ctx: LeaderContext, now: number): Lead
   // A new chain continues after the highest verified epoch we know (the hint); never past the KID's 48 bits.
   const epoch = (head?.roster.epoch ?? ctx.epochHint) + 1;
   if (epoch > LIMITS.maxEpoch) {
-    out.push({ type: 'error', code: 'EPOCH_EXHAUSTED', message: `epoch ${epoch - 1} is the last one (2^48 - 1): no further rotation, restart the meeting` });
+    const message = `epoch ${epoch - 1} is the last one (2^48 - 1): no further rotation, restart the meeting`;
+    out.push({ type: 'error', code: 'EPOCH_EXHAUSTED', message });
     return { state: { ...closed, leftOut }, out };
   }
   // IDs the server reported gone are never trusted again anyway; the rest stay excluded (bounded).

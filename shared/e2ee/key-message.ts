@@ -108,6 +108,8 @@ export interface KeysCheck {
   wrapKeyFor?: (leaderDhKey: Uint8Array) => Uint8Array | undefined;
   /** Asked before the signature check, charged to the relay sender. */
   spend?: SpendCheck;
+  /** Participants the server reported gone: a key message from one of them is refused unchecked. */
+  departed?: ReadonlySet<string>;
 }
 
 export interface OpenedKeys {
@@ -128,6 +130,8 @@ export function openKeysMessage(m: KeysMessage, check: KeysCheck): Result<Opened
   if (m.leaderId !== leader.participantId || check.from !== leader.participantId) {
     return fail('NOT_LEADER', `key message from '${check.from}' for epoch ${m.epoch}, led by '${leader.participantId}'`);
   }
+  // The server relays in order, so a leader's own key messages all arrive before the notice that it left.
+  if (check.departed?.has(check.from)) return fail('NOT_LEADER', `key message from '${check.from}', who has left`);
   if (!constantTimeEqual(m.rosterHash, roster.hash)) return fail('ROSTER_MISMATCH', `key message names another roster for epoch ${m.epoch}`);
   // Keys go to roster members only: an entry for anyone else would be a listener nobody sees.
   const memberIds = new Set(roster.roster.members.map((x) => x.participantId));

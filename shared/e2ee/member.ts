@@ -89,6 +89,7 @@ export class MemberSide {
       acceptableEchoes: o.nonces.acceptable(),
       wrapKeyFor: (leaderDh) => o.wrapKeys.get('member', leaderDh),
       spend: o.budget.spender(from),
+      departed: o.presence.departed,
     });
     if (!opened.ok) return o.reject(opened.error.code, opened.error.message, from);
     const roster = opened.value.roster;

@@ -78,6 +78,17 @@ describe('roster checks that cost nothing come first', () => {
     expect(verifications()).toBe(0);
     expect(codeOf(openKeysMessage(keys, { ...keysCheck, spend: () => true }))).toBe('ok');
   });
+
+  it('refuses a key message from a leader the server reported gone, before its signature', () => {
+    const [alice, bob] = [participant('alice'), participant('bob')];
+    const r = rosterOf([alice, bob], 1);
+    const acceptableEchoes = bob.nonces.acceptable();
+    const departed = new Set(['alice']);
+    const check = { ...CTX, selfId: 'bob', from: 'alice', roster: r, lastEpoch: 0, dh: bob.dh, acceptableEchoes, departed };
+    vi.mocked(verify).mockClear();
+    expect(codeOf(openKeysMessage(keysFor(r, alice, [bob]), check))).toBe('NOT_LEADER');
+    expect(verifications()).toBe(0);
+  });
 });
 
 describe('the signature budget per sender', () => {

@@ -4,9 +4,10 @@
 // live in the pure modules (announcement, roster, key-message, ack, commit,
 // admission, chat); the roles live beside this file: leader.ts (pure state
 // transitions while we lead, run by leader-runner.ts), member.ts (following a
-// leader), epochs.ts (rosters and keys), chat-channel.ts, presence.ts and
-// input-queue.ts. This class holds them together: the public API, presence
-// notices and the dispatch of relayed messages.
+// leader), epochs.ts (rosters and keys), chat-channel.ts, presence.ts,
+// verify-budget.ts (signature checks per sender) and input-queue.ts. This
+// class holds them together: the public API, presence notices and the
+// dispatch of relayed messages.
 //
 // Inputs are processed one at a time, in arrival order, on an internal queue
 // (each input is one task; tasks may be asynchronous); idle() resolves when

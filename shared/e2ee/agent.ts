@@ -4,9 +4,10 @@
 // live in the pure modules (announcement, roster, key-message, ack, commit,
 // admission, chat); the roles live beside this file: leader.ts (pure state
 // transitions while we lead, run by leader-runner.ts), member.ts (following a
-// leader), epochs.ts (rosters and keys), chat-channel.ts, presence.ts and
-// input-queue.ts. This class holds them together: the public API, presence
-// notices and the dispatch of relayed messages.
+// leader), epochs.ts (rosters and keys), chat-channel.ts, presence.ts,
+// verify-budget.ts (signature checks per sender) and input-queue.ts. This
+// class holds them together: the public API, presence notices and the
+// dispatch of relayed messages.
 //
 // Inputs are processed one at a time, in arrival order, on an internal queue
 // (each input is one task; tasks may be asynchronous); idle() resolves when
@@ -30,10 +31,13 @@ import { MemberSide } from './member.ts';
 import { Presence } from './presence.ts';
 import { cryptoReady, dhKeyPairFromSeed, systemRandom, wipe, type DhKeyPair, type RandomBytes } from './primitives.ts';
 import { expectedLeader, rosterIndexOf, type VerifiedRoster } from './roster.ts';
+import { VerifyBudget } from './verify-budget.ts';
 import { encodeMessage, type WireMessage } from './wire.ts';
 import { WrapKeyCache } from './wrap-keys.ts';
 
 export type * from './events.ts';
+
+const ONE_SIGNATURE: ReadonlySet<WireMessage['type']> = new Set(['ack', 'commit', 'admission', 'chat']);
 
 export class MeetingKeyAgent {
   private readonly events = new Emitter<AgentEvents>((e) => this.reportInternal(e));
@@ -55,8 +59,14 @@ export class MeetingKeyAgent {
   private readonly chat: ChatChannel;
   private readonly member: MemberSide;
 
-  /** Highest epoch number in any well-formed message, verified or not: only a hint for new chains. */
-  private epochHint = 0;
+  /**
+   * Highest epoch of a roster we verified: where a new chain of ours would
+   * continue. Only verified rosters count: a forged message with epoch
+   * 2^48 - 1 would otherwise leave a new chain no epochs to rotate to.
+   */
+  private verifiedEpoch = 0;
+  /** Signature checks per relay sender (verify-budget.ts). */
+  private readonly budget: VerifyBudget;
   /** The leader state and its timers, while we lead. */
   private readonly lead: LeaderRunner;
   private orphanTimer: TimerHandle | null = null;
@@ -99,8 +109,9 @@ export class MeetingKeyAgent {
     // Announcement signatures verified so far (on receipt), so a roster re-verifies only what is new.
     const verifiedAnnouncements = new VerifiedAnnouncements(2 * LIMITS.maxMembers);
     this.reassembler = new Reassembler({ now: this.now });
+    this.budget = new VerifyBudget({ now: this.now });
     this.wrapKeys = new WrapKeyCache(this.dh, this.exportSecret);
-    this.presence = new Presence({ ...meeting, selfId: this.selfId }, verifiedAnnouncements);
+    this.presence = new Presence({ ...meeting, selfId: this.selfId }, verifiedAnnouncements, this.budget);
     this.epochs = new Epochs(this.selfId, this.events, this.exportSecret);
     const us = { ...meeting, selfId: this.selfId, self: this.announcement, identity, dh: this.dh };
     this.chat = new ChatChannel({
@@ -112,7 +123,7 @@ export class MeetingKeyAgent {
     });
     this.member = new MemberSide({
       ...us,
-      ...{ nonces, verifiedAnnouncements, presence: this.presence, epochs: this.epochs, wrapKeys: this.wrapKeys },
+      ...{ nonces, verifiedAnnouncements, presence: this.presence, epochs: this.epochs, wrapKeys: this.wrapKeys, budget: this.budget },
       exportSecret: this.exportSecret,
       send: (to, m) => this.sendMessage(to, m),
       reject: (code, message, from) => this.reject(code, message, from),
@@ -133,9 +144,9 @@ export class MeetingKeyAgent {
       ...us,
       ...{ random: this.random, timing: this.timing, now: this.now, queue: this.queue, presence: this.presence, epochs: this.epochs },
       wrapKeys: this.wrapKeys,
-      epochHint: () => this.epochHint,
+      epochHint: () => this.verifiedEpoch,
       ended: () => this.ended,
-      reject: (code, message) => this.reject(code, message),
+      reject: (code, message, from) => this.reject(code, message, from),
       exportSecret: this.exportSecret,
       send: (to, m) => this.sendMessage(to, m),
       emitLobby: (e) => this.events.emit('lobby', e),
@@ -351,6 +362,7 @@ export class MeetingKeyAgent {
   }
 
   private rememberRoster(v: VerifiedRoster): void {
+    this.verifiedEpoch = Math.max(this.verifiedEpoch, v.roster.epoch);
     this.epochs.adopt(v);
     this.presence.adopt(v.roster);
     this.lead.forget(v.roster.members.map((m) => m.participantId));
@@ -412,8 +424,11 @@ export class MeetingKeyAgent {
     if (!read.ok) return this.reject(read.error.code, read.error.message, from);
     const m = read.value;
     if (m === null) return;
-    const epoch = m.type === 'roster' ? m.roster.epoch : m.type === 'keys' ? m.keys.epoch : m.type === 'commit' ? m.commit.epoch : 0;
-    this.epochHint = Math.max(this.epochHint, epoch);
+    // Rosters, key messages and announcements are charged per signature check where they are verified;
+    // every other signed message carries exactly one signature.
+    if (ONE_SIGNATURE.has(m.type) && !this.budget.take(from)) {
+      return this.reject('RATE_LIMITED', `too many signature checks for '${from}': ${m.type} dropped`, from);
+    }
     switch (m.type) {
       case 'announce':
         return this.handleAnnounce(from, m.announcement);

@@ -4,6 +4,7 @@
 // participant signs its own, so neither the server nor the leader can rename it.
 
 import { CONTEXT, E2EE_VERSION } from './constants.ts';
+import { checkDhPublicKey } from './dh-key.ts';
 import { checkDisplayName } from './display-name.ts';
 import { constantTimeEqual } from '../bytes.ts';
 import { transcript } from './encoding.ts';
@@ -29,6 +30,9 @@ export interface MeetingContext {
   meetingId: string;
   instanceId: string;
 }
+
+/** Asked before each signature check, charged to whoever made us run it; false means over budget (RATE_LIMITED). */
+export type SpendCheck = () => boolean;
 
 export function announcementBytes(a: UnsignedAnnouncement): Uint8Array {
   return transcript(CONTEXT.announce, { u32: E2EE_VERSION }, a.meetingId, a.instanceId, a.participantId, a.name, a.identityKey, a.dhKey, a.nonce);
@@ -76,11 +80,17 @@ export class VerifiedAnnouncements {
 
 /**
  * Checks an announcement belongs to this meeting instance, speaks for the
- * participant the server relayed it from (when known), and is signed by the
- * identity key it names. With `verified`, a signature already verified over
- * the same bytes with the same key is not checked again (every other check is).
+ * participant the server relayed it from (when known), carries an X25519 key
+ * we can seal to (checkDhPublicKey), and is signed by the identity key it
+ * names. With `verified`, a signature already verified over the same bytes
+ * with the same key is not checked again (every other check is). The cheap
+ * checks come first; `spend`, if given, is asked before the signature check.
  */
-export function verifyAnnouncement(a: Announcement, ctx: MeetingContext & { from?: string }, verified?: VerifiedAnnouncements): Result<Announcement> {
+export function verifyAnnouncement(
+  a: Announcement,
+  ctx: MeetingContext & { from?: string; spend?: SpendCheck },
+  verified?: VerifiedAnnouncements,
+): Result<Announcement> {
   if (a.meetingId !== ctx.meetingId) return fail('WRONG_MEETING', `announcement for meeting '${a.meetingId}'`);
   if (a.instanceId !== ctx.instanceId) return fail('WRONG_INSTANCE', 'announcement for another instance of this meeting');
   if (ctx.from !== undefined && a.participantId !== ctx.from) {
@@ -88,9 +98,14 @@ export function verifyAnnouncement(a: Announcement, ctx: MeetingContext & { from
   }
   // The codec already refuses such names; this keeps the check with the signature for in-memory callers.
   if (!checkDisplayName(a.name).ok) return fail('MALFORMED', `announcement of '${a.participantId}' carries an invalid display name`);
+  const dh = checkDhPublicKey(a.dhKey, `X25519 key of '${a.participantId}'`);
+  if (!dh.ok) return dh;
   const signed = announcementBytes(a);
   const key = verified && VerifiedAnnouncements.key(signed, a);
   if (key !== undefined && verified?.has(key)) return ok(a);
+  if (ctx.spend && !ctx.spend()) {
+    return fail('RATE_LIMITED', `too many signature checks for '${ctx.from ?? a.participantId}': announcement dropped`);
+  }
   if (!verify(a.signature, signed, a.identityKey)) return fail('BAD_SIGNATURE', `announcement signature of '${a.participantId}' is invalid`);
   if (key !== undefined) verified?.add(key);
   return ok(a);

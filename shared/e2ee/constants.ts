@@ -65,6 +65,14 @@ export const LIMITS = {
   maxChatChars: 4000,
   /** Per-sender chat sequence numbers. */
   maxChatSeq: 2 ** 48 - 1,
+  /**
+   * Signature checks one relay sender may make us run (verify-budget.ts): a
+   * burst that covers the largest honest message (a newcomer's first roster of
+   * maxMembers entries, 1 + 1024 checks) and a rate far above an honest
+   * leader's (at most 4 epochs/s: roster, keys, commit).
+   */
+  verifyBurst: 1024 + 64,
+  verifyPerSecond: 64,
 } as const;
 
 /** Default timings in milliseconds (all overridable for tests). */

@@ -21,6 +21,8 @@ export type E2eeErrorCode =
   // Signatures and encryption
   | 'BAD_SIGNATURE'
   | 'DECRYPT_FAILED'
+  | 'BAD_PUBLIC_KEY' // X25519 key non-canonical or of small order (all-zero shared secret): refused, never keyed
+  | 'RATE_LIMITED' // sender over its budget of signature checks per second: dropped unchecked
   // Roster rules
   | 'ROSTER_CHAIN_BROKEN' // prevHash is not the hash of our last verified roster
   | 'ROSTER_BAD_ANNOUNCEMENT' // a member entry without a valid announcement
@@ -35,6 +37,7 @@ export type E2eeErrorCode =
   | 'WRONG_RECIPIENT' // key message carries no key addressed to us
   | 'STALE_NONCE' // key message echoes a liveness nonce older than allowed
   | 'NOT_A_MEMBER' // ack from someone outside the epoch's roster
+  | 'EPOCH_EXHAUSTED' // the chain reached epoch 2^48 - 1: no further rotation (the meeting must restart)
   // Admission (lock, lobby, removal)
   | 'ROSTER_REMOVED_MEMBER' // a roster lists someone it or its predecessor excluded
   | 'PARTICIPANT_EXCLUDED' // announcement from a participant the leader removed or denied

@@ -6,10 +6,11 @@
 // meeting, instance, epoch, leader, recipient, echoed liveness nonce and roster
 // hash; the leader's signature covers the same fields for every entry.
 
+import type { SpendCheck } from './announcement.ts';
 import { CONTEXT, E2EE_VERSION, SIZE } from './constants.ts';
 import { constantTimeEqual } from '../bytes.ts';
 import { transcript, type Field } from './encoding.ts';
-import { fail, ok, type Result } from './errors.ts';
+import { E2eeError, fail, ok, type Result } from './errors.ts';
 import type { IdentityKeyPair } from './identity.ts';
 import { isAcceptableEcho } from './liveness.ts';
 import { open, seal, sign, verify, wrapKey, type DhKeyPair, type RandomBytes } from './primitives.ts';
@@ -63,16 +64,31 @@ export interface KeysInput {
   wrapKeyFor?: (recipientDhKey: Uint8Array) => Uint8Array | undefined;
 }
 
-export function createKeysMessage(input: KeysInput): KeysMessage {
+/**
+ * Seals the epoch key to every recipient and signs the lot, or fails with
+ * BAD_PUBLIC_KEY (naming the first recipient we cannot derive a wrap key
+ * for) and nothing else happens: a key message is all or nothing. The leader
+ * leaves such recipients out before it gets here (leader.ts).
+ */
+export function sealKeysMessage(input: KeysInput): Result<KeysMessage> {
   const r = input.roster.roster;
   const header = { meetingId: r.meetingId, instanceId: r.instanceId, epoch: r.epoch, leaderId: rosterLeader(r).participantId, rosterHash: input.roster.hash };
-  const entries = input.recipients.map((rec) => {
+  const entries: KeyEntry[] = [];
+  for (const rec of input.recipients) {
     const wk = input.wrapKeyFor?.(rec.dhKey) ?? wrapKey(input.dh.publicKey, rec.dhKey, rec.dhKey, input.dh.privateKey);
-    if (!wk) throw new Error(`cannot derive a wrap key for '${rec.participantId}'`);
-    return { to: rec.participantId, echo: rec.echo, box: seal(input.epochKey, entryAd(header, rec.participantId, rec.echo), wk, input.random) };
-  });
+    if (!wk) return fail('BAD_PUBLIC_KEY', `cannot derive a wrap key for '${rec.participantId}' (X25519 refused its key)`);
+    const box = seal(input.epochKey, entryAd(header, rec.participantId, rec.echo), wk, input.random);
+    entries.push({ to: rec.participantId, echo: rec.echo, box });
+  }
   const unsigned = { ...header, entries };
-  return { ...unsigned, signature: sign(signedBytes(unsigned), input.identity.privateKey) };
+  return ok({ ...unsigned, signature: sign(signedBytes(unsigned), input.identity.privateKey) });
+}
+
+/** sealKeysMessage for callers that know every recipient's key is sound (tests); throws its error otherwise. */
+export function createKeysMessage(input: KeysInput): KeysMessage {
+  const sealed = sealKeysMessage(input);
+  if (!sealed.ok) throw new E2eeError(sealed.error.code, sealed.error.message);
+  return sealed.value;
 }
 
 export interface KeysCheck {
@@ -90,6 +106,10 @@ export interface KeysCheck {
   /** Liveness nonces we would accept an echo of. */
   acceptableEchoes: readonly Uint8Array[];
   wrapKeyFor?: (leaderDhKey: Uint8Array) => Uint8Array | undefined;
+  /** Asked before the signature check, charged to the relay sender. */
+  spend?: SpendCheck;
+  /** Participants the server reported gone: a key message from one of them is refused unchecked. */
+  departed?: ReadonlySet<string>;
 }
 
 export interface OpenedKeys {
@@ -110,6 +130,8 @@ export function openKeysMessage(m: KeysMessage, check: KeysCheck): Result<Opened
   if (m.leaderId !== leader.participantId || check.from !== leader.participantId) {
     return fail('NOT_LEADER', `key message from '${check.from}' for epoch ${m.epoch}, led by '${leader.participantId}'`);
   }
+  // The server relays in order, so a leader's own key messages all arrive before the notice that it left.
+  if (check.departed?.has(check.from)) return fail('NOT_LEADER', `key message from '${check.from}', who has left`);
   if (!constantTimeEqual(m.rosterHash, roster.hash)) return fail('ROSTER_MISMATCH', `key message names another roster for epoch ${m.epoch}`);
   // Keys go to roster members only: an entry for anyone else would be a listener nobody sees.
   const memberIds = new Set(roster.roster.members.map((x) => x.participantId));
@@ -117,6 +139,8 @@ export function openKeysMessage(m: KeysMessage, check: KeysCheck): Result<Opened
   if (outsider) return fail('NOT_A_MEMBER', `key message for epoch ${m.epoch} has a key for '${outsider.to}', who is not a member`);
   const entry = m.entries.find((e) => e.to === check.selfId);
   if (!entry) return fail('WRONG_RECIPIENT', `key message for epoch ${m.epoch} has no key for us`);
+  // Everything above is free; the signature is the first costly check.
+  if (check.spend && !check.spend()) return fail('RATE_LIMITED', `too many signature checks for '${check.from}': key message dropped`);
   if (!verify(m.signature, signedBytes(m), leader.identityKey)) return fail('BAD_SIGNATURE', `key message signature for epoch ${m.epoch} is invalid`);
   if (!isAcceptableEcho(entry.echo, check.acceptableEchoes)) return fail('STALE_NONCE', `key message for epoch ${m.epoch} echoes a stale liveness nonce`);
   const wk = check.wrapKeyFor?.(leader.dhKey) ?? wrapKey(leader.dhKey, check.dh.publicKey, leader.dhKey, check.dh.privateKey);

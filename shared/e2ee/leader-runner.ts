@@ -34,10 +34,11 @@ export interface LeaderRunnerOptions {
   presence: Presence;
   epochs: Epochs;
   wrapKeys: WrapKeyCache;
+  /** Highest epoch of a roster we verified (never from unverified messages). */
   epochHint: () => number;
   /** Removed, denied or stopped: we no longer act for the meeting. */
   ended: () => boolean;
-  /** Reports a rejected ack, or an admission control that no longer applies when its turn comes. */
+  /** Reports a rejected ack, an admission control that no longer applies when its turn comes, or a step's error. */
   reject: (code: E2eeErrorCode, message: string, from?: string) => void;
   exportSecret: (label: string, bytes: Uint8Array) => void;
   send: (to: string | null, m: WireMessage) => void;
@@ -154,6 +155,9 @@ export class LeaderRunner {
           break;
         case 'flush-next':
           this.o.queue.enqueue(() => this.run(leader.flush));
+          break;
+        case 'error':
+          this.o.reject(o.code, o.message, o.from);
           break;
       }
     }

@@ -18,12 +18,14 @@ import { admissible, createAdmission, lobbyWaiting, type LobbyInput } from './ad
 import type { Announcement } from './announcement.ts';
 import { createCommit, type CommitReason } from './commit.ts';
 import { LIMITS, SIZE } from './constants.ts';
+import { toBase64Url } from './encoding.ts';
+import type { E2eeErrorCode } from './errors.ts';
 import type { AgentTiming, LobbyEntry, LobbyEvent } from './events.ts';
 import type { IdentityKeyPair } from './identity.ts';
-import { createKeysMessage } from './key-message.ts';
+import { sealKeysMessage } from './key-message.ts';
 import { planMembers, sameMembers } from './membership.ts';
-import type { DhKeyPair, RandomBytes } from './primitives.ts';
-import { createRoster, GENESIS_HASH, type VerifiedRoster } from './roster.ts';
+import { wrapKey, type DhKeyPair, type RandomBytes } from './primitives.ts';
+import { createRoster, GENESIS_HASH, type RosterMember, type VerifiedRoster } from './roster.ts';
 import { fingerprint } from './security-code.ts';
 import type { WireMessage } from './wire.ts';
 
@@ -53,6 +55,8 @@ export interface LeaderState {
   readonly notified: ReadonlySet<string>;
   /** Last lobby event emitted, to emit only changes. */
   readonly lobbyKey: string | null;
+  /** Participants we could not seal a key to and already reported (each is reported once). */
+  readonly leftOut: ReadonlySet<string>;
 }
 
 /** What the rest of the agent knows, read (never changed) by a step, plus the signing keys and injected randomness. */
@@ -76,7 +80,7 @@ export interface LeaderContext {
   departed: ReadonlySet<string>;
   /** Latest liveness nonce we know per participant, echoed in its key entry. */
   echoes: ReadonlyMap<string, Uint8Array>;
-  /** Highest epoch seen in any message: a new chain continues the numbering. */
+  /** Highest epoch of a roster we verified: a new chain continues after it. Never taken from unverified messages. */
   epochHint: number;
   /** Cached X25519 wrap key for a member's DH key. */
   wrapKeyFor: (peerDh: Uint8Array) => Uint8Array | undefined;
@@ -99,7 +103,9 @@ export type LeaderOutput =
   | { type: 'arm'; timer: LeaderTimer; at: number }
   | { type: 'disarm'; timer: LeaderTimer }
   /** Changes waited for the committed epoch: call flush on the next turn of the input queue. */
-  | { type: 'flush-next' };
+  | { type: 'flush-next' }
+  /** Something the UI should show: a member left out of the epoch, or an epoch we could not start. */
+  | { type: 'error'; code: E2eeErrorCode; message: string; from?: string };
 
 export interface LeaderStep {
   state: LeaderState;
@@ -146,6 +152,7 @@ export function initialState(head: VerifiedRoster | null): LeaderState {
     admitted: new Set(),
     notified: new Set(),
     lobbyKey: null,
+    leftOut: new Set(),
   };
 }
 
@@ -181,7 +188,35 @@ export function markDirty(state: LeaderState, ctx: LeaderContext, now: number, f
   return { state: { ...dirty, flushAt: at }, out: [{ type: 'arm', timer: 'flush', at }] };
 }
 
-/** The batch window closed: starts the next epoch if membership changed and no epoch is in flight. */
+interface WrapKeys {
+  /** Wrap key by the recipient's X25519 key (base64url). */
+  keys: Map<string, Uint8Array>;
+  unsealable: RosterMember[];
+}
+
+/**
+ * Splits the planned recipients into those we can seal a key to and those we
+ * cannot (X25519 refuses the key: announcements are checked on receipt, so
+ * this is a second line). Returns the wrap keys by X25519 key for the sealable.
+ */
+function wrapKeysFor(recipients: readonly RosterMember[], ctx: LeaderContext): WrapKeys {
+  const keys = new Map<string, Uint8Array>();
+  const unsealable: RosterMember[] = [];
+  for (const m of recipients) {
+    const wk = ctx.wrapKeyFor(m.dhKey) ?? wrapKey(ctx.dh.publicKey, m.dhKey, m.dhKey, ctx.dh.privateKey);
+    if (wk) keys.set(toBase64Url(m.dhKey), wk);
+    else unsealable.push(m);
+  }
+  return { keys, unsealable };
+}
+
+/**
+ * The batch window closed: starts the next epoch if membership changed and no
+ * epoch is in flight. The whole epoch (roster, key, every key entry) is built
+ * and checked before any of it is adopted, installed or sent: if it cannot
+ * be, the leader's state is as before (only the window is closed; the next
+ * change retries) and the step reports why.
+ */
 export function flush(state: LeaderState, ctx: LeaderContext, now: number): LeaderStep {
   const out: LeaderOutput[] = state.flushAt !== null ? [{ type: 'disarm', timer: 'flush' }] : [];
   const closed = { ...state, flushAt: null };
@@ -189,7 +224,7 @@ export function flush(state: LeaderState, ctx: LeaderContext, now: number): Lead
   const next = { ...closed, dirty: false, lastFlushAt: now };
 
   const head = ctx.head;
-  const members = planMembers({
+  const planned = planMembers({
     selfId: ctx.selfId,
     self: ctx.self,
     head: head?.roster ?? null,
@@ -197,27 +232,49 @@ export function flush(state: LeaderState, ctx: LeaderContext, now: number): Lead
     candidates: admissible(lobbyInput(next, ctx)),
     excluded: ctx.excluded,
   });
-  if (head && sameMembers(head.roster.members, members) && head.roster.locked === next.locked) return { state: next, out };
-  // A new chain continues the meeting's numbering when we saw it, so KIDs stay unique per instance.
-  const epoch = Math.min(LIMITS.maxEpoch, (head?.roster.epoch ?? ctx.epochHint) + 1);
+  // A member we cannot seal to is left out (and reported once) rather than stalling everyone else.
+  const { keys: wrapKeys, unsealable } = wrapKeysFor(planned.slice(1), ctx);
+  const leftOut = new Set(state.leftOut);
+  for (const m of unsealable) {
+    if (leftOut.has(m.participantId)) continue;
+    leftOut.add(m.participantId);
+    const message = `left '${m.participantId}' out of the next epoch: cannot seal a key to its X25519 key`;
+    out.push({ type: 'error', code: 'BAD_PUBLIC_KEY', message, from: m.participantId });
+  }
+  const members = planned.filter((m) => !unsealable.includes(m));
+  if (head && sameMembers(head.roster.members, members) && head.roster.locked === next.locked) return { state: { ...next, leftOut }, out };
+  // A new chain continues after the highest verified epoch we know (the hint); never past the KID's 48 bits.
+  const epoch = (head?.roster.epoch ?? ctx.epochHint) + 1;
+  if (epoch > LIMITS.maxEpoch) {
+    const message = `epoch ${epoch - 1} is the last one (2^48 - 1): no further rotation, restart the meeting`;
+    out.push({ type: 'error', code: 'EPOCH_EXHAUSTED', message });
+    return { state: { ...closed, leftOut }, out };
+  }
   // IDs the server reported gone are never trusted again anyway; the rest stay excluded (bounded).
   const excluded = [...ctx.excluded].filter((id) => !ctx.departed.has(id)).slice(-LIMITS.maxMembers);
   const prevHash = head?.hash ?? GENESIS_HASH;
   const { meetingId, instanceId } = ctx;
   const roster = createRoster({ meetingId, instanceId, epoch, prevHash, locked: next.locked, excluded, members }, ctx.identity);
   const epochKey = ctx.random(SIZE.epochKey);
-  ctx.exportSecret(`epoch ${epoch} key`, epochKey);
   const recipients = members.slice(1).map((m) => ({
     participantId: m.participantId,
     dhKey: m.dhKey,
     echo: ctx.echoes.get(m.participantId) ?? m.nonce,
   }));
+  const { identity, dh, random } = ctx;
+  const wrapKeyFor = (peerDh: Uint8Array) => wrapKeys.get(toBase64Url(peerDh));
+  const keys = recipients.length > 0 ? sealKeysMessage({ roster, epochKey, recipients, identity, dh, random, wrapKeyFor }) : null;
+  if (keys && !keys.ok) {
+    out.push({ type: 'error', code: keys.error.code, message: `epoch ${epoch} not started: ${keys.error.message}` });
+    return { state: { ...closed, leftOut }, out };
+  }
+
+  // Built and checked: from here on the epoch is adopted, sent and installed.
+  ctx.exportSecret(`epoch ${epoch} key`, epochKey);
   out.push({ type: 'adopt', roster });
-  if (recipients.length > 0) {
-    const { identity, dh, random, wrapKeyFor } = ctx;
-    const keys = createKeysMessage({ roster, epochKey, recipients, identity, dh, random, wrapKeyFor });
+  if (keys) {
     out.push({ type: 'send', to: null, message: { type: 'roster', roster: roster.roster } });
-    out.push({ type: 'send', to: null, message: { type: 'keys', keys } });
+    out.push({ type: 'send', to: null, message: { type: 'keys', keys: keys.value } });
   } else if (head && head.roster.members.length > 1) {
     // Alone now, but someone we removed may still be connected: it learns so from this roster.
     out.push({ type: 'send', to: null, message: { type: 'roster', roster: roster.roster } });
@@ -226,7 +283,7 @@ export function flush(state: LeaderState, ctx: LeaderContext, now: number): Lead
   // The lobby as it is once the roster is adopted: its members and exclusions are no longer candidates.
   const gone = [...members.map((m) => m.participantId), ...excluded];
   const candidates = new Map([...ctx.candidates].filter(([id]) => !gone.includes(id)));
-  const lobby = refreshLobby({ ...next, admitted: without(next.admitted, gone) }, { ...ctx, head: roster, candidates });
+  const lobby = refreshLobby({ ...next, leftOut, admitted: without(next.admitted, gone) }, { ...ctx, head: roster, candidates });
   out.push(...lobby.out, { type: 'install', roster, epochKey });
 
   const awaiting = new Set(recipients.map((r) => r.participantId).filter(ctx.isPresent));

@@ -17,6 +17,7 @@ import type { Presence } from './presence.ts';
 import type { DhKeyPair } from './primitives.ts';
 import { verifyRoster, type Roster, type VerifiedRoster } from './roster.ts';
 import { fingerprint } from './security-code.ts';
+import type { VerifyBudget } from './verify-budget.ts';
 import type { WireMessage } from './wire.ts';
 import type { WrapKeyCache } from './wrap-keys.ts';
 
@@ -32,6 +33,8 @@ export interface MemberOptions {
   presence: Presence;
   epochs: Epochs;
   wrapKeys: WrapKeyCache;
+  /** Signature checks per relay sender. */
+  budget: VerifyBudget;
   exportSecret: (label: string, bytes: Uint8Array) => void;
   send: (to: string | null, m: WireMessage) => void;
   reject: (code: E2eeErrorCode, message: string, from?: string) => void;
@@ -59,6 +62,8 @@ export class MemberSide {
       head: o.epochs.head,
       departed: o.presence.departed,
       verifiedAnnouncements: o.verifiedAnnouncements,
+      isPresent: o.presence.isPresent,
+      spend: o.budget.spender(from),
     });
     if (!result.ok) {
       // Before our first roster, rosters of epochs we are not part of are expected (they are broadcast).
@@ -83,6 +88,8 @@ export class MemberSide {
       dh: o.dh,
       acceptableEchoes: o.nonces.acceptable(),
       wrapKeyFor: (leaderDh) => o.wrapKeys.get('member', leaderDh),
+      spend: o.budget.spender(from),
+      departed: o.presence.departed,
     });
     if (!opened.ok) return o.reject(opened.error.code, opened.error.message, from);
     const roster = opened.value.roster;

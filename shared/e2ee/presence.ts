@@ -7,6 +7,7 @@ import { sameAnnouncement, verifyAnnouncement, type Announcement, type VerifiedA
 import { ID_PATTERN } from './constants.ts';
 import { fail, ok, type Result } from './errors.ts';
 import type { Roster } from './roster.ts';
+import type { VerifyBudget } from './verify-budget.ts';
 
 export class Presence {
   /** Server's join order (including us). */
@@ -26,6 +27,8 @@ export class Presence {
     private readonly meeting: { meetingId: string; instanceId: string; selfId: string },
     /** Announcement signatures verified so far, shared with roster verification. */
     private readonly verified: VerifiedAnnouncements,
+    /** Signature checks per relay sender; none if absent. */
+    private readonly budget?: VerifyBudget,
   ) {
     this.selfId = meeting.selfId;
   }
@@ -84,7 +87,8 @@ export class Presence {
     if (!this.joinOrder.includes(from)) return fail('UNKNOWN_PARTICIPANT', `announcement from '${from}', whom the server never reported`);
     if (this.excluded.has(from)) return fail('PARTICIPANT_EXCLUDED', `announcement from '${from}', whom the leader removed or denied`);
     const { meetingId, instanceId } = this.meeting;
-    const checked = verifyAnnouncement(a, { meetingId, instanceId, from }, this.verified);
+    const spend = this.budget?.spender(from);
+    const checked = verifyAnnouncement(a, { meetingId, instanceId, from, ...(spend ? { spend } : {}) }, this.verified);
     if (!checked.ok) return checked;
     const inRoster = head?.members.find((m) => m.participantId === from);
     const known = this.candidates.get(from) ?? (inRoster && { meetingId, instanceId, ...inRoster });

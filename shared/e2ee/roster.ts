@@ -5,8 +5,8 @@
 // policy (locked or not, and who was removed or denied), so the policy is
 // exactly as authentic, fresh and inherited on failover as membership itself.
 
-import { verifyAnnouncement, type Announcement, type MeetingContext, type VerifiedAnnouncements } from './announcement.ts';
-import { CONTEXT, E2EE_VERSION, SIZE } from './constants.ts';
+import { verifyAnnouncement, type Announcement, type MeetingContext, type SpendCheck, type VerifiedAnnouncements } from './announcement.ts';
+import { CONTEXT, E2EE_VERSION, LIMITS, SIZE } from './constants.ts';
 import { constantTimeEqual } from '../bytes.ts';
 import { transcript, type Field } from './encoding.ts';
 import { fail, ok, type Result } from './errors.ts';
@@ -117,6 +117,10 @@ export interface RosterCheck extends MeetingContext {
   departed: ReadonlySet<string>;
   /** Announcements whose signatures this receiver already verified (members new to this roster are looked up here). */
   verifiedAnnouncements?: VerifiedAnnouncements;
+  /** Whether the server lists this participant as present; a first roster must come from someone it does. */
+  isPresent?: (participantId: string) => boolean;
+  /** Asked before each signature check (the roster's, then each new entry's), charged to the relay sender. */
+  spend?: SpendCheck;
 }
 
 export type RosterOutcome =
@@ -157,11 +161,20 @@ function checkOrder(prev: Roster, next: Roster): Result<Set<string>> {
   return ok(continuing);
 }
 
+/**
+ * Every check that costs no signature comes first (sender, size, chain,
+ * order, exclusions, whether we are listed), so a roster meant to waste our
+ * CPU is refused before any: see protocol.md §4.2 for the order.
+ */
 export function verifyRoster(r: Roster, check: RosterCheck): Result<RosterOutcome> {
   if (r.meetingId !== check.meetingId) return fail('WRONG_MEETING', `roster for meeting '${r.meetingId}'`);
   if (r.instanceId !== check.instanceId) return fail('WRONG_INSTANCE', 'roster for another instance of this meeting');
   const leader = rosterLeader(r);
   if (leader.participantId !== check.from) return fail('NOT_LEADER', `roster relayed from '${check.from}' names '${leader.participantId}' as leader`);
+  // The codec already bounds both lists; this keeps the bound with the checks for in-memory callers.
+  if (r.members.length > LIMITS.maxMembers || r.excluded.length > LIMITS.maxMembers) {
+    return fail('TOO_LARGE', `roster ${r.epoch} lists more than ${LIMITS.maxMembers} members or exclusions`);
+  }
 
   const head = check.head;
   let continuing = new Set<string>();
@@ -175,25 +188,33 @@ export function verifyRoster(r: Roster, check: RosterCheck): Result<RosterOutcom
     const order = checkOrder(head.roster, r);
     if (!order.ok) return order;
     continuing = order.value;
+  } else if (check.isPresent && !check.isPresent(leader.participantId)) {
+    // With a head, the expected leader is a present member by construction.
+    return fail('UNKNOWN_PARTICIPANT', `roster from '${leader.participantId}', whom the server does not list as present`);
   }
   const exclusions = checkExclusions(r, head?.roster);
   if (!exclusions.ok) return exclusions;
+  const index = rosterIndexOf(r, check.self.participantId);
+  // Without a head, a roster that does not list us is none of our business (and costs no signature check).
+  if (index < 0 && !head) return fail('NOT_IN_ROSTER', `roster ${r.epoch} does not list us`);
 
+  const overBudget = (): Result<never> => fail('RATE_LIMITED', `too many signature checks for '${check.from}': roster ${r.epoch} dropped`);
+  if (check.spend && !check.spend()) return overBudget();
   const digest = rosterHash(r);
   if (!verify(r.signature, signedBytes(digest), leader.identityKey)) return fail('BAD_SIGNATURE', `roster ${r.epoch} signature is invalid`);
 
   // Entries carried over unchanged (checkOrder compared them) were verified with an earlier roster.
+  const ctx = { meetingId: check.meetingId, instanceId: check.instanceId, ...(check.spend ? { spend: check.spend } : {}) };
   for (const m of r.members) {
     if (continuing.has(m.participantId)) continue;
-    const checked = verifyAnnouncement(memberAnnouncement(r, m), { meetingId: check.meetingId, instanceId: check.instanceId }, check.verifiedAnnouncements);
+    const checked = verifyAnnouncement(memberAnnouncement(r, m), ctx, check.verifiedAnnouncements);
+    if (!checked.ok && checked.error.code === 'RATE_LIMITED') return overBudget();
     if (!checked.ok) return fail('ROSTER_BAD_ANNOUNCEMENT', `member '${m.participantId}': ${checked.error.message} (${checked.error.code})`);
   }
 
   const verified = { roster: r, hash: digest };
-  const index = rosterIndexOf(r, check.self.participantId);
-  if (index < 0) {
-    return head ? ok({ kind: 'removed', verified }) : fail('NOT_IN_ROSTER', `roster ${r.epoch} does not list us`);
-  }
+  // A valid successor without us means we were removed (only the leader's signature can say so).
+  if (index < 0) return ok({ kind: 'removed', verified });
   const mine = r.members[index];
   if (!mine || !sameMember(mine, memberFromAnnouncement(check.self))) return fail('ROSTER_SELF_MISMATCH', `roster ${r.epoch} carries keys for us that we did not announce`);
   return ok({ kind: 'member', verified, index });

@@ -73,6 +73,7 @@ export class E2eeController {
       this.frames.clearSendKey();
       this.roster = [];
       this.epoch = 0;
+      this.securityCode = ''; // the old meeting's code is not this one's: shown again once the new agent is keyed
       this.state = 'waiting-for-key';
     }
     const signaling = this.meeting.signalingClient!;
@@ -152,6 +153,7 @@ export class E2eeController {
       if (e.state === 'waiting-for-key') this.frames.clearSendKey();
       if (e.state === 'removed' && was !== 'removed') {
         this.frames.clearSendKey();
+        this.securityCode = ''; // we hold no current epoch: no code to compare
         if (e.reason === 'removed-by-leader') void this.meeting.leave('The meeting leader removed you.');
         this.meeting.alert('error', 'You were removed from the meeting key: your media is no longer sent.');
       }

@@ -7,6 +7,7 @@ import {
   MeetingKeyAgent,
   type AgentState,
   type ChatEvent,
+  type ChatGapEvent,
   type DecidedBy,
   type ErrorEvent,
   type IdentityKeyPair,
@@ -47,6 +48,7 @@ export class E2eeController {
   readonly chat: ChatEvent[] = [];
   readonly verified = new VerifiedStore();
   private readonly chatListeners = new Set<(c: ChatEvent) => void>();
+  private readonly chatGapListeners = new Set<(g: ChatGapEvent) => void>();
   private readonly kidsByEpoch = new Map<number, bigint[]>();
   /** Test builds only: every key this page held, for the blindness audit's key search. */
   readonly keysForTest: Array<{ label: string; hex: string }> = [];
@@ -145,6 +147,9 @@ export class E2eeController {
       if (this.chat.length > 500) this.chat.shift();
       for (const l of this.chatListeners) l(c);
     });
+    agent.on('chat-gap', (g) => {
+      for (const l of this.chatGapListeners) l(g);
+    });
     agent.on('status', (e) => {
       const was = this.state;
       this.state = e.state;
@@ -194,6 +199,11 @@ export class E2eeController {
 
   onChat(l: (c: ChatEvent) => void): void {
     this.chatListeners.add(l);
+  }
+
+  /** Chat messages of a sender that did not reach us (its signed numbering skipped them). */
+  onChatGap(l: (g: ChatGapEvent) => void): void {
+    this.chatGapListeners.add(l);
   }
 
   /** Encrypts and sends; an error value (e.g. NO_KEY) when there is no key, never plaintext. */

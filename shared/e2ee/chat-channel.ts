@@ -1,7 +1,8 @@
 // The agent's chat: sends our messages under the epoch we send with, opens
 // others' under the epoch they name, and keeps the sequence numbers (ours, and
-// the highest accepted per sender, so a replay is refused). The crypto and the
-// checks are in chat.ts; this keeps the state and emits `chat` events.
+// the highest accepted per sender, so a replay is refused and a skipped number
+// shows that the server dropped messages). The crypto and the checks are in
+// chat.ts; this keeps the state and emits `chat` and `chat-gap` events.
 
 import { checkChatText, createChat, openChat, type ChatMessage } from './chat.ts';
 import { LIMITS } from './constants.ts';
@@ -56,6 +57,7 @@ export class ChatChannel {
   receive(from: string, c: ChatMessage): void {
     const head = this.o.epochs.head;
     if (!head) return; // not keyed yet: chat is broadcast, and earlier epochs are unreadable to us by design
+    const lastSeq = this.seen.get(from) ?? 0;
     const opened = openChat(c, {
       meetingId: this.o.meetingId,
       instanceId: this.o.instanceId,
@@ -63,13 +65,27 @@ export class ChatChannel {
       roster: this.o.epochs.roster(c.epoch),
       chatKey: this.o.epochs.installed(c.epoch)?.chatKey,
       current: head.roster,
-      lastSeq: this.seen.get(from) ?? 0,
+      lastSeq,
     });
     if (!opened.ok) return this.o.reject(opened.error.code, opened.error.message, from);
     this.seen.set(from, c.seq);
+    const at = this.o.now();
+    const missed = missedBefore(lastSeq, c.seq);
+    if (missed > 0) this.o.events.emit('chat-gap', { from, count: missed, epoch: c.epoch, seq: c.seq, at });
     const sender = opened.value.sender;
     const fingerprint = this.o.epochs.fingerprintOf(sender.identityKey, sender.participantId);
     const { text } = opened.value;
-    this.o.events.emit('chat', { from, name: sender.name, fingerprint, text, epoch: c.epoch, seq: c.seq, at: this.o.now(), own: false });
+    this.o.events.emit('chat', { from, name: sender.name, fingerprint, text, epoch: c.epoch, seq: c.seq, at, own: false });
   }
+}
+
+/**
+ * Messages a sender numbered between the last one we accepted from it and this
+ * one. A sender's counter runs across epochs (chat.ts), so a gap spanning an
+ * epoch change counts too. Nothing before the first message we accept (0: no
+ * baseline): it may have chatted before we joined. The numbers are signed, so
+ * the server can hide messages but not fake a gap.
+ */
+export function missedBefore(lastSeq: number, seq: number): number {
+  return lastSeq > 0 && seq > lastSeq + 1 ? seq - lastSeq - 1 : 0;
 }

@@ -28,7 +28,7 @@ export interface ChatMessage {
   instanceId: string;
   epoch: number;
   senderId: string;
-  /** Per-sender, strictly increasing across epochs: the replay check. */
+  /** Per-sender, 1, 2, … across epochs (never reset while connected): the replay check, and a skipped number shows a loss. */
   seq: number;
   /** AEAD nonce || ciphertext of the padded text. */
   box: Uint8Array;

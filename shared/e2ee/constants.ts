@@ -22,6 +22,7 @@ export const CONTEXT = {
   frameBaseKey: 'e2ee-meet/v1/sframe-base-key',
   fingerprint: 'e2ee-meet/v1/fingerprint',
   securityCode: 'e2ee-meet/v1/security-code',
+  epochAuthenticator: 'e2ee-meet/v1/epoch-authenticator',
   admission: 'e2ee-meet/v1/admission',
   chat: 'e2ee-meet/v1/chat',
   chatAd: 'e2ee-meet/v1/chat-ad',
@@ -40,6 +41,8 @@ export const SIZE = {
   /** XChaCha20-Poly1305 nonce (24) + epoch key (32) + tag (16). */
   keyBox: 24 + 32 + 16,
   chatKey: 32,
+  /** Derived from the epoch key; the security code is made from it. */
+  epochAuthenticator: 32,
   /** Chat plaintext is padded to a multiple of this, so the server sees size buckets only. */
   chatPadBlock: 256,
   /** XChaCha20-Poly1305 nonce (24) + tag (16) around a padded chat plaintext. */

@@ -10,7 +10,7 @@ import type { AgentEvents } from './events.ts';
 import { EpochKeyRing, type InstalledEpoch } from './key-ring.ts';
 import type { VerifiedRoster } from './roster.ts';
 import { describeRoster } from './roster-view.ts';
-import { fingerprint } from './security-code.ts';
+import { fingerprint, securityCode } from './security-code.ts';
 
 /** Rosters kept behind the head, for acks, commits and chat of recent epochs. */
 const KEPT_ROSTERS = 8;
@@ -71,7 +71,8 @@ export class Epochs {
   }
 
   /**
-   * Starts sending with a committed epoch and shows its roster. Returns the
+   * Starts sending with a committed epoch and shows its roster with its
+   * security code (never before: the code needs the epoch's key). Returns the
    * older epochs to retire after the grace period, or null if we hold no keys for it.
    */
   switchTo(epoch: number): number[] | null {
@@ -80,7 +81,7 @@ export class Epochs {
     if (!keys || !roster) return null;
     this.sending = epoch;
     this.events.emit('send-key', { epoch, kid: keys.own.kid, baseKey: keys.own.baseKey.slice() });
-    this.events.emit('roster', describeRoster(roster.roster, this.fingerprintOf));
+    this.events.emit('roster', describeRoster(roster.roster, securityCode(roster.hash, keys.authenticator), this.fingerprintOf));
     return this.keys.epochsBefore(epoch);
   }
 

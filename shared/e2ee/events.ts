@@ -88,6 +88,22 @@ export interface ChatEvent {
   /** Our own message, echoed so the UI can show one stream. */
   own: boolean;
 }
+/**
+ * Chat messages from one sender that never reached us, or reached us but could
+ * not be opened: its signed counter skipped them. Counted from the first
+ * message we accepted from that sender, so nothing it sent before we joined counts.
+ */
+export interface ChatGapEvent {
+  /** Sender's participant ID (its name is in the verified roster). */
+  from: string;
+  /** How many of its messages are missing just before `seq`. */
+  count: number;
+  /** Epoch and sequence number of the message that showed the gap; its `chat` event follows. */
+  epoch: number;
+  seq: number;
+  /** Local time, ms. */
+  at: number;
+}
 
 export interface AgentEvents {
   'receive-keys': ReceiveKeysEvent;
@@ -97,6 +113,7 @@ export interface AgentEvents {
   status: StatusEvent;
   lobby: LobbyEvent;
   chat: ChatEvent;
+  'chat-gap': ChatGapEvent;
   error: ErrorEvent;
 }
 

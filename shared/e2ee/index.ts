@@ -16,6 +16,7 @@ export type {
   AgentState,
   AgentTiming,
   ChatEvent,
+  ChatGapEvent,
   DecidedBy,
   ErrorEvent,
   LobbyEntry,

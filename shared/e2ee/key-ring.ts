@@ -1,7 +1,9 @@
-// The keys this participant holds per epoch (SFrame base keys and the chat
-// key): installed when an epoch's key is verified, erased when it retires.
+// The keys this participant holds per epoch (SFrame base keys, the chat key
+// and the epoch authenticator behind the security code): installed when an
+// epoch's key is verified, erased when it retires.
 
 import { chatKeyFrom } from './chat.ts';
+import { epochAuthenticatorFrom } from './security-code.ts';
 import { frameKeySalt, frameKeysFrom, type SenderKey } from './sender-keys.ts';
 import { HkdfSha256 } from './hkdf.ts';
 import { wipe } from './primitives.ts';
@@ -15,6 +17,8 @@ export interface InstalledEpoch {
   senders: SenderKey[];
   /** Key for this epoch's chat messages. */
   chatKey: Uint8Array;
+  /** Proof of holding this epoch's key with this roster: the security code is made from it. */
+  authenticator: Uint8Array;
 }
 
 export class EpochKeyRing {
@@ -22,24 +26,26 @@ export class EpochKeyRing {
 
   constructor(private readonly selfId: string) {}
 
-  /** Derives every member's base key and the chat key; consumes (erases) the epoch key. */
+  /** Derives every member's base key, the chat key and the authenticator; consumes (erases) the epoch key. */
   install(v: VerifiedRoster, epochKey: Uint8Array): InstalledEpoch {
     const r = v.roster;
     const labels = { meetingId: r.meetingId, instanceId: r.instanceId, epoch: r.epoch };
-    // Frame keys and chat key share the salt, so one HKDF-Extract serves both.
+    // Frame keys, chat key and authenticator share the salt, so one HKDF-Extract serves all.
     const hkdf = new HkdfSha256(epochKey, frameKeySalt(labels));
     wipe(epochKey);
     let keys: SenderKey[];
     let chatKey: Uint8Array;
+    let authenticator: Uint8Array;
     try {
       keys = frameKeysFrom(hkdf, labels, r.members.map((m) => m.participantId));
       chatKey = chatKeyFrom(hkdf, labels);
+      authenticator = epochAuthenticatorFrom(hkdf, labels, v.hash);
     } finally {
       hkdf.destroy();
     }
     const own = keys[rosterIndexOf(r, this.selfId)];
     if (!own) throw new Error(`installing epoch ${r.epoch}, which does not list us`);
-    const installed = { epoch: r.epoch, own, senders: keys.filter((k) => k !== own), chatKey };
+    const installed = { epoch: r.epoch, own, senders: keys.filter((k) => k !== own), chatKey, authenticator };
     this.epochs.set(r.epoch, installed);
     return installed;
   }
@@ -66,6 +72,7 @@ export class EpochKeyRing {
     if (!e) return false;
     for (const k of [e.own, ...e.senders]) wipe(k.baseKey);
     wipe(e.chatKey);
+    wipe(e.authenticator);
     this.epochs.delete(epoch);
     return true;
   }

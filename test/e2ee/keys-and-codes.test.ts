@@ -2,14 +2,16 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { transcript } from '../../shared/e2ee/encoding.ts';
 import { chatKeyInfo, deriveChatKey } from '../../shared/e2ee/chat.ts';
 import { deriveFrameKeys } from '../../shared/e2ee/sender-keys.ts';
+import { createAnnouncement } from '../../shared/e2ee/announcement.ts';
 import { EpochKeyRing } from '../../shared/e2ee/key-ring.ts';
-import type { VerifiedRoster } from '../../shared/e2ee/roster.ts';
+import { createRoster, GENESIS_HASH, memberFromAnnouncement, type VerifiedRoster } from '../../shared/e2ee/roster.ts';
 import { generateIdentity, identityFromSeed } from '../../shared/e2ee/identity.ts';
 import { kidEpoch, kidIndex, makeKid, MAX_ROSTER_INDEX } from '../../shared/e2ee/kid.ts';
 import { LivenessNonces } from '../../shared/e2ee/liveness.ts';
 import { initCrypto, systemRandom } from '../../shared/e2ee/primitives.ts';
 import { fingerprint, securityCode } from '../../shared/e2ee/security-code.ts';
 import { toBase64Url } from '../../shared/e2ee/encoding.ts';
+import { CTX, participant, rosterOf } from './fixtures.ts';
 
 beforeAll(initCrypto);
 
@@ -118,22 +120,38 @@ describe('fingerprint and security code', () => {
     expect(identityFromSeed(new Uint8Array(5)).ok).toBe(false);
   });
 
-  it('gives every member the same code regardless of join order, 6 groups of 5 digits', () => {
-    const keys = [generateIdentity(), generateIdentity(), generateIdentity()].map((k) => k.publicKey);
-    const code = securityCode('m', 'i', keys);
+  /** The code a member of `roster` shows once it installed `epochKey` (the agent's path: key ring, then securityCode). */
+  const codeOf = (roster: VerifiedRoster, epochKey: Uint8Array, memberId = roster.roster.members[0]?.participantId ?? ''): string =>
+    securityCode(roster.hash, new EpochKeyRing(memberId).install(roster, epochKey.slice()).authenticator);
+
+  it('gives every holder of the epoch the same code, 6 groups of 5 digits', () => {
+    const [a, b, c] = [participant('a'), participant('b'), participant('c')];
+    const roster = rosterOf([a, b, c], 1);
+    const key = systemRandom(32);
+    const code = codeOf(roster, key, 'a');
     expect(code).toMatch(/^\d{5}( \d{5}){5}$/);
-    expect(securityCode('m', 'i', [...keys].reverse())).toBe(code);
+    expect(codeOf(roster, key, 'b')).toBe(code);
+    expect(codeOf(roster, key, 'c')).toBe(code);
   });
 
   it('changes when anyone joins or leaves, or for another meeting instance', () => {
-    const keys = [generateIdentity(), generateIdentity(), generateIdentity()].map((k) => k.publicKey);
-    const code = securityCode('m', 'i', keys);
-    expect(securityCode('m', 'i', keys.slice(0, 2))).not.toBe(code);
-    expect(securityCode('m', 'i', [...keys, generateIdentity().publicKey])).not.toBe(code);
+    const [a, b, c] = [participant('a'), participant('b'), participant('c')];
+    const key = systemRandom(32);
+    const code = codeOf(rosterOf([a, b, c], 1), key);
+    expect(codeOf(rosterOf([a, b], 1), key)).not.toBe(code);
+    expect(codeOf(rosterOf([a, b, c, participant('d')], 1), key)).not.toBe(code);
     // A second tab of the same profile counts as a member too.
-    expect(securityCode('m', 'i', [...keys, keys[0] as Uint8Array])).not.toBe(code);
-    expect(securityCode('m', 'i2', keys)).not.toBe(code);
-    expect(securityCode('m2', 'i', keys)).not.toBe(code);
+    const tab = participant('a2');
+    const tabFields = { ...CTX, participantId: 'a2', name: 'A', dhKey: tab.dh.publicKey, nonce: tab.nonces.latest };
+    tab.announcement = createAnnouncement(tabFields, a.identity);
+    expect(codeOf(rosterOf([a, b, c, tab], 1), key)).not.toBe(code);
+    const other = (ctx: { meetingId: string; instanceId: string }): string => {
+      const ps = [participant('a', ctx), participant('b', ctx)];
+      const members = ps.map((p) => memberFromAnnouncement(p.announcement));
+      return codeOf(createRoster({ ...ctx, epoch: 1, prevHash: GENESIS_HASH, members }, ps[0]!.identity), key);
+    };
+    expect(other({ ...CTX, instanceId: 'i2' })).not.toBe(other(CTX));
+    expect(other({ ...CTX, meetingId: 'm2' })).not.toBe(other(CTX));
   });
 });
 

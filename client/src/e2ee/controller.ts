@@ -7,6 +7,7 @@ import {
   MeetingKeyAgent,
   type AgentState,
   type ChatEvent,
+  type ChatGapEvent,
   type DecidedBy,
   type ErrorEvent,
   type IdentityKeyPair,
@@ -47,6 +48,7 @@ export class E2eeController {
   readonly chat: ChatEvent[] = [];
   readonly verified = new VerifiedStore();
   private readonly chatListeners = new Set<(c: ChatEvent) => void>();
+  private readonly chatGapListeners = new Set<(g: ChatGapEvent) => void>();
   private readonly kidsByEpoch = new Map<number, bigint[]>();
 
   /**
@@ -76,6 +78,7 @@ export class E2eeController {
       this.frames.clearSendKey();
       this.roster = [];
       this.epoch = 0;
+      this.securityCode = ''; // the old meeting's code is not this one's: shown again once the new agent is keyed
       this.state = 'waiting-for-key';
     }
     const signaling = this.meeting.signalingClient!;
@@ -147,6 +150,9 @@ export class E2eeController {
       if (this.chat.length > 500) this.chat.shift();
       for (const l of this.chatListeners) l(c);
     });
+    agent.on('chat-gap', (g) => {
+      for (const l of this.chatGapListeners) l(g);
+    });
     agent.on('status', (e) => {
       const was = this.state;
       this.state = e.state;
@@ -155,6 +161,7 @@ export class E2eeController {
       if (e.state === 'waiting-for-key') this.frames.clearSendKey();
       if (e.state === 'removed' && was !== 'removed') {
         this.frames.clearSendKey();
+        this.securityCode = ''; // we hold no current epoch: no code to compare
         if (e.reason === 'removed-by-leader') void this.meeting.leave('The meeting leader removed you.');
         this.meeting.alert('error', 'You were removed from the meeting key: your media is no longer sent.');
       }
@@ -195,6 +202,11 @@ export class E2eeController {
 
   onChat(l: (c: ChatEvent) => void): void {
     this.chatListeners.add(l);
+  }
+
+  /** Chat messages of a sender that did not reach us (its signed numbering skipped them). */
+  onChatGap(l: (g: ChatGapEvent) => void): void {
+    this.chatGapListeners.add(l);
   }
 
   /** Encrypts and sends; an error value (e.g. NO_KEY) when there is no key, never plaintext. */

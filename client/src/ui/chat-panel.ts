@@ -46,6 +46,12 @@ export function createChatPanel(e2ee: E2eeController): HTMLElement {
     if (panel.hidden && !c.own) document.dispatchEvent(new CustomEvent('chat-unread'));
   };
   e2ee.onChat(add);
+  // The server dropped messages (or we could not open them): say so where they would have been.
+  e2ee.onChatGap((g) => {
+    const what = `${g.count} message${g.count === 1 ? '' : 's'} from ${e2ee.nameOf(g.from)} did not arrive`;
+    log.append(h('li', { class: 'gap warn-text', 'data-testid': 'chat-gap', 'data-from': g.from }, what));
+    log.scrollTop = log.scrollHeight;
+  });
 
   input.addEventListener('keydown', (ev) => {
     if (ev.key !== 'Enter' || ev.shiftKey) return;

@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initCrypto, type ChatGapEvent } from '../../shared/e2ee/index.ts';
 import { decodeMessage, encodeMessage } from '../../shared/e2ee/wire.ts';
 import { codes, harness, inject, lastRelayed, meeting, type Harness } from './harness.ts';
-import type { SimParticipant } from './sim.ts';
+import type { SimParticipant } from '../../harness/sim.ts';
 
 beforeAll(initCrypto);
 

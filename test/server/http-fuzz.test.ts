@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../server/app.ts';
 import { startTestServer } from '../../harness/server.ts';
+import { seededRandom } from '../../harness/sim.ts';
 import { TestClient } from '../../harness/ws-client.ts';
 import { rawRequest, type RawReply } from './raw-http.ts';
 
@@ -27,18 +28,6 @@ afterAll(async () => {
 
 // ---------------------------------------------------------------- generators
 
-/** mulberry32: a small seeded PRNG, so a failing request can be regenerated. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 interface Fuzzed {
   kind: string;
   bytes: Buffer;
@@ -47,7 +36,7 @@ interface Fuzzed {
 }
 
 function generator(seed: number): () => Fuzzed {
-  const r = rng(seed);
+  const r = seededRandom(seed); // the simulation's mulberry32: a failing request can be regenerated
   const int = (lo: number, hi: number): number => lo + Math.floor(r() * (hi - lo + 1));
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
   const bytes = (n: number): Buffer => Buffer.from(Array.from({ length: n }, () => int(0, 255)));

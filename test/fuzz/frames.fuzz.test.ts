@@ -18,6 +18,10 @@
 //      within the replay window (accepted) or too old (REPLAY).
 // The decrypt stage counts drops in FrameStats, and the counters must add up
 // to what the harness saw.
+//
+// One file (about 560 lines) because the mutators, the delivery phases and
+// the oracle all read the same round state; split, each part would need it
+// passed around whole.
 
 import { describe, expect, it } from 'vitest';
 import { WorkerKeys, type FrameResult } from '../../client/src/e2ee/worker/keys.ts';

@@ -75,15 +75,19 @@ describe.each([
       for (const [i, p] of pages.entries()) {
         await waitForSurface(
           p.page,
-          ({ meeting: m, e2ee }, old) => m.phase === 'joined' && m.join?.participantId !== old && e2ee.roster.length === 3 && e2ee.shownState === 'ok',
+          ({ meeting: m, e2ee }, old) =>
+            m.phase === 'joined' && m.join?.participantId !== old && e2ee.roster.length === 3 && e2ee.shownState === 'ok',
           oldIds[i]!,
           { timeout: 20_000 },
         );
       }
       await expect
-        .poll(async () => new Set((await Promise.all(pages.map((p) => e2eeSnapshot(p.page)))).map((s) => `${s.epoch} ${s.securityCode}`)).size, {
-          timeout: 10_000,
-        })
+        .poll(
+          async () => new Set((await Promise.all(pages.map((p) => e2eeSnapshot(p.page)))).map((s) => `${s.epoch} ${s.securityCode}`)).size,
+          {
+            timeout: 10_000,
+          },
+        )
         .toBe(1);
       const rejoined = await Promise.all(pages.map((p) => e2eeSnapshot(p.page)));
       const [aId, bId, cId] = rejoined.map((s) => s.selfId) as [string, string, string];
@@ -101,7 +105,9 @@ describe.each([
         if (s.participantId === aId || s.participantId === bId) s.send({ type: 'participant-left', participantId: cId });
       }
       await Promise.all(
-        [a, b].map((p) => waitForSurface(p.page, ({ e2ee }, e) => e2ee.epoch > e && e2ee.roster.length === 2, before.epoch, { timeout: 5000 })),
+        [a, b].map((p) =>
+          waitForSurface(p.page, ({ e2ee }, e) => e2ee.epoch > e && e2ee.roster.length === 2, before.epoch, { timeout: 5000 }),
+        ),
       );
       // Frames still in flight under the previous epoch arrive during the first moments.
       await a.page.waitForTimeout(1000);
@@ -119,7 +125,8 @@ describe.each([
       await a.page.waitForTimeout(2500);
       const carolAfter = await decryptedBy(c.page, [aId, bId]);
       const carolDropsAfter = dropsOf(await e2eeSnapshot(c.page));
-      console.log(`Carol, 1 s → 3.5 s after the re-key: decrypted ${carolBefore} → ${carolAfter}, dropped ${carolDropsBefore} → ${carolDropsAfter}`);
+      const carolSaw = `decrypted ${carolBefore} → ${carolAfter}, dropped ${carolDropsBefore} → ${carolDropsAfter}`;
+      console.log(`Carol, 1 → 3.5 s after the re-key: ${carolSaw}`);
       expect(carolAfter - carolBefore).toBeLessThan(3);
       expect(carolDropsAfter).toBeGreaterThan(carolDropsBefore + 20);
 

@@ -15,7 +15,12 @@ describe('frame worker messages', () => {
       participantId: 'p1',
       baseKey,
     });
-    expect(parsePageMessage({ type: 'set-send-key', seq: 3, kid: 5n, baseKey })).toEqual({ type: 'set-send-key', seq: 3, kid: 5n, baseKey });
+    expect(parsePageMessage({ type: 'set-send-key', seq: 3, kid: 5n, baseKey })).toEqual({
+      type: 'set-send-key',
+      seq: 3,
+      kid: 5n,
+      baseKey,
+    });
     expect(parsePageMessage({ type: 'retire-key', kid: 5n, graceMs: 100 })).toEqual({ type: 'retire-key', kid: 5n, graceMs: 100 });
     expect(parsePageMessage({ type: 'clear-send-key' })).toEqual({ type: 'clear-send-key' });
     const testConfig = { type: 'test-config', plaintext: false, corruptReceiveKeys: true };

@@ -80,7 +80,8 @@ export class E2eeController {
     frames.onStats(() => meeting.changed());
     frames.onWorkerEvent((m) => {
       if (m.type === 'need-keyframe') void meeting.media?.requestKeyFrames(m.participantId);
-      if (m.type === 'error' && m.code === 'KEY_IMPORT') this.meeting.alert('error', `A frame key was refused, so some media cannot be decrypted: ${m.message}`);
+      if (m.type === 'error' && m.code === 'KEY_IMPORT')
+        this.meeting.alert('error', `A frame key was refused, so some media cannot be decrypted: ${m.message}`);
     });
   }
 
@@ -121,7 +122,10 @@ export class E2eeController {
     // Per agent: epoch numbers restart with each meeting instance.
     const kidsByEpoch = new Map<number, bigint[]>();
     agent.on('receive-keys', (e) => {
-      kidsByEpoch.set(e.epoch, e.senders.map((s) => s.kid));
+      kidsByEpoch.set(
+        e.epoch,
+        e.senders.map((s) => s.kid),
+      );
       for (const s of e.senders) this.frames.addReceiveKey(s.kid, s.participantId, s.baseKey);
     });
     agent.on('send-key', (e) => {
@@ -197,7 +201,10 @@ export class E2eeController {
     if (!r.ok) {
       if (r.error.code === 'SUPERSEDED') return; // a later key change (or a rejoin) decides
       this.sendKeyFailure = { epoch, code: r.error.code, message: r.error.message };
-      this.meeting.alert('error', `The frame worker refused the key of epoch ${epoch} (${r.error.code}): your audio and video are not sent.`);
+      this.meeting.alert(
+        'error',
+        `The frame worker refused the key of epoch ${epoch} (${r.error.code}): your audio and video are not sent.`,
+      );
       this.meeting.changed();
       return;
     }

@@ -2,7 +2,7 @@
 // participant list from the verified roster (never from the server's word)
 // with each identity fingerprint and the current leader.
 
-import type { E2eeController } from '../e2ee/controller.ts';
+import type { E2eeController, ShownE2eeState } from '../e2ee/controller.ts';
 import type { Meeting } from '../meeting.ts';
 import { h } from './dom.ts';
 import { fingerprint } from '../../../shared/e2ee/index.ts';
@@ -53,11 +53,7 @@ export function createSecurityPanel(meeting: Meeting, e2ee: E2eeController): HTM
     const self = meeting.join?.participantId;
     panel.replaceChildren(
       h('h2', {}, 'Security'),
-      h(
-        'p',
-        { class: 'state' },
-        stateSentence(e2ee),
-      ),
+      h('p', { class: 'state' }, stateSentence(e2ee)),
       h('h3', {}, meeting.opts.mode === 'call' ? 'Call security code' : 'Meeting security code'),
       h('p', { class: 'code big' }, code || '—'),
       h(
@@ -131,10 +127,16 @@ function stateSentence(e2ee: E2eeController): string {
   }
 }
 
+const HEADER_TEXT: Partial<Record<ShownE2eeState, string>> = {
+  ok: 'End-to-end encrypted',
+  failing: 'Encryption failing',
+  removed: 'Removed from key',
+};
+
 /** Header items: E2EE state, epoch and the security code (stable test hooks). */
 export function renderSecurityHeader(el: HTMLElement, e2ee: E2eeController): void {
   const shown = e2ee.shownState;
-  const state = shown === 'ok' ? 'End-to-end encrypted' : shown === 'failing' ? 'Encryption failing' : shown === 'removed' ? 'Removed from key' : 'Waiting for key…';
+  const state = HEADER_TEXT[shown] ?? 'Waiting for key…';
   el.replaceChildren(
     h('span', { class: `e2ee-state ${shown}`, 'data-testid': 'e2ee-state', 'data-state': shown }, state),
     h('span', { class: 'epoch-label' }, 'epoch ', h('span', { 'data-testid': 'epoch' }, String(e2ee.epoch))),

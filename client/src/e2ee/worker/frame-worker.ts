@@ -85,7 +85,12 @@ scope.onmessage = (ev: MessageEvent) => {
       // Test builds only: a receiver holding a wrong key must decode nothing.
       if (__E2EE_TEST_HOOKS__ && corruptKeysForTest) msg.baseKey[0]! ^= 0xff;
       void keys.addReceiveKey(msg.kid, msg.participantId, msg.baseKey).then((r) => {
-        if (!r.ok) post({ type: 'error', code: 'KEY_IMPORT', message: `receive key ${msg.kid} of ${msg.participantId}: ${r.error.code}: ${r.error.message}` });
+        if (!r.ok)
+          post({
+            type: 'error',
+            code: 'KEY_IMPORT',
+            message: `receive key ${msg.kid} of ${msg.participantId}: ${r.error.code}: ${r.error.message}`,
+          });
       });
       break;
     case 'set-send-key':
@@ -113,7 +118,9 @@ async function setSendKey(seq: number, kid: bigint, baseKey: Uint8Array): Promis
   let outcome: SendKeyOutcome;
   try {
     const r = await keys.setSendKey(kid, baseKey);
-    outcome = r.ok ? { type: 'send-key', seq, kid, ok: true } : { type: 'send-key', seq, kid, ok: false, error: { code: r.error.code, message: r.error.message } };
+    outcome = r.ok
+      ? { type: 'send-key', seq, kid, ok: true }
+      : { type: 'send-key', seq, kid, ok: false, error: { code: r.error.code, message: r.error.message } };
   } catch (e) {
     keys.clearSendKey(); // fail closed, as for a refusal
     outcome = { type: 'send-key', seq, kid, ok: false, error: { code: 'INTERNAL', message: e instanceof Error ? e.message : String(e) } };

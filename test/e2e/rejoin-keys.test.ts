@@ -111,7 +111,7 @@ describe.each([
       );
       // Frames still in flight under the previous epoch arrive during the first moments.
       await a.page.waitForTimeout(1000);
-      const [sa, sb] = await Promise.all([a, b].map((p) => e2eeSnapshot(p.page)));
+      const [sa, sb] = await Promise.all([e2eeSnapshot(a.page), e2eeSnapshot(b.page)]);
       expect(sa.securityCode).toBe(sb.securityCode);
       expect(sa.securityCode).not.toBe(before.securityCode);
       expect(sa.epoch).toBe(sb.epoch);
@@ -131,7 +131,7 @@ describe.each([
       expect(carolDropsAfter).toBeGreaterThan(carolDropsBefore + 20);
 
       // Alice and Bob keep decoding each other, and nothing they send or receive fails.
-      const [ta, tb] = await Promise.all([a, b].map((p) => e2eeSnapshot(p.page)));
+      const [ta, tb] = await Promise.all([e2eeSnapshot(a.page), e2eeSnapshot(b.page)]);
       const decodedAfter = await Promise.all([videoFramesDecodedFrom(a.page, bId), videoFramesDecodedFrom(b.page, aId)]);
       expect(decodedAfter[0]).toBeGreaterThan(decodedBefore[0]! + 15);
       expect(decodedAfter[1]).toBeGreaterThan(decodedBefore[1]! + 15);

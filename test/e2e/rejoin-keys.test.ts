@@ -54,7 +54,7 @@ describe.each([
   ['the server restarts', restartServer],
   ['every socket drops at once', cutEverySocket],
 ] as const)('rejoin after %s', (_what, interrupt) => {
-  it('starts from fresh frame keys, re-keys, and a member reported gone cannot decrypt what follows', { timeout: 60_000 }, async () => {
+  it('starts from fresh frame keys, re-keys, and a member reported gone cannot decrypt what follows', { timeout: 90_000 }, async () => {
     const meeting = `rejoin-${Date.now()}`;
     const url = (n: string) => `${server.url}/?meeting=${meeting}&name=${n}&join=1`;
     const opts = { initScripts: [cameraOverride('320x180@15')] };
@@ -106,7 +106,7 @@ describe.each([
       }
       await Promise.all(
         [a, b].map((p) =>
-          waitForSurface(p.page, ({ e2ee }, e) => e2ee.epoch > e && e2ee.roster.length === 2, before.epoch, { timeout: 5000 }),
+          waitForSurface(p.page, ({ e2ee }, e) => e2ee.epoch > e && e2ee.roster.length === 2, before.epoch, { timeout: 10_000 }),
         ),
       );
       // Frames still in flight under the previous epoch arrive during the first moments.

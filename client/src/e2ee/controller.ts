@@ -17,24 +17,13 @@ import { cleanDisplayName } from '../../../shared/display-name.ts';
 import type { JoinResult, ServerNotice } from '../../../shared/protocol/signaling.ts';
 import type { Meeting, RemoteParticipant } from '../meeting.ts';
 import type { FrameCrypto, SendKeyResult } from './frame-crypto.ts';
+import { FAILING_AFTER_MS, shownE2eeState, type SendKeyFailure, type ShownE2eeState } from './shown-state.ts';
 import { VerifiedStore, type Verification } from './verified-store.ts';
 
-/** A sender whose frames fail for this long (with none decrypting) is shown as failing. */
-const FAILING_AFTER_MS = 1500;
 
 export interface TileStatus {
   state: 'ok' | 'waiting-for-key' | 'failing';
   text: string;
-}
-
-/** What the header shows: the agent's state, or 'failing' while our own frames cannot be encrypted. */
-export type ShownE2eeState = AgentState | 'failing';
-
-/** A send key the frame worker refused: nothing is sent until a later key is accepted. */
-export interface SendKeyFailure {
-  epoch: number;
-  code: string;
-  message: string;
 }
 
 /** Longest a new video consumer stays paused waiting for our first epoch. */
@@ -222,22 +211,17 @@ export class E2eeController {
     this.meeting.changed();
   }
 
-  /**
-   * The state the header shows. 'ok' ("end-to-end encrypted") only while the
-   * worker confirmed a send key, accepted the latest one, and our frames are
-   * not being dropped; never while reconnecting (the old keys are going away).
-   */
+  /** The state the header shows: 'ok' ("end-to-end encrypted") only while our frames really leave encrypted (shown-state.ts). */
   get shownState(): ShownE2eeState {
-    if (this.state !== 'ok') return this.state;
-    if (this.sendKeyFailure) return 'failing';
-    if (this.meeting.phase === 'reconnecting') return 'waiting-for-key';
-    if (this.epoch === 0) return 'waiting-for-key';
-    // As for a tile: recent drops since the key, and nothing encrypted for a while.
-    const { lastError, lastEncryptAt } = this.frames.send;
-    const now = Date.now();
-    const recentDrop = lastError !== undefined && lastError.at > this.sendKeyConfirmedAt && now - lastError.at < 3000;
-    if (recentDrop && (lastEncryptAt === undefined || now - lastEncryptAt > FAILING_AFTER_MS)) return 'failing';
-    return 'ok';
+    return shownE2eeState({
+      agentState: this.state,
+      phase: this.meeting.phase,
+      confirmedEpoch: this.epoch,
+      confirmedAt: this.sendKeyConfirmedAt,
+      sendKeyFailure: this.sendKeyFailure,
+      send: this.frames.send,
+      now: Date.now(),
+    });
   }
 
   private onNotice(n: ServerNotice): void {

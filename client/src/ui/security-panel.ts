@@ -2,7 +2,8 @@
 // participant list from the verified roster (never from the server's word)
 // with each identity fingerprint and the current leader.
 
-import type { E2eeController, ShownE2eeState } from '../e2ee/controller.ts';
+import type { E2eeController } from '../e2ee/controller.ts';
+import type { ShownE2eeState } from '../e2ee/shown-state.ts';
 import type { Meeting } from '../meeting.ts';
 import { h } from './dom.ts';
 import { fingerprint } from '../../../shared/e2ee/index.ts';

@@ -20,7 +20,6 @@ import type { FrameCrypto, SendKeyResult } from './frame-crypto.ts';
 import { FAILING_AFTER_MS, shownE2eeState, type SendKeyFailure, type ShownE2eeState } from './shown-state.ts';
 import { VerifiedStore, type Verification } from './verified-store.ts';
 
-
 export interface TileStatus {
   state: 'ok' | 'waiting-for-key' | 'failing';
   text: string;

@@ -40,7 +40,7 @@ export function detectTransformPath(forced?: string | null): TransformPath | und
 
 type Listener<T> = (v: T) => void;
 
-/** Why a send key is not in use: the worker's refusal, or SUPERSEDED (a later key change or a reset overtook it). */
+/** The worker's answer to a send key: in use, refused (nothing is sent), or SUPERSEDED by a later key change or a reset. */
 export type SendKeyResult = { ok: true } | { ok: false; error: CodedError<SFrameErrorCode> };
 
 interface TestConfig {

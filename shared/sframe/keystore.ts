@@ -198,19 +198,40 @@ export class SFrameKeyStore {
   /**
    * Installs this sender's key. Counters start at max(ctrFloor, anything this
    * store already used for `kid`), and onReserve is told the first block.
+   *
+   * Fails closed: if the latest send-key change is refused (KID_CONFLICT, a
+   * bad key, …), the previous send key is dropped too and frames give NO_KEY.
+   * The caller moved on to the new key (e.g. a member left), so sending on
+   * under the old one would leak media to whoever still holds it. SUPERSEDED
+   * leaves the key alone: a later change decides.
    */
   async setSendKey(kid: bigint, baseKey: Uint8Array, ctrFloor = 0n, options: { suite?: CipherSuiteId } = {}): Promise<Result<void>> {
-    if (!isU64(ctrFloor)) return fail('INVALID_ARGUMENT', `ctrFloor must be in 0..2^64-1, got ${ctrFloor}`);
-    const suite = getSuite(options.suite ?? this.suite);
-    if (!suite.ok) return suite;
     const generation = ++this.sendGeneration;
+    const r = await this.installSendKey(generation, kid, baseKey, ctrFloor, options.suite);
+    if (!r.ok && r.error.code !== 'SUPERSEDED' && generation === this.sendGeneration) this.dropSendKey();
+    return r;
+  }
+
+  private async installSendKey(
+    generation: number,
+    kid: bigint,
+    baseKey: Uint8Array,
+    ctrFloor: bigint,
+    suiteId: CipherSuiteId | undefined,
+  ): Promise<Result<void>> {
+    if (!isU64(ctrFloor)) return fail('INVALID_ARGUMENT', `ctrFloor must be in 0..2^64-1, got ${ctrFloor}`);
+    const suite = getSuite(suiteId ?? this.suite);
+    if (!suite.ok) return suite;
     const ctx = await createKeyContext(suite.value, kid, baseKey);
     if (!ctx.ok) return ctx;
     if (generation !== this.sendGeneration) {
       ctx.value.salt.fill(0);
       return fail('SUPERSEDED', `a later send-key change replaced KID ${kid} before it was installed`);
     }
-    if (this.receive.has(kid)) return fail('KID_CONFLICT', `KID ${kid} is a receive key here`);
+    if (this.receive.has(kid)) {
+      ctx.value.salt.fill(0);
+      return fail('KID_CONFLICT', `KID ${kid} is a receive key here`);
+    }
     let start = ctrFloor;
     const used = this.send?.ctx.kid === kid ? this.send.next : this.sentUpTo.get(kid);
     if (used !== undefined && used > start) start = used;

@@ -90,6 +90,41 @@ describe('key store: sending', () => {
   });
 });
 
+describe('key store: a refused send key fails closed', () => {
+  const NEXT = 0x2_0000n; // the next epoch's send KID
+
+  it('drops the previous send key when the next one is refused (KID_CONFLICT): NO_KEY, never the old key', async () => {
+    const { sender } = await pair();
+    unwrap(await sender.addReceiveKey(NEXT, baseKey(9), { owner: 'someone else' }));
+    expect(codeOf(await sender.setSendKey(NEXT, baseKey(2)))).toBe('KID_CONFLICT');
+    expect(sender.sendKid).toBeUndefined();
+    expect(codeOf(await sender.encrypt('opus', frameOf(20)))).toBe('NO_KEY');
+  });
+
+  it('drops the previous send key when the next one is invalid', async () => {
+    const { sender } = await pair();
+    expect(codeOf(await sender.setSendKey(NEXT, baseKey(2), -1n))).toBe('INVALID_ARGUMENT');
+    expect(codeOf(await sender.encrypt('opus', frameOf(20)))).toBe('NO_KEY');
+  });
+
+  it('sends again once a later key is accepted', async () => {
+    const { sender } = await pair();
+    unwrap(await sender.addReceiveKey(NEXT, baseKey(9)));
+    expect(codeOf(await sender.setSendKey(NEXT, baseKey(2)))).toBe('KID_CONFLICT');
+    unwrap(await sender.setSendKey(0x3_0000n, baseKey(3)));
+    expect(unwrap(await sender.encrypt('opus', frameOf(20))).kid).toBe(0x3_0000n);
+  });
+
+  it('keeps the winner when a refused call was already overtaken (SUPERSEDED decides nothing)', async () => {
+    const store = new SFrameKeyStore();
+    const stale = store.setSendKey(ALICE, KEY);
+    const latest = store.setSendKey(NEXT, baseKey(2));
+    expect(codeOf(await stale)).toBe('SUPERSEDED');
+    unwrap(await latest);
+    expect(unwrap(await store.encrypt('opus', frameOf(20))).kid).toBe(NEXT);
+  });
+});
+
 describe('key store: counter reservation across restarts', () => {
   it('announces a block before using it, and a restarted worker resumes above every used counter', async () => {
     const persisted = new Map<bigint, bigint>(); // what the page would store

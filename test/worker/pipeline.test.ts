@@ -104,6 +104,24 @@ describe('encrypt stage', () => {
     expect(out.frames).toEqual([]);
   });
 
+  it('drops frames with NO_KEY after a refused send key, never sending under the previous one', async () => {
+    // Bob sends under epoch 1. The next epoch's KID is one this worker holds as
+    // a receive key (a KID of an older meeting instance): the key is refused.
+    const { bob } = await meeting();
+    const nextKid = (2n << 16n) | 1n;
+    expect((await bob.keys.addReceiveKey(nextKid, 'carol', ALICE_KEY)).ok).toBe(true);
+    const refused = await bob.keys.setSendKey(nextKid, BOB_KEY);
+    expect(refused).toMatchObject({ ok: false, error: { code: 'KID_CONFLICT' } });
+    expect(bob.keys.sendKid).toBeUndefined();
+    const out = output();
+    const sender = bob.cryptor({ operation: 'encrypt' });
+    for (const first of [VP8_KEYFRAME, VP8_DELTA, VP8_DELTA]) {
+      expect(await sender.encryptFrame(encoded(first), out)).toMatchObject({ ok: false, code: 'NO_KEY' });
+    }
+    expect(out.frames).toEqual([]);
+    expect(bob.stats.snapshot().send).toMatchObject({ encrypted: 0, dropped: { NO_KEY: 3 }, lastError: { code: 'NO_KEY' } });
+  });
+
   it.each([
     ['vp8', VP8_KEYFRAME, 10],
     ['vp8', VP8_DELTA, 3],

@@ -15,7 +15,12 @@ describe('frame worker messages', () => {
       participantId: 'p1',
       baseKey,
     });
-    expect(parsePageMessage({ type: 'set-send-key', kid: 5n, baseKey })).toEqual({ type: 'set-send-key', kid: 5n, baseKey });
+    expect(parsePageMessage({ type: 'set-send-key', seq: 3, kid: 5n, baseKey })).toEqual({
+      type: 'set-send-key',
+      seq: 3,
+      kid: 5n,
+      baseKey,
+    });
     expect(parsePageMessage({ type: 'retire-key', kid: 5n, graceMs: 100 })).toEqual({ type: 'retire-key', kid: 5n, graceMs: 100 });
     expect(parsePageMessage({ type: 'clear-send-key' })).toEqual({ type: 'clear-send-key' });
     const testConfig = { type: 'test-config', plaintext: false, corruptReceiveKeys: true };
@@ -29,7 +34,8 @@ describe('frame worker messages', () => {
   it.each([
     ['a removed message (detach)', { type: 'detach', transformId: 'r1' }],
     ['an unknown type', { type: 'ready' }],
-    ['a KID that is a number, not a bigint', { type: 'set-send-key', kid: 5, baseKey: new Uint8Array(16) }],
+    ['a KID that is a number, not a bigint', { type: 'set-send-key', seq: 1, kid: 5, baseKey: new Uint8Array(16) }],
+    ['a send key without the seq its answer needs', { type: 'set-send-key', kid: 5n, baseKey: new Uint8Array(16) }],
     ['a base key that is not bytes', { type: 'add-receive-key', kid: 5n, participantId: 'p1', baseKey: [1, 2, 3] }],
     ['a grace period that is not a number', { type: 'retire-key', kid: 5n, graceMs: '100' }],
     ['attach without streams', { type: 'attach', options: OPTIONS }],

@@ -17,11 +17,9 @@ import {
 import { cleanDisplayName } from '../../../shared/display-name.ts';
 import type { JoinResult, ServerNotice } from '../../../shared/protocol/signaling.ts';
 import type { Meeting, RemoteParticipant } from '../meeting.ts';
-import type { FrameCrypto } from './frame-crypto.ts';
+import type { FrameCrypto, SendKeyResult } from './frame-crypto.ts';
+import { FAILING_AFTER_MS, shownE2eeState, type SendKeyFailure, type ShownE2eeState } from './shown-state.ts';
 import { VerifiedStore, type Verification } from './verified-store.ts';
-
-/** A sender whose frames fail for this long (with none decrypting) is shown as failing. */
-const FAILING_AFTER_MS = 1500;
 
 export interface TileStatus {
   state: 'ok' | 'waiting-for-key' | 'failing';
@@ -34,7 +32,12 @@ const KEYED_GATE_TIMEOUT_MS = 5000;
 export class E2eeController {
   agent?: MeetingKeyAgent;
   state: AgentState = 'waiting-for-key';
+  /** The epoch our frame worker confirmed it sends under (0: none yet); never one it refused. */
   epoch = 0;
+  /** Set while the worker refuses our current send key (it then sends nothing). */
+  sendKeyFailure?: SendKeyFailure;
+  /** When the worker last confirmed a send key: send drops from before it are history. */
+  private sendKeyConfirmedAt = 0;
   securityCode = '';
   previousSecurityCode = '';
   roster: RosterMemberView[] = [];
@@ -49,7 +52,6 @@ export class E2eeController {
   readonly verified = new VerifiedStore();
   private readonly chatListeners = new Set<(c: ChatEvent) => void>();
   private readonly chatGapListeners = new Set<(g: ChatGapEvent) => void>();
-  private readonly kidsByEpoch = new Map<number, bigint[]>();
 
   /**
    * `secretSinkForTest` (test builds only, compiled out of dist/): told every
@@ -68,17 +70,22 @@ export class E2eeController {
     frames.onStats(() => meeting.changed());
     frames.onWorkerEvent((m) => {
       if (m.type === 'need-keyframe') void meeting.media?.requestKeyFrames(m.participantId);
+      if (m.type === 'error' && m.code === 'KEY_IMPORT')
+        this.meeting.alert('error', `A frame key was refused, so some media cannot be decrypted: ${m.message}`);
     });
   }
 
   private start(join: JoinResult): void {
-    // A rejoin after a lost connection starts over: new participant, new keys.
+    // A rejoin after a lost connection starts over: new participant, new keys,
+    // and a new frame worker, so no key (or KID) of the old meeting instance is
+    // left to send under or to collide with the new instance's KIDs.
     if (this.agent) {
       this.agent.stop();
-      this.frames.clearSendKey();
+      this.frames.reset();
       this.roster = [];
       this.epoch = 0;
       this.securityCode = ''; // the old meeting's code is not this one's: shown again once the new agent is keyed
+      this.sendKeyFailure = undefined;
       this.state = 'waiting-for-key';
     }
     const signaling = this.meeting.signalingClient!;
@@ -103,26 +110,23 @@ export class E2eeController {
       });
       agent.on('send-key', (e) => this.recordKeyForTest(`epoch ${e.epoch} own base key of ${join.participantId}`, e.baseKey));
     }
+    // Per agent: epoch numbers restart with each meeting instance.
+    const kidsByEpoch = new Map<number, bigint[]>();
     agent.on('receive-keys', (e) => {
-      this.kidsByEpoch.set(e.epoch, e.senders.map((s) => s.kid));
+      kidsByEpoch.set(
+        e.epoch,
+        e.senders.map((s) => s.kid),
+      );
       for (const s of e.senders) this.frames.addReceiveKey(s.kid, s.participantId, s.baseKey);
     });
     agent.on('send-key', (e) => {
-      this.frames.setSendKey(e.kid, e.baseKey);
-      this.epoch = e.epoch;
-      this.releaseKeyedWaiters();
-      if (this.resumedUnkeyed) {
-        // Video resumed while we waited (a lobby, a slow leader) got keyframes
-        // we could not decrypt: ask for fresh ones now rather than wait for the
-        // SFU's next try.
-        this.resumedUnkeyed = false;
-        void this.meeting.media?.requestKeyFrames();
-      }
-      this.meeting.changed();
+      void this.frames.setSendKey(e.kid, e.baseKey).then((r) => {
+        if (this.agent === agent) this.onSendKeyResult(e.epoch, r);
+      });
     });
     agent.on('retire-epoch', (e) => {
-      for (const kid of this.kidsByEpoch.get(e.epoch) ?? []) this.frames.retireKey(kid, 0);
-      this.kidsByEpoch.delete(e.epoch);
+      for (const kid of kidsByEpoch.get(e.epoch) ?? []) this.frames.retireKey(kid, 0);
+      kidsByEpoch.delete(e.epoch);
     });
     agent.on('roster', (e) => {
       const before = new Set(this.roster.map((m) => m.participantId));
@@ -180,6 +184,50 @@ export class E2eeController {
       );
     });
     agent.start(join.peers.map((p) => p.participantId));
+  }
+
+  /**
+   * The worker's answer to a send key. Only now is the epoch shown: the page
+   * never shows an epoch its worker does not send under. A refusal means the
+   * worker sends nothing (it dropped the previous key too), which the header
+   * shows as failing until a later key is accepted.
+   */
+  private onSendKeyResult(epoch: number, r: SendKeyResult): void {
+    if (!r.ok) {
+      if (r.error.code === 'SUPERSEDED') return; // a later key change (or a rejoin) decides
+      this.sendKeyFailure = { epoch, code: r.error.code, message: r.error.message };
+      this.meeting.alert(
+        'error',
+        `The frame worker refused the key of epoch ${epoch} (${r.error.code}): your audio and video are not sent.`,
+      );
+      this.meeting.changed();
+      return;
+    }
+    this.sendKeyFailure = undefined;
+    this.sendKeyConfirmedAt = Date.now();
+    if (epoch > this.epoch) this.epoch = epoch;
+    this.releaseKeyedWaiters();
+    if (this.resumedUnkeyed) {
+      // Video resumed while we waited (a lobby, a slow leader) got keyframes
+      // we could not decrypt: ask for fresh ones now rather than wait for the
+      // SFU's next try.
+      this.resumedUnkeyed = false;
+      void this.meeting.media?.requestKeyFrames();
+    }
+    this.meeting.changed();
+  }
+
+  /** The state the header shows: 'ok' ("end-to-end encrypted") only while our frames really leave encrypted (shown-state.ts). */
+  get shownState(): ShownE2eeState {
+    return shownE2eeState({
+      agentState: this.state,
+      phase: this.meeting.phase,
+      confirmedEpoch: this.epoch,
+      confirmedAt: this.sendKeyConfirmedAt,
+      sendKeyFailure: this.sendKeyFailure,
+      send: this.frames.send,
+      now: Date.now(),
+    });
   }
 
   private onNotice(n: ServerNotice): void {

@@ -1,8 +1,15 @@
 // Page side of frame encryption: owns the frame worker, attaches a transform
 // to every RTCRtpSender/Receiver before media flows, forwards keys, and keeps
 // the latest per-sender statistics for the UI.
+//
+// One worker per meeting instance: reset() (on a rejoin) ends the old worker
+// with every key it held, and the new transports' senders and receivers attach
+// to the new one. KIDs (epoch << 16 | index) restart with each instance, so
+// keys of two instances must never meet in one worker.
 
 import type { FrameHooks, ReceiverInfo, SenderInfo } from '../media/sfu-session.ts';
+import type { CodedError } from '../../../shared/result.ts';
+import type { SFrameErrorCode } from '../../../shared/sframe/index.ts';
 import {
   parsePageMessage,
   type PageToWorker,
@@ -33,25 +40,80 @@ export function detectTransformPath(forced?: string | null): TransformPath | und
 
 type Listener<T> = (v: T) => void;
 
+/** The worker's answer to a send key: in use, refused (nothing is sent), or SUPERSEDED by a later key change or a reset. */
+export type SendKeyResult = { ok: true } | { ok: false; error: CodedError<SFrameErrorCode> };
+
+interface TestConfig {
+  plaintext: boolean;
+  corruptReceiveKeys: boolean;
+}
+
 export class FrameCrypto implements FrameHooks {
-  readonly worker: Worker;
+  private current: Worker;
   send: SendFrameStats = { encrypted: 0, dropped: {} };
   readonly receive = new Map<string, ParticipantFrameStats>();
   /** Per received stream, keyed by the producer it carries. */
   readonly streams = new Map<string, StreamFrameStats>();
   private readonly transformOfProducer = new Map<string, string>();
   private seq = 0;
+  private sendKeySeq = 0;
+  /** set-send-key requests the worker has not answered yet, by seq. */
+  private readonly pendingSendKeys = new Map<number, (r: SendKeyResult) => void>();
+  private testConfig?: TestConfig;
   private readonly statsListeners = new Set<Listener<void>>();
   private readonly workerListeners = new Set<Listener<WorkerToPage>>();
 
   constructor(readonly path: TransformPath) {
-    this.worker = new Worker(new URL('./worker/frame-worker.ts', import.meta.url), { type: 'module', name: 'e2ee-frame-worker' });
-    this.worker.onmessage = (ev: MessageEvent<WorkerToPage>) => this.onWorkerMessage(ev.data);
-    this.worker.onerror = (ev) => console.error('frame worker error', ev.message);
+    this.current = this.startWorker();
+  }
+
+  /** The worker the transforms of the current meeting instance run in. */
+  get worker(): Worker {
+    return this.current;
+  }
+
+  private startWorker(): Worker {
+    const worker = new Worker(new URL('./worker/frame-worker.ts', import.meta.url), { type: 'module', name: 'e2ee-frame-worker' });
+    // A message an ended worker posted before it ended is about keys that are gone.
+    worker.onmessage = (ev: MessageEvent<WorkerToPage>) => {
+      if (worker === this.current) this.onWorkerMessage(ev.data);
+    };
+    worker.onerror = (ev) => console.error('frame worker error', ev.message);
+    return worker;
+  }
+
+  /**
+   * A fresh worker for a new meeting instance (a rejoin): the old one ends with
+   * every key it held, its pending send keys resolve as SUPERSEDED, its
+   * counters are forgotten. Call before the new instance's transports exist, so
+   * their transforms attach to the new worker.
+   */
+  reset(): void {
+    this.current.terminate();
+    this.current = this.startWorker();
+    this.settlePendingSendKeys({ ok: false, error: { code: 'SUPERSEDED', message: 'the frame worker was replaced (rejoin)' } });
+    this.send = { encrypted: 0, dropped: {} };
+    this.receive.clear();
+    this.streams.clear();
+    this.transformOfProducer.clear();
+    if (this.testConfig) this.post({ type: 'test-config', ...this.testConfig });
+    for (const l of this.statsListeners) l();
+  }
+
+  private settlePendingSendKeys(r: SendKeyResult): void {
+    const pending = [...this.pendingSendKeys.values()];
+    this.pendingSendKeys.clear();
+    for (const resolve of pending) resolve(r);
   }
 
   private onWorkerMessage(m: WorkerToPage): void {
     switch (m.type) {
+      case 'send-key': {
+        const resolve = this.pendingSendKeys.get(m.seq);
+        this.pendingSendKeys.delete(m.seq);
+        resolve?.(m.ok ? { ok: true } : { ok: false, error: m.error });
+        break;
+      }
       case 'stats':
         this.send = m.send;
         for (const r of m.receive) this.receive.set(r.participantId, r);
@@ -80,7 +142,7 @@ export class FrameCrypto implements FrameHooks {
   post(m: PageToWorker, transfer: Transferable[] = []): void {
     // Same validation the worker applies, so a bug shows up on the page side too.
     if (!parsePageMessage(m)) throw new Error(`invalid frame worker message ${m.type}`);
-    this.worker.postMessage(m, transfer);
+    this.current.postMessage(m, transfer);
   }
 
   peerConnectionSettings(): Partial<RTCConfiguration> {
@@ -90,7 +152,7 @@ export class FrameCrypto implements FrameHooks {
 
   private attach(target: RTCRtpSender | RTCRtpReceiver, options: TransformOptions): void {
     if (this.path === 'script-transform') {
-      (target as unknown as { transform: unknown }).transform = new RTCRtpScriptTransform!(this.worker, options);
+      (target as unknown as { transform: unknown }).transform = new RTCRtpScriptTransform!(this.current, options);
       return;
     }
     const { readable, writable } = (target as unknown as EncodedStreamsCapable).createEncodedStreams();
@@ -111,8 +173,16 @@ export class FrameCrypto implements FrameHooks {
     this.post({ type: 'add-receive-key', kid, participantId, baseKey });
   }
 
-  setSendKey(kid: bigint, baseKey: Uint8Array): void {
-    this.post({ type: 'set-send-key', kid, baseKey });
+  /**
+   * Resolves once the worker sends under `kid` ({ok: true}), or refused it: it
+   * then sends nothing, not even under the previous key.
+   */
+  setSendKey(kid: bigint, baseKey: Uint8Array): Promise<SendKeyResult> {
+    const seq = ++this.sendKeySeq;
+    return new Promise((resolve) => {
+      this.pendingSendKeys.set(seq, resolve);
+      this.post({ type: 'set-send-key', seq, kid, baseKey });
+    });
   }
 
   retireKey(kid: bigint, graceMs: number): void {
@@ -124,11 +194,13 @@ export class FrameCrypto implements FrameHooks {
   }
 
   /** Test builds only (the worker refuses it otherwise): plaintext control runs, wrong-key runs. */
-  configureForTest(cfg: { plaintext: boolean; corruptReceiveKeys: boolean }): void {
+  configureForTest(cfg: TestConfig): void {
+    this.testConfig = cfg;
     this.post({ type: 'test-config', ...cfg });
   }
 
   close(): void {
-    this.worker.terminate();
+    this.current.terminate();
+    this.settlePendingSendKeys({ ok: false, error: { code: 'SUPERSEDED', message: 'the frame worker was closed' } });
   }
 }

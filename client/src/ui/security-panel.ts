@@ -3,6 +3,7 @@
 // with each identity fingerprint and the current leader.
 
 import type { E2eeController } from '../e2ee/controller.ts';
+import type { ShownE2eeState } from '../e2ee/shown-state.ts';
 import type { Meeting } from '../meeting.ts';
 import { h } from './dom.ts';
 import { fingerprint } from '../../../shared/e2ee/index.ts';
@@ -53,15 +54,7 @@ export function createSecurityPanel(meeting: Meeting, e2ee: E2eeController): HTM
     const self = meeting.join?.participantId;
     panel.replaceChildren(
       h('h2', {}, 'Security'),
-      h(
-        'p',
-        { class: 'state' },
-        e2ee.state === 'ok'
-          ? `End-to-end encrypted. Key epoch ${e2ee.epoch}.`
-          : e2ee.state === 'removed'
-            ? 'You were removed from the meeting key.'
-            : 'Waiting for the meeting key…',
-      ),
+      h('p', { class: 'state' }, stateSentence(e2ee)),
       h('h3', {}, meeting.opts.mode === 'call' ? 'Call security code' : 'Meeting security code'),
       h('p', { class: 'code big' }, code || '—'),
       h(
@@ -107,7 +100,7 @@ export function createSecurityPanel(meeting: Meeting, e2ee: E2eeController): HTM
   let shown = '';
   meeting.subscribe(() => {
     const sig = JSON.stringify([
-      e2ee.state,
+      e2ee.shownState,
       e2ee.epoch,
       e2ee.securityCode,
       e2ee.locked,
@@ -122,11 +115,31 @@ export function createSecurityPanel(meeting: Meeting, e2ee: E2eeController): HTM
   return panel;
 }
 
+function stateSentence(e2ee: E2eeController): string {
+  switch (e2ee.shownState) {
+    case 'ok':
+      return `End-to-end encrypted. Key epoch ${e2ee.epoch}.`;
+    case 'failing':
+      return `Encryption is failing${e2ee.sendKeyFailure ? ` (${e2ee.sendKeyFailure.code})` : ''}: your audio and video are not sent.`;
+    case 'removed':
+      return 'You were removed from the meeting key.';
+    default:
+      return 'Waiting for the meeting key…';
+  }
+}
+
+const HEADER_TEXT: Partial<Record<ShownE2eeState, string>> = {
+  ok: 'End-to-end encrypted',
+  failing: 'Encryption failing',
+  removed: 'Removed from key',
+};
+
 /** Header items: E2EE state, epoch and the security code (stable test hooks). */
 export function renderSecurityHeader(el: HTMLElement, e2ee: E2eeController): void {
-  const state = e2ee.state === 'ok' ? 'End-to-end encrypted' : e2ee.state === 'removed' ? 'Removed from key' : 'Waiting for key…';
+  const shown = e2ee.shownState;
+  const state = HEADER_TEXT[shown] ?? 'Waiting for key…';
   el.replaceChildren(
-    h('span', { class: `e2ee-state ${e2ee.state}`, 'data-testid': 'e2ee-state', 'data-state': e2ee.state }, state),
+    h('span', { class: `e2ee-state ${shown}`, 'data-testid': 'e2ee-state', 'data-state': shown }, state),
     h('span', { class: 'epoch-label' }, 'epoch ', h('span', { 'data-testid': 'epoch' }, String(e2ee.epoch))),
     h('span', { class: 'code', 'data-testid': 'security-code', title: 'Security code: compare it aloud' }, e2ee.securityCode || '—'),
   );

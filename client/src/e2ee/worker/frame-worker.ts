@@ -8,7 +8,14 @@
 
 import { WorkerKeys } from './keys.ts';
 import { asStreamStep, FrameCryptor, type EncodedFrame } from './pipeline.ts';
-import { parseOptions, parsePageMessage, type TransformOptions, type WorkerErrorCode, type WorkerToPage } from './protocol.ts';
+import {
+  parseOptions,
+  parsePageMessage,
+  type SendKeyOutcome,
+  type TransformOptions,
+  type WorkerErrorCode,
+  type WorkerToPage,
+} from './protocol.ts';
 import { FrameStats } from './stats.ts';
 
 /** What RTCRtpScriptTransform hands the worker (the part we use). */
@@ -77,10 +84,17 @@ scope.onmessage = (ev: MessageEvent) => {
     case 'add-receive-key':
       // Test builds only: a receiver holding a wrong key must decode nothing.
       if (__E2EE_TEST_HOOKS__ && corruptKeysForTest) msg.baseKey[0]! ^= 0xff;
-      keys.addReceiveKey(msg.kid, msg.participantId, msg.baseKey).catch((e: unknown) => reportError('KEY_IMPORT', e));
+      void keys.addReceiveKey(msg.kid, msg.participantId, msg.baseKey).then((r) => {
+        if (!r.ok)
+          post({
+            type: 'error',
+            code: 'KEY_IMPORT',
+            message: `receive key ${msg.kid} of ${msg.participantId}: ${r.error.code}: ${r.error.message}`,
+          });
+      });
       break;
     case 'set-send-key':
-      keys.setSendKey(msg.kid, msg.baseKey).catch((e: unknown) => reportError('KEY_IMPORT', e));
+      void setSendKey(msg.seq, msg.kid, msg.baseKey);
       break;
     case 'retire-key':
       keys.retire(msg.kid, msg.graceMs);
@@ -98,6 +112,21 @@ scope.onmessage = (ev: MessageEvent) => {
       break;
   }
 };
+
+/** Installs the send key and tells the page whether frames now go out under it: it shows an epoch only once they do. */
+async function setSendKey(seq: number, kid: bigint, baseKey: Uint8Array): Promise<void> {
+  let outcome: SendKeyOutcome;
+  try {
+    const r = await keys.setSendKey(kid, baseKey);
+    outcome = r.ok
+      ? { type: 'send-key', seq, kid, ok: true }
+      : { type: 'send-key', seq, kid, ok: false, error: { code: r.error.code, message: r.error.message } };
+  } catch (e) {
+    keys.clearSendKey(); // fail closed, as for a refusal
+    outcome = { type: 'send-key', seq, kid, ok: false, error: { code: 'INTERNAL', message: e instanceof Error ? e.message : String(e) } };
+  }
+  post(outcome);
+}
 
 function reportError(code: WorkerErrorCode, e: unknown): void {
   post({ type: 'error', code, message: e instanceof Error ? e.message : String(e) });

@@ -48,9 +48,10 @@ export class WorkerKeys {
 
   /**
    * No onReserve: the counter reservation of SFrameKeyStore guards a worker
-   * restart, and this worker lives as long as the page's FrameCrypto, which
-   * never restarts it (a new meeting gets a new FrameCrypto, new worker and
-   * new keys). Within one worker the store's counter already only grows.
+   * restart within a key's life, which never happens here. The page starts a
+   * fresh worker for every meeting instance it joins (FrameCrypto.reset on a
+   * rejoin), and no key outlives its instance: a new worker gets new keys.
+   * Within one worker the store's counter already only grows.
    */
   constructor(options: Pick<KeyStoreOptions, 'suite' | 'now' | 'schedule'> = {}) {
     this.store = new SFrameKeyStore(options);
@@ -65,14 +66,21 @@ export class WorkerKeys {
     return this.store.decrypt(codec, data).then((r) => received(r, expectedOwner));
   }
 
-  async addReceiveKey(kid: bigint, participantId: string, baseKey: Uint8Array): Promise<void> {
-    const r = await this.store.addReceiveKey(kid, baseKey, { owner: participantId });
-    if (!r.ok) throw new Error(`${r.error.code}: ${r.error.message}`);
+  addReceiveKey(kid: bigint, participantId: string, baseKey: Uint8Array): Promise<Result<void>> {
+    return this.store.addReceiveKey(kid, baseKey, { owner: participantId });
   }
 
-  async setSendKey(kid: bigint, baseKey: Uint8Array): Promise<void> {
-    const r = await this.store.setSendKey(kid, baseKey);
-    if (!r.ok && r.error.code !== 'SUPERSEDED') throw new Error(`${r.error.code}: ${r.error.message}`);
+  /**
+   * Refused (other than SUPERSEDED), no send key is left: the store drops the
+   * previous one, so frames give NO_KEY rather than go out under a key that
+   * the members we just re-keyed without (a leaver) still hold.
+   */
+  setSendKey(kid: bigint, baseKey: Uint8Array): Promise<Result<void>> {
+    return this.store.setSendKey(kid, baseKey);
+  }
+
+  get sendKid(): bigint | undefined {
+    return this.store.sendKid;
   }
 
   retire(kid: bigint, graceMs: number): void {

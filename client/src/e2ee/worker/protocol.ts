@@ -3,6 +3,7 @@
 // posting, on the page), so a malformed one is refused, never half-applied.
 
 import type { CodedError } from '../../../../shared/result.ts';
+import type { SFrameErrorCode } from '../../../../shared/sframe/index.ts';
 
 export type TransformOperation = 'encrypt' | 'decrypt';
 
@@ -22,8 +23,12 @@ export type PageToWorker =
   | { type: 'attach'; options: TransformOptions; readable: ReadableStream; writable: WritableStream }
   /** Key for decrypting one sender's frames under one KID. */
   | { type: 'add-receive-key'; kid: bigint; participantId: string; baseKey: Uint8Array }
-  /** This sender's key; its counter continues above any counter this worker used for the KID. */
-  | { type: 'set-send-key'; kid: bigint; baseKey: Uint8Array }
+  /**
+   * This sender's key; its counter continues above any counter this worker used
+   * for the KID. The worker answers with a `send-key` of the same seq. Refused,
+   * it sends nothing (the previous key is dropped too).
+   */
+  | { type: 'set-send-key'; seq: number; kid: bigint; baseKey: Uint8Array }
   /** Keep a key for decryption for graceMs more, then erase it. */
   | { type: 'retire-key'; kid: bigint; graceMs: number }
   /** Stop sending: frames are dropped until a new send key arrives. */
@@ -56,6 +61,7 @@ export interface StreamFrameStats extends ReceiveCounters {
 export interface SendFrameStats {
   encrypted: number;
   dropped: Partial<Record<DropReason, number>>;
+  lastError?: { code: DropReason; at: number };
   kid?: bigint;
   lastEncryptAt?: number;
 }
@@ -79,8 +85,14 @@ export type WorkerErrorCode =
   /** A test-config message reached a production build. */
   | 'TEST_HOOKS_DISABLED';
 
+/** The worker's answer to one set-send-key: installed (frames go out under `kid`), or refused (nothing goes out). */
+export type SendKeyOutcome =
+  | { type: 'send-key'; seq: number; kid: bigint; ok: true }
+  | { type: 'send-key'; seq: number; kid: bigint; ok: false; error: CodedError<SFrameErrorCode> };
+
 export type WorkerToPage =
   | ({ type: 'stats' } & StatsSnapshot)
+  | SendKeyOutcome
   /** A receiver dropped frames and needs a keyframe (encoded-streams path asks via the server). */
   | { type: 'need-keyframe'; participantId: string; transformId: string }
   | ({ type: 'error' } & CodedError<WorkerErrorCode>);
@@ -107,8 +119,10 @@ export function parsePageMessage(v: unknown): PageToWorker | undefined {
         : undefined;
     }
     case 'set-send-key': {
-      const { kid, baseKey } = v;
-      return typeof kid === 'bigint' && baseKey instanceof Uint8Array ? { type: 'set-send-key', kid, baseKey } : undefined;
+      const { seq, kid, baseKey } = v;
+      return Number.isSafeInteger(seq) && typeof kid === 'bigint' && baseKey instanceof Uint8Array
+        ? { type: 'set-send-key', seq: seq as number, kid, baseKey }
+        : undefined;
     }
     case 'retire-key': {
       const { kid, graceMs } = v;

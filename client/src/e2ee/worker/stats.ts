@@ -20,6 +20,7 @@ export class FrameStats {
 
   encryptDropped(code: DropReason): void {
     this.send.dropped[code] = (this.send.dropped[code] ?? 0) + 1;
+    this.send.lastError = { code, at: this.now() };
   }
 
   /** Per frame: no arrays or closures, just the one or two counters. */

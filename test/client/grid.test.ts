@@ -14,7 +14,15 @@ const member = (participantId: string, name: string): RosterMemberView => ({
   fingerprint: '12345 67890',
   isLeader: false,
 });
-const reported = (id: string, present = true): RemoteParticipant => ({ id, present, tracks: {}, micMuted: false, cameraOff: false, e2ee: 'ok', speaking: false });
+const reported = (id: string, present = true): RemoteParticipant => ({
+  id,
+  present,
+  tracks: {},
+  micMuted: false,
+  cameraOff: false,
+  e2ee: 'ok',
+  speaking: false,
+});
 const byId = (...ps: RemoteParticipant[]): Map<string, RemoteParticipant> => new Map(ps.map((p) => [p.id, p]));
 
 describe('grid', () => {

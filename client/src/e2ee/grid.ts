@@ -18,7 +18,11 @@ export interface GridEntry {
   present: boolean;
 }
 
-export function gridEntries(roster: readonly RosterMemberView[], participants: ReadonlyMap<string, RemoteParticipant>, selfId: string | undefined): GridEntry[] {
+export function gridEntries(
+  roster: readonly RosterMemberView[],
+  participants: ReadonlyMap<string, RemoteParticipant>,
+  selfId: string | undefined,
+): GridEntry[] {
   const out: GridEntry[] = [];
   const members = new Set<string>();
   for (const m of roster) {

@@ -34,7 +34,8 @@ const ATTACKS: Record<string, { factory: AttackFactory; summary: string }> = {
   'name-swap': {
     factory: nameSwapAttack,
     summary:
-      "swaps the first two joiners' names in join results and notices, announces a made-up participant, and tells the third joiner the second left (it did not)",
+      "swaps the first two joiners' names in join results and notices, announces a made-up participant, " +
+      'and tells the third joiner the second left (it did not)',
   },
   'impersonate-leader': { factory: impersonateLeaderAttack, summary: 'lists a non-leader first in join results, relabels the leader\'s messages as a non-leader, forges commits and rosters from a non-leader' },
 };

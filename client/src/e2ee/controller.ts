@@ -136,7 +136,9 @@ export class E2eeController {
       this.locked = e.locked;
       if (before.size > 0) {
         for (const m of e.members) if (!before.has(m.participantId) && m.participantId !== join.participantId) this.meeting.alert('info', `${this.nameOf(m.participantId)} joined; the meeting key changed.`);
-        for (const m of previous) if (!after.has(m.participantId)) this.meeting.alert('info', `${memberName(m)} left; the meeting key changed.`);
+        for (const m of previous) {
+          if (!after.has(m.participantId)) this.meeting.alert('info', `${memberName(m)} left; the meeting key changed.`);
+        }
       }
       // Participants the server said left keep their tile only while they hold the key.
       this.meeting.forgetDeparted();

@@ -13,7 +13,7 @@ import { createLogger, type Logger } from './log.ts';
 import type { RoomObserver } from './room.ts';
 import { RoomRegistry } from './rooms.ts';
 import { checkServable, type TestBuildError } from './test-build.ts';
-import { Connection, type RelayInterceptor, type SignalObserver } from './connection.ts';
+import { Connection, type OutgoingInterceptor, type RelayInterceptor, type SignalObserver } from './connection.ts';
 import { WorkerPool } from './workers.ts';
 
 export interface RunningServer {
@@ -31,6 +31,7 @@ export interface ServerHooks {
   roomObserver?: RoomObserver;
   signalObserver?: SignalObserver;
   relayInterceptor?: RelayInterceptor;
+  outgoingInterceptor?: OutgoingInterceptor;
 }
 
 /** A server that cannot start, with the code of why (its message says what to do). */
@@ -70,6 +71,7 @@ export async function startServer(cfg: ServerConfig, hooks: ServerHooks = {}, lo
       tapping: cfg.tapDir !== undefined,
       signalObserver: hooks.signalObserver,
       relayInterceptor: hooks.relayInterceptor,
+      outgoingInterceptor: hooks.outgoingInterceptor,
     });
     sessions.add(c);
     ws.on('close', () => sessions.delete(c));

@@ -26,12 +26,21 @@ export interface RelayInterceptor {
   relay(room: Room, from: Participant, to: string | null, payload: string): Array<{ to: string | null; payload: string; as?: string }>;
 }
 
+/**
+ * Test-only adversarial server behaviour can rewrite what one participant is
+ * told (its join response, its notices), or withhold it (null).
+ */
+export interface OutgoingInterceptor {
+  outgoing(room: Room, to: Participant, message: ServerMessage): ServerMessage | null;
+}
+
 export interface ConnectionDeps {
   registry: RoomRegistry;
   log: Logger;
   tapping: boolean;
   signalObserver?: SignalObserver;
   relayInterceptor?: RelayInterceptor;
+  outgoingInterceptor?: OutgoingInterceptor;
 }
 
 class TokenBucket {
@@ -205,8 +214,11 @@ export class Connection implements Peer {
     else this.sendRaw(msg);
   }
 
-  private sendRaw(msg: ServerMessage): void {
+  private sendRaw(message: ServerMessage): void {
     if (this.ws.readyState !== this.ws.OPEN) return;
+    const interceptor = this.deps.outgoingInterceptor;
+    const msg = interceptor && this.room && this.participant ? interceptor.outgoing(this.room, this.participant, message) : message;
+    if (!msg) return;
     const raw = JSON.stringify(msg);
     if (this.room && this.participant) this.deps.signalObserver?.signal(this.room, this.participant.id, 'out', raw);
     this.ws.send(raw);

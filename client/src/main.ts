@@ -75,6 +75,7 @@ async function enterMeeting(choice: PrejoinChoice, stream: MediaStream, identity
     overlays: [createLobbyOverlay(meeting, e2ee)],
     tileStatus: (p, kind) => e2ee.tileStatus(p, kind),
     tileIdentity: (p) => e2ee.identityOf(p.id),
+    tiles: () => e2ee.gridEntries(),
   });
   app.replaceChildren(view.root);
   meeting.subscribe(() => {

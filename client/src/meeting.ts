@@ -11,9 +11,14 @@ const MAX_EARLY_NOTICES = 1000;
 
 export type E2eeState = 'ok' | 'waiting-for-key' | 'failing';
 
+/**
+ * A participant as the server reports it. No name: the server's names are
+ * unauthenticated, so the UI names people from the verified roster only.
+ */
 export interface RemoteParticipant {
   id: string;
-  name: string;
+  /** False once the server says it left (kept while it still holds the meeting key). */
+  present: boolean;
   tracks: Partial<Record<MediaSource, RemoteTrack>>;
   micMuted: boolean;
   cameraOff: boolean;
@@ -69,6 +74,13 @@ export class Meeting {
   private screenStream?: MediaStream;
   /** When a new consumer may be resumed (the E2EE controller sets it). */
   receiveGate: ReceiveGate = () => Promise.resolve();
+  /**
+   * Whether a participant may still hold the meeting key (the E2EE controller
+   * sets it). The server's word that it left does not end that: its record
+   * and media stay, marked not present, until forgetDeparted() after a roster
+   * without it.
+   */
+  holdsKey: (participantId: string) => boolean = () => false;
 
   constructor(readonly opts: MeetingOptions) {}
 
@@ -130,7 +142,7 @@ export class Meeting {
     };
     const join = await signaling.join(this.opts.meetingId, this.opts.name, this.opts.mode);
     this.join = join;
-    for (const p of join.peers) this.addParticipant(p.participantId, p.name);
+    for (const p of join.peers) this.addParticipant(p.participantId);
     for (const l of this.joinedListeners) l(join);
     const overtaken = early;
     early = null;
@@ -173,24 +185,43 @@ export class Meeting {
     }
   }
 
-  private addParticipant(id: string, name: string): RemoteParticipant {
+  private addParticipant(id: string): RemoteParticipant {
     let p = this.participants.get(id);
     if (!p) {
-      p = { id, name, tracks: {}, micMuted: false, cameraOff: false, e2ee: 'waiting-for-key', speaking: false };
+      p = { id, present: true, tracks: {}, micMuted: false, cameraOff: false, e2ee: 'waiting-for-key', speaking: false };
       this.participants.set(id, p);
     }
+    p.present = true;
     return p;
+  }
+
+  private removeParticipant(id: string): void {
+    this.participants.delete(id);
+    for (const [producerId, r] of this.remoteProducers) if (r.participantId === id) this.remoteProducers.delete(producerId);
+  }
+
+  /** Drops participants the server said left once they no longer hold the key (call after a roster change). */
+  forgetDeparted(): void {
+    let changed = false;
+    for (const p of [...this.participants.values()]) {
+      if (p.present || this.holdsKey(p.id)) continue;
+      this.removeParticipant(p.id);
+      changed = true;
+    }
+    if (changed) this.changed();
   }
 
   private handleNotice(n: ServerNotice): void {
     switch (n.type) {
       case 'participant-joined':
-        this.addParticipant(n.participantId, n.name);
+        this.addParticipant(n.participantId);
         break;
-      case 'participant-left':
-        this.participants.delete(n.participantId);
-        for (const [id, r] of this.remoteProducers) if (r.participantId === n.participantId) this.remoteProducers.delete(id);
+      case 'participant-left': {
+        const p = this.participants.get(n.participantId);
+        if (p && this.holdsKey(p.id)) p.present = false;
+        else this.removeParticipant(n.participantId);
         break;
+      }
       case 'producer-added':
         this.setProducerState(n.producerId, n.participantId, n.source, n.paused);
         if (this.mediaReady) void this.media?.consume(n);

@@ -6,7 +6,7 @@
 
 import type { Logger } from '../../server/log.ts';
 import type { Participant, Room, RoomObserver } from '../../server/room.ts';
-import type { RelayInterceptor } from '../../server/connection.ts';
+import type { OutgoingInterceptor, RelayInterceptor } from '../../server/connection.ts';
 
 /** One relayed message as the interceptor hands it back to the connection (server/connection.ts). */
 export interface Delivery {
@@ -58,6 +58,8 @@ export class AttackStats {
 /** What an attack module builds: hooks into the server plus its evidence. */
 export interface Attack {
   relayInterceptor?: RelayInterceptor;
+  /** Rewrites or withholds what one participant is told (join results, notices). */
+  outgoingInterceptor?: OutgoingInterceptor;
   roomObserver?: RoomObserver;
   stats: AttackStats;
   /** Stops timers (server shutdown). */

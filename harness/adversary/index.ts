@@ -9,12 +9,13 @@
 
 import type { ServerHooks } from '../../server/app.ts';
 import type { RoomObserver } from '../../server/room.ts';
-import type { RelayInterceptor } from '../../server/connection.ts';
+import type { OutgoingInterceptor, RelayInterceptor } from '../../server/connection.ts';
 import { AttackStats, type Attack, type AttackContext, type AttackFactory } from './common.ts';
 import { dropRotationAttack } from './drop-rotation.ts';
 import { ghostAttack } from './ghost.ts';
 import { impersonateLeaderAttack } from './impersonate-leader.ts';
 import { injectPlaintextAttack } from './inject-plaintext.ts';
+import { nameSwapAttack } from './name-swap.ts';
 import { replayAttack } from './replay.ts';
 import { swapAttack } from './swap.ts';
 import { swapResignAttack } from './swap-resign.ts';
@@ -30,6 +31,12 @@ const ATTACKS: Record<string, { factory: AttackFactory; summary: string }> = {
   tamper: { factory: tamperAttack, summary: 'delivers a copy with a flipped byte ahead of every announcement, roster, key message, ack and commit' },
   'drop-rotation': { factory: dropRotationAttack, summary: "withholds every key message after its first one from the second joiner" },
   'inject-plaintext': { factory: injectPlaintextAttack, summary: "announces a server-made video producer as the first joiner's screen share, sending plaintext VP8 and forged SFrame frames" },
+  'name-swap': {
+    factory: nameSwapAttack,
+    summary:
+      "swaps the first two joiners' names in join results and notices, announces a made-up participant, " +
+      'and tells the third joiner the second left (it did not)',
+  },
   'impersonate-leader': { factory: impersonateLeaderAttack, summary: 'lists a non-leader first in join results, relabels the leader\'s messages as a non-leader, forges commits and rosters from a non-leader' },
 };
 
@@ -44,6 +51,7 @@ export interface InstalledAttack {
   name: string;
   stats: AttackStats;
   relayInterceptor?: RelayInterceptor;
+  outgoingInterceptor?: OutgoingInterceptor;
   roomObserver?: RoomObserver;
   close(): void;
 }
@@ -60,6 +68,7 @@ export async function installAttack(name: string, ctx: AttackContext): Promise<I
     name,
     stats,
     relayInterceptor: attack.relayInterceptor,
+    outgoingInterceptor: attack.outgoingInterceptor,
     roomObserver: attack.roomObserver,
     close: () => attack.close?.(),
   };
@@ -67,8 +76,8 @@ export async function installAttack(name: string, ctx: AttackContext): Promise<I
 
 /** The server's hooks with the attack's added (room observers both run). */
 export function withAttack(hooks: ServerHooks, attack: InstalledAttack): ServerHooks {
-  if (hooks.relayInterceptor && attack.relayInterceptor) {
-    throw new Error(`attack '${attack.name}' cannot run together with another relay interceptor`);
+  if ((hooks.relayInterceptor && attack.relayInterceptor) || (hooks.outgoingInterceptor && attack.outgoingInterceptor)) {
+    throw new Error(`attack '${attack.name}' cannot run together with another interceptor`);
   }
   const a = hooks.roomObserver;
   const b = attack.roomObserver;
@@ -85,5 +94,10 @@ export function withAttack(hooks: ServerHooks, attack: InstalledAttack): ServerH
           },
         }
       : (a ?? b);
-  return { ...hooks, roomObserver, relayInterceptor: hooks.relayInterceptor ?? attack.relayInterceptor };
+  return {
+    ...hooks,
+    roomObserver,
+    relayInterceptor: hooks.relayInterceptor ?? attack.relayInterceptor,
+    outgoingInterceptor: hooks.outgoingInterceptor ?? attack.outgoingInterceptor,
+  };
 }

@@ -73,6 +73,14 @@ export interface TileView {
   verified: string;
   text: string;
   videoWidth: number;
+  /** The name the tile shows. */
+  name: string;
+  /** 'true' for a member of the verified roster, 'false' for someone outside the key. */
+  inKey: string;
+  /** The server's word: 'present', or 'absent' (it says the participant left, or never said it joined). */
+  presence: string;
+  /** The tile's note (listening only, not connected, outside the key). */
+  note: string;
 }
 
 export interface PageState {
@@ -100,13 +108,17 @@ export interface PageState {
 
 export function pageState(page: Page): Promise<PageState> {
   return readSurface(page, ({ e2ee: c, meeting: m }) => {
-    const tile = (el: Element): { participant: string; e2ee: string; silent: string; verified: string; text: string; videoWidth: number } => ({
+    const tile = (el: Element): TileView => ({
       participant: el.getAttribute('data-participant') ?? '',
       e2ee: el.getAttribute('data-e2ee') ?? '',
       silent: el.getAttribute('data-silent') ?? '',
       verified: el.getAttribute('data-verified') ?? '',
       text: el.querySelector('.e2ee-badge')?.textContent ?? '',
       videoWidth: (el.querySelector('video') as HTMLVideoElement | null)?.videoWidth ?? 0,
+      name: el.querySelector('.name')?.textContent ?? '',
+      inKey: el.getAttribute('data-in-key') ?? '',
+      presence: el.getAttribute('data-presence') ?? '',
+      note: el.querySelector('.tile-note')?.textContent ?? '',
     });
     const received: Record<string, { decrypted: number; dropped: Record<string, number> }> = {};
     for (const [id, s] of c.frames.receive) received[id] = { decrypted: s.decrypted, dropped: { ...s.dropped } };

@@ -18,6 +18,8 @@ import { cleanDisplayName } from '../../../shared/display-name.ts';
 import type { JoinResult, ServerNotice } from '../../../shared/protocol/signaling.ts';
 import type { Meeting, RemoteParticipant } from '../meeting.ts';
 import type { FrameCrypto, SendKeyResult } from './frame-crypto.ts';
+import { gridEntries, type GridEntry } from './grid.ts';
+import { memberName, unverifiedLabel } from './names.ts';
 import { FAILING_AFTER_MS, shownE2eeState, type SendKeyFailure, type ShownE2eeState } from './shown-state.ts';
 import { VerifiedStore, type Verification } from './verified-store.ts';
 
@@ -67,6 +69,8 @@ export class E2eeController {
     // Hold new video until we can decrypt it (see ReceiveGate); never forever.
     meeting.receiveGate = (info) => (info.kind === 'video' ? this.whenKeyed(KEYED_GATE_TIMEOUT_MS) : Promise.resolve());
     meeting.onNotice((n) => this.onNotice(n));
+    // Before our first roster we cannot tell who holds the key: keep everyone the server says left until it arrives.
+    meeting.holdsKey = (id) => this.roster.length === 0 || this.inRoster(id);
     frames.onStats(() => meeting.changed());
     frames.onWorkerEvent((m) => {
       if (m.type === 'need-keyframe') void meeting.media?.requestKeyFrames(m.participantId);
@@ -129,7 +133,8 @@ export class E2eeController {
       kidsByEpoch.delete(e.epoch);
     });
     agent.on('roster', (e) => {
-      const before = new Set(this.roster.map((m) => m.participantId));
+      const previous = this.roster;
+      const before = new Set(previous.map((m) => m.participantId));
       const after = new Set(e.members.map((m) => m.participantId));
       if (this.securityCode && this.securityCode !== e.securityCode) this.previousSecurityCode = this.securityCode;
       this.roster = e.members;
@@ -138,8 +143,12 @@ export class E2eeController {
       this.locked = e.locked;
       if (before.size > 0) {
         for (const m of e.members) if (!before.has(m.participantId) && m.participantId !== join.participantId) this.meeting.alert('info', `${this.nameOf(m.participantId)} joined; the meeting key changed.`);
-        for (const id of before) if (!after.has(id)) this.meeting.alert('info', `${this.nameOf(id)} left; the meeting key changed.`);
+        for (const m of previous) {
+          if (!after.has(m.participantId)) this.meeting.alert('info', `${memberName(m)} left; the meeting key changed.`);
+        }
       }
+      // Participants the server said left keep their tile only while they hold the key.
+      this.meeting.forgetDeparted();
       this.meeting.changed();
     });
     agent.on('lobby', (e) => {
@@ -238,10 +247,17 @@ export class E2eeController {
     else if (n.type === 'relay') agent.onRelay(n.from, n.payload);
   }
 
-  /** The name a member signed in its announcement; the server's word only as a fallback. */
+  /** The name a member signed in its announcement; anyone outside the roster is unverified (never the server's name). */
   nameOf(participantId: string): string {
-    const signed = this.roster.find((m) => m.participantId === participantId)?.name;
-    return signed || this.meeting.participants.get(participantId)?.name || participantId;
+    const m = this.roster.find((x) => x.participantId === participantId);
+    return m ? memberName(m) : unverifiedLabel(participantId);
+  }
+
+  /** The tiles to show: the verified roster plus anyone present outside it (see grid.ts). */
+  gridEntries(): GridEntry[] {
+    const phase = this.meeting.phase;
+    if (phase === 'left' || phase === 'failed') return [];
+    return gridEntries(this.roster, this.meeting.participants, this.meeting.join?.participantId);
   }
 
   get isLeader(): boolean {
@@ -316,7 +332,7 @@ export class E2eeController {
   /** Whether the user verified this member's identity key (roster members only). */
   identityOf(participantId: string): Verification | 'unknown' {
     const m = this.roster.find((x) => x.participantId === participantId);
-    return m ? this.verified.status(m.identityKey, m.name || this.nameOf(participantId)) : 'unknown';
+    return m ? this.verified.status(m.identityKey, memberName(m)) : 'unknown';
   }
 
   stop(): void {

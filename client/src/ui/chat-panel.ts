@@ -4,6 +4,7 @@
 
 import type { ChatEvent } from '../../../shared/e2ee/index.ts';
 import type { E2eeController } from '../e2ee/controller.ts';
+import { memberName } from '../e2ee/names.ts';
 import { h } from './dom.ts';
 
 export function createChatPanel(e2ee: E2eeController): HTMLElement {
@@ -38,7 +39,7 @@ export function createChatPanel(e2ee: E2eeController): HTMLElement {
       h(
         'li',
         { class: `msg${c.own ? ' own' : ''}`, 'data-from': c.from, 'data-verified': status },
-        h('div', { class: 'meta' }, h('span', { class: 'sender' }, c.own ? 'You' : c.name || c.from), h('span', { class: `sig ${status}`, title: `fingerprint ${c.fingerprint}` }, badge), h('time', {}, new Date(c.at).toLocaleTimeString())),
+        h('div', { class: 'meta' }, h('span', { class: 'sender' }, c.own ? 'You' : memberName(c)), h('span', { class: `sig ${status}`, title: `fingerprint ${c.fingerprint}` }, badge), h('time', {}, new Date(c.at).toLocaleTimeString())),
         h('div', { class: 'text' }, c.text),
       ),
     );

@@ -1,8 +1,10 @@
 // The in-meeting screen: header with security status, the video grid,
 // the self view and the control bar. Tiles are keyed by participant so video
-// elements survive re-renders.
+// elements survive re-renders. Who has a tile, and under which name, comes
+// from the `tiles` extra (the verified roster), never from the server.
 
 import type { Meeting, RemoteParticipant } from '../meeting.ts';
+import { gridEntries, type GridEntry } from '../e2ee/grid.ts';
 import { clear, h, lockIcon } from './dom.ts';
 
 export interface MeetingViewExtras {
@@ -16,6 +18,8 @@ export interface MeetingViewExtras {
   tileStatus?: (p: RemoteParticipant, kind: 'camera' | 'screen') => { state: string; text: string };
   /** Identity verification of a participant: 'verified' | 'unverified' | 'identity-changed' | 'unknown'. */
   tileIdentity?: (p: RemoteParticipant) => string;
+  /** Who gets a tile and under which name; without it, everyone present, unverified. */
+  tiles?: () => GridEntry[];
 }
 
 export class MeetingView {
@@ -114,12 +118,14 @@ export class MeetingView {
     this.shownAlerts = m.alerts.length;
 
     const wanted = new Set<string>();
-    for (const p of m.participants.values()) {
+    const entries = this.extras.tiles?.() ?? gridEntries([], m.participants, m.join?.participantId);
+    for (const entry of entries) {
+      const p = entry.participant;
       wanted.add(p.id);
-      this.renderTile(p.id, p, 'camera');
+      this.renderTile(p.id, entry, 'camera');
       if (p.tracks.screen) {
         wanted.add(`${p.id}:screen`);
-        this.renderTile(`${p.id}:screen`, p, 'screen');
+        this.renderTile(`${p.id}:screen`, entry, 'screen');
       }
     }
     for (const [key, el] of this.tiles) {
@@ -168,14 +174,15 @@ export class MeetingView {
     if (level === 'info') setTimeout(() => el.remove(), 6000);
   }
 
-  private renderTile(key: string, p: RemoteParticipant, kind: 'camera' | 'screen'): void {
+  private renderTile(key: string, entry: GridEntry, kind: 'camera' | 'screen'): void {
+    const { participant: p, name } = entry;
     let tile = this.tiles.get(key);
     if (!tile) {
       const video = h('video', { autoplay: true, playsinline: true });
       video.muted = true; // audio plays through its own element
       tile = h(
         'section',
-        { class: `tile ${kind}`, 'aria-label': kind === 'screen' ? `${p.name}'s screen` : p.name },
+        { class: `tile ${kind}` },
         video,
         h('div', { class: 'tile-info' }, h('span', { class: 'name' }), h('span', { class: 'mic' }), h('span', { class: 'ident' }), h('span', { class: 'e2ee-badge' })),
         h('div', { class: 'tile-note' }),
@@ -189,6 +196,11 @@ export class MeetingView {
       this.grid.append(tile);
     }
     tile.dataset['participant'] = p.id;
+    tile.dataset['inKey'] = String(entry.inKey);
+    tile.dataset['presence'] = entry.present ? 'present' : 'absent';
+    tile.classList.toggle('outside-key', !entry.inKey);
+    tile.classList.toggle('absent', !entry.present);
+    tile.setAttribute('aria-label', kind === 'screen' ? `${name}'s screen` : name);
     const status = this.extras.tileStatus?.(p, kind) ?? { state: p.e2ee, text: p.e2ee };
     tile.dataset['e2ee'] = status.state;
     const video = tile.querySelector('video')!;
@@ -200,7 +212,7 @@ export class MeetingView {
     }
     tile.classList.toggle('speaking', kind === 'camera' && p.speaking);
     tile.classList.toggle('camera-off', kind === 'camera' && (p.cameraOff || !p.tracks.camera));
-    tile.querySelector('.name')!.textContent = kind === 'screen' ? `${p.name} (screen)` : p.name;
+    tile.querySelector('.name')!.textContent = kind === 'screen' ? `${name} (screen)` : name;
     const mic = tile.querySelector('.mic')!;
     mic.textContent = kind === 'camera' && p.micMuted ? '🔇' : '';
     mic.setAttribute('aria-label', p.micMuted ? 'muted' : '');
@@ -209,7 +221,7 @@ export class MeetingView {
       // A member sending neither audio nor video is still listening: say so, a silent ghost should stand out.
       const silent = !p.tracks.mic && !p.tracks.camera;
       tile.dataset['silent'] = String(silent);
-      tile.querySelector('.tile-note')!.textContent = silent ? 'Not sending audio or video — listening only' : '';
+      tile.querySelector('.tile-note')!.textContent = tileNotes(entry, silent).join(' · ');
       const ident = this.extras.tileIdentity?.(p) ?? 'unknown';
       tile.dataset['verified'] = ident;
       const el = tile.querySelector('.ident')!;
@@ -220,6 +232,15 @@ export class MeetingView {
     badge.textContent = status.text;
     badge.className = `e2ee-badge ${status.state}`;
   }
+}
+
+/** What the tile must say besides the name: outside the key, said to have left, listening only. */
+function tileNotes(entry: GridEntry, silent: boolean): string[] {
+  const notes: string[] = [];
+  if (!entry.inKey) notes.push('Not in the meeting key — identity unverified');
+  else if (!entry.present) notes.push('Server says not connected — still holds the meeting key');
+  if (silent) notes.push('Not sending audio or video — listening only');
+  return notes;
 }
 
 function attach(el: HTMLMediaElement, track: MediaStreamTrack | undefined): void {

@@ -5,6 +5,7 @@
 import type { E2eeController } from '../e2ee/controller.ts';
 import type { ShownE2eeState } from '../e2ee/shown-state.ts';
 import type { Meeting } from '../meeting.ts';
+import { unverifiedLabel } from '../e2ee/names.ts';
 import { h } from './dom.ts';
 import { fingerprint } from '../../../shared/e2ee/index.ts';
 
@@ -37,7 +38,8 @@ export function createSecurityPanel(meeting: Meeting, e2ee: E2eeController): HTM
               h(
                 'li',
                 { 'data-participant': w.participantId },
-                h('span', { class: 'who' }, w.name || w.participantId),
+                // Not in the roster yet: the name it signed itself, shown with its fingerprint.
+                h('span', { class: 'who' }, w.name || unverifiedLabel(w.participantId)),
                 actionButton('Admit', 'admit', () => e2ee.leaderAction('admit', w.participantId), `Admit ${w.name}`),
                 actionButton('Deny', 'deny', () => e2ee.leaderAction('deny', w.participantId), `Deny ${w.name}`),
                 h('span', { class: 'fingerprint' }, w.fingerprint),

@@ -39,6 +39,10 @@ describe('attack: tamper', () => {
         await expect.poll(() => p.page.locator('[data-testid=tile][data-e2ee=ok]').count(), { timeout: 20_000 }).toBe(2);
         await expect.poll(() => decodedTotal(p.page), { timeout: 15_000 }).toBeGreaterThan(30);
       }
+      // The checks below read per-sender counts: wait for the pairs they name, not only for each page's total.
+      const [pa, pb, pc] = pages;
+      await expect.poll(async () => (await pageState(pb!.page)).received[pa!.id]?.decrypted ?? 0, { timeout: 15_000 }).toBeGreaterThan(30);
+      await expect.poll(async () => (await pageState(pc!.page)).received[pb!.id]?.decrypted ?? 0, { timeout: 15_000 }).toBeGreaterThan(30);
       const states = await Promise.all(pages.map((p) => pageState(p.page)));
       report('tamper', server, pages.map((p, i) => ({ name: p.name, s: states[i]! })));
       const stats = server.attack!.stats;

@@ -38,7 +38,7 @@ class World {
       identity: this.alice.identity,
       dh: this.alice.dh,
       random: systemRandom,
-      timing: { batchMs, commitTimeoutMs },
+      timing: { batchMs, commitTimeoutMs, resendMinIntervalMs: TIMING.resendMinIntervalMs },
       head: this.head,
       candidates: this.candidates,
       isPresent: (id) => this.present.has(id),

@@ -60,7 +60,9 @@ export function createSecurityPanel(meeting: Meeting, e2ee: E2eeController): HTM
           ? `End-to-end encrypted. Key epoch ${e2ee.epoch}.`
           : e2ee.state === 'removed'
             ? 'You were removed from the meeting key.'
-            : 'Waiting for the meeting key…',
+            : e2ee.state === 'rekeying'
+              ? `The meeting key changed and the new one has not reached you: your media is not being sent (epoch ${e2ee.epoch}).`
+              : 'Waiting for the meeting key…',
       ),
       h('h3', {}, meeting.opts.mode === 'call' ? 'Call security code' : 'Meeting security code'),
       h('p', { class: 'code big' }, code || '—'),
@@ -124,7 +126,14 @@ export function createSecurityPanel(meeting: Meeting, e2ee: E2eeController): HTM
 
 /** Header items: E2EE state, epoch and the security code (stable test hooks). */
 export function renderSecurityHeader(el: HTMLElement, e2ee: E2eeController): void {
-  const state = e2ee.state === 'ok' ? 'End-to-end encrypted' : e2ee.state === 'removed' ? 'Removed from key' : 'Waiting for key…';
+  const state =
+    e2ee.state === 'ok'
+      ? 'End-to-end encrypted'
+      : e2ee.state === 'removed'
+        ? 'Removed from key'
+        : e2ee.state === 'rekeying'
+          ? 'Waiting for the new key — not sending'
+          : 'Waiting for key…';
   el.replaceChildren(
     h('span', { class: `e2ee-state ${e2ee.state}`, 'data-testid': 'e2ee-state', 'data-state': e2ee.state }, state),
     h('span', { class: 'epoch-label' }, 'epoch ', h('span', { 'data-testid': 'epoch' }, String(e2ee.epoch))),

@@ -40,10 +40,14 @@ export interface ResendCheck extends MeetingContext {
 export function verifyResendRequest(r: ResendRequest, check: ResendCheck): Result<ResendRequest> {
   if (r.meetingId !== check.meetingId) return fail('WRONG_MEETING', `resend request for meeting '${r.meetingId}'`);
   if (r.instanceId !== check.instanceId) return fail('WRONG_INSTANCE', 'resend request for another instance of this meeting');
-  if (r.participantId !== check.from) return fail('SENDER_MISMATCH', `resend request for '${r.participantId}' relayed from '${check.from}'`);
+  if (r.participantId !== check.from) {
+    return fail('SENDER_MISMATCH', `resend request for '${r.participantId}' relayed from '${check.from}'`);
+  }
   const member = check.roster.roster.members[rosterIndexOf(check.roster.roster, r.participantId)];
   if (!member) return fail('NOT_A_MEMBER', `resend request from '${r.participantId}', not a member of epoch ${check.roster.roster.epoch}`);
-  if (!verify(r.signature, signedBytes(r), member.identityKey)) return fail('BAD_SIGNATURE', `resend request signature of '${r.participantId}' is invalid`);
+  if (!verify(r.signature, signedBytes(r), member.identityKey)) {
+    return fail('BAD_SIGNATURE', `resend request signature of '${r.participantId}' is invalid`);
+  }
   return ok(r);
 }
 

@@ -161,7 +161,9 @@ export class E2eeController {
       if (e.by) this.decidedBy = e.by;
       if (e.state === 'denied' && was !== 'denied') this.meeting.alert('error', 'The meeting leader did not let you in.');
       if (e.state === 'waiting-for-key' || e.state === 'rekeying') this.frames.clearSendKey();
-      if (e.state === 'rekeying' && was !== 'rekeying') this.meeting.alert('warn', 'Waiting for the new meeting key: your media is not being sent.');
+      if (e.state === 'rekeying' && was !== 'rekeying') {
+        this.meeting.alert('warn', 'Waiting for the new meeting key: your media is not being sent.');
+      }
       if (e.state === 'removed' && was !== 'removed') {
         this.frames.clearSendKey();
         this.securityCode = ''; // we hold no current epoch: no code to compare

@@ -45,6 +45,11 @@ export class KeyWatch {
     this.reason = reason;
     // The deadline runs from the first change we learned of; later ones do not push it back.
     if (this.timer === null && !this.stopped) this.timer = this.o.queue.timer(this.o.timing.keyWaitMs, () => this.deadline());
+    // Stopped and done asking: a newer epoch is worth a new round of requests.
+    else if (this.stopped && this.timer === null) {
+      this.attempts = 0;
+      this.retry();
+    }
   }
 
   /** We installed an epoch's key: if we stopped waiting for it, send under it now. */

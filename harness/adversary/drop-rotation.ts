@@ -2,10 +2,12 @@
 // The victim is the second participant to join a meeting. It gets its first
 // key message (so it is a keyed member), and every later one that carries a
 // key for it is dropped on its way to the victim; rosters and commits still
-// reach it. The victim then sees a commit for an epoch whose key it lacks
-// (UNKNOWN_EPOCH), keeps its old key, and its media and everyone else's
-// become undecryptable across the split once the old epoch retires: a denial
-// of service that the client must show rather than hide.
+// reach it, and so do its resend requests, whose answers are withheld too.
+// The victim then sees a commit for an epoch whose key it lacks
+// (UNKNOWN_EPOCH) and, within 2 s of learning of the new epoch, stops sending
+// (protocol.md §7.5) rather than keep sending under the old key; everyone
+// else's media is undecryptable for it: a denial of service that the client
+// must show rather than hide.
 
 import { ids, peek, recipients, RoomState, typeOf, epochOf, type AttackFactory, type Delivery, type Json } from './common.ts';
 

@@ -24,11 +24,13 @@ import { E2eeError, fail, type E2eeErrorCode, type Result } from './errors.ts';
 import type { AgentEvents, AgentOptions, AgentState, AgentTiming, LobbyEntry, StatusEvent, TimerHandle } from './events.ts';
 import { readRelay, splitPayload, Reassembler } from './fragment.ts';
 import { InputQueue } from './input-queue.ts';
+import { KeyWatch } from './key-watch.ts';
 import * as leader from './leader.ts';
 import { LeaderRunner } from './leader-runner.ts';
 import { LivenessNonces } from './liveness.ts';
 import { MemberSide } from './member.ts';
 import { Presence } from './presence.ts';
+import { createResendRequest } from './resend.ts';
 import { cryptoReady, dhKeyPairFromSeed, systemRandom, wipe, type DhKeyPair, type RandomBytes } from './primitives.ts';
 import { expectedLeader, rosterIndexOf, type VerifiedRoster } from './roster.ts';
 import { VerifyBudget } from './verify-budget.ts';
@@ -37,7 +39,7 @@ import { WrapKeyCache } from './wrap-keys.ts';
 
 export type * from './events.ts';
 
-const ONE_SIGNATURE: ReadonlySet<WireMessage['type']> = new Set(['ack', 'commit', 'admission', 'chat']);
+const ONE_SIGNATURE: ReadonlySet<WireMessage['type']> = new Set(['ack', 'commit', 'resend', 'admission', 'chat']);
 
 export class MeetingKeyAgent {
   private readonly events = new Emitter<AgentEvents>((e) => this.reportInternal(e));
@@ -58,6 +60,8 @@ export class MeetingKeyAgent {
   private readonly epochs: Epochs;
   private readonly chat: ChatChannel;
   private readonly member: MemberSide;
+  /** The stop rule: send under the newest epoch we learned of, or not at all (key-watch.ts). */
+  private readonly watch: KeyWatch;
 
   /**
    * Highest epoch of a roster we verified: where a new chain of ours would
@@ -139,6 +143,27 @@ export class MeetingKeyAgent {
         this.setState('denied', { by });
       },
       exclude: (id) => this.exclude(id),
+      learned: (epoch, reason) => this.watch.learned(epoch, reason),
+      installed: (epoch) => this.watch.keyInstalled(epoch),
+      committedEarly: (epoch) => this.watch.committedEarly(epoch),
+    });
+    this.watch = new KeyWatch({
+      timing: this.timing,
+      queue: this.queue,
+      applies: () => (this.state === 'ok' || this.state === 'rekeying') && !this.lead.state,
+      sendEpoch: () => this.epochs.sendEpoch,
+      keyEpoch: () => this.epochs.keyEpoch,
+      switchTo: (epoch) => this.switchTo(epoch),
+      stop: (waitingFor, reason) => {
+        this.events.emit('stop-sending', { epoch: this.epochs.sendEpoch, waitingFor, reason });
+        this.setState('rekeying', { reason });
+      },
+      request: () => {
+        const to = this.epochs.head && expectedLeader(this.epochs.head.roster, this.presence.departed)?.participantId;
+        if (!to || to === this.selfId) return;
+        const request = { meetingId, instanceId, participantId: this.selfId, have: this.epochs.keyEpoch };
+        this.sendMessage(to, { type: 'resend', resend: createResendRequest(request, identity) });
+      },
     });
     this.lead = new LeaderRunner({
       ...us,
@@ -375,6 +400,7 @@ export class MeetingKeyAgent {
   private switchTo(epoch: number): void {
     const older = this.epochs.switchTo(epoch);
     if (!older) return;
+    this.watch.switched(epoch);
     if (this.state !== 'ok') this.setState('ok');
     if (older.length > 0) this.queue.timer(this.timing.retireAfterMs, () => this.epochs.retire(older));
   }
@@ -397,6 +423,8 @@ export class MeetingKeyAgent {
       this.lead.begin();
       this.lead.run((s, ctx, now) => leader.markDirty(s, ctx, now, true));
     }
+    // A member of our epoch left: it holds that epoch's key, so we must move on to the next one (or stop).
+    if (rosterIndexOf(head.roster, id) >= 0) this.watch.learned(head.roster.epoch + 1, 'member-left');
   }
 
   /**
@@ -440,6 +468,8 @@ export class MeetingKeyAgent {
         return this.lead.ack(from, m.ack);
       case 'commit':
         return this.member.commit(from, m.commit);
+      case 'resend':
+        return this.lead.resend(from, m.resend);
       case 'admission':
         return this.member.admission(from, m.admission);
       case 'chat':
@@ -457,6 +487,7 @@ export class MeetingKeyAgent {
     // A valid roster from our leader without us: we no longer get keys. Stop
     // sending now (no send key), keep receive keys for the grace period.
     this.lead.end();
+    this.watch.reset();
     this.setState('removed', { reason });
     const epochs = this.epochs.held();
     this.queue.timer(this.timing.retireAfterMs, () => this.epochs.retire(epochs));

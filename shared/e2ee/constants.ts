@@ -18,6 +18,7 @@ export const CONTEXT = {
   keyEntryAd: 'e2ee-meet/v1/key-entry',
   ack: 'e2ee-meet/v1/ack',
   commit: 'e2ee-meet/v1/commit',
+  resend: 'e2ee-meet/v1/resend',
   frameSalt: 'e2ee-meet/v1/sframe-epoch',
   frameBaseKey: 'e2ee-meet/v1/sframe-base-key',
   fingerprint: 'e2ee-meet/v1/fingerprint',
@@ -90,4 +91,15 @@ export const TIMING = {
   orphanTimeoutMs: 3000,
   /** Partial fragment sets older than this are dropped. */
   fragmentTimeoutMs: 10_000,
+  /**
+   * A member that learns of a change (newer roster, commit, a roster member
+   * leaving) must send under a newer epoch within this long, or it stops
+   * sending and asks for a resend: under the 2 s bound of protocol.md §7a.
+   */
+  keyWaitMs: 1500,
+  /** While stopped, a member repeats its resend request this often, at most resendAttempts times. */
+  resendRetryMs: 2000,
+  resendAttempts: 5,
+  /** The leader answers one member's resend requests at most once per this long. */
+  resendMinIntervalMs: 1000,
 } as const;

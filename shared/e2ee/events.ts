@@ -8,11 +8,13 @@ import type { RandomBytes } from './primitives.ts';
  * - waiting-for-key: joined, no key yet (nothing is sent)
  * - lobby: a leader-signed message says we wait for admission (a hint, see protocol.md §9)
  * - ok: keyed and sending
+ * - rekeying: keyed, but a change we learned of needs a newer epoch's key we did
+ *   not get in time: NOT sending (send key cleared) until it arrives (protocol.md §7a)
  * - denied: a leader-signed message says we were refused (final for this connection)
  * - removed: a valid roster no longer lists us (final for this connection)
  * - stopped: stop() was called
  */
-export type AgentState = 'waiting-for-key' | 'lobby' | 'ok' | 'denied' | 'removed' | 'stopped';
+export type AgentState = 'waiting-for-key' | 'lobby' | 'ok' | 'rekeying' | 'denied' | 'removed' | 'stopped';
 
 export interface ReceiveKeysEvent {
   epoch: number;
@@ -54,8 +56,21 @@ export interface StatusEvent {
   epoch?: number;
   /** For 'lobby' and 'denied': who signed the message. */
   by?: DecidedBy;
-  /** For 'removed': the leader removed us, or dropped us because it was told we left. */
-  reason?: 'removed-by-leader' | 'dropped';
+  /**
+   * For 'removed': the leader removed us, or dropped us because it was told we left.
+   * For 'rekeying': what told us of the change whose key we lack.
+   */
+  reason?: 'removed-by-leader' | 'dropped' | RekeyReason;
+}
+/** What told a member that the epoch it sends with is outdated. */
+export type RekeyReason = 'newer-roster' | 'unknown-commit' | 'member-left';
+/** The send key is gone: drop outbound frames until the next send-key event. */
+export interface StopSendingEvent {
+  /** The epoch we stopped sending with. */
+  epoch: number;
+  /** The epoch whose key we wait for. */
+  waitingFor: number;
+  reason: RekeyReason;
 }
 export interface ErrorEvent {
   code: E2eeErrorCode;
@@ -108,6 +123,7 @@ export interface ChatGapEvent {
 export interface AgentEvents {
   'receive-keys': ReceiveKeysEvent;
   'send-key': SendKeyEvent;
+  'stop-sending': StopSendingEvent;
   'retire-epoch': RetireEpochEvent;
   roster: RosterEvent;
   status: StatusEvent;
@@ -124,6 +140,10 @@ export interface AgentTiming {
   commitTimeoutMs: number;
   retireAfterMs: number;
   orphanTimeoutMs: number;
+  keyWaitMs: number;
+  resendRetryMs: number;
+  resendAttempts: number;
+  resendMinIntervalMs: number;
 }
 
 export interface AgentOptions {

@@ -13,6 +13,7 @@ import type { InputQueue } from './input-queue.ts';
 import * as leader from './leader.ts';
 import type { LeaderContext, LeaderState, LeaderStep, LeaderTimer } from './leader.ts';
 import type { Presence } from './presence.ts';
+import { verifyResendRequest, type ResendRequest } from './resend.ts';
 import type { DhKeyPair, RandomBytes } from './primitives.ts';
 import type { VerifiedRoster } from './roster.ts';
 import type { WireMessage } from './wire.ts';
@@ -117,6 +118,16 @@ export class LeaderRunner {
     if (!checked.ok) return o.reject(checked.error.code, checked.error.message, from);
     o.presence.echoes.set(from, a.nonce);
     this.run((s, ctx) => leader.acked(s, ctx, from, a.epoch));
+  }
+
+  /** A member's resend request: only the leader answers (leader.resend, rate-limited there). */
+  resend(from: string, r: ResendRequest): void {
+    const { o } = this;
+    const head = o.epochs.head;
+    if (!this.lead || !head) return;
+    const checked = verifyResendRequest(r, { meetingId: o.meetingId, instanceId: o.instanceId, from, roster: head });
+    if (!checked.ok) return o.reject(checked.error.code, checked.error.message, from);
+    this.run((s, ctx, now) => leader.resend(s, ctx, now, from, r.have));
   }
 
   /** Runs one transition (if we lead) and carries out what it asks for, in order. */

@@ -16,16 +16,16 @@
 
 import { admissible, createAdmission, lobbyWaiting, type LobbyInput } from './admission.ts';
 import type { Announcement } from './announcement.ts';
-import { createCommit, type CommitReason } from './commit.ts';
+import { createCommit, type Commit, type CommitReason } from './commit.ts';
 import { LIMITS, SIZE } from './constants.ts';
 import { toBase64Url } from './encoding.ts';
 import type { E2eeErrorCode } from './errors.ts';
 import type { AgentTiming, LobbyEntry, LobbyEvent } from './events.ts';
 import type { IdentityKeyPair } from './identity.ts';
-import { sealKeysMessage } from './key-message.ts';
+import { sealKeysMessage, type KeysMessage } from './key-message.ts';
 import { planMembers, sameMembers } from './membership.ts';
 import { wrapKey, type DhKeyPair, type RandomBytes } from './primitives.ts';
-import { createRoster, GENESIS_HASH, type RosterMember, type VerifiedRoster } from './roster.ts';
+import { createRoster, GENESIS_HASH, type Roster, type RosterMember, type VerifiedRoster } from './roster.ts';
 import { fingerprint } from './security-code.ts';
 import type { WireMessage } from './wire.ts';
 
@@ -36,6 +36,16 @@ export interface PendingEpoch {
   readonly awaiting: ReadonlySet<string>;
   /** When we commit without the missing acks (agent clock). */
   readonly commitAt: number;
+}
+
+/** What we sent for our newest epoch, kept to answer resend requests (the epoch key itself is erased). */
+export interface SentEpoch {
+  readonly epoch: number;
+  readonly roster: Roster;
+  /** Null for a roster with only us in it. */
+  readonly keys: KeysMessage | null;
+  /** Null until committed. */
+  readonly commit: Commit | null;
 }
 
 export interface LeaderState {
@@ -57,6 +67,10 @@ export interface LeaderState {
   readonly lobbyKey: string | null;
   /** Participants we could not seal a key to and already reported (each is reported once). */
   readonly leftOut: ReadonlySet<string>;
+  /** Our newest epoch as sent (for resends); null until our first. */
+  readonly sent: SentEpoch | null;
+  /** When we last answered each member's resend request (members of `sent` only). */
+  readonly resentAt: ReadonlyMap<string, number>;
 }
 
 /** What the rest of the agent knows, read (never changed) by a step, plus the signing keys and injected randomness. */
@@ -68,7 +82,7 @@ export interface LeaderContext {
   identity: IdentityKeyPair;
   dh: DhKeyPair;
   random: RandomBytes;
-  timing: Pick<AgentTiming, 'batchMs' | 'commitTimeoutMs'>;
+  timing: Pick<AgentTiming, 'batchMs' | 'commitTimeoutMs' | 'resendMinIntervalMs'>;
   /** Our newest verified roster, or null before the first (a new chain). */
   head: VerifiedRoster | null;
   /** Verified announcements of present participants not in the head roster, oldest first. */
@@ -153,6 +167,8 @@ export function initialState(head: VerifiedRoster | null): LeaderState {
     notified: new Set(),
     lobbyKey: null,
     leftOut: new Set(),
+    sent: null,
+    resentAt: new Map(),
   };
 }
 
@@ -289,8 +305,10 @@ export function flush(state: LeaderState, ctx: LeaderContext, now: number): Lead
   const awaiting = new Set(recipients.map((r) => r.participantId).filter(ctx.isPresent));
   const commitAt = now + ctx.timing.commitTimeoutMs;
   out.push({ type: 'arm', timer: 'commit', at: commitAt });
-  const sent: LeaderStep = { state: { ...lobby.state, pending: { epoch, roster, awaiting, commitAt } }, out };
-  return awaiting.size === 0 ? andThen(sent, (s) => commit(s, ctx, 'all-acked')) : sent;
+  const record: SentEpoch = { epoch, roster: roster.roster, keys: keys?.value ?? null, commit: null };
+  const state2 = { ...lobby.state, pending: { epoch, roster, awaiting, commitAt }, sent: record, resentAt: new Map() };
+  const started: LeaderStep = { state: state2, out };
+  return awaiting.size === 0 ? andThen(started, (s) => commit(s, ctx, 'all-acked')) : started;
 }
 
 /** Commits the epoch in flight: everyone switches to it (and so do we). */
@@ -298,15 +316,17 @@ export function commit(state: LeaderState, ctx: LeaderContext, reason: CommitRea
   const pending = state.pending;
   if (!pending) return still(state);
   const out: LeaderOutput[] = [{ type: 'disarm', timer: 'commit' }];
+  let sent = state.sent;
   if (pending.roster.roster.members.length > 1) {
     const { meetingId, instanceId, selfId: leaderId } = ctx;
     const { epoch, roster } = pending;
     const commit = createCommit({ meetingId, instanceId, epoch, leaderId, rosterHash: roster.hash, reason }, ctx.identity);
     out.push({ type: 'send', to: null, message: { type: 'commit', commit } });
+    if (sent?.epoch === epoch) sent = { ...sent, commit };
   }
   out.push({ type: 'switch', epoch: pending.epoch });
   if (state.dirty && state.flushAt === null) out.push({ type: 'flush-next' });
-  return { state: { ...state, pending: null }, out };
+  return { state: { ...state, pending: null, sent }, out };
 }
 
 /** A verified ack for `epoch` from `from`: commits once every present recipient acked. */
@@ -329,6 +349,29 @@ export function participantLeft(state: LeaderState, ctx: LeaderContext, now: num
   }
   if (ctx.head?.roster.members.some((m) => m.participantId === id)) step = andThen(step, (s) => markDirty(s, ctx, now));
   return step;
+}
+
+/**
+ * A member's verified resend request: it holds keys up to epoch `have` and
+ * learned of a change it has no key for. If our newest epoch is newer and
+ * keys it, we send that epoch's roster, key message and commit (if committed)
+ * to it alone, at most once per member per resendMinIntervalMs: the answer is
+ * never broadcast and never bigger than what the epoch already sent it.
+ */
+export function resend(state: LeaderState, ctx: LeaderContext, now: number, from: string, have: number): LeaderStep {
+  const sent = state.sent;
+  if (!sent || sent.epoch <= have || !sent.keys?.entries.some((e) => e.to === from)) return still(state);
+  const last = state.resentAt.get(from);
+  if (last !== undefined && now - last < ctx.timing.resendMinIntervalMs) {
+    const message = `resend request from '${from}' within ${ctx.timing.resendMinIntervalMs} ms of the last: not answered`;
+    return { state, out: [{ type: 'error', code: 'RATE_LIMITED', message, from }] };
+  }
+  const out: LeaderOutput[] = [
+    { type: 'send', to: from, message: { type: 'roster', roster: sent.roster } },
+    { type: 'send', to: from, message: { type: 'keys', keys: sent.keys } },
+  ];
+  if (sent.commit) out.push({ type: 'send', to: from, message: { type: 'commit', commit: sent.commit } });
+  return { state: { ...state, resentAt: new Map([...state.resentAt, [from, now]]) }, out };
 }
 
 /** A candidate appeared or presence changed in a way that may change the next roster or the lobby. */

@@ -3,19 +3,20 @@
 // decisions. Each input is checked by the pure modules; this keeps no state of
 // its own beyond the liveness nonces, and tells the agent what changed.
 
+import { constantTimeEqual } from '../bytes.ts';
 import { createAck } from './ack.ts';
 import { verifyAdmissionForMember, verifyAdmissionForNewcomer, type Admission } from './admission.ts';
 import type { Announcement, VerifiedAnnouncements } from './announcement.ts';
 import { verifyCommit, type Commit } from './commit.ts';
 import type { Epochs } from './epochs.ts';
 import type { E2eeErrorCode } from './errors.ts';
-import type { DecidedBy } from './events.ts';
+import type { DecidedBy, RekeyReason } from './events.ts';
 import type { IdentityKeyPair } from './identity.ts';
 import { openKeysMessage, type KeysMessage } from './key-message.ts';
 import type { LivenessNonces } from './liveness.ts';
 import type { Presence } from './presence.ts';
 import type { DhKeyPair } from './primitives.ts';
-import { verifyRoster, type Roster, type VerifiedRoster } from './roster.ts';
+import { expectedLeader, rosterLeader, verifyRoster, type Roster, type VerifiedRoster } from './roster.ts';
 import { fingerprint } from './security-code.ts';
 import type { VerifyBudget } from './verify-budget.ts';
 import type { WireMessage } from './wire.ts';
@@ -43,6 +44,10 @@ export interface MemberOptions {
   /** A verified roster without us. */
   removed: (reason: 'removed-by-leader' | 'dropped') => void;
   switchTo: (epoch: number) => void;
+  /** The stop rule (key-watch.ts): a change we learned of, a key we installed, a commit we switched ahead of. */
+  learned: (epoch: number, reason: RekeyReason) => void;
+  installed: (epoch: number) => void;
+  committedEarly: (epoch: number) => boolean;
   /** A leader-signed decision about us, as a newcomer. */
   decided: (decision: Admission['decision'], by: DecidedBy) => void;
   /** A leader-signed denial of another newcomer: we keep it in case we lead next. */
@@ -54,6 +59,9 @@ export class MemberSide {
 
   roster(from: string, r: Roster): void {
     const { o } = this;
+    // Our head again (a resend answers with roster, keys and commit; we may have had the roster): nothing new.
+    const head = o.epochs.head?.roster;
+    if (head && r.epoch === head.epoch && constantTimeEqual(r.signature, head.signature)) return;
     const result = verifyRoster(r, {
       meetingId: o.meetingId,
       instanceId: o.instanceId,
@@ -73,6 +81,7 @@ export class MemberSide {
     const { kind, verified } = result.value;
     if (kind === 'removed') return o.removed(verified.roster.excluded.includes(o.selfId) ? 'removed-by-leader' : 'dropped');
     o.adopt(verified);
+    o.learned(verified.roster.epoch, 'newer-roster');
   }
 
   keys(from: string, k: KeysMessage): void {
@@ -102,11 +111,14 @@ export class MemberSide {
     const nonce = o.nonces.issue();
     const ack = createAck({ meetingId, instanceId, epoch: k.epoch, participantId, rosterHash: roster.hash, nonce }, o.identity);
     o.send(k.leaderId, { type: 'ack', ack });
+    o.installed(k.epoch);
   }
 
   commit(from: string, c: Commit): void {
     const { o } = this;
-    if (!o.epochs.head) return; // a commit for an epoch before ours
+    const head = o.epochs.head;
+    if (!head) return; // a commit for an epoch before ours
+    if (c.epoch === o.epochs.sendEpoch && o.committedEarly(c.epoch)) return; // we switched without waiting for it
     const checked = verifyCommit(c, {
       meetingId: o.meetingId,
       instanceId: o.instanceId,
@@ -114,7 +126,13 @@ export class MemberSide {
       sendEpoch: o.epochs.sendEpoch,
       roster: o.epochs.installed(c.epoch) ? o.epochs.roster(c.epoch) : undefined,
     });
-    if (!checked.ok) return o.reject(checked.error.code, checked.error.message, from);
+    if (!checked.ok) {
+      // Our leader (or the newer roster's) committed an epoch we have no key for: everyone else moved on.
+      const leader = o.epochs.roster(c.epoch)?.roster ?? null;
+      const expected = leader ? rosterLeader(leader) : expectedLeader(head.roster, o.presence.departed);
+      if (checked.error.code === 'UNKNOWN_EPOCH' && expected?.participantId === from) o.learned(c.epoch, 'unknown-commit');
+      return o.reject(checked.error.code, checked.error.message, from);
+    }
     o.switchTo(c.epoch);
   }
 

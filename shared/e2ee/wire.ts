@@ -13,6 +13,7 @@ import { checkDisplayName } from './display-name.ts';
 import { fromBase64Url, toBase64Url } from './encoding.ts';
 import { E2eeError, fail, ok, type E2eeErrorCode, type Result } from './errors.ts';
 import type { KeyEntry, KeysMessage } from './key-message.ts';
+import type { ResendRequest } from './resend.ts';
 import type { Roster, RosterMember } from './roster.ts';
 
 export interface Fragment {
@@ -29,6 +30,7 @@ export type WireMessage =
   | { type: 'keys'; keys: KeysMessage }
   | { type: 'ack'; ack: Ack }
   | { type: 'commit'; commit: Commit }
+  | { type: 'resend'; resend: ResendRequest }
   | { type: 'admission'; admission: Admission }
   | { type: 'chat'; chat: ChatMessage }
   | { type: 'frag'; fragment: Fragment };
@@ -76,6 +78,10 @@ function toJson(m: WireMessage): object {
     case 'commit': {
       const c = m.commit;
       return { ...head, meeting: c.meetingId, instance: c.instanceId, epoch: c.epoch, leader: c.leaderId, rosterHash: b64(c.rosterHash), reason: c.reason, sig: b64(c.signature) };
+    }
+    case 'resend': {
+      const r = m.resend;
+      return { ...head, meeting: r.meetingId, instance: r.instanceId, id: r.participantId, have: r.have, sig: b64(r.signature) };
     }
     case 'admission': {
       const a = m.admission;
@@ -288,6 +294,17 @@ function parseBody(o: Json): WireMessage {
         },
       };
     }
+    case 'resend':
+      return {
+        type,
+        resend: {
+          meetingId: id(o, 'meeting'),
+          instanceId: id(o, 'instance'),
+          participantId: id(o, 'id'),
+          have: int(o, 'have', 0, LIMITS.maxEpoch),
+          signature: bytes(o, 'sig', SIZE.signature),
+        },
+      };
     case 'admission':
       return {
         type,

@@ -101,6 +101,10 @@ export interface PageState {
   tiles: TileView[];
   screenTiles: TileView[];
   received: Record<string, { decrypted: number; dropped: Record<string, number> }>;
+  /** Our outbound frames: encrypted, and dropped by reason (NO_KEY while we have no send key). */
+  sent: { encrypted: number; dropped: Record<string, number> };
+  /** The E2EE state as the header shows it. */
+  shownState: string;
   /** Track IDs of what this page receives, per participant and source. */
   tracks: Record<string, Record<string, string>>;
   joinPeers: string[];
@@ -146,6 +150,8 @@ export function pageState(page: Page): Promise<PageState> {
       tiles: [...document.querySelectorAll('[data-testid=tile]')].map(tile),
       screenTiles: [...document.querySelectorAll('[data-testid=screen-tile]')].map(tile),
       received,
+      sent: { encrypted: c.frames.send.encrypted, dropped: { ...c.frames.send.dropped } },
+      shownState: document.querySelector('[data-testid=e2ee-state]')?.textContent ?? '',
       tracks,
       joinPeers: (m.join?.peers ?? []).map((p) => p.participantId),
     };

@@ -80,7 +80,7 @@ describe('a chain at the last epoch', () => {
       identity: alice.identity,
       dh: alice.dh,
       random: systemRandom,
-      timing: { batchMs: TIMING.batchMs, commitTimeoutMs: TIMING.commitTimeoutMs },
+      timing: { batchMs: TIMING.batchMs, commitTimeoutMs: TIMING.commitTimeoutMs, resendMinIntervalMs: TIMING.resendMinIntervalMs },
       head,
       candidates: new Map([['bob', bob.announcement]]),
       isPresent: (id) => present.has(id),

@@ -38,7 +38,7 @@ class World {
       identity: this.alice.identity,
       dh: this.alice.dh,
       random: systemRandom,
-      timing: { batchMs, commitTimeoutMs },
+      timing: { batchMs, commitTimeoutMs, resendMinIntervalMs: TIMING.resendMinIntervalMs },
       head: this.head,
       candidates: this.candidates,
       isPresent: (id) => this.present.has(id),
@@ -269,5 +269,42 @@ describe('leader: lock and lobby', () => {
     const w = new World(rosterOf([bob], 7, undefined, undefined, { locked: true }));
     expect(w.state.locked).toBe(true);
     expect(new World().state.locked).toBe(false);
+  });
+});
+
+describe('leader: resend requests (finding 2)', () => {
+  /** Alice and Bob, epoch 2 sent at t = 10 s; committed if `commit`. */
+  function keyedBob(commit: boolean): World {
+    const w = aloneAtZero();
+    w.arrive('bob');
+    w.step((s, ctx) => leader.candidatesChanged(s, ctx, 10_000));
+    w.step((s, ctx) => leader.flush(s, ctx, 10_000));
+    if (commit) w.step((s, ctx) => leader.acked(s, ctx, 'bob', 2));
+    return w;
+  }
+
+  it("answers a member missing the newest epoch with that epoch's roster, key message and commit, to it alone", () => {
+    const w = keyedBob(true);
+    const out = w.step((s, ctx) => leader.resend(s, ctx, 11_000, 'bob', 1));
+    expect(sent(out).map((o) => [o.to, o.message.type])).toEqual([
+      ['bob', 'roster'],
+      ['bob', 'keys'],
+      ['bob', 'commit'],
+    ]);
+  });
+
+  it('sends no commit for an epoch still in flight, and nothing to a member that has the epoch or is not in it', () => {
+    const w = keyedBob(false);
+    expect(kinds(w.step((s, ctx) => leader.resend(s, ctx, 11_000, 'bob', 1)))).toEqual(['send roster', 'send keys']);
+    expect(w.step((s, ctx) => leader.resend(s, ctx, 20_000, 'bob', 2))).toEqual([]);
+    expect(w.step((s, ctx) => leader.resend(s, ctx, 20_000, 'carol', 0))).toEqual([]);
+  });
+
+  it('answers each member at most once per interval', () => {
+    const w = keyedBob(true);
+    w.step((s, ctx) => leader.resend(s, ctx, 11_000, 'bob', 1));
+    const again = w.step((s, ctx) => leader.resend(s, ctx, 11_000 + TIMING.resendMinIntervalMs - 1, 'bob', 1));
+    expect(again).toMatchObject([{ type: 'error', code: 'RATE_LIMITED', from: 'bob' }]);
+    expect(kinds(w.step((s, ctx) => leader.resend(s, ctx, 11_000 + TIMING.resendMinIntervalMs, 'bob', 1)))).toHaveLength(3);
   });
 });

@@ -102,7 +102,7 @@ describe('a leader that meets a key it cannot seal to', () => {
       identity: alice.identity,
       dh: alice.dh,
       random: systemRandom,
-      timing: { batchMs: TIMING.batchMs, commitTimeoutMs: TIMING.commitTimeoutMs },
+      timing: { batchMs: TIMING.batchMs, commitTimeoutMs: TIMING.commitTimeoutMs, resendMinIntervalMs: TIMING.resendMinIntervalMs },
       head: null,
       candidates: new Map(candidates.map((a) => [a.participantId, a])),
       isPresent: (id) => present.has(id),

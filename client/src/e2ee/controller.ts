@@ -128,6 +128,8 @@ export class E2eeController {
         if (this.agent === agent) this.onSendKeyResult(e.epoch, r);
       });
     });
+    // A change we have no key for (protocol.md §7a): drop our frames rather than send them under an outdated key.
+    agent.on('stop-sending', () => this.frames.clearSendKey());
     agent.on('retire-epoch', (e) => {
       for (const kid of kidsByEpoch.get(e.epoch) ?? []) this.frames.retireKey(kid, 0);
       kidsByEpoch.delete(e.epoch);
@@ -171,7 +173,10 @@ export class E2eeController {
       this.state = e.state;
       if (e.by) this.decidedBy = e.by;
       if (e.state === 'denied' && was !== 'denied') this.meeting.alert('error', 'The meeting leader did not let you in.');
-      if (e.state === 'waiting-for-key') this.frames.clearSendKey();
+      if (e.state === 'waiting-for-key' || e.state === 'rekeying') this.frames.clearSendKey();
+      if (e.state === 'rekeying' && was !== 'rekeying') {
+        this.meeting.alert('warn', 'Waiting for the new meeting key: your media is not being sent.');
+      }
       if (e.state === 'removed' && was !== 'removed') {
         this.frames.clearSendKey();
         this.securityCode = ''; // we hold no current epoch: no code to compare

@@ -125,6 +125,8 @@ function stateSentence(e2ee: E2eeController): string {
       return `Encryption is failing${e2ee.sendKeyFailure ? ` (${e2ee.sendKeyFailure.code})` : ''}: your audio and video are not sent.`;
     case 'removed':
       return 'You were removed from the meeting key.';
+    case 'rekeying':
+      return `The meeting key changed and the new one has not reached you: your media is not being sent (epoch ${e2ee.epoch}).`;
     default:
       return 'Waiting for the meeting key…';
   }
@@ -134,6 +136,7 @@ const HEADER_TEXT: Partial<Record<ShownE2eeState, string>> = {
   ok: 'End-to-end encrypted',
   failing: 'Encryption failing',
   removed: 'Removed from key',
+  rekeying: 'Waiting for the new key — not sending',
 };
 
 /** Header items: E2EE state, epoch and the security code (stable test hooks). */

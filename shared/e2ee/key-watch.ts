@@ -1,0 +1,108 @@
+// The stop rule of protocol.md §7a, for a member (not while it leads): once it
+// learns of a change (a newer verified roster, a commit from its leader for an
+// epoch it has no key for, a member of its current roster leaving) it must
+// send under a newer epoch within keyWaitMs. If it holds that epoch's key by
+// then it switches to it (the commit may be late or withheld); if not, it stops
+// sending (the send key is cleared: frames are dropped, never sent under the
+// epoch the change made outdated) and asks its leader for a resend, a few
+// times. When the key arrives it sends under it at once.
+
+import type { AgentTiming, RekeyReason } from './events.ts';
+import type { InputQueue } from './input-queue.ts';
+
+export interface KeyWatchOptions {
+  timing: Pick<AgentTiming, 'keyWaitMs' | 'resendRetryMs' | 'resendAttempts'>;
+  queue: InputQueue;
+  /** Whether the rule applies now: a keyed member that does not lead. */
+  applies: () => boolean;
+  sendEpoch: () => number;
+  /** Newest epoch whose key and roster we hold. */
+  keyEpoch: () => number;
+  /** Send under an epoch whose key we hold (it resumes sending if we stopped). */
+  switchTo: (epoch: number) => void;
+  /** Clear the send key and say so. */
+  stop: (waitingFor: number, reason: RekeyReason) => void;
+  /** Ask the leader for its newest epoch. */
+  request: () => void;
+}
+
+export class KeyWatch {
+  /** The epoch we must send under (0: nothing pending). */
+  private needed = 0;
+  private reason: RekeyReason = 'newer-roster';
+  private timer: unknown = null;
+  private stopped = false;
+  private attempts = 0;
+  /** Epochs we switched to before (or without) their commit: their commit is expected, not stale. */
+  private readonly early = new Set<number>();
+
+  constructor(private readonly o: KeyWatchOptions) {}
+
+  /** We learned that epoch `epoch` (or a later one) replaces the one we send with. */
+  learned(epoch: number, reason: RekeyReason): void {
+    if (!this.o.applies() || epoch <= this.needed || epoch <= this.o.sendEpoch()) return;
+    this.needed = epoch;
+    this.reason = reason;
+    // The deadline runs from the first change we learned of; later ones do not push it back.
+    if (this.timer === null && !this.stopped) this.timer = this.o.queue.timer(this.o.timing.keyWaitMs, () => this.deadline());
+    // Stopped and done asking: a newer epoch is worth a new round of requests.
+    else if (this.stopped && this.timer === null) {
+      this.attempts = 0;
+      this.retry();
+    }
+  }
+
+  /** We installed an epoch's key: if we stopped waiting for it, send under it now. */
+  keyInstalled(epoch: number): void {
+    if (!this.stopped || epoch < this.needed || !this.o.applies()) return;
+    this.markEarly(epoch);
+    this.o.switchTo(epoch);
+  }
+
+  /** We send under `epoch` now (committed, or switched early). */
+  switched(epoch: number): void {
+    if (epoch >= this.needed) this.reset();
+  }
+
+  /** A commit for an epoch we already switched to early: expected, not an error. */
+  committedEarly(epoch: number): boolean {
+    return this.early.delete(epoch);
+  }
+
+  /** Removed, stopped or leading: nothing to watch. */
+  reset(): void {
+    this.o.queue.cancel(this.timer);
+    this.timer = null;
+    this.needed = 0;
+    this.stopped = false;
+    this.attempts = 0;
+  }
+
+  private deadline(): void {
+    this.timer = null;
+    if (!this.o.applies() || this.o.sendEpoch() >= this.needed) return this.reset();
+    const held = this.o.keyEpoch();
+    if (held >= this.needed) {
+      this.markEarly(held);
+      return this.o.switchTo(held);
+    }
+    this.stopped = true;
+    this.o.stop(this.needed, this.reason);
+    this.retry();
+  }
+
+  private markEarly(epoch: number): void {
+    if (this.early.size >= 8) this.early.clear(); // their commits are long due
+    this.early.add(epoch);
+  }
+
+  private retry(): void {
+    if (!this.stopped || this.attempts >= this.o.timing.resendAttempts || !this.o.applies()) return;
+    this.attempts++;
+    this.o.request();
+    this.timer = this.o.queue.timer(this.o.timing.resendRetryMs, () => {
+      this.timer = null;
+      this.retry();
+    });
+  }
+}

@@ -53,7 +53,10 @@ export default tseslint.config(
     // Plain Node scripts; dtls-check.mjs also runs functions inside the browser page it drives.
     languageOptions: {
       globals: Object.fromEntries(
-        ['process', 'console', 'Buffer', 'setTimeout', 'clearTimeout', 'window', 'navigator', 'RTCPeerConnection'].map((g) => [g, 'readonly']),
+        ['process', 'console', 'Buffer', 'setTimeout', 'clearTimeout', 'window', 'navigator', 'RTCPeerConnection'].map((g) => [
+          g,
+          'readonly',
+        ]),
       ),
     },
   },

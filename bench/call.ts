@@ -52,7 +52,12 @@ const { values: opts } = parseCommandLine({
     videoKbps: { kind: 'number', default: 1500, help: "cap on every page's video sender in the main window, kbps" },
     lowKbps: { kind: 'number', default: 300, help: 'the cap in the second (bytes-only) window, kbps' },
     lowSeconds: { kind: 'number', default: 6, help: 'length of the second window, s' },
-    static: { kind: 'string', default: 'dist-test', arg: 'DIR', help: 'client build to serve (the test build: the bench reads its test surface)' },
+    static: {
+      kind: 'string',
+      default: 'dist-test',
+      arg: 'DIR',
+      help: 'client build to serve (the test build: the bench reads its test surface)',
+    },
     video: { kind: 'string', default: 'noise', arg: 'noise|fake|FILE.y4m', help: 'what the fake camera shows' },
     camera: { kind: 'string', default: '640x360@30', arg: 'WxH@FPS', help: 'capture size and rate' },
   },
@@ -70,7 +75,21 @@ function cameraArgs(): string[] {
   if (!w || !h || !fps) throw new Error(`--camera must look like 640x360@30`);
   const file = opts.video === 'noise' ? path.join(os.tmpdir(), `bench-call-${w}x${h}-${fps}-noise.y4m`) : path.resolve(opts.video);
   if (opts.video === 'noise' && !fs.existsSync(file)) {
-    execFileSync('ffmpeg', ['-hide_banner', '-v', 'error', '-y', '-f', 'lavfi', '-i', `testsrc2=size=${w}x${h}:rate=${fps},noise=alls=12:allf=t`, '-t', '4', '-pix_fmt', 'yuv420p', `${file}.tmp.y4m`]);
+    execFileSync('ffmpeg', [
+      '-hide_banner',
+      '-v',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      `testsrc2=size=${w}x${h}:rate=${fps},noise=alls=12:allf=t`,
+      '-t',
+      '4',
+      '-pix_fmt',
+      'yuv420p',
+      `${file}.tmp.y4m`,
+    ]);
     fs.renameSync(`${file}.tmp.y4m`, file);
   }
   return [`--use-file-for-fake-video-capture=${file}`];
@@ -97,7 +116,19 @@ interface PageSample {
 function samplePage(page: Page): Promise<PageSample> {
   return readSurface(page, async ({ e2ee }) => {
     const w = window as unknown as { __pcs?: RTCPeerConnection[] };
-    const s = { t: 0, videoRtxBytes: 0, frameHeight: 0, limited: '', videoBytes: 0, videoHeaderBytes: 0, videoPackets: 0, videoFrames: 0, audioBytes: 0, audioPackets: 0, framesDecoded: 0 };
+    const s = {
+      t: 0,
+      videoRtxBytes: 0,
+      frameHeight: 0,
+      limited: '',
+      videoBytes: 0,
+      videoHeaderBytes: 0,
+      videoPackets: 0,
+      videoFrames: 0,
+      audioBytes: 0,
+      audioPackets: 0,
+      framesDecoded: 0,
+    };
     for (const pc of w.__pcs ?? []) {
       if (pc.connectionState === 'closed') continue;
       const report = await pc.getStats();
@@ -206,9 +237,18 @@ async function measure(pages: Page[], seconds: number, withCpu: boolean): Promis
   const w1 = withCpu ? snapshotTree(isMediasoupWorker) : new Map();
   const wall = (performance.now() - t0) / 1000;
   const after = await Promise.all(pages.map(samplePage));
-  let videoBytes = 0, audioBytes = 0, videoFrames = 0, audioPackets = 0, decoded = 0, encrypted = 0, statsSec = 0, hdr = 0, vpk = 0;
+  let videoBytes = 0,
+    audioBytes = 0,
+    videoFrames = 0,
+    audioPackets = 0,
+    decoded = 0,
+    encrypted = 0,
+    statsSec = 0,
+    hdr = 0,
+    vpk = 0;
   for (let i = 0; i < pages.length; i++) {
-    const a = before[i]!, b = after[i]!;
+    const a = before[i]!,
+      b = after[i]!;
     const dt = (b.t - a.t) / 1000;
     statsSec += dt / pages.length;
     videoBytes += (b.videoBytes - a.videoBytes) / dt;
@@ -264,7 +304,9 @@ async function oneRun(serverUrl: string, variant: 'on' | 'off', index: number): 
     const pages: Page[] = [];
     const logs: string[][] = [];
     for (const n of ['Alice', 'Bob', 'Carol']) {
-      const p = await openProbedPage(browser, `${serverUrl}/?meeting=${meeting}&name=${n}&join=1${q}`, n, { camera: opts.camera === '640x360@30' ? 'default' : opts.camera });
+      const p = await openProbedPage(browser, `${serverUrl}/?meeting=${meeting}&name=${n}&join=1${q}`, n, {
+        camera: opts.camera === '640x360@30' ? 'default' : opts.camera,
+      });
       pages.push(p.page);
       logs.push(p.logs);
       await waitJoined(p.page);
@@ -310,7 +352,9 @@ async function main(): Promise<void> {
   const started = Date.now();
   console.log(`# bench/call.ts — ${new Date().toISOString()}`);
   console.log(`machine: ${machine()}`);
-  console.log(`build: ${build.label}; camera ${opts.camera} (${opts.video}); ${opts.rounds} rounds × (on, off); windows: ${opts.seconds} s at ≤${opts.videoKbps} kbps video + ${opts.lowSeconds} s at ≤${opts.lowKbps} kbps; warm-up ${opts.warmup} s`);
+  console.log(
+    `build: ${build.label}; camera ${opts.camera} (${opts.video}); ${opts.rounds} rounds × (on, off); windows: ${opts.seconds} s at ≤${opts.videoKbps} kbps video + ${opts.lowSeconds} s at ≤${opts.lowKbps} kbps; warm-up ${opts.warmup} s`,
+  );
   console.log(`loadavg at start: ${loadavg()}`);
   const results: RunResult[] = [];
   try {
@@ -321,7 +365,9 @@ async function main(): Promise<void> {
       for (const v of order) {
         const r = await oneRun(server.url, v, i++);
         results.push(r);
-        console.log(`run ${i} (${v}): browser ${fmt(r.main.browserCpu, 2)} cpu-s, server ${fmt(r.main.serverNodeCpu + r.main.workerCpu, 2)} cpu-s over ${fmt(r.main.seconds, 1)} s; video ${fmt(r.main.videoBps / 1000, 0)} kbps, loadavg ${r.loadavg}`);
+        console.log(
+          `run ${i} (${v}): browser ${fmt(r.main.browserCpu, 2)} cpu-s, server ${fmt(r.main.serverNodeCpu + r.main.workerCpu, 2)} cpu-s over ${fmt(r.main.seconds, 1)} s; video ${fmt(r.main.videoBps / 1000, 0)} kbps, loadavg ${r.loadavg}`,
+        );
       }
     }
   } finally {
@@ -333,13 +379,35 @@ async function main(): Promise<void> {
   const off = results.filter((r) => r.variant === 'off');
   const med = (rs: RunResult[], f: (r: RunResult) => number): number => median(rs.map(f));
   const perSec = (f: (w: Window) => number) => (r: RunResult) => f(r.main) / r.main.seconds;
-  const browserOn = med(on, perSec((w) => w.browserCpu)), browserOff = med(off, perSec((w) => w.browserCpu));
-  const serverOn = med(on, perSec((w) => w.serverNodeCpu + w.workerCpu)), serverOff = med(off, perSec((w) => w.serverNodeCpu + w.workerCpu));
-  const totalOn = med(on, perSec((w) => w.browserCpu + w.serverNodeCpu + w.workerCpu));
-  const totalOff = med(off, perSec((w) => w.browserCpu + w.serverNodeCpu + w.workerCpu));
+  const browserOn = med(
+      on,
+      perSec((w) => w.browserCpu),
+    ),
+    browserOff = med(
+      off,
+      perSec((w) => w.browserCpu),
+    );
+  const serverOn = med(
+      on,
+      perSec((w) => w.serverNodeCpu + w.workerCpu),
+    ),
+    serverOff = med(
+      off,
+      perSec((w) => w.serverNodeCpu + w.workerCpu),
+    );
+  const totalOn = med(
+    on,
+    perSec((w) => w.browserCpu + w.serverNodeCpu + w.workerCpu),
+  );
+  const totalOff = med(
+    off,
+    perSec((w) => w.browserCpu + w.serverNodeCpu + w.workerCpu),
+  );
 
   console.log('\n## Per run (CPU in CPU-seconds over the window; bitrates summed over the three senders)\n');
-  console.log('| E2EE | window s | browser CPU-s (% of a core) | server CPU-s (node + mediasoup worker) | browser CPU-ms per video frame (encoded + decoded) | video kbps | audio kbps | video fps sent | fps decoded | video kbps @low cap | audio kbps @low | sent height, quality limitation, retransmissions | loadavg (1/5/15) |');
+  console.log(
+    '| E2EE | window s | browser CPU-s (% of a core) | server CPU-s (node + mediasoup worker) | browser CPU-ms per video frame (encoded + decoded) | video kbps | audio kbps | video fps sent | fps decoded | video kbps @low cap | audio kbps @low | sent height, quality limitation, retransmissions | loadavg (1/5/15) |',
+  );
   console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of results) console.log(row(r));
 
@@ -350,7 +418,8 @@ async function main(): Promise<void> {
   console.log(`| server (node + worker) | ${fmt(serverOn, 3)} | ${fmt(serverOff, 3)} | ${pct(serverOn / serverOff)} |`);
   console.log(`| total | ${fmt(totalOn, 3)} | ${fmt(totalOff, 3)} | ${pct(totalOn / totalOff)} |`);
   const perFrameCpu = (r: RunResult): number => (1000 * r.main.browserCpu) / ((r.main.videoFps + r.main.decodedFps) * r.main.seconds);
-  const pfOn = med(on, perFrameCpu), pfOff = med(off, perFrameCpu);
+  const pfOn = med(on, perFrameCpu),
+    pfOff = med(off, perFrameCpu);
   console.log(`| browser CPU-ms per video frame (encoded + decoded) | ${fmt(pfOn, 2)} | ${fmt(pfOff, 2)} | ${pct(pfOn / pfOff)} |`);
   const ratios = on.map((r, k) => {
     const o = off[k];
@@ -359,21 +428,35 @@ async function main(): Promise<void> {
   const names = new Set<string>();
   for (const r of results) for (const k of r.main.threads.keys()) names.add(k);
   const thr = [...names]
-    .map((n) => ({ n, on: med(on, (r) => (r.main.threads.get(n) ?? 0) / r.main.seconds), off: med(off, (r) => (r.main.threads.get(n) ?? 0) / r.main.seconds) }))
+    .map((n) => ({
+      n,
+      on: med(on, (r) => (r.main.threads.get(n) ?? 0) / r.main.seconds),
+      off: med(off, (r) => (r.main.threads.get(n) ?? 0) / r.main.seconds),
+    }))
     .sort((a, b) => Math.max(b.on, b.off) - Math.max(a.on, a.off))
     .slice(0, 14);
-  console.log('\nBrowser CPU by thread name (cores busy, median; all processes of the browser, digits folded; the frame worker is DedicatedWorker, and it runs in both variants: off passes frames through untouched):\n');
+  console.log(
+    '\nBrowser CPU by thread name (cores busy, median; all processes of the browser, digits folded; the frame worker is DedicatedWorker, and it runs in both variants: off passes frames through untouched):\n',
+  );
   console.log('| thread | E2EE on | off | on − off |');
   console.log('|---|---|---|---|');
-  for (const t of thr) console.log(`| ${t.n} | ${fmt(t.on, 3)} | ${fmt(t.off, 3)} | ${t.on - t.off >= 0 ? '+' : ''}${fmt(t.on - t.off, 3)} |`);
-  console.log(`\nbrowser CPU on/off per round: ${ratios.map((x) => pct(x)).join(', ')}; target: E2EE ≤ +5% CPU → ${pct(browserOn / browserOff)} ${browserOn / browserOff <= 1.05 ? 'MET' : 'MISSED'}`);
+  for (const t of thr)
+    console.log(`| ${t.n} | ${fmt(t.on, 3)} | ${fmt(t.off, 3)} | ${t.on - t.off >= 0 ? '+' : ''}${fmt(t.on - t.off, 3)} |`);
+  console.log(
+    `\nbrowser CPU on/off per round: ${ratios.map((x) => pct(x)).join(', ')}; target: E2EE ≤ +5% CPU → ${pct(browserOn / browserOff)} ${browserOn / browserOff <= 1.05 ? 'MET' : 'MISSED'}`,
+  );
 
   // Bandwidth.
-  const vOn = med(on, (r) => r.main.videoBps), vOff = med(off, (r) => r.main.videoBps);
-  const aOn = med(on, (r) => r.main.audioBps), aOff = med(off, (r) => r.main.audioBps);
-  const lvOn = med(on, (r) => r.low.videoBps), lvOff = med(off, (r) => r.low.videoBps);
-  const laOn = med(on, (r) => r.low.audioBps), laOff = med(off, (r) => r.low.audioBps);
-  const fps = med(on, (r) => r.main.videoFps / 3), lowFps = med(on, (r) => r.low.videoFps / 3);
+  const vOn = med(on, (r) => r.main.videoBps),
+    vOff = med(off, (r) => r.main.videoBps);
+  const aOn = med(on, (r) => r.main.audioBps),
+    aOff = med(off, (r) => r.main.audioBps);
+  const lvOn = med(on, (r) => r.low.videoBps),
+    lvOff = med(off, (r) => r.low.videoBps);
+  const laOn = med(on, (r) => r.low.audioBps),
+    laOff = med(off, (r) => r.low.audioBps);
+  const fps = med(on, (r) => r.main.videoFps / 3),
+    lowFps = med(on, (r) => r.low.videoFps / 3);
   const aps = med(on, (r) => r.main.audioPps / 3);
   const hdr = med(on, (r) => r.main.headerBytes);
   const perFrame = hdr + TAG_BYTES;
@@ -382,21 +465,42 @@ async function main(): Promise<void> {
   console.log('|---|---|---|---|');
   console.log(`| video kbps per sender, cap ${opts.videoKbps} | ${fmt(vOn / 3000, 1)} | ${fmt(vOff / 3000, 1)} | ${pct(vOn / vOff, 2)} |`);
   console.log(`| audio kbps per sender | ${fmt(aOn / 3000, 1)} | ${fmt(aOff / 3000, 1)} | ${pct(aOn / aOff)} |`);
-  console.log(`| video kbps per sender, cap ${opts.lowKbps} | ${fmt(lvOn / 3000, 1)} | ${fmt(lvOff / 3000, 1)} | ${pct(lvOn / lvOff, 2)} |`);
+  console.log(
+    `| video kbps per sender, cap ${opts.lowKbps} | ${fmt(lvOn / 3000, 1)} | ${fmt(lvOff / 3000, 1)} | ${pct(lvOn / lvOff, 2)} |`,
+  );
   console.log(`| audio kbps per sender (low-cap window) | ${fmt(laOn / 3000, 1)} | ${fmt(laOff / 3000, 1)} | ${pct(laOn / laOff)} |`);
-  console.log(`| video fps per sender (cap ${opts.videoKbps}) | ${fmt(fps, 1)} | ${fmt(med(off, (r) => r.main.videoFps / 3), 1)} | |`);
+  console.log(
+    `| video fps per sender (cap ${opts.videoKbps}) | ${fmt(fps, 1)} | ${fmt(
+      med(off, (r) => r.main.videoFps / 3),
+      1,
+    )} | |`,
+  );
   const ovh = (framesPerSec: number): number => framesPerSec * perFrame * 8;
-  console.log(`\nSFrame overhead per frame: ${fmt(hdr, 1)} B header (config byte + 3-byte KID for epochs < 256 + CTR bytes) + ${TAG_BYTES} B AES-GCM tag = ${fmt(perFrame, 1)} B.`);
+  console.log(
+    `\nSFrame overhead per frame: ${fmt(hdr, 1)} B header (config byte + 3-byte KID for epochs < 256 + CTR bytes) + ${TAG_BYTES} B AES-GCM tag = ${fmt(perFrame, 1)} B.`,
+  );
   console.log('Computed overhead = frames/s × bytes per frame × 8, as a share of the cap and of the measured plaintext bitrate:\n');
-  console.log('| stream | cap | measured kbps on / off (per sender) | measured on/off | frames/s (on) | computed overhead kbps | share of cap | share of measured off | share at 30 fps |');
+  console.log(
+    '| stream | cap | measured kbps on / off (per sender) | measured on/off | frames/s (on) | computed overhead kbps | share of cap | share of measured off | share at 30 fps |',
+  );
   console.log('|---|---|---|---|---|---|---|---|---|');
-  for (const [cap, f, von, voff] of [[opts.lowKbps, lowFps, lvOn / 3, lvOff / 3], [opts.videoKbps, fps, vOn / 3, vOff / 3]] as const) {
+  for (const [cap, f, von, voff] of [
+    [opts.lowKbps, lowFps, lvOn / 3, lvOff / 3],
+    [opts.videoKbps, fps, vOn / 3, vOff / 3],
+  ] as const) {
     console.log(
       `| video | ${cap} kbps | ${fmt(von / 1000, 0)} / ${fmt(voff / 1000, 0)} | ${pct(von / voff, 2)} | ${fmt(f, 1)} | ${fmt(ovh(f) / 1000, 2)} | ${fmt((100 * ovh(f)) / (cap * 1000), 2)}% | ${fmt((100 * ovh(f)) / voff, 2)}% | ${fmt((100 * ovh(30)) / (cap * 1000), 2)}% |`,
     );
   }
-  console.log(`| audio (Opus) | — | ${fmt(aOn / 3000, 1)} / ${fmt(aOff / 3000, 1)} | ${pct(aOn / aOff, 1)} | ${fmt(aps, 1)} | ${fmt(ovh(aps) / 1000, 2)} | — | ${fmt((100 * ovh(aps)) / (aOff / 3), 1)}% | — |`);
-  console.log(`\nencrypted frames/s per sender (worker counter): ${fmt(med(on, (r) => r.main.encryptedPerSec / 3), 1)} (video fps + audio pkt/s = ${fmt(fps + aps, 1)})`);
+  console.log(
+    `| audio (Opus) | — | ${fmt(aOn / 3000, 1)} / ${fmt(aOff / 3000, 1)} | ${pct(aOn / aOff, 1)} | ${fmt(aps, 1)} | ${fmt(ovh(aps) / 1000, 2)} | — | ${fmt((100 * ovh(aps)) / (aOff / 3), 1)}% | — |`,
+  );
+  console.log(
+    `\nencrypted frames/s per sender (worker counter): ${fmt(
+      med(on, (r) => r.main.encryptedPerSec / 3),
+      1,
+    )} (video fps + audio pkt/s = ${fmt(fps + aps, 1)})`,
+  );
   console.log(`\nwall time ${fmt((Date.now() - started) / 1000, 0)} s; ${load.stop()}`);
 }
 

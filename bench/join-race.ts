@@ -14,7 +14,7 @@ import { parseCommandLine } from '../harness/cli.ts';
 
 const { values: opts } = parseCommandLine({
   command: 'npx tsx bench/join-race.ts',
-  summary: "Two clients join a new meeting at the same moment, N times: how often one hears of the other before its own join response.",
+  summary: 'Two clients join a new meeting at the same moment, N times: how often one hears of the other before its own join response.',
   options: { runs: { kind: 'number', default: 30, help: 'simultaneous joins to try' } },
 });
 

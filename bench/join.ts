@@ -28,7 +28,12 @@ const { values: opts } = parseCommandLine({
   summary: 'Join latency: page load to the first remote video frame, E2EE on alternating with the plaintext control.',
   options: {
     runs: { kind: 'number', default: 10, help: 'joins per variant' },
-    onStatic: { kind: 'string', default: 'dist-test', arg: 'DIR', help: 'client build for E2EE on (a test build: the probes read its test surface)' },
+    onStatic: {
+      kind: 'string',
+      default: 'dist-test',
+      arg: 'DIR',
+      help: 'client build for E2EE on (a test build: the probes read its test surface)',
+    },
     offStatic: { kind: 'string', default: 'dist-test', arg: 'DIR', help: 'client build for the plaintext control (a test build)' },
     timeout: { kind: 'number', default: 30, help: 'seconds to wait for each step' },
   },
@@ -84,7 +89,8 @@ async function oneRun(browser: Browser, server: RunningServer, variant: Variant,
     const probe = await probeState(joiner.page);
     const nav = await joiner.page.evaluate(() => {
       const e = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming | undefined;
-      const js = performance.getEntriesByType('resource').find((r) => /\/assets\/index-[^/]*\.js$/.test(r.name)) as PerformanceResourceTiming | undefined;
+      const js = performance.getEntriesByType('resource').find((r) => /\/assets\/index-[^/]*\.js$/.test(r.name)) as
+        PerformanceResourceTiming | undefined;
       return { mainScript: js?.responseEnd ?? NaN, domContentLoaded: e?.domContentLoadedEventEnd ?? NaN };
     });
     return { variant, firstFrame: probe.frame!.now, probe, nav, loadavg: la };
@@ -102,7 +108,7 @@ const STEPS: Array<[string, (p: ProbeState, r: Run) => number | undefined]> = [
   ['DOMContentLoaded (script evaluated)', (_, r) => r.nav.domContentLoaded],
   ['WebSocket open (after libsodium init, camera, identity)', (p) => p.marks['ws-open']],
   ['join answered', (p) => p.marks['resp:join']],
-  ['first key-agreement relay received (leader\'s roster + keys)', (p) => p.marks['notice:relay']],
+  ["first key-agreement relay received (leader's roster + keys)", (p) => p.marks['notice:relay']],
   ['recv transport created', (p) => p.marks['resp:create-transport']],
   ['consume answered', (p) => p.marks['resp:consume']],
   ['remote tile in DOM', (p) => p.tileAt ?? undefined],
@@ -122,7 +128,9 @@ async function main(): Promise<void> {
   const started = Date.now();
   console.log(`# bench/join.ts — ${new Date().toISOString()}`);
   console.log(`machine: ${machine()}`);
-  console.log(`E2EE on: ${onBuild.label}; off: ${offBuild.label} with &test=plaintext on both pages; ${opts.runs} runs each, order rotated every round`);
+  console.log(
+    `E2EE on: ${onBuild.label}; off: ${offBuild.label} with &test=plaintext on both pages; ${opts.runs} runs each, order rotated every round`,
+  );
   console.log(`loadavg at start: ${loadavg()}`);
   const runs: Run[] = [];
   try {
@@ -150,10 +158,17 @@ async function main(): Promise<void> {
   console.log('\n## Navigation start → first remote video frame presented (ms)\n');
   console.log('| | runs | p50 | p90 | min | max |');
   console.log('|---|---|---|---|---|---|');
-  for (const [name, v] of [['E2EE on', on], ['off (plaintext)', off]] as const) {
-    console.log(`| ${name} | ${v.length} | ${fmt(percentile(v, 50), 0)} | ${fmt(percentile(v, 90), 0)} | ${fmt(Math.min(...v), 0)} | ${fmt(Math.max(...v), 0)} |`);
+  for (const [name, v] of [
+    ['E2EE on', on],
+    ['off (plaintext)', off],
+  ] as const) {
+    console.log(
+      `| ${name} | ${v.length} | ${fmt(percentile(v, 50), 0)} | ${fmt(percentile(v, 90), 0)} | ${fmt(Math.min(...v), 0)} | ${fmt(Math.max(...v), 0)} |`,
+    );
   }
-  console.log(`\np50 on − off: ${fmt(percentile(on, 50) - percentile(off, 50), 0)} ms; on/off ${fmt(percentile(on, 50) / percentile(off, 50), 2)}×; target ≤ 1500 ms p50 → ${percentile(on, 50) <= 1500 ? 'MET' : 'MISSED'}`);
+  console.log(
+    `\np50 on − off: ${fmt(percentile(on, 50) - percentile(off, 50), 0)} ms; on/off ${fmt(percentile(on, 50) / percentile(off, 50), 2)}×; target ≤ 1500 ms p50 → ${percentile(on, 50) <= 1500 ? 'MET' : 'MISSED'}`,
+  );
   console.log('\n## Where the time goes (joining page, median ms since navigation start)\n');
   console.log('| step | E2EE on | off |');
   console.log('|---|---|---|');
@@ -169,7 +184,19 @@ async function main(): Promise<void> {
   const gap = (rs: Run[]): string => fmt(median(rs.map((r) => r.firstFrame - keyAt(r))), 0);
   console.log(
     `\nE2EE on: keys agreed → first remote frame, median ${gap(onRuns)} ms; in ${early.length}/${onRuns.length} runs the video consumer was resumed before the keys ` +
-      `(its keyframe is dropped as UNKNOWN_KID): gap ${gap(early)} ms, first frame p50 ${fmt(percentile(early.map((r) => r.firstFrame), 50), 0)} ms; other runs: gap ${gap(late)} ms, first frame p50 ${fmt(percentile(late.map((r) => r.firstFrame), 50), 0)} ms`,
+      `(its keyframe is dropped as UNKNOWN_KID): gap ${gap(early)} ms, first frame p50 ${fmt(
+        percentile(
+          early.map((r) => r.firstFrame),
+          50,
+        ),
+        0,
+      )} ms; other runs: gap ${gap(late)} ms, first frame p50 ${fmt(
+        percentile(
+          late.map((r) => r.firstFrame),
+          50,
+        ),
+        0,
+      )} ms`,
   );
   console.log(`\nwall time ${fmt((Date.now() - started) / 1000, 0)} s; ${load.stop()}`);
 }

@@ -54,7 +54,9 @@ export const kb = (chars: number): string => `${(chars / 1024).toFixed(1)}`;
 
 export function table(results: SizeResult[]): string {
   const lines: string[] = [];
-  lines.push('| N | rotation | n | keys sent (ms) | all hold new receive keys (ms) | all switched send key (ms) | commits | relay msgs sent / delivered | KiB sent / delivered | largest msg (KiB) | process CPU (ms) |');
+  lines.push(
+    '| N | rotation | n | keys sent (ms) | all hold new receive keys (ms) | all switched send key (ms) | commits | relay msgs sent / delivered | KiB sent / delivered | largest msg (KiB) | process CPU (ms) |',
+  );
   lines.push('|---:|---|---:|---:|---:|---:|---|---:|---:|---:|---:|');
   for (const r of results) {
     for (const kind of ['leave', 'join', 'leader-leave', 'all'] as const) {
@@ -114,7 +116,10 @@ export function growth(results: SizeResult[]): string {
 
 export function cpuModel(): string {
   try {
-    const line = fs.readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('model name'));
+    const line = fs
+      .readFileSync('/proc/cpuinfo', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('model name'));
     if (line) return line.split(':')[1]?.trim() ?? os.cpus()[0]?.model ?? 'unknown';
   } catch {
     // not Linux

@@ -153,7 +153,17 @@ class Meeting {
     // Synchronously after the join answer, before any notice reaches the agent.
     if (deferStart) this.hub.hold(info.participantId);
     const env = this.env;
-    const m: Member = { id: info.participantId, agent: undefined as unknown as MeetingKeyAgent, conn, rk: new Map(), sk: new Map(), rosterIds: '', leaderId: '', errors: [], timerFires: [] };
+    const m: Member = {
+      id: info.participantId,
+      agent: undefined as unknown as MeetingKeyAgent,
+      conn,
+      rk: new Map(),
+      sk: new Map(),
+      rosterIds: '',
+      leaderId: '',
+      errors: [],
+      timerFires: [],
+    };
     const a = new MeetingKeyAgent({
       meetingId: info.meetingId,
       instanceId: info.instanceId,
@@ -218,7 +228,10 @@ class Meeting {
     const first = this.members[0];
     const epoch = first?.agent.currentEpoch ?? 0;
     // Concurrent joins may reach the leader in any order: same roster for all, same set as present.
-    const present = this.members.map((m) => m.id).sort().join();
+    const present = this.members
+      .map((m) => m.id)
+      .sort()
+      .join();
     const roster = first?.rosterIds ?? '';
     if (roster.split(',').sort().join() !== present) problems.push(`roster [${roster}] is not the ${this.members.length} present`);
     for (const m of this.members) {
@@ -325,7 +338,14 @@ async function instrumentedRotation(meeting: Meeting, rng: () => number): Promis
   const { epoch, problems } = meeting.check();
   if (epoch !== E) problems.push(`instrumented rotation ended in epoch ${epoch}, expected ${E}`);
   if (!probe.sk.has(E)) problems.push('the probe did not switch');
-  return { memberMs, memberCpuMs: (cpu.user + cpu.system) / 1000, leaderAckMs, leaderAckCpuMs: (ackCpu.user + ackCpu.system) / 1000, acks, problems };
+  return {
+    memberMs,
+    memberCpuMs: (cpu.user + cpu.system) / 1000,
+    leaderAckMs,
+    leaderAckCpuMs: (ackCpu.user + ackCpu.system) / 1000,
+    acks,
+    problems,
+  };
 }
 
 // ------------------------------------------------------------------ one size
@@ -391,7 +411,9 @@ try {
     }
     process.stderr.write(`N=${n}: joining…\n`);
     const r = await runSize(server.url, n);
-    process.stderr.write(`N=${n}: ${r.rotations.length} rotations, setup ${Math.round(r.setupMs)} ms (CPU ${Math.round(r.setupCpuMs)} ms)${r.problems.length ? `, PROBLEMS: ${r.problems.join(' | ')}` : ''}\n`);
+    process.stderr.write(
+      `N=${n}: ${r.rotations.length} rotations, setup ${Math.round(r.setupMs)} ms (CPU ${Math.round(r.setupCpuMs)} ms)${r.problems.length ? `, PROBLEMS: ${r.problems.join(' | ')}` : ''}\n`,
+    );
     results.push(r);
   }
 } finally {
@@ -435,7 +457,9 @@ const report = [
   growth(results),
   ``,
   verdict,
-  problems.length ? `\nProblems: ${problems.join('; ')}` : 'No problems: every rotation ended with all members on one new epoch and one roster, no agent errors.',
+  problems.length
+    ? `\nProblems: ${problems.join('; ')}`
+    : 'No problems: every rotation ended with all members on one new epoch and one roster, no agent errors.',
   ``,
 ].join('\n');
 
@@ -443,7 +467,8 @@ console.log('\n' + report);
 if (WRITE) {
   const file = path.join(REPO_ROOT, 'bench', 'RESULTS.md');
   const existing = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
-  const prefix = existing.length === 0 ? '# Benchmark results\n\n' : existing.endsWith('\n\n') ? '' : existing.endsWith('\n') ? '\n' : '\n\n';
+  const prefix =
+    existing.length === 0 ? '# Benchmark results\n\n' : existing.endsWith('\n\n') ? '' : existing.endsWith('\n') ? '\n' : '\n\n';
   fs.appendFileSync(file, prefix + report);
   console.error(`appended to ${path.relative(process.cwd(), file)}`);
 }

@@ -41,14 +41,18 @@ export function median(values: readonly number[]): number {
 }
 
 export const fmt = (x: number, digits = 1): string => (Number.isFinite(x) ? x.toFixed(digits) : 'n/a');
-export const pct = (ratio: number, digits = 1): string => (Number.isFinite(ratio) ? `${ratio >= 1 ? '+' : ''}${((ratio - 1) * 100).toFixed(digits)}%` : 'n/a');
+export const pct = (ratio: number, digits = 1): string =>
+  Number.isFinite(ratio) ? `${ratio >= 1 ? '+' : ''}${((ratio - 1) * 100).toFixed(digits)}%` : 'n/a';
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 // ---------------------------------------------------------------- machine
 
 export function loadavg(): string {
-  return os.loadavg().map((x) => x.toFixed(2)).join(' ');
+  return os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
 }
 
 export function machine(): string {
@@ -148,7 +152,11 @@ export const isMediasoupWorker = (p: ProcInfo): boolean => p.comm.startsWith('me
 export type CpuSnapshot = Map<number, ProcInfo>;
 
 export function snapshotTree(filter: (p: ProcInfo) => boolean, root = process.pid): CpuSnapshot {
-  return new Map(descendants(root).filter(filter).map((p) => [p.pid, p]));
+  return new Map(
+    descendants(root)
+      .filter(filter)
+      .map((p) => [p.pid, p]),
+  );
 }
 
 /** CPU seconds spent between two snapshots by the processes of the later one. */
@@ -174,7 +182,9 @@ export function selfCpu(): number {
 export function frozenBuild(dir: string): { path: string; label: string; cleanup: () => void } {
   const src = path.resolve(REPO_ROOT, dir);
   if (!fs.existsSync(path.join(src, 'index.html'))) {
-    throw new Error(`${dir}/index.html is missing: build it first (${dir === 'dist' ? 'npx vite build' : 'npx vite build --mode e2ee-test'})`);
+    throw new Error(
+      `${dir}/index.html is missing: build it first (${dir === 'dist' ? 'npx vite build' : 'npx vite build --mode e2ee-test'})`,
+    );
   }
   const mtime = fs.statSync(path.join(src, 'index.html')).mtime.toISOString();
   const dst = fs.mkdtempSync(path.join(os.tmpdir(), `bench-${path.basename(dir)}-`));
@@ -214,7 +224,10 @@ export function threadSnapshot(pids: Iterable<number>): Map<string, { name: stri
 }
 
 /** CPU seconds per thread name (digits folded, e.g. 'ThreadPoolForeg'), between two thread snapshots. */
-export function threadCpuByName(before: Map<string, { name: string; cpu: number }>, after: Map<string, { name: string; cpu: number }>): Map<string, number> {
+export function threadCpuByName(
+  before: Map<string, { name: string; cpu: number }>,
+  after: Map<string, { name: string; cpu: number }>,
+): Map<string, number> {
   const out = new Map<string, number>();
   for (const [k, t] of after) {
     const name = t.name.replace(/\d+/g, '#').trim();

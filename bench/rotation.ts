@@ -27,10 +27,20 @@ const { values: opts } = parseCommandLine({
   summary: 'Key rotation latency: a fourth participant joins and leaves a three-person meeting, repeatedly.',
   options: {
     runs: { kind: 'number', default: 8, help: 'join+leave cycles' },
-    static: { kind: 'string', default: 'dist-test', arg: 'DIR', help: 'client build to serve (a test build: the probes read its test surface)' },
+    static: {
+      kind: 'string',
+      default: 'dist-test',
+      arg: 'DIR',
+      help: 'client build to serve (a test build: the probes read its test surface)',
+    },
     settle: { kind: 'number', default: 1500, help: 'ms to wait after each switch' },
     timeout: { kind: 'number', default: 20, help: 'seconds to wait for each switch' },
-    camera: { kind: 'string', default: '320x180@15', arg: 'WxH@FPS|default', help: "capture size and rate in every page ('default': the app's)" },
+    camera: {
+      kind: 'string',
+      default: '320x180@15',
+      arg: 'WxH@FPS|default',
+      help: "capture size and rate in every page ('default': the app's)",
+    },
   },
 });
 
@@ -135,7 +145,14 @@ function leaveSteps(
     const ack = p.sentRelays.find((r) => r.to === leaderId && r.abs >= (gotKeys?.abs ?? Infinity));
     const ackAtLeader = leaderProbe.relays.find((r) => r.from === id && r.abs >= (ack?.abs ?? Infinity));
     const sw = switchedAt(p, epochBefore);
-    return { gotKeys: gotKeys?.abs, gotCommit: gotCommit?.abs, ack: ack?.abs, ackAtLeader: ackAtLeader?.abs, sw, longTasks: p.longTasks ?? [] };
+    return {
+      gotKeys: gotKeys?.abs,
+      gotCommit: gotCommit?.abs,
+      ack: ack?.abs,
+      ackAtLeader: ackAtLeader?.abs,
+      sw,
+      longTasks: p.longTasks ?? [],
+    };
   });
   if (per.some((m) => [m.gotKeys, m.gotCommit, m.ack, m.ackAtLeader, m.sw].some((x) => x === undefined))) return undefined;
   const lastAck = Math.max(...per.map((m) => m.ackAtLeader!));
@@ -221,7 +238,9 @@ async function cycle(browser: Browser, base: string, members: Page[], i: number)
     const dOrigin = await d.page.evaluate(() => performance.timeOrigin);
     const joinDone = Math.max(...probes.map((p) => switchedAt(p, e0)!));
     const dProbe = probes[probes.length - 1]!;
-    const joinNotice = Math.min(...probes.slice(0, -1).map((p) => p.notices.filter((n) => n.type === 'participant-joined').at(-1)?.abs ?? Infinity));
+    const joinNotice = Math.min(
+      ...probes.slice(0, -1).map((p) => p.notices.filter((n) => n.type === 'participant-joined').at(-1)?.abs ?? Infinity),
+    );
     const leader = before[0]!.leaderId ?? '';
     const followers = members.map((_, k) => k).filter((k) => before[k]!.selfId !== leader);
     const jb = followers.map((k) => {
@@ -266,7 +285,10 @@ async function cycle(browser: Browser, base: string, members: Page[], i: number)
         : leaveSteps(
             probes2[li]!,
             leader2,
-            members.map((_, k) => k).filter((k) => k !== li).map((k) => ({ id: afterJoin[k]!.selfId, p: probes2[k]! })),
+            members
+              .map((_, k) => k)
+              .filter((k) => k !== li)
+              .map((k) => ({ id: afterJoin[k]!.selfId, p: probes2[k]! })),
             e1,
           );
     const lb = members
@@ -285,12 +307,14 @@ async function cycle(browser: Browser, base: string, members: Page[], i: number)
     const delta = (a: E2eeSnapshot[], b: E2eeSnapshot[]): Record<string, number> => {
       const out: Record<string, number> = {};
       a.forEach((s, k) => {
-        const x = keyDrops(s), y = keyDrops(b[k]!);
+        const x = keyDrops(s),
+          y = keyDrops(b[k]!);
         for (const r of KEY_REASONS) out[r] = (out[r] ?? 0) + (y[r] ?? 0) - (x[r] ?? 0);
       });
       return out;
     };
-    const otherDelta = (a: E2eeSnapshot[], b: E2eeSnapshot[]): number => b.reduce((n, s, k) => n + allDrops(s) - sum(keyDrops(s)) - (allDrops(a[k]!) - sum(keyDrops(a[k]!))), 0);
+    const otherDelta = (a: E2eeSnapshot[], b: E2eeSnapshot[]): number =>
+      b.reduce((n, s, k) => n + allDrops(s) - sum(keyDrops(s)) - (allDrops(a[k]!) - sum(keyDrops(a[k]!))), 0);
     return {
       leaveSteps: steps,
       joinSteps,
@@ -329,7 +353,9 @@ async function main(): Promise<void> {
   const started = Date.now();
   console.log(`# bench/rotation.ts — ${new Date().toISOString()}`);
   console.log(`machine: ${machine()}`);
-  console.log(`build: ${build.label}; ${opts.runs} join+leave cycles of a 4th participant in a 3-person meeting; settle ${opts.settle} ms after each switch; camera ${opts.camera}`);
+  console.log(
+    `build: ${build.label}; ${opts.runs} join+leave cycles of a 4th participant in a 3-person meeting; settle ${opts.settle} ms after each switch; camera ${opts.camera}`,
+  );
   console.log(`loadavg at start: ${loadavg()}`);
   const cycles: Cycle[] = [];
   const meeting = `bench-rot-${Date.now()}`;
@@ -345,7 +371,8 @@ async function main(): Promise<void> {
     for (;;) {
       const s = await Promise.all(pages.map((p) => e2eeSnapshot(p).catch(() => ({ epoch: -1, roster: [], state: 'loading' }))));
       if (s.every((x) => x.roster.length === 3 && x.epoch === s[0]!.epoch && x.state === 'ok')) break;
-      if (Date.now() > end) throw new Error(`three pages never agreed: ${JSON.stringify(s.map((x) => [x.epoch, x.roster.length, x.state]))}`);
+      if (Date.now() > end)
+        throw new Error(`three pages never agreed: ${JSON.stringify(s.map((x) => [x.epoch, x.roster.length, x.state]))}`);
       await sleep(100);
     }
     await waitDecoding(pages, 2, 30_000);
@@ -368,19 +395,52 @@ async function main(): Promise<void> {
     build.cleanup();
   }
 
-  const row = (name: string, v: number[]): string => `| ${name} | ${fmt(percentile(v, 50), 0)} | ${fmt(percentile(v, 90), 0)} | ${fmt(Math.min(...v), 0)} | ${fmt(Math.max(...v), 0)} |`;
+  const row = (name: string, v: number[]): string =>
+    `| ${name} | ${fmt(percentile(v, 50), 0)} | ${fmt(percentile(v, 90), 0)} | ${fmt(Math.min(...v), 0)} | ${fmt(Math.max(...v), 0)} |`;
   console.log('\n## Epoch switch latency (ms), ' + cycles.length + ' cycles\n');
   console.log('| | p50 | p90 | min | max |');
   console.log('|---|---|---|---|---|');
-  console.log(row('(a) leave click → all 3 remaining pages on the new send epoch', cycles.map((c) => c.leave)));
-  console.log(row('    of which after the first participant-left notice', cycles.map((c) => c.leaveFromNotice)));
-  console.log(row('(b) join request → all 4 pages on the new send epoch', cycles.map((c) => c.joinFromRequest)));
-  console.log(row('    of which after the first participant-joined notice', cycles.map((c) => c.joinFromNotice)));
-  console.log(row('    newcomer navigation start → all 4 on the new epoch', cycles.map((c) => c.joinFromNav)));
-  console.log('\nBreakdown at the members that do not lead (ms after the server\'s notice reached them): the leader batches changes for 250 ms (TIMING.batchMs), then sends roster + keys; members install and ack; the leader commits.\n');
+  console.log(
+    row(
+      '(a) leave click → all 3 remaining pages on the new send epoch',
+      cycles.map((c) => c.leave),
+    ),
+  );
+  console.log(
+    row(
+      '    of which after the first participant-left notice',
+      cycles.map((c) => c.leaveFromNotice),
+    ),
+  );
+  console.log(
+    row(
+      '(b) join request → all 4 pages on the new send epoch',
+      cycles.map((c) => c.joinFromRequest),
+    ),
+  );
+  console.log(
+    row(
+      '    of which after the first participant-joined notice',
+      cycles.map((c) => c.joinFromNotice),
+    ),
+  );
+  console.log(
+    row(
+      '    newcomer navigation start → all 4 on the new epoch',
+      cycles.map((c) => c.joinFromNav),
+    ),
+  );
+  console.log(
+    "\nBreakdown at the members that do not lead (ms after the server's notice reached them): the leader batches changes for 250 ms (TIMING.batchMs), then sends roster + keys; members install and ack; the leader commits.\n",
+  );
   console.log('| | p50 | p90 | min | max |');
   console.log('|---|---|---|---|---|');
-  console.log(row('leave: click → participant-left notice', cycles.map((c) => c.leaveNoticeAfterClick)));
+  console.log(
+    row(
+      'leave: click → participant-left notice',
+      cycles.map((c) => c.leaveNoticeAfterClick),
+    ),
+  );
   const st = cycles.map((c) => c.leaveSteps).filter((x): x is LeaveSteps => x !== undefined);
   const stepRows: Array<[string, (x: LeaveSteps) => number]> = [
     ['leave: leader notice → roster + keys sent (batch window if any + key generation)', (x) => x.leaderPrep],
@@ -388,7 +448,7 @@ async function main(): Promise<void> {
     ['    of which timer fired late by (beyond 250 ms)', (x) => x.timerLate],
     ['    of which timer fired → roster + keys sent (roster, key wrap, signatures)', (x) => x.keyGen],
     ['leave: transit leader → member (server relay, receiving page)', (x) => x.transitToMember],
-    ['    of which the member page\'s main thread in long tasks (> 50 ms)', (x) => x.memberLongTasks],
+    ["    of which the member page's main thread in long tasks (> 50 ms)", (x) => x.memberLongTasks],
     ['leave: member keys received → ack sent (verify, install)', (x) => x.memberAck],
     ['leave: transit member → leader', (x) => x.transitToLeader],
     ['leave: last ack received → commit sent', (x) => x.leaderCommit],
@@ -397,17 +457,55 @@ async function main(): Promise<void> {
   ];
   stepRows.splice(stepRows.length - 3, 0, ['leave: leader keys sent → last ack received (slowest member)', (x) => x.lastAckAfterKeys]);
   for (const [name, f] of stepRows) console.log(row(name, st.map(f)));
-  console.log(`(${st.length}/${cycles.length} leaves decomposed; ${st.filter((x) => x.timedOut).length} committed on the leader's 1.5 s timeout before the last ack arrived, which shows as a negative 'last ack → commit')`);
+  console.log(
+    `(${st.length}/${cycles.length} leaves decomposed; ${st.filter((x) => x.timedOut).length} committed on the leader's 1.5 s timeout before the last ack arrived, which shows as a negative 'last ack → commit')`,
+  );
   // The same steps for joins; the members are the two followers and the newcomer (after the leader's participant-joined notice).
   const js = cycles.map((c) => c.joinSteps).filter((x): x is LeaveSteps => x !== undefined);
-  for (const [name, f] of stepRows) if (!name.includes('batch timer') && !name.includes('timer fired')) console.log(row(name.replace(/^leave:/, 'join:'), js.map(f)));
-  console.log(`(${js.length}/${cycles.length} joins decomposed, newcomer included among the members; ${js.filter((x) => x.timedOut).length} committed on the timeout)`);
-  for (const k of Object.keys(cycles[0]?.newcomer ?? {})) console.log(row(`newcomer: join request → ${k}`, cycles.map((c) => c.newcomer[k] ?? NaN)));
-  console.log(row('leave: notice → leader\'s roster/keys arrive', cycles.map((c) => c.leaveRosterAfterNotice)));
-  console.log(row('leave: notice → leader\'s commit arrives', cycles.map((c) => c.leaveCommitAfterNotice)));
-  console.log(row('join: notice → leader\'s roster/keys arrive', cycles.map((c) => c.joinRosterAfterNotice)));
-  console.log(row('join: notice → leader\'s commit arrives', cycles.map((c) => c.joinCommitAfterNotice)));
-  const p50a = percentile(cycles.map((c) => c.leave), 50), p50b = percentile(cycles.map((c) => c.joinFromRequest), 50);
+  for (const [name, f] of stepRows)
+    if (!name.includes('batch timer') && !name.includes('timer fired')) console.log(row(name.replace(/^leave:/, 'join:'), js.map(f)));
+  console.log(
+    `(${js.length}/${cycles.length} joins decomposed, newcomer included among the members; ${js.filter((x) => x.timedOut).length} committed on the timeout)`,
+  );
+  for (const k of Object.keys(cycles[0]?.newcomer ?? {}))
+    console.log(
+      row(
+        `newcomer: join request → ${k}`,
+        cycles.map((c) => c.newcomer[k] ?? NaN),
+      ),
+    );
+  console.log(
+    row(
+      "leave: notice → leader's roster/keys arrive",
+      cycles.map((c) => c.leaveRosterAfterNotice),
+    ),
+  );
+  console.log(
+    row(
+      "leave: notice → leader's commit arrives",
+      cycles.map((c) => c.leaveCommitAfterNotice),
+    ),
+  );
+  console.log(
+    row(
+      "join: notice → leader's roster/keys arrive",
+      cycles.map((c) => c.joinRosterAfterNotice),
+    ),
+  );
+  console.log(
+    row(
+      "join: notice → leader's commit arrives",
+      cycles.map((c) => c.joinCommitAfterNotice),
+    ),
+  );
+  const p50a = percentile(
+      cycles.map((c) => c.leave),
+      50,
+    ),
+    p50b = percentile(
+      cycles.map((c) => c.joinFromRequest),
+      50,
+    );
   console.log(`\ntarget ≤ 500 ms p50: leave ${p50a <= 500 ? 'MET' : 'MISSED'}, join ${p50b <= 500 ? 'MET' : 'MISSED'}`);
   const tot = (f: (c: Cycle) => Record<string, number>): string => {
     const out: Record<string, number> = {};
@@ -415,9 +513,15 @@ async function main(): Promise<void> {
     return JSON.stringify(out);
   };
   console.log('\n## Frames dropped by the three staying members (all senders, all cycles)\n');
-  console.log(`- around joins: key reasons ${tot((c) => c.joinKeyDrops)}, other reasons ${cycles.reduce((n, c) => n + c.joinOtherDrops, 0)}`);
-  console.log(`- around leaves: key reasons ${tot((c) => c.leaveKeyDrops)}, other reasons ${cycles.reduce((n, c) => n + c.leaveOtherDrops, 0)}`);
-  console.log(`- newcomer: UNKNOWN_KID (frames of the epoch before it was keyed) median ${fmt(median(cycles.map((c) => c.newcomerUnknownKid)), 0)} per join; own frames not sent before keys: median ${fmt(median(cycles.map((c) => c.newcomerSendDrops)), 0)}`);
+  console.log(
+    `- around joins: key reasons ${tot((c) => c.joinKeyDrops)}, other reasons ${cycles.reduce((n, c) => n + c.joinOtherDrops, 0)}`,
+  );
+  console.log(
+    `- around leaves: key reasons ${tot((c) => c.leaveKeyDrops)}, other reasons ${cycles.reduce((n, c) => n + c.leaveOtherDrops, 0)}`,
+  );
+  console.log(
+    `- newcomer: UNKNOWN_KID (frames of the epoch before it was keyed) median ${fmt(median(cycles.map((c) => c.newcomerUnknownKid)), 0)} per join; own frames not sent before keys: median ${fmt(median(cycles.map((c) => c.newcomerSendDrops)), 0)}`,
+  );
   console.log(`\nwall time ${fmt((Date.now() - started) / 1000, 0)} s; ${load.stop()}`);
 }
 

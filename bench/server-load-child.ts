@@ -45,7 +45,20 @@ async function main(): Promise<void> {
       }
       const m = process.memoryUsage();
       const cpu = process.cpuUsage();
-      send({ type: 'mem', rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers, workerRss: workerRssBytes(), cpu: (cpu.user + cpu.system) / 1e6, sessions: server.sessions.size, lagP50: lag.percentile(50) / 1e6, lagP99: lag.percentile(99) / 1e6, lagMax: lag.max / 1e6 });
+      send({
+        type: 'mem',
+        rss: m.rss,
+        heapUsed: m.heapUsed,
+        heapTotal: m.heapTotal,
+        external: m.external,
+        arrayBuffers: m.arrayBuffers,
+        workerRss: workerRssBytes(),
+        cpu: (cpu.user + cpu.system) / 1e6,
+        sessions: server.sessions.size,
+        lagP50: lag.percentile(50) / 1e6,
+        lagP99: lag.percentile(99) / 1e6,
+        lagMax: lag.max / 1e6,
+      });
       if (q.resetLag) lag.reset();
     } else if (q.type === 'stop') {
       void server.close().then(() => process.exit(0));

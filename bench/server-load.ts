@@ -73,7 +73,9 @@ async function startChild(profDir?: string): Promise<{ child: Child; url: string
   const execArgv = [...process.execArgv, '--expose-gc', ...(profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [])];
   const proc = fork(path.join(HERE, 'server-load-child.ts'), [], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const ready = await new Promise<{ url: string; gc: boolean }>((resolve, reject) => {
-    proc.once('message', (m: { type: string; url: string; gc: boolean }) => (m.type === 'ready' ? resolve(m) : reject(new Error(`unexpected ${m.type}`))));
+    proc.once('message', (m: { type: string; url: string; gc: boolean }) =>
+      m.type === 'ready' ? resolve(m) : reject(new Error(`unexpected ${m.type}`)),
+    );
     proc.once('exit', (code) => reject(new Error(`server child exited with ${code}`)));
   });
   return { child: new Child(proc), ...ready };
@@ -100,13 +102,18 @@ async function main(): Promise<void> {
   // Bounded: whatever hangs (a reply that never comes), the run ends and the server child dies with it.
   let phase = 'start';
   process.on('exit', () => child.proc.kill('SIGKILL'));
-  setTimeout(() => {
-    console.error(`watchdog: still in phase '${phase}' after ${opts.timeout + 60} s; giving up`);
-    process.exit(2);
-  }, (opts.timeout + 60) * 1000);
+  setTimeout(
+    () => {
+      console.error(`watchdog: still in phase '${phase}' after ${opts.timeout + 60} s; giving up`);
+      process.exit(2);
+    },
+    (opts.timeout + 60) * 1000,
+  );
   console.log(`# bench/server-load.ts — ${new Date().toISOString()}`);
   console.log(`machine: ${machine()}`);
-  console.log(`${opts.clients} clients in ${opts.meetings} meetings; ${opts.messages} relays each (first half to a random peer, second half to the whole meeting), one every ${opts.interval} ms, ${opts.payload}-char payloads; rate limit ${LIMITS.ratePerSecond}/s burst ${LIMITS.rateBurst} per connection`);
+  console.log(
+    `${opts.clients} clients in ${opts.meetings} meetings; ${opts.messages} relays each (first half to a random peer, second half to the whole meeting), one every ${opts.interval} ms, ${opts.payload}-char payloads; rate limit ${LIMITS.ratePerSecond}/s burst ${LIMITS.rateBurst} per connection`,
+  );
   console.log(`loadavg at start: ${loadavg()}; server child gc ${gc ? 'exposed' : 'NOT exposed'}`);
   const memIdle = await child.mem();
   const members: Member[] = [];
@@ -157,7 +164,8 @@ async function main(): Promise<void> {
         if (++delivered === expected) done();
       };
     }
-    for (const [, ms] of byMeeting) expected += ms.length * (Math.ceil(opts.messages / 2) * 1 + Math.floor(opts.messages / 2) * (ms.length - 1));
+    for (const [, ms] of byMeeting)
+      expected += ms.length * (Math.ceil(opts.messages / 2) * 1 + Math.floor(opts.messages / 2) * (ms.length - 1));
     const pad = 'x'.repeat(Math.max(0, opts.payload - 40));
     const cpuBefore = await child.mem(false, true);
     const lag = monitorEventLoopDelay({ resolution: 5 });
@@ -205,11 +213,15 @@ async function main(): Promise<void> {
     // ---- leak check: the same joins and leaves again, without relays
     phase = 'second join + leave';
     const again: TestClient[] = [];
-    await inBatches(Array.from({ length: opts.clients }, (_, i) => i), 50, async (i) => {
-      const client = await TestClient.connect(url);
-      await client.join(`load-${i % opts.meetings}`, `d${i}`);
-      again.push(client);
-    });
+    await inBatches(
+      Array.from({ length: opts.clients }, (_, i) => i),
+      50,
+      async (i) => {
+        const client = await TestClient.connect(url);
+        await client.join(`load-${i % opts.meetings}`, `d${i}`);
+        again.push(client);
+      },
+    );
     await inBatches(again, 100, async (c) => {
       await c.request({ type: 'leave' });
       await c.close();
@@ -219,26 +231,50 @@ async function main(): Promise<void> {
 
     // ---- report
     const sent = members.length * opts.messages;
-    console.log(`\njoined ${members.length} clients in ${fmt(joinWall / 1000, 2)} s (connect p50 ${fmt(percentile(connectMs, 50), 1)} ms, join p50 ${fmt(percentile(joinMs, 50), 1)} / p99 ${fmt(percentile(joinMs, 99), 1)} ms)`);
-    console.log(`relayed ${sent} messages → ${delivered}/${expected} deliveries${timedOut ? ' (TIMED OUT)' : ''}; sending took ${fmt(sendWall / 1000, 2)} s, last delivery at ${fmt(relayWall / 1000, 2)} s; offered ${fmt(sent / (sendWall / 1000), 0)} msg/s, delivered ${fmt(delivered / (relayWall / 1000), 0)}/s`);
+    console.log(
+      `\njoined ${members.length} clients in ${fmt(joinWall / 1000, 2)} s (connect p50 ${fmt(percentile(connectMs, 50), 1)} ms, join p50 ${fmt(percentile(joinMs, 50), 1)} / p99 ${fmt(percentile(joinMs, 99), 1)} ms)`,
+    );
+    console.log(
+      `relayed ${sent} messages → ${delivered}/${expected} deliveries${timedOut ? ' (TIMED OUT)' : ''}; sending took ${fmt(sendWall / 1000, 2)} s, last delivery at ${fmt(relayWall / 1000, 2)} s; offered ${fmt(sent / (sendWall / 1000), 0)} msg/s, delivered ${fmt(delivered / (relayWall / 1000), 0)}/s`,
+    );
     console.log(`errors: ${errors} ${JSON.stringify(errorCodes)}`);
-    console.log(`event-loop delay during relay (ms): server p50 ${fmt(cpuAfter.lagP50, 1)} p99 ${fmt(cpuAfter.lagP99, 1)} max ${fmt(cpuAfter.lagMax, 0)}; clients' process p50 ${fmt(lag.percentile(50) / 1e6, 1)} p99 ${fmt(lag.percentile(99) / 1e6, 1)} max ${fmt(lag.max / 1e6, 0)}; CPU during relay: server ${fmt(cpuAfter.cpu - cpuBefore.cpu, 2)} s, clients ${fmt((selfCpu.user + selfCpu.system) / 1e6, 2)} s`);
+    console.log(
+      `event-loop delay during relay (ms): server p50 ${fmt(cpuAfter.lagP50, 1)} p99 ${fmt(cpuAfter.lagP99, 1)} max ${fmt(cpuAfter.lagMax, 0)}; clients' process p50 ${fmt(lag.percentile(50) / 1e6, 1)} p99 ${fmt(lag.percentile(99) / 1e6, 1)} max ${fmt(lag.max / 1e6, 0)}; CPU during relay: server ${fmt(cpuAfter.cpu - cpuBefore.cpu, 2)} s, clients ${fmt((selfCpu.user + selfCpu.system) / 1e6, 2)} s`,
+    );
     console.log('\n## Relay latency (send → delivery at the recipient, ms; clients and server on the same 2 cores)\n');
     console.log('| | deliveries | p50 | p90 | p99 | max |');
     console.log('|---|---|---|---|---|---|');
-    for (const [name, v] of [['to one peer', lat.uni], ['to the meeting (4 recipients)', lat.all], ['all', [...lat.uni, ...lat.all]]] as const) {
-      console.log(`| ${name} | ${v.length} | ${fmt(percentile(v, 50), 2)} | ${fmt(percentile(v, 90), 2)} | ${fmt(percentile(v, 99), 2)} | ${fmt(Math.max(...v), 1)} |`);
+    for (const [name, v] of [
+      ['to one peer', lat.uni],
+      ['to the meeting (4 recipients)', lat.all],
+      ['all', [...lat.uni, ...lat.all]],
+    ] as const) {
+      console.log(
+        `| ${name} | ${v.length} | ${fmt(percentile(v, 50), 2)} | ${fmt(percentile(v, 90), 2)} | ${fmt(percentile(v, 99), 2)} | ${fmt(Math.max(...v), 1)} |`,
+      );
     }
     console.log('\n## Server memory (after a forced GC; MiB)\n');
     console.log('| | Node RSS | heap used | heap total | external | mediasoup worker RSS | sessions |');
     console.log('|---|---|---|---|---|---|---|');
-    for (const [name, m] of [['idle', memIdle], ['joined', memJoined], ['after relays', memRelayed], ['after all left', memLeft], ['after a 2nd join + leave of all clients', memAgain]] as const) {
-      console.log(`| ${name} | ${MB(m.rss)} | ${MB(m.heapUsed)} | ${MB(m.heapTotal)} | ${MB(m.external)} | ${MB(m.workerRss)} | ${m.sessions} |`);
+    for (const [name, m] of [
+      ['idle', memIdle],
+      ['joined', memJoined],
+      ['after relays', memRelayed],
+      ['after all left', memLeft],
+      ['after a 2nd join + leave of all clients', memAgain],
+    ] as const) {
+      console.log(
+        `| ${name} | ${MB(m.rss)} | ${MB(m.heapUsed)} | ${MB(m.heapTotal)} | ${MB(m.external)} | ${MB(m.workerRss)} | ${m.sessions} |`,
+      );
     }
     const per = (f: (m: Mem) => number, n: number): string => KB((f(memJoined) - f(memIdle)) / n);
-    console.log(`\nper meeting (joined − idle, ÷ ${opts.meetings}): Node RSS ${per((m) => m.rss, opts.meetings)} KiB, heap ${per((m) => m.heapUsed, opts.meetings)} KiB, worker RSS ${per((m) => m.workerRss, opts.meetings)} KiB; per client (÷ ${opts.clients}): heap ${per((m) => m.heapUsed, opts.clients)} KiB, RSS ${per((m) => m.rss, opts.clients)} KiB`);
-    console.log(`after all left vs idle: Node heap ${fmt((memLeft.heapUsed - memIdle.heapUsed) / 2 ** 20, 2)} MiB, RSS ${fmt((memLeft.rss - memIdle.rss) / 2 ** 20, 1)} MiB, worker RSS ${fmt((memLeft.workerRss - memIdle.workerRss) / 2 ** 20, 1)} MiB; leave took ${fmt(leaveWall / 1000, 2)} s; ` +
-        `2nd round vs 1st: heap ${fmt((memAgain.heapUsed - memLeft.heapUsed) / 2 ** 20, 2)} MiB, RSS ${fmt((memAgain.rss - memLeft.rss) / 2 ** 20, 1)} MiB (a leak would grow by about the first round's amount)`);
+    console.log(
+      `\nper meeting (joined − idle, ÷ ${opts.meetings}): Node RSS ${per((m) => m.rss, opts.meetings)} KiB, heap ${per((m) => m.heapUsed, opts.meetings)} KiB, worker RSS ${per((m) => m.workerRss, opts.meetings)} KiB; per client (÷ ${opts.clients}): heap ${per((m) => m.heapUsed, opts.clients)} KiB, RSS ${per((m) => m.rss, opts.clients)} KiB`,
+    );
+    console.log(
+      `after all left vs idle: Node heap ${fmt((memLeft.heapUsed - memIdle.heapUsed) / 2 ** 20, 2)} MiB, RSS ${fmt((memLeft.rss - memIdle.rss) / 2 ** 20, 1)} MiB, worker RSS ${fmt((memLeft.workerRss - memIdle.workerRss) / 2 ** 20, 1)} MiB; leave took ${fmt(leaveWall / 1000, 2)} s; ` +
+        `2nd round vs 1st: heap ${fmt((memAgain.heapUsed - memLeft.heapUsed) / 2 ** 20, 2)} MiB, RSS ${fmt((memAgain.rss - memLeft.rss) / 2 ** 20, 1)} MiB (a leak would grow by about the first round's amount)`,
+    );
   } finally {
     phase = 'teardown';
     if (!teardownDone) await Promise.all(members.map((m) => m.client.close().catch(() => {})));

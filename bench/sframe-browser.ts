@@ -305,7 +305,13 @@ function report(r: BenchResult, browserVersion: string, loads: number[], others:
   out.push('');
   out.push('Key setup, once per KID (setSendKey + addReceiveKey: HKDF-Extract/Expand + importKey), not per frame:');
   out.push('');
-  out.push(table(['suite', 'p50', 'p99'], r.keySetup.map((k) => [String(k.suite), f1(k.p50) + (k.clean ? '' : ' †'), f1(k.p99)]), 1));
+  out.push(
+    table(
+      ['suite', 'p50', 'p99'],
+      r.keySetup.map((k) => [String(k.suite), f1(k.p50) + (k.clean ? '' : ' †'), f1(k.p99)]),
+      1,
+    ),
+  );
   out.push('');
 
   const s4 = r.frames.find((c) => c.suite === 4 && c.size === 10_000);

@@ -215,6 +215,6 @@ console.log(`SFrame media frame encrypt+decrypt on Node ${process.version} (WebC
 console.log(line(cols));
 console.log(widths.map((w) => '-'.repeat(w)).join('  '));
 for (const r of rows) console.log(line(r));
-console.log('enc+dec = encryptMediaFrame + decryptMediaFrame (the one seal/open); stages = the frame worker\'s encrypt and decrypt');
+console.log("enc+dec = encryptMediaFrame + decryptMediaFrame (the one seal/open); stages = the frame worker's encrypt and decrypt");
 console.log('stages (FrameCryptor over WorkerKeys: key store, replay window, sender check, counters), one frame each.');
 console.log(`ratio = enc+dec p50 / copy p50 of the same frame; total ${fmt((performance.now() - started) / 1000)} s`);

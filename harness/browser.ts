@@ -86,18 +86,23 @@ export async function inboundStats(page: Page): Promise<Record<string, MediaStat
  * share stopped) does not distort the count.
  */
 export async function videoFramesDecodedFrom(page: Page, participantId: string, source: 'camera' | 'screen' = 'camera'): Promise<number> {
-  return readSurface(page, async ({ meeting }, { id, source }) => {
-    const trackId = meeting.participants.get(id)?.tracks[source]?.track.id;
-    if (!trackId) return 0;
-    let n = 0;
-    for (const pc of (window as unknown as { __pcs?: RTCPeerConnection[] }).__pcs ?? []) {
-      if (pc.connectionState === 'closed') continue;
-      (await pc.getStats()).forEach((s: Record<string, unknown>) => {
-        if (s['type'] === 'inbound-rtp' && s['kind'] === 'video' && s['trackIdentifier'] === trackId) n += Number(s['framesDecoded'] ?? 0);
-      });
-    }
-    return n;
-  }, { id: participantId, source });
+  return readSurface(
+    page,
+    async ({ meeting }, { id, source }) => {
+      const trackId = meeting.participants.get(id)?.tracks[source]?.track.id;
+      if (!trackId) return 0;
+      let n = 0;
+      for (const pc of (window as unknown as { __pcs?: RTCPeerConnection[] }).__pcs ?? []) {
+        if (pc.connectionState === 'closed') continue;
+        (await pc.getStats()).forEach((s: Record<string, unknown>) => {
+          if (s['type'] === 'inbound-rtp' && s['kind'] === 'video' && s['trackIdentifier'] === trackId)
+            n += Number(s['framesDecoded'] ?? 0);
+        });
+      }
+      return n;
+    },
+    { id: participantId, source },
+  );
 }
 
 export function totals(stats: Record<string, MediaStats>): MediaStats {
@@ -163,10 +168,19 @@ export async function withOpenPages<T>(
   try {
     return await scenario();
   } catch (e) {
-    console.log(pages.flatMap((p) => p.logs).slice(-(opts.tail ?? Infinity)).join('\n'));
+    console.log(
+      pages
+        .flatMap((p) => p.logs)
+        .slice(-(opts.tail ?? Infinity))
+        .join('\n'),
+    );
     throw e;
   } finally {
-    for (const p of pages) await p.page.context().close().catch(() => {});
+    for (const p of pages)
+      await p.page
+        .context()
+        .close()
+        .catch(() => {});
   }
 }
 

@@ -40,9 +40,7 @@ export interface Tool<T extends OptionTable> {
 }
 
 export type Parsed<T extends OptionTable> =
-  | { kind: 'ok'; values: Values<T>; positionals: string[] }
-  | { kind: 'help' }
-  | { kind: 'error'; message: string };
+  { kind: 'ok'; values: Values<T>; positionals: string[] } | { kind: 'help' } | { kind: 'error'; message: string };
 
 const flag = (key: string): string => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 

@@ -152,11 +152,7 @@ const EPOCH_PROBE = onSurfaceInstalled(`(s) => {
 
 /** Polls in the page (every `intervalMs`) until every page's send epoch exceeds `above`; returns nothing, read the probes for times. */
 export async function waitEpochAbove(pages: Page[], above: number, timeoutMs: number): Promise<void> {
-  await Promise.all(
-    pages.map((p) =>
-      waitForSurface(p, ({ e2ee }, e) => e2ee.epoch > e, above, { polling: 10, timeout: timeoutMs }),
-    ),
-  );
+  await Promise.all(pages.map((p) => waitForSurface(p, ({ e2ee }, e) => e2ee.epoch > e, above, { polling: 10, timeout: timeoutMs })));
 }
 
 /**

@@ -267,7 +267,8 @@ export interface SimulationOptions {
 function heldKeys(log: ParticipantLog, onlyEpoch?: number): string[] {
   const out: string[] = [];
   for (const [epoch, k] of log.sent) if (onlyEpoch === undefined || epoch === onlyEpoch) out.push(toBase64Url(k.baseKey));
-  for (const [epoch, keys] of log.received) if (onlyEpoch === undefined || epoch === onlyEpoch) for (const k of keys.values()) out.push(toBase64Url(k));
+  for (const [epoch, keys] of log.received)
+    if (onlyEpoch === undefined || epoch === onlyEpoch) for (const k of keys.values()) out.push(toBase64Url(k));
   return out;
 }
 
@@ -415,7 +416,8 @@ export class Simulation {
       if (!m.firstKeysChecked) {
         // Later epochs are newer still: checking the first one a newcomer got is enough.
         const firstEpoch = Math.min(...m.log.received.keys(), ...m.log.sent.keys());
-        if (heldKeys(m.log, firstEpoch).some((k) => (this.firstSeen.get(k) ?? Infinity) < m.joinedAt)) problems.push(`${m.id} holds a key from before it joined`);
+        if (heldKeys(m.log, firstEpoch).some((k) => (this.firstSeen.get(k) ?? Infinity) < m.joinedAt))
+          problems.push(`${m.id} holds a key from before it joined`);
         m.firstKeysChecked = true;
       }
       if (m.log.received.size + m.log.sent.size > 0 && [...m.log.received.keys()].some((e) => e < epoch && !m.log.retired.has(e))) {
@@ -444,7 +446,8 @@ export class Simulation {
     // Removed or denied participants that stay connected hold nothing of this epoch or later.
     for (const x of this.excluded) {
       const later = [...x.log.received.keys(), ...x.log.sent.keys()].filter((e) => e >= epoch);
-      if (later.length > 0 || x.log.state === 'ok') problems.push(`excluded ${x.id} holds keys of epoch ${later.join()} (state ${x.log.state})`);
+      if (later.length > 0 || x.log.state === 'ok')
+        problems.push(`excluded ${x.id} holds keys of epoch ${later.join()} (state ${x.log.state})`);
       for (const k of heldKeys(x.log)) this.leaverKeys.set(k, x.id);
     }
 
@@ -455,7 +458,8 @@ export class Simulation {
 
     const code = first.log.roster?.securityCode ?? '';
     const sortedIds = [...ids].sort().join();
-    if (this.lastCode && this.lastCode.ids !== sortedIds && this.lastCode.code === code) problems.push('security code did not change with membership');
+    if (this.lastCode && this.lastCode.ids !== sortedIds && this.lastCode.code === code)
+      problems.push('security code did not change with membership');
     this.lastCode = { ids: sortedIds, code };
     return problems;
   }

@@ -42,13 +42,17 @@ async function runMeeting(browser: Browser, o: DemoOptions, label: DemoRun['labe
   const names = ['Alice', 'Bob', 'Carol', 'Dave', 'Erin'].slice(0, o.participants ?? 3);
   const meeting = `audit-${label}-${Date.now()}`;
   const test = label === 'control' ? '&test=plaintext' : '';
-  log(`[${label}] meeting ${meeting} with ${names.join(', ')} for ${Math.round(o.durationMs / 1000)} s${label === 'control' ? ' (encryption OFF: control run)' : ''}`);
+  log(
+    `[${label}] meeting ${meeting} with ${names.join(', ')} for ${Math.round(o.durationMs / 1000)} s${label === 'control' ? ' (encryption OFF: control run)' : ''}`,
+  );
   const pages = [];
   try {
     for (const n of names) pages.push(await openParticipant(browser, `${server.url}/?meeting=${meeting}&name=${n}&join=1${test}`, n));
     // Wait until everyone sees everyone, then let media flow.
     for (const p of pages) {
-      await p.page.waitForFunction((n) => document.querySelectorAll('[data-testid=tile]').length === n, names.length - 1, { timeout: 20_000 });
+      await p.page.waitForFunction((n) => document.querySelectorAll('[data-testid=tile]').length === n, names.length - 1, {
+        timeout: 20_000,
+      });
     }
     await pages[0]!.page.waitForTimeout(o.durationMs);
     const keys: KeyRecord[] = [];
@@ -61,7 +65,11 @@ async function runMeeting(browser: Browser, o: DemoOptions, label: DemoRun['labe
     const summary = await auditTap(dir, { keys });
     return { label, dir, summary, keysExported: keys.length };
   } finally {
-    for (const p of pages) await p.page.context().close().catch(() => {});
+    for (const p of pages)
+      await p.page
+        .context()
+        .close()
+        .catch(() => {});
     await server.close().catch(() => {});
   }
 }

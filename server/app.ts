@@ -84,7 +84,9 @@ export async function startServer(cfg: ServerConfig, hooks: ServerHooks = {}, lo
   const port = (server.address() as AddressInfo).port;
   const shownHost = cfg.host === '127.0.0.1' || cfg.host === '0.0.0.0' ? 'localhost' : cfg.host;
   const url = `${cfg.https ? 'https' : 'http'}://${shownHost}:${port}`;
-  log.info(`serving ${url} (${pool.size} mediasoup worker${pool.size === 1 ? '' : 's'}, media on ${cfg.mediasoup.announcedAddress ?? cfg.mediasoup.listenIp})`);
+  log.info(
+    `serving ${url} (${pool.size} mediasoup worker${pool.size === 1 ? '' : 's'}, media on ${cfg.mediasoup.announcedAddress ?? cfg.mediasoup.listenIp})`,
+  );
 
   return {
     url,

@@ -189,20 +189,17 @@ export class Room {
     await mediaCall(() => t.connect({ dtlsParameters: dtlsParameters as unknown as ms.DtlsParameters }));
   }
 
-  async produce(
-    p: Participant,
-    transportId: string,
-    kind: MediaKind,
-    source: MediaSource,
-    rtpParameters: JsonObject,
-  ): Promise<string> {
+  async produce(p: Participant, transportId: string, kind: MediaKind, source: MediaSource, rtpParameters: JsonObject): Promise<string> {
     const t = this.transport(p, transportId, 'send');
     if ((source === 'mic') !== (kind === 'audio')) throw new RoomError('BAD_MESSAGE', `source ${source} cannot be ${kind}`);
     for (const e of p.producers.values()) {
       if (e.source === source) throw new RoomError('BAD_MESSAGE', `already producing ${source}`);
     }
     const codecs = (rtpParameters as { codecs?: unknown }).codecs;
-    const mime = Array.isArray(codecs) && typeof (codecs[0] as { mimeType?: unknown })?.mimeType === 'string' ? (codecs[0] as { mimeType: string }).mimeType : '';
+    const mime =
+      Array.isArray(codecs) && typeof (codecs[0] as { mimeType?: unknown })?.mimeType === 'string'
+        ? (codecs[0] as { mimeType: string }).mimeType
+        : '';
     if (!mime.toLowerCase().startsWith(`${kind}/`)) throw new RoomError('BAD_MESSAGE', `rtpParameters codec '${mime}' is not ${kind}`);
     const producer = await mediaCall(() =>
       t.produce({ kind, rtpParameters: rtpParameters as unknown as ms.RtpParameters, appData: { source, participantId: p.id } }),
@@ -211,10 +208,7 @@ export class Room {
     producer.observer.on('close', () => p.producers.delete(producer.id));
     if (kind === 'audio') void this.observeSpeaker(producer);
     this.opts.observer?.producerCreated?.(this, p, producer, source);
-    this.broadcast(
-      { type: 'producer-added', participantId: p.id, producerId: producer.id, kind, source, paused: producer.paused },
-      p.id,
-    );
+    this.broadcast({ type: 'producer-added', participantId: p.id, producerId: producer.id, kind, source, paused: producer.paused }, p.id);
     return producer.id;
   }
 

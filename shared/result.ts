@@ -9,8 +9,7 @@ export interface CodedError<C extends string = string> {
 }
 
 export type Result<T, E extends CodedError = CodedError> =
-  | { readonly ok: true; readonly value: T }
-  | { readonly ok: false; readonly error: E };
+  { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: E };
 
 export function ok<T>(value: T): { readonly ok: true; readonly value: T } {
   return { ok: true, value };

@@ -23,10 +23,16 @@ const params = new URLSearchParams(location.search);
 
 function randomMeetingId(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(12));
-  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  return btoa(String.fromCharCode(...bytes))
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_')
+    .replace(/=+$/, '');
 }
 
-async function getLocalMedia(choice: { audioDeviceId?: string; videoDeviceId?: string }): Promise<{ stream: MediaStream; warning?: string }> {
+async function getLocalMedia(choice: {
+  audioDeviceId?: string;
+  videoDeviceId?: string;
+}): Promise<{ stream: MediaStream; warning?: string }> {
   const video = choice.videoDeviceId ? { deviceId: { exact: choice.videoDeviceId } } : { width: 640, height: 360, frameRate: 30 };
   const audio = choice.audioDeviceId ? { deviceId: { exact: choice.audioDeviceId } } : true;
   try {
@@ -34,7 +40,10 @@ async function getLocalMedia(choice: { audioDeviceId?: string; videoDeviceId?: s
   } catch (e) {
     const name = e instanceof DOMException ? e.name : 'Error';
     try {
-      return { stream: await navigator.mediaDevices.getUserMedia({ audio }), warning: `Camera unavailable (${name}); joining with audio only.` };
+      return {
+        stream: await navigator.mediaDevices.getUserMedia({ audio }),
+        warning: `Camera unavailable (${name}); joining with audio only.`,
+      };
     } catch {
       return { stream: new MediaStream(), warning: `Camera and microphone unavailable (${name}); you can still see and hear others.` };
     }
@@ -53,7 +62,16 @@ async function enterMeeting(choice: PrejoinChoice, stream: MediaStream, identity
   if (!path) {
     // Never fall back to unencrypted media.
     app.replaceChildren(
-      h('div', { class: 'fatal', role: 'alert' }, h('h1', {}, 'This browser cannot encrypt media end to end'), h('p', {}, 'It supports neither RTCRtpScriptTransform nor encoded insertable streams. Use a current Chromium-based browser or Safari.')),
+      h(
+        'div',
+        { class: 'fatal', role: 'alert' },
+        h('h1', {}, 'This browser cannot encrypt media end to end'),
+        h(
+          'p',
+          {},
+          'It supports neither RTCRtpScriptTransform nor encoded insertable streams. Use a current Chromium-based browser or Safari.',
+        ),
+      ),
     );
     return;
   }
@@ -117,7 +135,13 @@ async function main(): Promise<void> {
   const identityInfo = h(
     'div',
     { class: 'identity-box' },
-    h('div', { class: 'muted' }, stored.origin === 'guest' ? 'One-meeting identity (this browser cannot store keys)' : 'Your identity fingerprint (others see it in the security panel)'),
+    h(
+      'div',
+      { class: 'muted' },
+      stored.origin === 'guest'
+        ? 'One-meeting identity (this browser cannot store keys)'
+        : 'Your identity fingerprint (others see it in the security panel)',
+    ),
     h('div', { class: 'fingerprint', 'data-testid': 'prejoin-fingerprint' }, fingerprint(stored.identity.publicKey)),
     h('label', { class: 'check' }, guestBox, ' Join as a guest with a one-meeting identity'),
   );

@@ -10,9 +10,7 @@ import {
 } from '../../shared/protocol/signaling.ts';
 import { parseServerMessage } from '../../shared/protocol/validate.ts';
 
-export type RequestResult<K extends keyof ResultByRequest> =
-  | { ok: true; data: ResultByRequest[K] }
-  | { ok: false; error: ProtocolError };
+export type RequestResult<K extends keyof ResultByRequest> = { ok: true; data: ResultByRequest[K] } | { ok: false; error: ProtocolError };
 
 type NoticeHandler = (n: ServerNotice) => void;
 

@@ -40,7 +40,12 @@ export const ghostAttack: AttackFactory = async (_ctx, stats) => {
   await initCrypto();
   const impostors = new Set<Impostor>();
   const rooms = new RoomState<GhostState>((room: Room) => {
-    const s: GhostState = { forged: new Impostor(room, randomId(9), stats), own: new Impostor(room, randomId(9), stats), told: new Set(), announced: new Set() };
+    const s: GhostState = {
+      forged: new Impostor(room, randomId(9), stats),
+      own: new Impostor(room, randomId(9), stats),
+      told: new Set(),
+      announced: new Set(),
+    };
     impostors.add(s.forged).add(s.own);
     stats.roles[`ghost-forged:${room.meetingId}`] = s.forged.id;
     stats.roles[`ghost-own-key:${room.meetingId}`] = s.own.id;
@@ -55,7 +60,11 @@ export const ghostAttack: AttackFactory = async (_ctx, stats) => {
     q.peer.send({ type: 'relay', from: s.forged.id, payload: JSON.stringify({ ...realAnnouncement, id: s.forged.id }) });
     stats.to(q.id, 'forged-announcement');
     // The own-key ghost announces like any client would.
-    q.peer.send({ type: 'relay', from: s.own.id, payload: encodeMessage({ type: 'announce', announcement: s.own.announcement({ name: OWN_KEY_NAME }) }) });
+    q.peer.send({
+      type: 'relay',
+      from: s.own.id,
+      payload: encodeMessage({ type: 'announce', announcement: s.own.announcement({ name: OWN_KEY_NAME }) }),
+    });
     stats.to(q.id, 'own-key-announcement');
     stats.bump('ghosts-announced', 2);
     s.told.add(q.id);
@@ -95,7 +104,8 @@ export const ghostAttack: AttackFactory = async (_ctx, stats) => {
             stats.bump('relabelled-ghost-announcements');
           }
         } else if (t === 'roster' && msg && Array.isArray(msg['members'])) {
-          const listed = (id: string): boolean => (msg['members'] as unknown[]).some((m) => typeof m === 'object' && m !== null && (m as Json)['id'] === id);
+          const listed = (id: string): boolean =>
+            (msg['members'] as unknown[]).some((m) => typeof m === 'object' && m !== null && (m as Json)['id'] === id);
           if (listed(s.own.id)) stats.bump('rosters-listing-own-key-ghost');
           if (listed(s.forged.id)) stats.bump('rosters-listing-forged-ghost');
         }

@@ -34,7 +34,12 @@ interface ImpersonateState {
 export const impersonateLeaderAttack: AttackFactory = async (_ctx, stats) => {
   await initCrypto();
   const server = generateIdentity();
-  const rooms = new RoomState<ImpersonateState>(() => ({ reordered: false, presentAtReorder: new Set(), liedTo: new Set(), rosters: new Map() }));
+  const rooms = new RoomState<ImpersonateState>(() => ({
+    reordered: false,
+    presentAtReorder: new Set(),
+    liedTo: new Set(),
+    rosters: new Map(),
+  }));
 
   return {
     stats,
@@ -87,7 +92,14 @@ export const impersonateLeaderAttack: AttackFactory = async (_ctx, stats) => {
             const as = ids(room).find((id) => id !== q && id !== from.id);
             if (!as) continue;
             const commit = createCommit(
-              { meetingId: k.meetingId, instanceId: k.instanceId, epoch: k.epoch, leaderId: as, rosterHash: k.rosterHash, reason: 'all-acked' },
+              {
+                meetingId: k.meetingId,
+                instanceId: k.instanceId,
+                epoch: k.epoch,
+                leaderId: as,
+                rosterHash: k.rosterHash,
+                reason: 'all-acked',
+              },
               server,
             );
             out.push({ to: q, payload: encodeMessage({ type: 'commit', commit }), as });

@@ -40,7 +40,14 @@ export class Impostor {
   announcement(base: Partial<Announcement> & { name?: string } = {}): Announcement {
     const { signature: _s, identityKey: _i, dhKey: _d, nonce: _n, participantId: _p, meetingId: _m, instanceId: _in, ...rest } = base;
     return createAnnouncement(
-      { ...rest, meetingId: this.room.meetingId, instanceId: this.room.instanceId, participantId: this.id, dhKey: this.dh.publicKey, nonce: this.nonces[0]! },
+      {
+        ...rest,
+        meetingId: this.room.meetingId,
+        instanceId: this.room.instanceId,
+        participantId: this.id,
+        dhKey: this.dh.publicKey,
+        nonce: this.nonces[0]!,
+      },
       this.identity,
     );
   }
@@ -76,11 +83,20 @@ export class Impostor {
     this.stats.bump('keys-obtained');
     this.stats.note(`obtained the epoch ${k.epoch} key as ${this.id}`);
     const members = opened.value.roster.roster.members.map((x) => x.participantId);
-    void this.spy.addEpochKey(k.epoch, opened.value.epochKey.slice(), members).catch((e: unknown) => this.stats.note(`spy failed: ${String(e)}`));
+    void this.spy
+      .addEpochKey(k.epoch, opened.value.epochKey.slice(), members)
+      .catch((e: unknown) => this.stats.note(`spy failed: ${String(e)}`));
     const nonce = systemRandom(16);
     this.nonces.push(nonce);
     const ack = createAck(
-      { meetingId: this.room.meetingId, instanceId: this.room.instanceId, epoch: k.epoch, participantId: this.id, rosterHash: opened.value.roster.hash, nonce },
+      {
+        meetingId: this.room.meetingId,
+        instanceId: this.room.instanceId,
+        epoch: k.epoch,
+        participantId: this.id,
+        rosterHash: opened.value.roster.hash,
+        nonce,
+      },
       this.identity,
     );
     this.stats.bump('impostor-acks');

@@ -24,20 +24,36 @@ import { tamperAttack } from './tamper.ts';
 export { AttackStats } from './common.ts';
 
 const ATTACKS: Record<string, { factory: AttackFactory; summary: string }> = {
-  ghost: { factory: ghostAttack, summary: 'adds participants that no client runs: a fake participant-joined plus forged and self-signed announcements' },
+  ghost: {
+    factory: ghostAttack,
+    summary: 'adds participants that no client runs: a fake participant-joined plus forged and self-signed announcements',
+  },
   swap: { factory: swapAttack, summary: "replaces the second joiner's identity and X25519 keys in its announcement in transit" },
-  'swap-resign': { factory: swapResignAttack, summary: "like swap, but re-signs the second joiner's announcement with the server's own identity key, then plays that participant" },
+  'swap-resign': {
+    factory: swapResignAttack,
+    summary: "like swap, but re-signs the second joiner's announcement with the server's own identity key, then plays that participant",
+  },
   replay: { factory: replayAttack, summary: "after each rotation, re-delivers the previous epoch's roster, key message, commit and acks" },
-  tamper: { factory: tamperAttack, summary: 'delivers a copy with a flipped byte ahead of every announcement, roster, key message, ack and commit' },
-  'drop-rotation': { factory: dropRotationAttack, summary: "withholds every key message after its first one from the second joiner" },
-  'inject-plaintext': { factory: injectPlaintextAttack, summary: "announces a server-made video producer as the first joiner's screen share, sending plaintext VP8 and forged SFrame frames" },
+  tamper: {
+    factory: tamperAttack,
+    summary: 'delivers a copy with a flipped byte ahead of every announcement, roster, key message, ack and commit',
+  },
+  'drop-rotation': { factory: dropRotationAttack, summary: 'withholds every key message after its first one from the second joiner' },
+  'inject-plaintext': {
+    factory: injectPlaintextAttack,
+    summary: "announces a server-made video producer as the first joiner's screen share, sending plaintext VP8 and forged SFrame frames",
+  },
   'name-swap': {
     factory: nameSwapAttack,
     summary:
       "swaps the first two joiners' names in join results and notices, announces a made-up participant, " +
       'and tells the third joiner the second left (it did not)',
   },
-  'impersonate-leader': { factory: impersonateLeaderAttack, summary: 'lists a non-leader first in join results, relabels the leader\'s messages as a non-leader, forges commits and rosters from a non-leader' },
+  'impersonate-leader': {
+    factory: impersonateLeaderAttack,
+    summary:
+      "lists a non-leader first in join results, relabels the leader's messages as a non-leader, forges commits and rosters from a non-leader",
+  },
 };
 
 export const ATTACK_NAMES: readonly string[] = Object.keys(ATTACKS);

@@ -90,7 +90,10 @@ export const injectPlaintextAttack: AttackFactory = (_ctx, stats) => {
     }
     // Attributed to the owner: consume() finds it among the owner's producers.
     owner.producers.set(producer.id, { producer, source: 'screen' });
-    room.broadcast({ type: 'producer-added', participantId: owner.id, producerId: producer.id, kind: 'video', source: 'screen', paused: false }, owner.id);
+    room.broadcast(
+      { type: 'producer-added', participantId: owner.id, producerId: producer.id, kind: 'video', source: 'screen', paused: false },
+      owner.id,
+    );
     stats.roles[`forged-producer:${room.meetingId}`] = producer.id;
     stats.roles[`impersonated:${room.meetingId}`] = owner.id;
     stats.note(`announced forged producer ${producer.id} as ${owner.id}'s screen share`);
@@ -139,8 +142,16 @@ export const injectPlaintextAttack: AttackFactory = (_ctx, stats) => {
       relay(room, _from, to, payload) {
         const s = rooms.get(room);
         const msg = peek(payload);
-        if (typeOf(msg) === 'roster' && msg && typeof msg['epoch'] === 'number' && Array.isArray(msg['members']) && msg['epoch'] >= s.epoch) {
-          const index = (msg['members'] as unknown[]).findIndex((m) => typeof m === 'object' && m !== null && (m as { id?: unknown }).id === s.ownerId);
+        if (
+          typeOf(msg) === 'roster' &&
+          msg &&
+          typeof msg['epoch'] === 'number' &&
+          Array.isArray(msg['members']) &&
+          msg['epoch'] >= s.epoch
+        ) {
+          const index = (msg['members'] as unknown[]).findIndex(
+            (m) => typeof m === 'object' && m !== null && (m as { id?: unknown }).id === s.ownerId,
+          );
           if (index >= 0) {
             s.epoch = msg['epoch'];
             s.ownerIndex = index;

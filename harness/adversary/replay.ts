@@ -49,7 +49,9 @@ export const replayAttack: AttackFactory = (_ctx, stats) => {
         s.replayedAfter.add(epoch);
 
         // The newest earlier epoch we saw in full.
-        const older = [...s.epochs.entries()].filter(([e, r]) => e < epoch && r.roster && r.keys && r.commit).sort((x, y) => y[0] - x[0])[0];
+        const older = [...s.epochs.entries()]
+          .filter(([e, r]) => e < epoch && r.roster && r.keys && r.commit)
+          .sort((x, y) => y[0] - x[0])[0];
         if (!older) return out;
         const [oldEpoch, old] = older;
         for (const kind of ['roster', 'keys', 'commit'] as const) {
@@ -69,7 +71,9 @@ export const replayAttack: AttackFactory = (_ctx, stats) => {
           stats.bump('replayed-ack');
           stats.to(a.to, 'ack');
         }
-        stats.note(`after the epoch ${epoch} commit, replayed epoch ${oldEpoch}'s roster, key message, commit and ${old.acks.length} ack(s)`);
+        stats.note(
+          `after the epoch ${epoch} commit, replayed epoch ${oldEpoch}'s roster, key message, commit and ${old.acks.length} ack(s)`,
+        );
         return out;
       },
     },

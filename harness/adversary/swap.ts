@@ -50,7 +50,9 @@ export const swapAttack: AttackFactory = async (_ctx, stats) => {
         }
         if (t === 'roster' && Array.isArray(msg['members'])) {
           const swapped = clone(msg);
-          const entry = (swapped['members'] as unknown[]).find((m): m is Json => typeof m === 'object' && m !== null && (m as Json)['id'] === victim);
+          const entry = (swapped['members'] as unknown[]).find(
+            (m): m is Json => typeof m === 'object' && m !== null && (m as Json)['id'] === victim,
+          );
           if (entry) {
             swapEntry(entry);
             stats.bump('swapped-roster');

@@ -74,7 +74,8 @@ export class RealServerEnv implements SimEnv {
       await quiesce();
       const why = this.busy();
       if (!why && Date.now() - this.lastActivity >= this.quietMs) return;
-      if (Date.now() - start > this.settleTimeoutMs) throw new Error(`not settled after ${this.settleTimeoutMs} ms: ${why ?? 'still receiving'}`);
+      if (Date.now() - start > this.settleTimeoutMs)
+        throw new Error(`not settled after ${this.settleTimeoutMs} ms: ${why ?? 'still receiving'}`);
       await sleep(5);
     }
   }

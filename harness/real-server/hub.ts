@@ -126,7 +126,16 @@ export class RealServerHub implements Hub {
     const client = await TestClient.connect(this.opts.url);
     this.clients.add(client);
     const env = this.opts.env;
-    const state: ConnectionState = { meetingId, id: '', open: true, held: null, dispatch: () => undefined, inflight: 0, sendTimes: [], counters: { messages: 0, maxPerSecond: 0 } };
+    const state: ConnectionState = {
+      meetingId,
+      id: '',
+      open: true,
+      held: null,
+      dispatch: () => undefined,
+      inflight: 0,
+      sendTimes: [],
+      counters: { messages: 0, maxPerSecond: 0 },
+    };
     let ready = false;
     const early: ServerNotice[] = [];
 
@@ -186,7 +195,12 @@ export class RealServerHub implements Hub {
       }
     });
 
-    const info: JoinInfo = { participantId: result.participantId, meetingId: result.meetingId, instanceId: result.instanceId, present: result.peers.map((p) => p.participantId) };
+    const info: JoinInfo = {
+      participantId: result.participantId,
+      meetingId: result.meetingId,
+      instanceId: result.instanceId,
+      present: result.peers.map((p) => p.participantId),
+    };
     let gone: Promise<void> = Promise.resolve();
     return {
       info,
@@ -272,7 +286,10 @@ export class RealServerHub implements Hub {
     this.clients.delete(client);
     const timeoutMs = this.opts.leaveTimeoutMs ?? 10_000;
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const timedOut = await Promise.race([announced.then(() => false), new Promise<boolean>((r) => (timer = setTimeout(() => r(true), timeoutMs)))]);
+    const timedOut = await Promise.race([
+      announced.then(() => false),
+      new Promise<boolean>((r) => (timer = setTimeout(() => r(true), timeoutMs))),
+    ]);
     clearTimeout(timer);
     if (timedOut) {
       this.leaving.delete(state.id);
@@ -290,5 +307,4 @@ export class RealServerHub implements Hub {
     this.clients.clear();
     await Promise.all(clients.map((c) => c.close()));
   }
-
 }

@@ -66,8 +66,19 @@ export async function runRealScenario(s: RealScenario): Promise<RealScenarioResu
   const t0 = performance.now();
   const rng = seededRandom(s.seed);
   const env = new RealServerEnv();
-  const hub = new RealServerHub({ url: s.url, env, rng: seededRandom(s.seed ^ 0x5eed), explicitLeaveRate: s.explicitLeaveRate ?? 0.5, capture: true });
-  const sim = new Simulation({ hub, env, meetingId: s.meetingId ?? `real-sim-${s.seed}-${Date.now()}`, ...(s.timing ? { timing: s.timing } : {}) });
+  const hub = new RealServerHub({
+    url: s.url,
+    env,
+    rng: seededRandom(s.seed ^ 0x5eed),
+    explicitLeaveRate: s.explicitLeaveRate ?? 0.5,
+    capture: true,
+  });
+  const sim = new Simulation({
+    hub,
+    env,
+    meetingId: s.meetingId ?? `real-sim-${s.seed}-${Date.now()}`,
+    ...(s.timing ? { timing: s.timing } : {}),
+  });
   const maxSends: number[] = [];
   const connections = new Map<string, RealHubConnection>();
   const leftBefore = new Map<string, number>();
@@ -169,8 +180,12 @@ export async function runRealScenario(s: RealScenario): Promise<RealScenarioResu
         stepMs.push(performance.now() - stepStart);
         if (s.trace) {
           // When the last member switched to the final epoch, relative to the step's start.
-          const switched = Math.max(...sim.members.map((m) => m.log.timeline.find((e) => e.event === 'send-key' && e.epoch === epoch)?.t ?? 0));
-          console.log(`step ${steps}: ${action} -> ${sim.members.length} members, epoch ${epoch}, all switched after ${switched - stepStartWall} ms, settled after ${Math.round(performance.now() - stepStart)} ms`);
+          const switched = Math.max(
+            ...sim.members.map((m) => m.log.timeline.find((e) => e.event === 'send-key' && e.epoch === epoch)?.t ?? 0),
+          );
+          console.log(
+            `step ${steps}: ${action} -> ${sim.members.length} members, epoch ${epoch}, all switched after ${switched - stepStartWall} ms, settled after ${Math.round(performance.now() - stepStart)} ms`,
+          );
         }
         const found = [...sim.check(), ...hub.problems.splice(0)];
         if (found.length > 0) {

@@ -68,7 +68,8 @@ export class WireAudit {
         const from = leavers.get(id);
         if (from !== undefined && epoch >= from) out.push(`${what} of epoch ${epoch} names ${id}, who left before epoch ${from}`);
         const until = newcomers.get(id);
-        if (until !== undefined && epoch <= until) out.push(`${what} of epoch ${epoch} names ${id}, who joined when epoch ${until} was current`);
+        if (until !== undefined && epoch <= until)
+          out.push(`${what} of epoch ${epoch} names ${id}, who joined when epoch ${until} was current`);
       }
     };
     for (const r of this.rosters) look(r.epoch, r.members, 'roster');
@@ -81,7 +82,8 @@ export class WireAudit {
 export function keysOnWire(sim: Simulation, tokens: ReadonlySet<string>): string[] {
   const leaks: string[] = [];
   for (const p of [...sim.members, ...sim.departed]) {
-    for (const [epoch, keys] of p.log.received) for (const k of keys.values()) if (tokens.has(toBase64Url(k))) leaks.push(`${p.id}: epoch ${epoch} key`);
+    for (const [epoch, keys] of p.log.received)
+      for (const k of keys.values()) if (tokens.has(toBase64Url(k))) leaks.push(`${p.id}: epoch ${epoch} key`);
     for (const [epoch, k] of p.log.sent) if (tokens.has(toBase64Url(k.baseKey))) leaks.push(`${p.id}: own epoch ${epoch} key`);
   }
   return leaks;

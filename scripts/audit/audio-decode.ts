@@ -34,7 +34,23 @@ export function oggOfPackets(packets: readonly Uint8Array[]): Buffer {
 
 async function decodePcm(ffmpeg: string, decoder: string, packets: readonly Uint8Array[], file: string) {
   fs.writeFileSync(file, oggOfPackets(packets));
-  const r = await runFfmpeg(ffmpeg, ['-v', 'error', '-c:a', decoder, '-i', file, '-map', '0:a:0', '-ac', '1', '-ar', '48000', '-f', 'f32le', '-']);
+  const r = await runFfmpeg(ffmpeg, [
+    '-v',
+    'error',
+    '-c:a',
+    decoder,
+    '-i',
+    file,
+    '-map',
+    '0:a:0',
+    '-ac',
+    '1',
+    '-ar',
+    '48000',
+    '-f',
+    'f32le',
+    '-',
+  ]);
   const b = r.stdout;
   const pcm = new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + (b.length - (b.length % 4))));
   return { pcm, run: r };
@@ -54,8 +70,14 @@ export async function decodeAudio(
 ): Promise<AudioDecodeView> {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const rng = new SeededBytes(seed);
-  const surrogates = Array.from({ length: AUDIO_SURROGATES }, (_, i) => ({ file: `${file.replace(/\.ogg$/, '')}.surrogate${i}.ogg`, packets: surrogate(packets, keep, rng) }));
-  const [main, ...control] = await Promise.all([decodePcm(ffmpeg, decoder, packets, file), ...surrogates.map((s) => decodePcm(ffmpeg, decoder, s.packets, s.file))]);
+  const surrogates = Array.from({ length: AUDIO_SURROGATES }, (_, i) => ({
+    file: `${file.replace(/\.ogg$/, '')}.surrogate${i}.ogg`,
+    packets: surrogate(packets, keep, rng),
+  }));
+  const [main, ...control] = await Promise.all([
+    decodePcm(ffmpeg, decoder, packets, file),
+    ...surrogates.map((s) => decodePcm(ffmpeg, decoder, s.packets, s.file)),
+  ]);
   for (const s of surrogates) fs.rmSync(s.file, { force: true });
   const energies = windowEnergiesDb(main!.pcm);
   const jumpiness = jumpinessDb(energies);

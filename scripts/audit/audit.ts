@@ -31,7 +31,17 @@ export class AuditInputError extends Error {
   }
 }
 
-const EMPTY_EXTRACTION: Extraction = { packets: 0, bytes: 0, mediaPackets: 0, otherPayloadType: 0, paddingOnly: 0, malformed: {}, duplicatePackets: 0, frames: [], incomplete: 0 };
+const EMPTY_EXTRACTION: Extraction = {
+  packets: 0,
+  bytes: 0,
+  mediaPackets: 0,
+  otherPayloadType: 0,
+  paddingOnly: 0,
+  malformed: {},
+  duplicatePackets: 0,
+  frames: [],
+  incomplete: 0,
+};
 
 interface Env {
   readonly ffmpeg: string;
@@ -41,7 +51,11 @@ interface Env {
   readonly tmpRoot: string;
 }
 
-async function auditInstance(instDir: string, name: string, env: Env): Promise<{ audit: InstanceAudit; keys: KeySearchSummary; frames: number; packets: number }> {
+async function auditInstance(
+  instDir: string,
+  name: string,
+  env: Env,
+): Promise<{ audit: InstanceAudit; keys: KeySearchSummary; frames: number; packets: number }> {
   const index = readIndex(instDir);
   if (!index.ok) throw new AuditInputError(index.code, index.message);
   const scanner = new KeyScanner(env.keys ?? []);
@@ -58,7 +72,9 @@ async function auditInstance(instDir: string, name: string, env: Env): Promise<{
     const pcap = readProducerPcap(instDir, entry.file);
     const captured = pcap.ok ? pcap.value : [];
     captured.forEach((c, i) => scanner.scanPacket(`${name}/${entry.file} packet ${i + 1}`, c.data));
-    const extraction = codec ? extractFrames(codec, entry.payloadType, captured) : { ...EMPTY_EXTRACTION, packets: captured.length, bytes: captured.reduce((n, c) => n + c.data.length, 0) };
+    const extraction = codec
+      ? extractFrames(codec, entry.payloadType, captured)
+      : { ...EMPTY_EXTRACTION, packets: captured.length, bytes: captured.reduce((n, c) => n + c.data.length, 0) };
     extraction.frames.forEach((f) => scanner.scanFrame(`${name} producer ${entry.producerId} frame ${f.index}`, f.data));
     inputs.push({
       entry,
@@ -80,7 +96,11 @@ async function auditInstance(instDir: string, name: string, env: Env): Promise<{
   // Producers in parallel: runFfmpeg bounds how many decoders actually run at once.
   const producers: ProducerAudit[] = await Promise.all(
     inputs.map(async (p) => {
-      const measured = await auditProducer(p, kidsBySender.get(p.entry.participantId) ?? new Map(), { ffmpeg: env.ffmpeg, caps: env.caps, mediaDir });
+      const measured = await auditProducer(p, kidsBySender.get(p.entry.participantId) ?? new Map(), {
+        ffmpeg: env.ffmpeg,
+        caps: env.caps,
+        mediaDir,
+      });
       return { ...measured, findings: producerFindings(measured) };
     }),
   );
@@ -88,7 +108,11 @@ async function auditInstance(instDir: string, name: string, env: Env): Promise<{
   const frames = producers.reduce((n, p) => n + p.frames.complete, 0);
   const keyReasons = keyFindings(keys.hits);
   if (keys.moreHits) keyReasons.push(`${keys.moreHits} further key-material hits not listed`);
-  const { verdict, reasons } = decideVerdict({ totalFrames: frames, producerFindings: producers.flatMap((p) => p.findings), keyFindings: keyReasons });
+  const { verdict, reasons } = decideVerdict({
+    totalFrames: frames,
+    producerFindings: producers.flatMap((p) => p.findings),
+    keyFindings: keyReasons,
+  });
   return {
     audit: {
       dir: instDir,
@@ -134,10 +158,17 @@ function caveatsOf(instances: readonly InstanceAudit[], keys: KeySearchSummary, 
   for (const inst of instances) {
     if (inst.signaling.missing) out.push(`${inst.dir}: signaling.jsonl is missing, so signaling was not searched`);
     for (const p of inst.producers) {
-      if (p.capture.packets === 0) out.push(`${inst.dir}: producer ${p.producerId.slice(0, 8)} (${p.participantName}, ${p.source}) sent no packets`);
+      if (p.capture.packets === 0)
+        out.push(`${inst.dir}: producer ${p.producerId.slice(0, 8)} (${p.participantName}, ${p.source}) sent no packets`);
       const mostlySFrame = p.sframe.consistent >= 0.9 * p.sframe.frames;
-      if (p.decode.type === 'audio' && ((!mostlySFrame && p.decode.asCaptured?.result === 'inconclusive') || (mostlySFrame && p.decode.stripped?.result === 'inconclusive'))) {
-        out.push(`${inst.dir}: producer ${p.producerId.slice(0, 8)} has too little audio for the audio decode test to conclude; its SFrame structure is the evidence`);
+      if (
+        p.decode.type === 'audio' &&
+        ((!mostlySFrame && p.decode.asCaptured?.result === 'inconclusive') ||
+          (mostlySFrame && p.decode.stripped?.result === 'inconclusive'))
+      ) {
+        out.push(
+          `${inst.dir}: producer ${p.producerId.slice(0, 8)} has too little audio for the audio decode test to conclude; its SFrame structure is the evidence`,
+        );
       }
     }
   }
@@ -163,7 +194,8 @@ export async function auditTap(dir: string, opts: AuditOptions = {}): Promise<Au
     const frames = results.reduce((n, r) => n + r.frames, 0);
     const many = instances.length > 1;
     const reasons = instances.flatMap((i) => i.reasons.map((r) => (many ? `${i.meetingId}-${i.instanceId}: ${r}` : r)));
-    if (frames === 0 && !reasons.some((r) => r.includes('nothing captured'))) reasons.unshift('nothing captured: no complete media frame in the tap');
+    if (frames === 0 && !reasons.some((r) => r.includes('nothing captured')))
+      reasons.unshift('nothing captured: no complete media frame in the tap');
     const files = { markdown: path.join(root, 'report.md'), html: path.join(root, 'report.html'), json: path.join(root, 'summary.json') };
     const summary: AuditSummary = {
       tool: 'e2ee-meet tap audit',
@@ -174,7 +206,12 @@ export async function auditTap(dir: string, opts: AuditOptions = {}): Promise<Au
       verdict: reasons.length === 0 ? 'BLIND' : 'NOT BLIND',
       reasons,
       caveats: caveatsOf(instances, keys, caps.version),
-      totals: { instances: instances.length, producers: instances.reduce((n, i) => n + i.producers.length, 0), packets: results.reduce((n, r) => n + r.packets, 0), frames },
+      totals: {
+        instances: instances.length,
+        producers: instances.reduce((n, i) => n + i.producers.length, 0),
+        packets: results.reduce((n, r) => n + r.packets, 0),
+        frames,
+      },
       keySearch: keys,
       instances,
       files,

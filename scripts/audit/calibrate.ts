@@ -27,26 +27,103 @@ interface Clip {
 }
 
 const realtime = ['-deadline', 'realtime', '-cpu-used', '8', '-lag-in-frames', '0', '-auto-alt-ref', '0', '-pix_fmt', 'yuv420p'];
-const speech = "flite=text='The quick brown fox jumps over the lazy dog. This meeting is end to end encrypted and the server learns nothing.':voice=slt";
+const speech =
+  "flite=text='The quick brown fox jumps over the lazy dog. This meeting is end to end encrypted and the server learns nothing.':voice=slt";
 
 function clips(hasFlite: boolean): Clip[] {
   const list: Clip[] = [
-    { name: 'vp8 320x240 gop30', codec: 'vp8', args: ['-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=15', '-t', '4', '-c:v', 'libvpx', '-g', '30', '-b:v', '300k', ...realtime] },
-    { name: 'vp8 320x240 all-key', codec: 'vp8', args: ['-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=15', '-t', '2', '-c:v', 'libvpx', '-g', '1', '-b:v', '300k', ...realtime] },
-    { name: 'vp8 640x480 gop30', codec: 'vp8', args: ['-f', 'lavfi', '-i', 'testsrc2=size=640x480:rate=30', '-t', '2', '-c:v', 'libvpx', '-g', '30', '-b:v', '1M', ...realtime] },
-    { name: 'vp9 320x240 gop30', codec: 'vp9', args: ['-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=15', '-t', '4', '-c:v', 'libvpx-vp9', '-g', '30', '-b:v', '300k', ...realtime] },
-    { name: 'opus tone voip', codec: 'opus', args: ['-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000', '-t', '4', '-ac', '1', '-c:a', 'libopus', '-application', 'voip', '-b:a', '32k'] },
-    { name: 'opus tone lowdelay', codec: 'opus', args: ['-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000', '-t', '4', '-ac', '1', '-c:a', 'libopus', '-application', 'lowdelay', '-b:a', '32k'] },
-    { name: 'opus noise', codec: 'opus', args: ['-f', 'lavfi', '-i', 'anoisesrc=r=48000:a=0.3', '-t', '4', '-ac', '1', '-c:a', 'libopus', '-b:a', '32k'] },
-    { name: 'opus silence', codec: 'opus', args: ['-f', 'lavfi', '-i', 'anullsrc=r=48000:cl=mono', '-t', '4', '-c:a', 'libopus', '-b:a', '32k'] },
+    {
+      name: 'vp8 320x240 gop30',
+      codec: 'vp8',
+      args: ['-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=15', '-t', '4', '-c:v', 'libvpx', '-g', '30', '-b:v', '300k', ...realtime],
+    },
+    {
+      name: 'vp8 320x240 all-key',
+      codec: 'vp8',
+      args: ['-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=15', '-t', '2', '-c:v', 'libvpx', '-g', '1', '-b:v', '300k', ...realtime],
+    },
+    {
+      name: 'vp8 640x480 gop30',
+      codec: 'vp8',
+      args: ['-f', 'lavfi', '-i', 'testsrc2=size=640x480:rate=30', '-t', '2', '-c:v', 'libvpx', '-g', '30', '-b:v', '1M', ...realtime],
+    },
+    {
+      name: 'vp9 320x240 gop30',
+      codec: 'vp9',
+      args: ['-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=15', '-t', '4', '-c:v', 'libvpx-vp9', '-g', '30', '-b:v', '300k', ...realtime],
+    },
+    {
+      name: 'opus tone voip',
+      codec: 'opus',
+      args: [
+        '-f',
+        'lavfi',
+        '-i',
+        'sine=frequency=440:sample_rate=48000',
+        '-t',
+        '4',
+        '-ac',
+        '1',
+        '-c:a',
+        'libopus',
+        '-application',
+        'voip',
+        '-b:a',
+        '32k',
+      ],
+    },
+    {
+      name: 'opus tone lowdelay',
+      codec: 'opus',
+      args: [
+        '-f',
+        'lavfi',
+        '-i',
+        'sine=frequency=440:sample_rate=48000',
+        '-t',
+        '4',
+        '-ac',
+        '1',
+        '-c:a',
+        'libopus',
+        '-application',
+        'lowdelay',
+        '-b:a',
+        '32k',
+      ],
+    },
+    {
+      name: 'opus noise',
+      codec: 'opus',
+      args: ['-f', 'lavfi', '-i', 'anoisesrc=r=48000:a=0.3', '-t', '4', '-ac', '1', '-c:a', 'libopus', '-b:a', '32k'],
+    },
+    {
+      name: 'opus silence',
+      codec: 'opus',
+      args: ['-f', 'lavfi', '-i', 'anullsrc=r=48000:cl=mono', '-t', '4', '-c:a', 'libopus', '-b:a', '32k'],
+    },
   ];
-  if (hasFlite) list.push({ name: 'opus speech voip', codec: 'opus', args: ['-f', 'lavfi', '-i', speech, '-ar', '48000', '-ac', '1', '-c:a', 'libopus', '-application', 'voip', '-b:a', '32k'] });
+  if (hasFlite)
+    list.push({
+      name: 'opus speech voip',
+      codec: 'opus',
+      args: ['-f', 'lavfi', '-i', speech, '-ar', '48000', '-ac', '1', '-c:a', 'libopus', '-application', 'voip', '-b:a', '32k'],
+    });
   return list;
 }
 
 function encode(clip: Clip, dir: string): Uint8Array[] {
   const file = path.join(dir, `${clip.name.replace(/\W+/g, '_')}.${clip.codec === 'opus' ? 'ogg' : 'ivf'}`);
-  execFileSync('ffmpeg', ['-hide_banner', '-nostdin', '-v', 'error', '-y', ...clip.args, ...(clip.codec === 'opus' ? ['-frame_duration', '20'] : []), file]);
+  execFileSync('ffmpeg', [
+    '-hide_banner',
+    '-nostdin',
+    '-v',
+    'error',
+    '-y',
+    ...clip.args,
+    ...(clip.codec === 'opus' ? ['-frame_duration', '20'] : []),
+    file,
+  ]);
   if (clip.codec === 'opus') {
     const ogg = readOggPackets(fs.readFileSync(file));
     if (!ogg.ok) throw new Error(ogg.code);
@@ -125,12 +202,21 @@ async function main(): Promise<void> {
           const { kid, ctr } = trialParams(i);
           // As the audit does: SFrame frames are judged stripped (see criteria.ts).
           const v = views('opus', await encrypt('opus', frames, kid, ctr, i), true);
-          const b = await decodeAudio('ffmpeg', 'libopus', v.stripped.map((x) => x.data), v.stripped.map((x) => x.keep), file, `s${i}`);
+          const b = await decodeAudio(
+            'ffmpeg',
+            'libopus',
+            v.stripped.map((x) => x.data),
+            v.stripped.map((x) => x.keep),
+            file,
+            `s${i}`,
+          );
           str.push(b.ratio);
           if (b.result === 'audio-like') wrong++;
         }
         const range = (r: number[]) => `ratio ${Math.min(...r).toFixed(2)}–${Math.max(...r).toFixed(2)}`;
-        say(`| ${clip.name} | ${frames.length} | ${plain.result}, ratio ${plain.ratio.toFixed(2)} | (not tested: header dominates) | ${range(str)} | ${wrong} |`);
+        say(
+          `| ${clip.name} | ${frames.length} | ${plain.result}, ratio ${plain.ratio.toFixed(2)} | (not tested: header dominates) | ${range(str)} | ${wrong} |`,
+        );
         continue;
       }
       const codec = clip.codec;

@@ -54,7 +54,8 @@ export function parseKeysFile(text: string): AuditResult<KeySpec[], 'BAD_KEYS'> 
   const out: KeySpec[] = [];
   for (const [i, k] of keys.entries()) {
     const o = k as { label?: unknown; hex?: unknown } | null;
-    if (!o || typeof o.label !== 'string' || typeof o.hex !== 'string') return failure('BAD_KEYS', `keys[${i}] needs a string label and a string hex`);
+    if (!o || typeof o.label !== 'string' || typeof o.hex !== 'string')
+      return failure('BAD_KEYS', `keys[${i}] needs a string label and a string hex`);
     out.push({ label: o.label, hex: o.hex });
   }
   return success(out);

@@ -32,7 +32,11 @@ export const VIDEO_P_VALUE = 1e-6;
 
 export type VideoResult = 'decodes-as-media' | 'like-random';
 
-export function classifyVideo(identical: number, frames: number, controlIdentical: readonly number[]): { pValue: number; result: VideoResult } {
+export function classifyVideo(
+  identical: number,
+  frames: number,
+  controlIdentical: readonly number[],
+): { pValue: number; result: VideoResult } {
   const p0 = (controlIdentical.reduce((a, b) => a + b, 0) + 1) / (controlIdentical.length * frames + 2);
   const pValue = binomialUpperTail(identical, frames, p0);
   return { pValue, result: identical >= VIDEO_MIN_IDENTICAL && pValue < VIDEO_P_VALUE ? 'decodes-as-media' : 'like-random' };

@@ -87,7 +87,11 @@ async function probeCapabilities(ffmpeg: string): Promise<FfmpegCapabilities> {
   const v = await runFfmpeg(ffmpeg, ['-version']);
   if (v.code !== 0) return { available: false, version: '', decoders: new Set() };
   const d = await runFfmpeg(ffmpeg, ['-decoders']);
-  return { available: true, version: (v.stdout.toString('utf8').split('\n')[0] ?? '').replace(/\s+Copyright.*$/, ''), decoders: parseDecoderList(d.stdout.toString('utf8')) };
+  return {
+    available: true,
+    version: (v.stdout.toString('utf8').split('\n')[0] ?? '').replace(/\s+Copyright.*$/, ''),
+    decoders: parseDecoderList(d.stdout.toString('utf8')),
+  };
 }
 
 /** Names from `ffmpeg -decoders` (lines like " V....D libvpx  libvpx VP8 (codec vp8)"). */

@@ -39,7 +39,14 @@ export class KeyScanner {
         h.start = Math.min(h.start, needle.offset);
         h.end = Math.max(h.end, needle.offset + needle.length);
       } else {
-        this.hits.set(id, { label: needle.label, form: needle.form, start: needle.offset, end: needle.offset + needle.length, keyLength: needle.keyLength, where });
+        this.hits.set(id, {
+          label: needle.label,
+          form: needle.form,
+          start: needle.offset,
+          end: needle.offset + needle.length,
+          keyLength: needle.keyLength,
+          where,
+        });
       }
     }
   }
@@ -72,7 +79,14 @@ export class KeyScanner {
   }
 
   summary(): KeySearchSummary {
-    const all: KeyHit[] = [...this.hits.values()].map((h) => ({ label: h.label, form: h.form, offset: h.start, length: h.end - h.start, keyLength: h.keyLength, where: h.where }));
+    const all: KeyHit[] = [...this.hits.values()].map((h) => ({
+      label: h.label,
+      form: h.form,
+      offset: h.start,
+      length: h.end - h.start,
+      keyLength: h.keyLength,
+      where: h.where,
+    }));
     return {
       ran: this.active,
       keys: this.keyCount,

@@ -101,7 +101,15 @@ export function writeOggOpus(head: OpusHeadInfo, packets: readonly OggPacket[], 
   for (let i = 0; i < packets.length; i += perPage) {
     const chunk = packets.slice(i, i + perPage);
     const last = i + perPage >= packets.length;
-    pages.push(oggPage(chunk.map((p) => p.data), chunk[chunk.length - 1]!.granule, serial, seq++, last ? FLAG_EOS : 0));
+    pages.push(
+      oggPage(
+        chunk.map((p) => p.data),
+        chunk[chunk.length - 1]!.granule,
+        serial,
+        seq++,
+        last ? FLAG_EOS : 0,
+      ),
+    );
   }
   if (packets.length === 0) pages.push(oggPage([], 0n, serial, seq, FLAG_EOS));
   return Buffer.concat(pages);

@@ -114,7 +114,8 @@ async function decodeCheck(
 
   if (codec === 'vp8' || codec === 'vp9') {
     const missing = VIDEO_DECODERS[codec].filter((d) => !env.caps.decoders.has(d));
-    if (missing.length) return { type: 'skipped', reason: `ffmpeg lacks the ${missing.join(' and ')} decoder(s) needed for the two-decoder test` };
+    if (missing.length)
+      return { type: 'skipped', reason: `ffmpeg lacks the ${missing.join(' and ')} decoder(s) needed for the two-decoder test` };
     // The IVF header wants a size; decoders take the real one from the bitstream.
     const firstKey = codec === 'vp8' ? frames.map((f) => parseVp8FrameTag(f.data)).find((t) => t?.keyframe && t.startCodeOk) : undefined;
     const size = { width: firstKey?.width || 640, height: firstKey?.height || 480 };
@@ -124,7 +125,14 @@ async function decodeCheck(
     const [asCaptured, strippedView] = await Promise.all([
       decodeVideo(env.ffmpeg, codec, asInputs(captured), size, `${base}.captured.ivf`, `${entry.producerId}:captured`),
       stripped.length
-        ? decodeVideo(env.ffmpeg, codec, asInputs(stripped.map((s) => ({ ...s, keep: s.clear }))), size, `${base}.stripped.ivf`, `${entry.producerId}:stripped`)
+        ? decodeVideo(
+            env.ffmpeg,
+            codec,
+            asInputs(stripped.map((s) => ({ ...s, keep: s.clear }))),
+            size,
+            `${base}.stripped.ivf`,
+            `${entry.producerId}:stripped`,
+          )
         : undefined,
     ]);
     return { type: 'video', codec, asCaptured, ...(strippedView ? { stripped: strippedView } : {}) };
@@ -139,10 +147,24 @@ async function decodeCheck(
     const plain = frames.filter((_, i) => !verdicts[i]?.consistent);
     const [asCaptured, strippedView] = await Promise.all([
       plain.length
-        ? decodeAudio(env.ffmpeg, decoder, plain.map((f) => f.data), plain.map(() => 1), `${base}.captured.ogg`, `${entry.producerId}:captured`)
+        ? decodeAudio(
+            env.ffmpeg,
+            decoder,
+            plain.map((f) => f.data),
+            plain.map(() => 1),
+            `${base}.captured.ogg`,
+            `${entry.producerId}:captured`,
+          )
         : undefined,
       stripped.length
-        ? decodeAudio(env.ffmpeg, decoder, stripped.map((s) => s.data), stripped.map((s) => s.clear), `${base}.stripped.ogg`, `${entry.producerId}:stripped`)
+        ? decodeAudio(
+            env.ffmpeg,
+            decoder,
+            stripped.map((s) => s.data),
+            stripped.map((s) => s.clear),
+            `${base}.stripped.ogg`,
+            `${entry.producerId}:stripped`,
+          )
         : undefined,
     ]);
     return { type: 'audio', ...(asCaptured ? { asCaptured } : {}), ...(strippedView ? { stripped: strippedView } : {}) };

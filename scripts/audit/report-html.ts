@@ -21,7 +21,8 @@ const table = (head: readonly string[], rows: readonly string[][]) =>
     .map((r) => `<tr>${r.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`)
     .join('')}</tbody></table>`;
 
-const list = (items: readonly string[], cls = '') => (items.length ? `<ul>${items.map((i) => `<li${cls ? ` class="${cls}"` : ''}>${esc(i)}</li>`).join('')}</ul>` : '');
+const list = (items: readonly string[], cls = '') =>
+  items.length ? `<ul>${items.map((i) => `<li${cls ? ` class="${cls}"` : ''}>${esc(i)}</li>`).join('')}</ul>` : '';
 
 function producerSection(p: ProducerAudit): string {
   const title = producerLabel(p);
@@ -39,8 +40,10 @@ export function renderHtml(s: AuditSummary): string {
     ? '<p>Not searched: no keys given (<code>--keys FILE</code>).</p>'
     : `<p>${k.keys} keys (${k.needles} search patterns) over ${k.haystacks.signalingLines} signaling lines, ${k.haystacks.decodedTokens} decoded tokens, ${k.haystacks.rtpPackets} RTP packets and ${k.haystacks.frames} frames (${k.haystacks.bytes} bytes).</p>` +
       (k.hits.length
-        ? table(['Key', 'Form', 'Key bytes', 'Where'], k.hits.map((h) => [h.label, h.form, `${h.offset}–${h.offset + h.length - 1} of ${h.keyLength}`, h.where])) +
-          (k.moreHits ? `<p>… and ${k.moreHits} more hits.</p>` : '')
+        ? table(
+            ['Key', 'Form', 'Key bytes', 'Where'],
+            k.hits.map((h) => [h.label, h.form, `${h.offset}–${h.offset + h.length - 1} of ${h.keyLength}`, h.where]),
+          ) + (k.moreHits ? `<p>… and ${k.moreHits} more hits.</p>` : '')
         : '<p>No key material found.</p>');
   const skipped = list(k.skipped.map((x) => `key '${x.label}' not searched: ${x.code} (${x.message})`));
   const instances = s.instances

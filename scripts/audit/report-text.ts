@@ -10,7 +10,18 @@ import { producerLabel } from './verdict.ts';
 
 export const pct = (a: number, b: number): string => (b === 0 ? '–' : `${((100 * a) / b).toFixed(1)}%`);
 
-export const PRODUCER_COLUMNS = ['Producer', 'Participant', 'Source', 'Codec', 'Packets', 'Frames', 'SFrame-structured', 'Entropy (random)', 'Decodes as media', 'Plaintext-looking'];
+export const PRODUCER_COLUMNS = [
+  'Producer',
+  'Participant',
+  'Source',
+  'Codec',
+  'Packets',
+  'Frames',
+  'SFrame-structured',
+  'Entropy (random)',
+  'Decodes as media',
+  'Plaintext-looking',
+];
 
 function decodeCell(p: ProducerAudit): string {
   const d = p.decode;
@@ -19,7 +30,11 @@ function decodeCell(p: ProducerAudit): string {
     const cellOf = (v: VideoDecodeView) => `${v.result} (${v.identical}/${v.frames} reproduced; random ${v.controlIdentical.join(', ')})`;
     return `${cellOf(d.asCaptured)}${d.stripped ? `; stripped: ${cellOf(d.stripped)}` : ''}`;
   }
-  return [d.asCaptured && `non-SFrame frames ${d.asCaptured.result}`, d.stripped && `stripped ${d.stripped.result}`].filter(Boolean).join('; ') || 'nothing to decode';
+  return (
+    [d.asCaptured && `non-SFrame frames ${d.asCaptured.result}`, d.stripped && `stripped ${d.stripped.result}`]
+      .filter(Boolean)
+      .join('; ') || 'nothing to decode'
+  );
 }
 
 export function producerRow(p: ProducerAudit): string[] {
@@ -71,7 +86,10 @@ export function producerDetails(p: ProducerAudit): string[] {
   const d = p.decode;
   if (d.type === 'skipped') lines.push(`Decode test: not run (${d.reason}).`);
   if (d.type === 'video') {
-    for (const [name, v] of [['as captured', d.asCaptured], ['stripped of SFrame header and tag', d.stripped]] as const) {
+    for (const [name, v] of [
+      ['as captured', d.asCaptured],
+      ['stripped of SFrame header and tag', d.stripped],
+    ] as const) {
       if (!v) continue;
       lines.push(
         `Decode ${name}: ${v.frames} frames (${v.keyframes} keyframes) → ${v.primary.decoder} output ${v.primary.decoded} (${v.primary.errorLines} error lines), ` +
@@ -82,7 +100,10 @@ export function producerDetails(p: ProducerAudit): string[] {
     }
   }
   if (d.type === 'audio') {
-    for (const [name, v] of [['as captured (frames without SFrame structure)', d.asCaptured], ['stripped of SFrame header and tag', d.stripped]] as const) {
+    for (const [name, v] of [
+      ['as captured (frames without SFrame structure)', d.asCaptured],
+      ['stripped of SFrame header and tag', d.stripped],
+    ] as const) {
       if (!v) continue;
       lines.push(
         `Decode ${name}: ${v.packets} packets → ${v.decoder} decoded ${v.decodedSeconds.toFixed(1)} s with ${v.errorLines} error lines; ` +
@@ -106,7 +127,7 @@ export function methodSections(summary: AuditSummary): MethodSection[] {
       title: 'What was captured',
       text:
         'The tap records every signaling message in and out, and every RTP packet the SFU forwards per producer, as the SFU has it after SRTP (plain RTP whose payload is the encrypted frame). ' +
-        'The audit parses the RTP headers (CSRCs, one- and two-byte header extensions, padding), keeps the producer\'s payload type (RTX and other types are skipped), strips the VP8/VP9 payload descriptor, ' +
+        "The audit parses the RTP headers (CSRCs, one- and two-byte header extensions, padding), keeps the producer's payload type (RTX and other types are skipped), strips the VP8/VP9 payload descriptor, " +
         'and reassembles frames in sequence order. Frames with a missing packet are counted as incomplete and left out.',
     },
     {
@@ -142,8 +163,7 @@ export function methodSections(summary: AuditSummary): MethodSection[] {
     },
     {
       title: 'Entropy (weak)',
-      text:
-        'Shannon entropy of each frame after its clear bytes, next to what random bytes of the same length would give (short frames cannot reach 8 bits/byte). Compressed media is itself close to random, so high entropy does not prove encryption; markedly low entropy would be a red flag. It does not enter the verdict.',
+      text: 'Shannon entropy of each frame after its clear bytes, next to what random bytes of the same length would give (short frames cannot reach 8 bits/byte). Compressed media is itself close to random, so high entropy does not prove encryption; markedly low entropy would be a red flag. It does not enter the verdict.',
     },
     {
       title: 'Key material',

@@ -79,7 +79,7 @@ export function parseRtp(buf: Uint8Array): AuditResult<RtpPacket, RtpErrorCode> 
 function parseExtensionElements(profile: number, block: Uint8Array): AuditResult<RtpExtension[], RtpErrorCode> {
   const out: RtpExtension[] = [];
   if (profile === ONE_BYTE_PROFILE) {
-    for (let i = 0; i < block.length; ) {
+    for (let i = 0; i < block.length;) {
       const b = block[i]!;
       if (b === 0) {
         i++;
@@ -93,7 +93,7 @@ function parseExtensionElements(profile: number, block: Uint8Array): AuditResult
       i += 1 + len;
     }
   } else if ((profile & TWO_BYTE_PROFILE_MASK) === TWO_BYTE_PROFILE) {
-    for (let i = 0; i < block.length; ) {
+    for (let i = 0; i < block.length;) {
       const id = block[i]!;
       if (id === 0) {
         i++;

@@ -30,7 +30,8 @@ export const REORDER_FRAMES = 16;
 /** A key first used at the capture's edge has sent few frames: its CTR is small. */
 export const FRESH_KEY_CTR = 64n;
 
-export type SFrameIssue = 'FRAME_TOO_SHORT' | 'HEADER_MALFORMED' | 'NO_ROOM_FOR_TAG' | 'KID_UNESTABLISHED' | 'CTR_REGRESSION' | 'CTR_REUSED';
+export type SFrameIssue =
+  'FRAME_TOO_SHORT' | 'HEADER_MALFORMED' | 'NO_ROOM_FOR_TAG' | 'KID_UNESTABLISHED' | 'CTR_REGRESSION' | 'CTR_REUSED';
 
 export interface SFrameView {
   /** Codec clear bytes at the front (undefined: frame shorter than them). */
@@ -99,7 +100,10 @@ const MAX_EXAMPLES = 10;
 export function checkStructure(input: StructureInput): { summary: SFrameStructure; verdicts: FrameVerdict[] } {
   const verdicts: FrameVerdict[] = [];
   // prefixMax[i]: highest CTR among this KID's first i+1 accepted frames.
-  const perKid = new Map<bigint, { frames: number; first: bigint; last: bigint; max: bigint; prefixMax: bigint[]; seen: Map<bigint, Uint8Array> }>();
+  const perKid = new Map<
+    bigint,
+    { frames: number; first: bigint; last: bigint; max: bigint; prefixMax: bigint[]; seen: Map<bigint, Uint8Array> }
+  >();
   const issues: Partial<Record<SFrameIssue, number>> = {};
   const examples: Array<{ frame: number; issue: SFrameIssue }> = [];
   let parsed = 0;
@@ -172,7 +176,12 @@ export function checkStructure(input: StructureInput): { summary: SFrameStructur
       parsed,
       consistent,
       consistentFraction: frames === 0 ? 0 : consistent / frames,
-      kids: [...perKid].map(([kid, k]) => ({ kid: `0x${kid.toString(16)}`, frames: k.frames, firstCtr: k.first.toString(), lastCtr: k.last.toString() })),
+      kids: [...perKid].map(([kid, k]) => ({
+        kid: `0x${kid.toString(16)}`,
+        frames: k.frames,
+        firstCtr: k.first.toString(),
+        lastCtr: k.last.toString(),
+      })),
       distinctKids: allKids.size,
       kidSwitches,
       reordered,

@@ -77,7 +77,7 @@ export function readIndex(dir: string): AuditResult<TapIndexFile, TapErrorCode> 
       producerId: q['producerId'],
       participantId: str(q['participantId']) ? q['participantId'] : '?',
       participantName: str(q['participantName']) ? q['participantName'] : '?',
-      kind: str(q['kind']) ? q['kind'] : q['codec'].split('/')[0] ?? '?',
+      kind: str(q['kind']) ? q['kind'] : (q['codec'].split('/')[0] ?? '?'),
       source: str(q['source']) ? q['source'] : '?',
       codec: q['codec'],
       payloadType: q['payloadType'],

@@ -35,12 +35,16 @@ export function producerFindings(p: Omit<ProducerAudit, 'findings'>): string[] {
   // Repeated (KID, CTR) only means nonce reuse in a stream that is otherwise SFrame;
   // in unencrypted media the "headers" are random bytes and repeat by chance.
   const reused = s.issues.CTR_REUSED ?? 0;
-  if (reused && s.consistent + reused >= 0.9 * s.frames) out.push(`${who}: ${reused} frames reuse an earlier (KID, CTR) with different content: AES-GCM nonce reuse`);
+  if (reused && s.consistent + reused >= 0.9 * s.frames)
+    out.push(`${who}: ${reused} frames reuse an earlier (KID, CTR) with different content: AES-GCM nonce reuse`);
   const d = p.decode;
   if (d.type === 'skipped') out.push(`${who}: decode test not run (${d.reason}), so it cannot be verified`);
   if (d.type === 'video') {
     const dec = `${d.codec === 'vp8' ? "ffmpeg's vp8 decoder and libvpx" : "ffmpeg's vp9 decoder and libvpx-vp9"}`;
-    for (const [view, v] of [['as captured', d.asCaptured], ['with the SFrame header and tag removed', d.stripped]] as const) {
+    for (const [view, v] of [
+      ['as captured', d.asCaptured],
+      ['with the SFrame header and tag removed', d.stripped],
+    ] as const) {
       if (v?.result !== 'decodes-as-media') continue;
       out.push(
         `${who}: ${view}, ${v.identical} of ${v.frames} frames (${pct(v.identical, v.frames)}) decode as ${d.codec.toUpperCase()} with bit-identical pictures in ${dec}, ` +
@@ -49,7 +53,10 @@ export function producerFindings(p: Omit<ProducerAudit, 'findings'>): string[] {
     }
   }
   if (d.type === 'audio') {
-    for (const [view, v] of [['as captured', d.asCaptured], ['with the SFrame header and tag removed', d.stripped]] as const) {
+    for (const [view, v] of [
+      ['as captured', d.asCaptured],
+      ['with the SFrame header and tag removed', d.stripped],
+    ] as const) {
       if (v?.result !== 'audio-like') continue;
       out.push(
         `${who}: ${view}, the ${v.packets} packets decode like real audio, not like random bytes (energy-step ratio to a random-payload control ${v.ratio.toFixed(2)}, threshold ${AUDIO_RATIO_THRESHOLD})`,
@@ -63,13 +70,22 @@ export function keyFindings(hits: readonly KeyHit[]): string[] {
   const byLabel = new Map<string, KeyHit[]>();
   for (const h of hits) byLabel.set(h.label, [...(byLabel.get(h.label) ?? []), h]);
   return [...byLabel].map(([label, list]) => {
-    const shown = list.slice(0, 3).map((h) => `${h.form}${h.length < h.keyLength ? ` (bytes ${h.offset}-${h.offset + h.length - 1})` : ''} in ${h.where}`);
+    const shown = list
+      .slice(0, 3)
+      .map((h) => `${h.form}${h.length < h.keyLength ? ` (bytes ${h.offset}-${h.offset + h.length - 1})` : ''} in ${h.where}`);
     const more = list.length > 3 ? `, and ${list.length - 3} more` : '';
     return `key '${label}' found: ${shown.join('; ')}${more}`;
   });
 }
 
-export function decideVerdict(input: { totalFrames: number; producerFindings: readonly string[]; keyFindings: readonly string[] }): { verdict: Verdict; reasons: string[] } {
-  const reasons = [...(input.totalFrames === 0 ? ['nothing captured: no complete media frame in the tap, so blindness cannot be shown'] : []), ...input.producerFindings, ...input.keyFindings];
+export function decideVerdict(input: { totalFrames: number; producerFindings: readonly string[]; keyFindings: readonly string[] }): {
+  verdict: Verdict;
+  reasons: string[];
+} {
+  const reasons = [
+    ...(input.totalFrames === 0 ? ['nothing captured: no complete media frame in the tap, so blindness cannot be shown'] : []),
+    ...input.producerFindings,
+    ...input.keyFindings,
+  ];
   return { verdict: reasons.length === 0 ? 'BLIND' : 'NOT BLIND', reasons };
 }

@@ -74,11 +74,40 @@ export function compareDecodes(
   return { identical, identicalKeyframes, identicalFrames };
 }
 
-async function decodeBoth(ffmpeg: string, codec: VideoCodec, frames: readonly Uint8Array[], size: { width: number; height: number }, file: string) {
+async function decodeBoth(
+  ffmpeg: string,
+  codec: VideoCodec,
+  frames: readonly Uint8Array[],
+  size: { width: number; height: number },
+  file: string,
+) {
   // Timebase 1/30 and pts = position: framemd5 then names frames by position.
-  fs.writeFileSync(file, writeIvf(codec === 'vp8' ? 'VP80' : 'VP90', size.width, size.height, 30, frames.map((data, i) => ({ pts: i, data }))));
+  fs.writeFileSync(
+    file,
+    writeIvf(
+      codec === 'vp8' ? 'VP80' : 'VP90',
+      size.width,
+      size.height,
+      30,
+      frames.map((data, i) => ({ pts: i, data })),
+    ),
+  );
   const run = async (decoder: string) => {
-    const r = await runFfmpeg(ffmpeg, ['-v', 'error', '-c:v', decoder, '-i', file, '-map', '0:v:0', '-vsync', 'passthrough', '-f', 'framemd5', '-']);
+    const r = await runFfmpeg(ffmpeg, [
+      '-v',
+      'error',
+      '-c:v',
+      decoder,
+      '-i',
+      file,
+      '-map',
+      '0:v:0',
+      '-vsync',
+      'passthrough',
+      '-f',
+      'framemd5',
+      '-',
+    ]);
     const md5 = parseFrameMd5(r.stdout.toString('utf8'));
     return { run: { decoder, decoded: md5.size, errorLines: r.errorLines, exitCode: r.code }, md5 };
   };

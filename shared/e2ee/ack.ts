@@ -23,7 +23,16 @@ export interface Ack {
 type UnsignedAck = Omit<Ack, 'signature'>;
 
 function signedBytes(a: UnsignedAck): Uint8Array {
-  return transcript(CONTEXT.ack, { u32: E2EE_VERSION }, a.meetingId, a.instanceId, { u64: a.epoch }, a.participantId, a.rosterHash, a.nonce);
+  return transcript(
+    CONTEXT.ack,
+    { u32: E2EE_VERSION },
+    a.meetingId,
+    a.instanceId,
+    { u64: a.epoch },
+    a.participantId,
+    a.rosterHash,
+    a.nonce,
+  );
 }
 
 export function createAck(fields: UnsignedAck, identity: IdentityKeyPair): Ack {
@@ -43,11 +52,13 @@ export function verifyAck(a: Ack, check: AckCheck): Result<Ack> {
   if (a.participantId !== check.from) return fail('SENDER_MISMATCH', `ack for '${a.participantId}' relayed from '${check.from}'`);
   const roster = check.roster;
   if (!roster || roster.roster.epoch !== a.epoch) return fail('UNKNOWN_EPOCH', `ack for epoch ${a.epoch}, which we do not hold`);
-  if (rosterLeader(roster.roster).participantId !== check.selfId) return fail('NOT_LEADER', `ack for epoch ${a.epoch}, which we do not lead`);
+  if (rosterLeader(roster.roster).participantId !== check.selfId)
+    return fail('NOT_LEADER', `ack for epoch ${a.epoch}, which we do not lead`);
   const index = rosterIndexOf(roster.roster, a.participantId);
   const member = roster.roster.members[index];
   if (!member) return fail('NOT_A_MEMBER', `ack from '${a.participantId}', not a member of epoch ${a.epoch}`);
   if (!constantTimeEqual(a.rosterHash, roster.hash)) return fail('ROSTER_MISMATCH', `ack names another roster for epoch ${a.epoch}`);
-  if (!verify(a.signature, signedBytes(a), member.identityKey)) return fail('BAD_SIGNATURE', `ack signature of '${a.participantId}' is invalid`);
+  if (!verify(a.signature, signedBytes(a), member.identityKey))
+    return fail('BAD_SIGNATURE', `ack signature of '${a.participantId}' is invalid`);
   return ok(a);
 }

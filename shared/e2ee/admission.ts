@@ -99,7 +99,8 @@ export function verifyAdmissionForNewcomer(a: Admission, check: NewcomerAdmissio
   if (a.instanceId !== check.instanceId) return fail('WRONG_INSTANCE', 'admission for another instance of this meeting');
   if (a.to !== check.self.participantId) return fail('WRONG_RECIPIENT', `admission about '${a.to}', not us`);
   if (a.leaderId !== check.from) return fail('SENDER_MISMATCH', `admission signed for '${a.leaderId}' relayed from '${check.from}'`);
-  if (!constantTimeEqual(a.echo, check.self.nonce)) return fail('STALE_NONCE', 'admission about another announcement of ours (an earlier session)');
+  if (!constantTimeEqual(a.echo, check.self.nonce))
+    return fail('STALE_NONCE', 'admission about another announcement of ours (an earlier session)');
   if (!verify(a.signature, signedBytes(a), a.leaderKey)) return fail('BAD_SIGNATURE', `admission signature of '${a.leaderId}' is invalid`);
   return ok(a);
 }
@@ -117,14 +118,21 @@ export function verifyAdmissionForMember(a: Admission, check: MemberAdmissionChe
   if (a.meetingId !== check.meetingId) return fail('WRONG_MEETING', `admission for meeting '${a.meetingId}'`);
   if (a.instanceId !== check.instanceId) return fail('WRONG_INSTANCE', 'admission for another instance of this meeting');
   const roster = check.roster;
-  if (!roster || roster.roster.epoch !== a.epoch) return fail('UNKNOWN_EPOCH', `admission names epoch ${a.epoch}, whose roster we do not hold`);
+  if (!roster || roster.roster.epoch !== a.epoch)
+    return fail('UNKNOWN_EPOCH', `admission names epoch ${a.epoch}, whose roster we do not hold`);
   if (!constantTimeEqual(a.rosterHash, roster.hash)) return fail('ROSTER_MISMATCH', `admission names another roster for epoch ${a.epoch}`);
   const leader = expectedLeader(roster.roster, check.departed);
-  if (!leader || a.leaderId !== leader.participantId || check.from !== leader.participantId || !constantTimeEqual(a.leaderKey, leader.identityKey)) {
+  if (
+    !leader ||
+    a.leaderId !== leader.participantId ||
+    check.from !== leader.participantId ||
+    !constantTimeEqual(a.leaderKey, leader.identityKey)
+  ) {
     return fail('NOT_LEADER', `admission from '${check.from}', but '${leader?.participantId ?? 'nobody'}' leads after epoch ${a.epoch}`);
   }
   if (rosterIndexOf(roster.roster, a.to) >= 0) return fail('ALREADY_A_MEMBER', `admission about '${a.to}', a member of epoch ${a.epoch}`);
-  if (!verify(a.signature, signedBytes(a), leader.identityKey)) return fail('BAD_SIGNATURE', `admission signature of '${a.leaderId}' is invalid`);
+  if (!verify(a.signature, signedBytes(a), leader.identityKey))
+    return fail('BAD_SIGNATURE', `admission signature of '${a.leaderId}' is invalid`);
   return ok(a);
 }
 

@@ -81,7 +81,11 @@ export class MeetingKeyAgent {
 
   constructor(opts: AgentOptions) {
     if (!cryptoReady()) throw new E2eeError('CRYPTO_NOT_READY', 'call initCrypto() before creating an agent');
-    for (const [name, value] of [['meetingId', opts.meetingId], ['instanceId', opts.instanceId], ['selfId', opts.selfId]] as const) {
+    for (const [name, value] of [
+      ['meetingId', opts.meetingId],
+      ['instanceId', opts.instanceId],
+      ['selfId', opts.selfId],
+    ] as const) {
       if (!ID_PATTERN.test(value)) throw new E2eeError('INVALID_ARGUMENT', `${name} is not a valid ID`);
     }
     if (opts.identity.publicKey.length !== SIZE.identityPublicKey || opts.identity.privateKey.length !== SIZE.identityPrivateKey) {

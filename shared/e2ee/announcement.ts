@@ -35,7 +35,17 @@ export interface MeetingContext {
 export type SpendCheck = () => boolean;
 
 export function announcementBytes(a: UnsignedAnnouncement): Uint8Array {
-  return transcript(CONTEXT.announce, { u32: E2EE_VERSION }, a.meetingId, a.instanceId, a.participantId, a.name, a.identityKey, a.dhKey, a.nonce);
+  return transcript(
+    CONTEXT.announce,
+    { u32: E2EE_VERSION },
+    a.meetingId,
+    a.instanceId,
+    a.participantId,
+    a.name,
+    a.identityKey,
+    a.dhKey,
+    a.nonce,
+  );
 }
 
 export type AnnouncementFields = Omit<UnsignedAnnouncement, 'identityKey' | 'name'> & { name?: string };
@@ -106,7 +116,8 @@ export function verifyAnnouncement(
   if (ctx.spend && !ctx.spend()) {
     return fail('RATE_LIMITED', `too many signature checks for '${ctx.from ?? a.participantId}': announcement dropped`);
   }
-  if (!verify(a.signature, signed, a.identityKey)) return fail('BAD_SIGNATURE', `announcement signature of '${a.participantId}' is invalid`);
+  if (!verify(a.signature, signed, a.identityKey))
+    return fail('BAD_SIGNATURE', `announcement signature of '${a.participantId}' is invalid`);
   if (key !== undefined) verified?.add(key);
   return ok(a);
 }

@@ -122,7 +122,13 @@ export interface ChatInput extends MeetingContext {
 }
 
 export function createChat(input: ChatInput): ChatMessage {
-  const header: ChatHeader = { meetingId: input.meetingId, instanceId: input.instanceId, epoch: input.epoch, senderId: input.senderId, seq: input.seq };
+  const header: ChatHeader = {
+    meetingId: input.meetingId,
+    instanceId: input.instanceId,
+    epoch: input.epoch,
+    senderId: input.senderId,
+    seq: input.seq,
+  };
   const plain = pad(input.text);
   const box = seal(plain, chatAd(header), input.chatKey, input.random);
   plain.fill(0);
@@ -153,19 +159,22 @@ export function openChat(m: ChatMessage, check: ChatCheck): Result<OpenedChat> {
   if (m.instanceId !== check.instanceId) return fail('WRONG_INSTANCE', 'chat for another instance of this meeting');
   if (m.senderId !== check.from) return fail('SENDER_MISMATCH', `chat from '${m.senderId}' relayed from '${check.from}'`);
   const roster = check.roster;
-  if (!roster || roster.roster.epoch !== m.epoch || !check.chatKey) return fail('CHAT_UNKNOWN_EPOCH', `chat for epoch ${m.epoch}, whose key we do not hold`);
+  if (!roster || roster.roster.epoch !== m.epoch || !check.chatKey)
+    return fail('CHAT_UNKNOWN_EPOCH', `chat for epoch ${m.epoch}, whose key we do not hold`);
   const sender = roster.roster.members[rosterIndexOf(roster.roster, m.senderId)];
   if (!sender) return fail('CHAT_NOT_A_MEMBER', `chat from '${m.senderId}', not a member of epoch ${m.epoch}`);
   if (check.current && rosterIndexOf(check.current, m.senderId) < 0) {
     return fail('CHAT_NOT_A_MEMBER', `chat from '${m.senderId}', no longer a member (epoch ${check.current.epoch})`);
   }
-  if (!verify(m.signature, chatSignedBytes(m), sender.identityKey)) return fail('CHAT_BAD_SIGNATURE', `chat signature of '${m.senderId}' is invalid`);
+  if (!verify(m.signature, chatSignedBytes(m), sender.identityKey))
+    return fail('CHAT_BAD_SIGNATURE', `chat signature of '${m.senderId}' is invalid`);
   if (m.seq <= check.lastSeq) return fail('CHAT_REPLAY', `chat ${m.seq} from '${m.senderId}' is not after ${check.lastSeq}`);
   const padded = open(m.box, chatAd(m), check.chatKey);
   if (!padded) return fail('CHAT_DECRYPT_FAILED', `cannot decrypt chat ${m.seq} from '${m.senderId}' with the epoch ${m.epoch} chat key`);
   const text = unpad(padded);
   padded.fill(0);
   // Only a member can produce this (the box opened): a broken client, not the server.
-  if (text === undefined || !checkChatText(text).ok) return fail('MALFORMED', `chat ${m.seq} from '${m.senderId}' has an invalid plaintext`);
+  if (text === undefined || !checkChatText(text).ok)
+    return fail('MALFORMED', `chat ${m.seq} from '${m.senderId}' has an invalid plaintext`);
   return ok({ sender, text });
 }

@@ -52,6 +52,7 @@ export function verifyCommit(c: Commit, check: CommitCheck): Result<Commit> {
     return fail('NOT_LEADER', `commit from '${check.from}' for epoch ${c.epoch}, led by '${leader.participantId}'`);
   }
   if (!constantTimeEqual(c.rosterHash, roster.hash)) return fail('ROSTER_MISMATCH', `commit names another roster for epoch ${c.epoch}`);
-  if (!verify(c.signature, signedBytes(c), leader.identityKey)) return fail('BAD_SIGNATURE', `commit signature for epoch ${c.epoch} is invalid`);
+  if (!verify(c.signature, signedBytes(c), leader.identityKey))
+    return fail('BAD_SIGNATURE', `commit signature for epoch ${c.epoch} is invalid`);
   return ok(c);
 }

@@ -16,7 +16,7 @@ export function splitPayload(payload: string, maxChars: number, messageId: strin
   const budget = maxChars - FRAGMENT_OVERHEAD;
   if (budget < 64) throw new RangeError('relay payload limit too small to fragment');
   const chunks: string[] = [];
-  for (let at = 0; at < payload.length; ) {
+  for (let at = 0; at < payload.length;) {
     // JSON escaping can grow a chunk; shrink until its encoding fits.
     let end = Math.min(payload.length, at + budget);
     while (JSON.stringify(payload.slice(at, end)).length > budget) end = at + Math.floor((end - at) * 0.9);
@@ -62,7 +62,14 @@ export class Reassembler {
     let p = this.partial.get(from);
     // A new message from the same sender abandons the unfinished one: relays are ordered.
     if (!p || p.messageId !== f.messageId) {
-      p = { messageId: f.messageId, count: f.count, parts: new Array<string | undefined>(f.count).fill(undefined), received: 0, chars: 0, startedAt: this.opts.now() };
+      p = {
+        messageId: f.messageId,
+        count: f.count,
+        parts: new Array<string | undefined>(f.count).fill(undefined),
+        received: 0,
+        chars: 0,
+        startedAt: this.opts.now(),
+      };
       this.partial.set(from, p);
     }
     if (f.count !== p.count) return this.reject(from, `fragment count changed from ${p.count} to ${f.count}`);

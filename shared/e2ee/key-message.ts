@@ -37,13 +37,32 @@ export interface KeysMessage {
 type UnsignedKeys = Omit<KeysMessage, 'signature'>;
 
 function signedBytes(m: UnsignedKeys): Uint8Array {
-  const fields: Field[] = [CONTEXT.keys, { u32: E2EE_VERSION }, m.meetingId, m.instanceId, { u64: m.epoch }, m.leaderId, m.rosterHash, { u32: m.entries.length }];
+  const fields: Field[] = [
+    CONTEXT.keys,
+    { u32: E2EE_VERSION },
+    m.meetingId,
+    m.instanceId,
+    { u64: m.epoch },
+    m.leaderId,
+    m.rosterHash,
+    { u32: m.entries.length },
+  ];
   for (const e of m.entries) fields.push(e.to, e.echo, e.box);
   return transcript(...fields);
 }
 
 function entryAd(m: Omit<UnsignedKeys, 'entries'>, to: string, echo: Uint8Array): Uint8Array {
-  return transcript(CONTEXT.keyEntryAd, { u32: E2EE_VERSION }, m.meetingId, m.instanceId, { u64: m.epoch }, m.leaderId, to, echo, m.rosterHash);
+  return transcript(
+    CONTEXT.keyEntryAd,
+    { u32: E2EE_VERSION },
+    m.meetingId,
+    m.instanceId,
+    { u64: m.epoch },
+    m.leaderId,
+    to,
+    echo,
+    m.rosterHash,
+  );
 }
 
 export interface KeyRecipient {
@@ -72,7 +91,13 @@ export interface KeysInput {
  */
 export function sealKeysMessage(input: KeysInput): Result<KeysMessage> {
   const r = input.roster.roster;
-  const header = { meetingId: r.meetingId, instanceId: r.instanceId, epoch: r.epoch, leaderId: rosterLeader(r).participantId, rosterHash: input.roster.hash };
+  const header = {
+    meetingId: r.meetingId,
+    instanceId: r.instanceId,
+    epoch: r.epoch,
+    leaderId: rosterLeader(r).participantId,
+    rosterHash: input.roster.hash,
+  };
   const entries: KeyEntry[] = [];
   for (const rec of input.recipients) {
     const wk = input.wrapKeyFor?.(rec.dhKey) ?? wrapKey(input.dh.publicKey, rec.dhKey, rec.dhKey, input.dh.privateKey);
@@ -132,7 +157,8 @@ export function openKeysMessage(m: KeysMessage, check: KeysCheck): Result<Opened
   }
   // The server relays in order, so a leader's own key messages all arrive before the notice that it left.
   if (check.departed?.has(check.from)) return fail('NOT_LEADER', `key message from '${check.from}', who has left`);
-  if (!constantTimeEqual(m.rosterHash, roster.hash)) return fail('ROSTER_MISMATCH', `key message names another roster for epoch ${m.epoch}`);
+  if (!constantTimeEqual(m.rosterHash, roster.hash))
+    return fail('ROSTER_MISMATCH', `key message names another roster for epoch ${m.epoch}`);
   // Keys go to roster members only: an entry for anyone else would be a listener nobody sees.
   const memberIds = new Set(roster.roster.members.map((x) => x.participantId));
   const outsider = m.entries.find((e) => e.to === leader.participantId || !memberIds.has(e.to));
@@ -141,8 +167,10 @@ export function openKeysMessage(m: KeysMessage, check: KeysCheck): Result<Opened
   if (!entry) return fail('WRONG_RECIPIENT', `key message for epoch ${m.epoch} has no key for us`);
   // Everything above is free; the signature is the first costly check.
   if (check.spend && !check.spend()) return fail('RATE_LIMITED', `too many signature checks for '${check.from}': key message dropped`);
-  if (!verify(m.signature, signedBytes(m), leader.identityKey)) return fail('BAD_SIGNATURE', `key message signature for epoch ${m.epoch} is invalid`);
-  if (!isAcceptableEcho(entry.echo, check.acceptableEchoes)) return fail('STALE_NONCE', `key message for epoch ${m.epoch} echoes a stale liveness nonce`);
+  if (!verify(m.signature, signedBytes(m), leader.identityKey))
+    return fail('BAD_SIGNATURE', `key message signature for epoch ${m.epoch} is invalid`);
+  if (!isAcceptableEcho(entry.echo, check.acceptableEchoes))
+    return fail('STALE_NONCE', `key message for epoch ${m.epoch} echoes a stale liveness nonce`);
   const wk = check.wrapKeyFor?.(leader.dhKey) ?? wrapKey(leader.dhKey, check.dh.publicKey, leader.dhKey, check.dh.privateKey);
   const key = wk && open(entry.box, entryAd(m, entry.to, entry.echo), wk);
   if (!key || key.length !== SIZE.epochKey) return fail('DECRYPT_FAILED', `cannot decrypt the key for epoch ${m.epoch}`);

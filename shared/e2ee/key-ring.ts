@@ -37,7 +37,11 @@ export class EpochKeyRing {
     let chatKey: Uint8Array;
     let authenticator: Uint8Array;
     try {
-      keys = frameKeysFrom(hkdf, labels, r.members.map((m) => m.participantId));
+      keys = frameKeysFrom(
+        hkdf,
+        labels,
+        r.members.map((m) => m.participantId),
+      );
       chatKey = chatKeyFrom(hkdf, labels);
       authenticator = epochAuthenticatorFrom(hkdf, labels, v.hash);
     } finally {

@@ -157,7 +157,10 @@ export class LeaderRunner {
           break;
         case 'arm': {
           const task: LeaderTransition = o.timer === 'flush' ? leader.flush : (s, ctx) => leader.commit(s, ctx, 'timeout');
-          this.timers.set(o.timer, this.o.queue.timer(o.at - now, () => this.run(task)));
+          this.timers.set(
+            o.timer,
+            this.o.queue.timer(o.at - now, () => this.run(task)),
+          );
           break;
         }
         case 'disarm':

@@ -36,8 +36,11 @@ export function planMembers(input: MembershipInput): RosterMember[] {
 }
 
 export function sameMembers(a: readonly RosterMember[], b: readonly RosterMember[]): boolean {
-  return a.length === b.length && a.every((m, i) => {
-    const other = b[i];
-    return other !== undefined && sameMember(m, other);
-  });
+  return (
+    a.length === b.length &&
+    a.every((m, i) => {
+      const other = b[i];
+      return other !== undefined && sameMember(m, other);
+    })
+  );
 }

@@ -84,7 +84,12 @@ export function dhKeyPairFromSeed(seed: Uint8Array): DhKeyPair {
  * symmetric (the leader and the recipient get the same value); hashing it
  * with both public keys in a fixed role order binds the key to this pair.
  */
-export function wrapKey(leaderDhPublic: Uint8Array, recipientDhPublic: Uint8Array, peerPublic: Uint8Array, ownPrivate: Uint8Array): Uint8Array | undefined {
+export function wrapKey(
+  leaderDhPublic: Uint8Array,
+  recipientDhPublic: Uint8Array,
+  peerPublic: Uint8Array,
+  ownPrivate: Uint8Array,
+): Uint8Array | undefined {
   let shared: Uint8Array;
   try {
     shared = need().crypto_box_beforenm(peerPublic, ownPrivate);
@@ -112,7 +117,13 @@ export function seal(plaintext: Uint8Array, ad: Uint8Array, key: Uint8Array, ran
 export function open(box: Uint8Array, ad: Uint8Array, key: Uint8Array): Uint8Array | undefined {
   if (box.length <= AEAD_NONCE_BYTES) return undefined;
   try {
-    return need().crypto_aead_xchacha20poly1305_ietf_decrypt(null, box.subarray(AEAD_NONCE_BYTES), ad, box.subarray(0, AEAD_NONCE_BYTES), key);
+    return need().crypto_aead_xchacha20poly1305_ietf_decrypt(
+      null,
+      box.subarray(AEAD_NONCE_BYTES),
+      ad,
+      box.subarray(0, AEAD_NONCE_BYTES),
+      key,
+    );
   } catch (e) {
     if (e instanceof E2eeError) throw e;
     return undefined;

@@ -50,4 +50,3 @@ export function verifyResendRequest(r: ResendRequest, check: ResendCheck): Resul
   }
   return ok(r);
 }
-

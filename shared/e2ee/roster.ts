@@ -50,7 +50,14 @@ export interface VerifiedRoster {
 export const GENESIS_HASH = new Uint8Array(SIZE.hash);
 
 export function memberFromAnnouncement(a: Announcement): RosterMember {
-  return { participantId: a.participantId, name: a.name, identityKey: a.identityKey, dhKey: a.dhKey, nonce: a.nonce, signature: a.signature };
+  return {
+    participantId: a.participantId,
+    name: a.name,
+    identityKey: a.identityKey,
+    dhKey: a.dhKey,
+    nonce: a.nonce,
+    signature: a.signature,
+  };
 }
 
 export function memberAnnouncement(ctx: MeetingContext, m: RosterMember): Announcement {
@@ -170,7 +177,8 @@ export function verifyRoster(r: Roster, check: RosterCheck): Result<RosterOutcom
   if (r.meetingId !== check.meetingId) return fail('WRONG_MEETING', `roster for meeting '${r.meetingId}'`);
   if (r.instanceId !== check.instanceId) return fail('WRONG_INSTANCE', 'roster for another instance of this meeting');
   const leader = rosterLeader(r);
-  if (leader.participantId !== check.from) return fail('NOT_LEADER', `roster relayed from '${check.from}' names '${leader.participantId}' as leader`);
+  if (leader.participantId !== check.from)
+    return fail('NOT_LEADER', `roster relayed from '${check.from}' names '${leader.participantId}' as leader`);
   // The codec already bounds both lists; this keeps the bound with the checks for in-memory callers.
   if (r.members.length > LIMITS.maxMembers || r.excluded.length > LIMITS.maxMembers) {
     return fail('TOO_LARGE', `roster ${r.epoch} lists more than ${LIMITS.maxMembers} members or exclusions`);
@@ -180,10 +188,14 @@ export function verifyRoster(r: Roster, check: RosterCheck): Result<RosterOutcom
   let continuing = new Set<string>();
   if (head) {
     if (r.epoch <= head.roster.epoch) return fail('STALE_EPOCH', `roster epoch ${r.epoch} is not after ${head.roster.epoch}`);
-    if (!constantTimeEqual(r.prevHash, head.hash)) return fail('ROSTER_CHAIN_BROKEN', `roster ${r.epoch} does not chain to roster ${head.roster.epoch}`);
+    if (!constantTimeEqual(r.prevHash, head.hash))
+      return fail('ROSTER_CHAIN_BROKEN', `roster ${r.epoch} does not chain to roster ${head.roster.epoch}`);
     const expected = expectedLeader(head.roster, check.departed);
     if (leader.participantId !== expected?.participantId) {
-      return fail('NOT_LEADER', `'${leader.participantId}' is not the leader after roster ${head.roster.epoch} (expected '${expected?.participantId ?? 'nobody'}')`);
+      return fail(
+        'NOT_LEADER',
+        `'${leader.participantId}' is not the leader after roster ${head.roster.epoch} (expected '${expected?.participantId ?? 'nobody'}')`,
+      );
     }
     const order = checkOrder(head.roster, r);
     if (!order.ok) return order;
@@ -209,13 +221,15 @@ export function verifyRoster(r: Roster, check: RosterCheck): Result<RosterOutcom
     if (continuing.has(m.participantId)) continue;
     const checked = verifyAnnouncement(memberAnnouncement(r, m), ctx, check.verifiedAnnouncements);
     if (!checked.ok && checked.error.code === 'RATE_LIMITED') return overBudget();
-    if (!checked.ok) return fail('ROSTER_BAD_ANNOUNCEMENT', `member '${m.participantId}': ${checked.error.message} (${checked.error.code})`);
+    if (!checked.ok)
+      return fail('ROSTER_BAD_ANNOUNCEMENT', `member '${m.participantId}': ${checked.error.message} (${checked.error.code})`);
   }
 
   const verified = { roster: r, hash: digest };
   // A valid successor without us means we were removed (only the leader's signature can say so).
   if (index < 0) return ok({ kind: 'removed', verified });
   const mine = r.members[index];
-  if (!mine || !sameMember(mine, memberFromAnnouncement(check.self))) return fail('ROSTER_SELF_MISMATCH', `roster ${r.epoch} carries keys for us that we did not announce`);
+  if (!mine || !sameMember(mine, memberFromAnnouncement(check.self)))
+    return fail('ROSTER_SELF_MISMATCH', `roster ${r.epoch} carries keys for us that we did not announce`);
   return ok({ kind: 'member', verified, index });
 }

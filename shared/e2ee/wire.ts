@@ -69,15 +69,42 @@ function toJson(m: WireMessage): object {
     case 'keys': {
       const k = m.keys;
       const entries = k.entries.map((e) => ({ to: e.to, echo: b64(e.echo), box: b64(e.box) }));
-      return { ...head, meeting: k.meetingId, instance: k.instanceId, epoch: k.epoch, leader: k.leaderId, rosterHash: b64(k.rosterHash), entries, sig: b64(k.signature) };
+      return {
+        ...head,
+        meeting: k.meetingId,
+        instance: k.instanceId,
+        epoch: k.epoch,
+        leader: k.leaderId,
+        rosterHash: b64(k.rosterHash),
+        entries,
+        sig: b64(k.signature),
+      };
     }
     case 'ack': {
       const a = m.ack;
-      return { ...head, meeting: a.meetingId, instance: a.instanceId, epoch: a.epoch, id: a.participantId, rosterHash: b64(a.rosterHash), nonce: b64(a.nonce), sig: b64(a.signature) };
+      return {
+        ...head,
+        meeting: a.meetingId,
+        instance: a.instanceId,
+        epoch: a.epoch,
+        id: a.participantId,
+        rosterHash: b64(a.rosterHash),
+        nonce: b64(a.nonce),
+        sig: b64(a.signature),
+      };
     }
     case 'commit': {
       const c = m.commit;
-      return { ...head, meeting: c.meetingId, instance: c.instanceId, epoch: c.epoch, leader: c.leaderId, rosterHash: b64(c.rosterHash), reason: c.reason, sig: b64(c.signature) };
+      return {
+        ...head,
+        meeting: c.meetingId,
+        instance: c.instanceId,
+        epoch: c.epoch,
+        leader: c.leaderId,
+        rosterHash: b64(c.rosterHash),
+        reason: c.reason,
+        sig: b64(c.signature),
+      };
     }
     case 'resend': {
       const r = m.resend;
@@ -101,7 +128,16 @@ function toJson(m: WireMessage): object {
     }
     case 'chat': {
       const c = m.chat;
-      return { ...head, meeting: c.meetingId, instance: c.instanceId, epoch: c.epoch, id: c.senderId, seq: c.seq, box: b64(c.box), sig: b64(c.signature) };
+      return {
+        ...head,
+        meeting: c.meetingId,
+        instance: c.instanceId,
+        epoch: c.epoch,
+        id: c.senderId,
+        seq: c.seq,
+        box: b64(c.box),
+        sig: b64(c.signature),
+      };
     }
     case 'frag': {
       const f = m.fragment;
@@ -167,13 +203,15 @@ function bool(o: Json, k: string): boolean {
 
 function oneOf<T extends string>(o: Json, k: string, allowed: readonly T[]): T {
   const v = o[k];
-  if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) throw new Invalid('MALFORMED', `field '${k}' must be one of ${allowed.join(', ')}`);
+  if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v))
+    throw new Invalid('MALFORMED', `field '${k}' must be one of ${allowed.join(', ')}`);
   return v as T;
 }
 
 function int(o: Json, k: string, min: number, max: number): number {
   const v = o[k];
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) throw new Invalid('MALFORMED', `field '${k}' must be an integer in ${min}..${max}`);
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max)
+    throw new Invalid('MALFORMED', `field '${k}' must be an integer in ${min}..${max}`);
   return v;
 }
 
@@ -183,7 +221,8 @@ function epoch(o: Json): number {
 
 function array(o: Json, k: string, max: number, min = 1): unknown[] {
   const v = o[k];
-  if (!Array.isArray(v) || v.length < min || v.length > max) throw new Invalid('MALFORMED', `field '${k}' must be a list of ${min}-${max} items`);
+  if (!Array.isArray(v) || v.length < min || v.length > max)
+    throw new Invalid('MALFORMED', `field '${k}' must be a list of ${min}-${max} items`);
   return v;
 }
 
@@ -217,7 +256,8 @@ function unique(ids: readonly string[], what: string): void {
 function parseBody(o: Json): WireMessage {
   const type = o['t'];
   if (typeof type !== 'string') throw new Invalid('MALFORMED', "field 't' must be a string");
-  if (o['v'] !== E2EE_VERSION) throw new Invalid('UNSUPPORTED_VERSION', `E2EE version ${String(o['v'])} is not supported (we speak ${E2EE_VERSION})`);
+  if (o['v'] !== E2EE_VERSION)
+    throw new Invalid('UNSUPPORTED_VERSION', `E2EE version ${String(o['v'])} is not supported (we speak ${E2EE_VERSION})`);
   switch (type) {
     case 'announce':
       return { type, announcement: { meetingId: id(o, 'meeting'), instanceId: id(o, 'instance'), ...member(o) } };
@@ -280,7 +320,8 @@ function parseBody(o: Json): WireMessage {
       };
     case 'commit': {
       const reason = o['reason'];
-      if (typeof reason !== 'string' || !(COMMIT_REASONS as readonly string[]).includes(reason)) throw new Invalid('MALFORMED', `field 'reason' must be one of ${COMMIT_REASONS.join(', ')}`);
+      if (typeof reason !== 'string' || !(COMMIT_REASONS as readonly string[]).includes(reason))
+        throw new Invalid('MALFORMED', `field 'reason' must be one of ${COMMIT_REASONS.join(', ')}`);
       return {
         type,
         commit: {
@@ -337,7 +378,8 @@ function parseBody(o: Json): WireMessage {
       };
     case 'frag': {
       const data = o['data'];
-      if (typeof data !== 'string' || data.length === 0 || data.length > LIMITS.maxRelayPayload) throw new Invalid('MALFORMED', "field 'data' must be a non-empty string");
+      if (typeof data !== 'string' || data.length === 0 || data.length > LIMITS.maxRelayPayload)
+        throw new Invalid('MALFORMED', "field 'data' must be a non-empty string");
       const count = int(o, 'n', 2, LIMITS.maxFragments);
       return { type, fragment: { messageId: id(o, 'msg'), index: int(o, 'i', 0, count - 1), count, data } };
     }

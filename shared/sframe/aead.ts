@@ -68,12 +68,21 @@ export function gcmDecrypt(key: CryptoKey, nt: number, nonce: Uint8Array, aad: U
   return gcm('decrypt', key, nt, nonce, aad, sealed);
 }
 
-function gcm(op: 'encrypt' | 'decrypt', key: CryptoKey, nt: number, nonce: Uint8Array, aad: Uint8Array, data: Uint8Array): Promise<ArrayBuffer> {
+function gcm(
+  op: 'encrypt' | 'decrypt',
+  key: CryptoKey,
+  nt: number,
+  nonce: Uint8Array,
+  aad: Uint8Array,
+  data: Uint8Array,
+): Promise<ArrayBuffer> {
   GCM_PARAMS.iv = asBufferSource(nonce);
   GCM_PARAMS.additionalData = asBufferSource(aad);
   GCM_PARAMS.tagLength = nt * 8;
   try {
-    return op === 'encrypt' ? crypto.subtle.encrypt(GCM_PARAMS, key, asBufferSource(data)) : crypto.subtle.decrypt(GCM_PARAMS, key, asBufferSource(data));
+    return op === 'encrypt'
+      ? crypto.subtle.encrypt(GCM_PARAMS, key, asBufferSource(data))
+      : crypto.subtle.decrypt(GCM_PARAMS, key, asBufferSource(data));
   } catch (e) {
     // A synchronous throw (bad key usage, detached buffer) becomes a rejection, as the callers expect.
     return Promise.reject(e);
@@ -115,10 +124,18 @@ async function ctrHmacTag(suite: CipherSuite, authKey: CryptoKey, nonce: Uint8Ar
 }
 
 /** AEAD.Encrypt: returns ciphertext || tag. */
-export async function aeadSeal(suite: CipherSuite, key: AeadKey, nonce: Uint8Array, aad: Uint8Array, pt: Uint8Array): Promise<Result<Bytes>> {
+export async function aeadSeal(
+  suite: CipherSuite,
+  key: AeadKey,
+  nonce: Uint8Array,
+  aad: Uint8Array,
+  pt: Uint8Array,
+): Promise<Result<Bytes>> {
   try {
     if (key.aead === 'AES-GCM') return ok(new Uint8Array(await gcmEncrypt(key.key, suite.nt, nonce, aad, pt)));
-    const ct = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-CTR', counter: ctrBlock(nonce), length: 32 }, key.encKey, asBufferSource(pt)));
+    const ct = new Uint8Array(
+      await crypto.subtle.encrypt({ name: 'AES-CTR', counter: ctrBlock(nonce), length: 32 }, key.encKey, asBufferSource(pt)),
+    );
     const tag = await ctrHmacTag(suite, key.authKey, nonce, aad, ct);
     const out = new Uint8Array(ct.length + tag.length);
     out.set(ct);
@@ -130,7 +147,13 @@ export async function aeadSeal(suite: CipherSuite, key: AeadKey, nonce: Uint8Arr
 }
 
 /** AEAD.Decrypt of ciphertext || tag; AUTH_FAILED if the tag does not verify. */
-export async function aeadOpen(suite: CipherSuite, key: AeadKey, nonce: Uint8Array, aad: Uint8Array, sealed: Uint8Array): Promise<Result<Bytes>> {
+export async function aeadOpen(
+  suite: CipherSuite,
+  key: AeadKey,
+  nonce: Uint8Array,
+  aad: Uint8Array,
+  sealed: Uint8Array,
+): Promise<Result<Bytes>> {
   if (sealed.length < suite.nt) return fail('MALFORMED', `ciphertext shorter than the ${suite.nt}-byte tag`, 'FRAME_TOO_SHORT');
   if (key.aead === 'AES-GCM') {
     try {
@@ -145,7 +168,11 @@ export async function aeadOpen(suite: CipherSuite, key: AeadKey, nonce: Uint8Arr
     const tag = sealed.subarray(sealed.length - suite.nt);
     const expected = await ctrHmacTag(suite, key.authKey, nonce, aad, ct);
     if (!constantTimeEqual(tag, expected)) return fail('AUTH_FAILED', 'SFrame authentication failed');
-    return ok(new Uint8Array(await crypto.subtle.decrypt({ name: 'AES-CTR', counter: ctrBlock(nonce), length: 32 }, key.encKey, asBufferSource(ct))));
+    return ok(
+      new Uint8Array(
+        await crypto.subtle.decrypt({ name: 'AES-CTR', counter: ctrBlock(nonce), length: 32 }, key.encKey, asBufferSource(ct)),
+      ),
+    );
   } catch (e) {
     return fail('INTERNAL', `decryption failed: ${e instanceof Error ? e.message : String(e)}`);
   }

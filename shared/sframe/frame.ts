@@ -79,7 +79,13 @@ export async function sframeEncrypt(ctx: KeyContext, ctr: bigint, metadata: Uint
 }
 
 /** Opens a ciphertext whose header was already decoded (and whose KID selected ctx). */
-export function openParts(ctx: KeyContext, header: SFrameHeader, headerBytes: Uint8Array, metadata: Uint8Array, body: Uint8Array): Promise<Result<Bytes>> {
+export function openParts(
+  ctx: KeyContext,
+  header: SFrameHeader,
+  headerBytes: Uint8Array,
+  metadata: Uint8Array,
+  body: Uint8Array,
+): Promise<Result<Bytes>> {
   return aeadOpen(ctx.suite, ctx.aead, sframeNonce(ctx.salt, header.ctr), sframeAad(headerBytes, metadata), body);
 }
 

@@ -111,7 +111,19 @@ async function checkSFrame(c: Case): Promise<void> {
   const suite = c.suite();
   const kid = c.int('kid');
   const ctr = c.int('ctr');
-  const fields = ['base_key', 'sframe_key_label', 'sframe_salt_label', 'sframe_secret', 'sframe_key', 'sframe_salt', 'metadata', 'nonce', 'aad', 'pt', 'ct'];
+  const fields = [
+    'base_key',
+    'sframe_key_label',
+    'sframe_salt_label',
+    'sframe_secret',
+    'sframe_key',
+    'sframe_salt',
+    'metadata',
+    'nonce',
+    'aad',
+    'pt',
+    'ct',
+  ];
   const [baseKey, keyLabel, saltLabel, secret, key, salt, metadata, nonce, aad, pt, ct] = fields.map((f) => c.hex(f));
   if (!suite || kid === undefined || ctr === undefined) return;
   if (!baseKey || !keyLabel || !saltLabel || !secret || !key || !salt || !metadata || !nonce || !aad || !pt || !ct) return;
@@ -205,7 +217,13 @@ export async function checkVectors(data: JsonValue): Promise<VectorReport> {
 export async function checkVectorText(text: string): Promise<VectorReport> {
   const parsed = parseJsonExact(text);
   if (!parsed.ok) {
-    return { passed: 0, failed: 0, failures: [], warnings: [], errors: [`invalid JSON at offset ${parsed.error.offset}: ${parsed.error.message}`] };
+    return {
+      passed: 0,
+      failed: 0,
+      failures: [],
+      warnings: [],
+      errors: [`invalid JSON at offset ${parsed.error.offset}: ${parsed.error.message}`],
+    };
   }
   return checkVectors(parsed.value);
 }

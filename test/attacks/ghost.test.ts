@@ -90,45 +90,49 @@ function observe(): Promise<Observation> {
 }
 
 describe('attack: ghost', () => {
-  it('a ghost with only forged announcements is refused, shown as not in the key, and never keyed', async () => {
-    const { ids, states } = await observe();
-    const stats = server.attack!.stats;
-    // The attack happened: both pages were told about the ghosts and sent the forgeries.
-    expect(stats.count('ghosts-announced')).toBeGreaterThanOrEqual(4);
-    expect(stats.count('relabelled-ghost-announcements')).toBeGreaterThan(0);
+  it(
+    'a ghost with only forged announcements is refused, shown as not in the key, and never keyed',
+    async () => {
+      const { ids, states } = await observe();
+      const stats = server.attack!.stats;
+      // The attack happened: both pages were told about the ghosts and sent the forgeries.
+      expect(stats.count('ghosts-announced')).toBeGreaterThanOrEqual(4);
+      expect(stats.count('relabelled-ghost-announcements')).toBeGreaterThan(0);
 
-    for (const { name, id, s, ghostVideo, decodedFromOther } of states) {
-      const sent = stats.perRecipient[id] ?? {};
-      // Detection: the relabelled copy of a real announcement fails its signature...
-      expect(sent['forged-announcement'], `${name} got the forged ghost's announcement`).toBe(1);
-      const bad = rejections(s, 'BAD_SIGNATURE', ids.forged);
-      expect(bad, `${name} refused it`).toHaveLength(1);
-      expect(bad[0]!.message).toMatch(/announcement signature/);
-      // Outside the roster it has no trusted name: the alert names it as unverified, not as the server called it.
-      expect(alertsFor(s, 'BAD_SIGNATURE', unverifiedLabel(ids.forged)).length).toBeGreaterThan(0);
-      expect(s.alerts.some((a) => a.includes('Ghost (forged)'))).toBe(false);
-      // ...and a ghost announcement relayed as a real participant is a sender mismatch.
-      const relabelled = sent['ghost-announcement-as-real-participant'] ?? 0;
-      expect(relabelled, `${name} got a ghost announcement relayed as a real participant`).toBeGreaterThan(0);
-      expect(rejections(s, 'SENDER_MISMATCH')).toHaveLength(relabelled);
-      expect(alertsFor(s, 'SENDER_MISMATCH').length).toBeGreaterThan(0);
+      for (const { name, id, s, ghostVideo, decodedFromOther } of states) {
+        const sent = stats.perRecipient[id] ?? {};
+        // Detection: the relabelled copy of a real announcement fails its signature...
+        expect(sent['forged-announcement'], `${name} got the forged ghost's announcement`).toBe(1);
+        const bad = rejections(s, 'BAD_SIGNATURE', ids.forged);
+        expect(bad, `${name} refused it`).toHaveLength(1);
+        expect(bad[0]!.message).toMatch(/announcement signature/);
+        // Outside the roster it has no trusted name: the alert names it as unverified, not as the server called it.
+        expect(alertsFor(s, 'BAD_SIGNATURE', unverifiedLabel(ids.forged)).length).toBeGreaterThan(0);
+        expect(s.alerts.some((a) => a.includes('Ghost (forged)'))).toBe(false);
+        // ...and a ghost announcement relayed as a real participant is a sender mismatch.
+        const relabelled = sent['ghost-announcement-as-real-participant'] ?? 0;
+        expect(relabelled, `${name} got a ghost announcement relayed as a real participant`).toBeGreaterThan(0);
+        expect(rejections(s, 'SENDER_MISMATCH')).toHaveLength(relabelled);
+        expect(alertsFor(s, 'SENDER_MISMATCH').length).toBeGreaterThan(0);
 
-      // Shown as not in the key: a tile marked waiting for key, absent from the verified roster.
-      expect(tileOf(s, ids.forged)?.e2ee).toBe('waiting-for-key');
-      expect(s.roster).not.toContain(ids.forged);
-      expect(s.rosterUi.map((r) => r.participant)).not.toContain(ids.forged);
-      // No ghost video is decoded anywhere; the honest pair sees each other.
-      expect(ghostVideo).toBe(0);
-      for (const ghost of [ids.forged, ids.own]) expect(tileOf(s, ghost)?.videoWidth).toBe(0);
-      expect(decodedFromOther).toBeGreaterThan(20);
-      expect(s.roster).toContain(ids.alice);
-      expect(s.roster).toContain(ids.bob);
-    }
-    expect(stats.count('rosters-listing-forged-ghost')).toBe(0);
-    // Honest members agree.
-    expect(states[0]!.s.securityCode).toBe(states[1]!.s.securityCode);
-    expect(states[0]!.s.epoch).toBe(states[1]!.s.epoch);
-  }, ATTACK_TEST_TIMEOUT);
+        // Shown as not in the key: a tile marked waiting for key, absent from the verified roster.
+        expect(tileOf(s, ids.forged)?.e2ee).toBe('waiting-for-key');
+        expect(s.roster).not.toContain(ids.forged);
+        expect(s.rosterUi.map((r) => r.participant)).not.toContain(ids.forged);
+        // No ghost video is decoded anywhere; the honest pair sees each other.
+        expect(ghostVideo).toBe(0);
+        for (const ghost of [ids.forged, ids.own]) expect(tileOf(s, ghost)?.videoWidth).toBe(0);
+        expect(decodedFromOther).toBeGreaterThan(20);
+        expect(s.roster).toContain(ids.alice);
+        expect(s.roster).toContain(ids.bob);
+      }
+      expect(stats.count('rosters-listing-forged-ghost')).toBe(0);
+      // Honest members agree.
+      expect(states[0]!.s.securityCode).toBe(states[1]!.s.securityCode);
+      expect(states[0]!.s.epoch).toBe(states[1]!.s.epoch);
+    },
+    ATTACK_TEST_TIMEOUT,
+  );
 
   // Limit, not a pass: a server-run participant with its own identity key is a
   // newcomer like any other (trust on first use, as in Zoom and Signal), so in
@@ -138,31 +142,37 @@ describe('attack: ghost', () => {
   // code, its tile says it sends nothing, and nobody has verified its identity.
   // The defences are the meeting lock (newcomers wait for the leader's
   // admission: test/e2e/chat-admission.test.ts) and verified identities.
-  it('a ghost with its own server-made identity cannot hide: it is a visible, silent, unverified member on every screen', async () => {
-    const { ids, states } = await observe();
-    const stats = server.attack!.stats;
-    console.log(
-      `[ghost] own-key ghost (documented limit of an unlocked meeting): keys obtained by the server ${stats.count('keys-obtained')}, ` +
-        `audio frames it decrypted ${stats.count('frames-decrypted-by-server')}`,
-    );
-    // The attack happened: both pages were told about the own-key ghost and got its announcement.
-    for (const { id } of states) expect(stats.perRecipient[id]?.['own-key-announcement']).toBe(1);
-    for (const { name, s } of states) {
-      const keyed = s.roster.includes(ids.own);
-      const tile = tileOf(s, ids.own);
-      expect(tile, `${name}: the ghost has a tile`).toBeDefined();
-      expect(tile!.silent, `${name}: the ghost's tile says it sends no audio or video`).toBe('true');
-      if (keyed) {
-        // In the key ⇒ listed in the security panel and counted in the security code, unverified.
-        expect(s.rosterUi.find((r) => r.participant === ids.own)?.verified, `${name}: the ghost is listed as unverified`).toBe('unverified');
-        expect(tile!.verified).toBe('unverified');
-      } else {
-        expect(tile!.e2ee).toBe('waiting-for-key');
+  it(
+    'a ghost with its own server-made identity cannot hide: it is a visible, silent, unverified member on every screen',
+    async () => {
+      const { ids, states } = await observe();
+      const stats = server.attack!.stats;
+      console.log(
+        `[ghost] own-key ghost (documented limit of an unlocked meeting): keys obtained by the server ${stats.count('keys-obtained')}, ` +
+          `audio frames it decrypted ${stats.count('frames-decrypted-by-server')}`,
+      );
+      // The attack happened: both pages were told about the own-key ghost and got its announcement.
+      for (const { id } of states) expect(stats.perRecipient[id]?.['own-key-announcement']).toBe(1);
+      for (const { name, s } of states) {
+        const keyed = s.roster.includes(ids.own);
+        const tile = tileOf(s, ids.own);
+        expect(tile, `${name}: the ghost has a tile`).toBeDefined();
+        expect(tile!.silent, `${name}: the ghost's tile says it sends no audio or video`).toBe('true');
+        if (keyed) {
+          // In the key ⇒ listed in the security panel and counted in the security code, unverified.
+          expect(s.rosterUi.find((r) => r.participant === ids.own)?.verified, `${name}: the ghost is listed as unverified`).toBe(
+            'unverified',
+          );
+          expect(tile!.verified).toBe('unverified');
+        } else {
+          expect(tile!.e2ee).toBe('waiting-for-key');
+        }
       }
-    }
-    // Every honest screen shows the same membership: the ghost cannot be in one member's key and not another's.
-    const keyedOn = states.map(({ s }) => s.roster.includes(ids.own));
-    expect(new Set(keyedOn).size).toBe(1);
-    expect(new Set(states.map(({ s }) => s.securityCode)).size).toBe(1);
-  }, ATTACK_TEST_TIMEOUT);
+      // Every honest screen shows the same membership: the ghost cannot be in one member's key and not another's.
+      const keyedOn = states.map(({ s }) => s.roster.includes(ids.own));
+      expect(new Set(keyedOn).size).toBe(1);
+      expect(new Set(states.map(({ s }) => s.securityCode)).size).toBe(1);
+    },
+    ATTACK_TEST_TIMEOUT,
+  );
 });

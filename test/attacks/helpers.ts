@@ -40,7 +40,13 @@ export interface Joined {
 }
 
 /** Opens one page per name, each after the previous one has joined. */
-export async function joinInOrder(browser: Browser, server: AdversaryServer, meeting: string, names: readonly string[], query = ''): Promise<Joined[]> {
+export async function joinInOrder(
+  browser: Browser,
+  server: AdversaryServer,
+  meeting: string,
+  names: readonly string[],
+  query = '',
+): Promise<Joined[]> {
   const out: Joined[] = [];
   for (const name of names) {
     const url = `${server.url}/?meeting=${meeting}&name=${encodeURIComponent(name)}&join=1${query}`;
@@ -146,7 +152,9 @@ export function pageState(page: Page): Promise<PageState> {
       })),
       ownFingerprint: document.querySelector('[data-testid=own-fingerprint]')?.textContent ?? '',
       errors: c.errors.map((e) => ({ code: e.code, message: e.message, from: e.from })),
-      alerts: [...document.querySelectorAll('[data-testid=alerts] .alert')].map((a) => (a.firstChild?.textContent ?? a.textContent ?? '').trim()),
+      alerts: [...document.querySelectorAll('[data-testid=alerts] .alert')].map((a) =>
+        (a.firstChild?.textContent ?? a.textContent ?? '').trim(),
+      ),
       tiles: [...document.querySelectorAll('[data-testid=tile]')].map(tile),
       screenTiles: [...document.querySelectorAll('[data-testid=screen-tile]')].map(tile),
       received,
@@ -197,7 +205,9 @@ export function rejections(s: PageState, code: string, from?: string): RejectedM
 }
 
 export function alertsFor(s: PageState, code: string, fromName?: string): string[] {
-  return s.alerts.filter((a) => a.includes('Rejected a key-exchange message') && a.includes(code) && (fromName === undefined || a.includes(fromName)));
+  return s.alerts.filter(
+    (a) => a.includes('Rejected a key-exchange message') && a.includes(code) && (fromName === undefined || a.includes(fromName)),
+  );
 }
 
 export function tileOf(s: PageState, participantId: string): TileView | undefined {
@@ -216,7 +226,9 @@ export function report(label: string, server: AdversaryServer, pages: ReadonlyAr
   for (const { name, s } of pages) {
     const codes: Record<string, number> = {};
     for (const e of s.errors) codes[e.code] = (codes[e.code] ?? 0) + 1;
-    lines.push(`[${label}] ${name}: state=${s.state} epoch=${s.epoch} roster=${s.roster.length} rejected=${JSON.stringify(codes)} tiles=${JSON.stringify(s.tiles.map((t) => t.e2ee))}`);
+    lines.push(
+      `[${label}] ${name}: state=${s.state} epoch=${s.epoch} roster=${s.roster.length} rejected=${JSON.stringify(codes)} tiles=${JSON.stringify(s.tiles.map((t) => t.e2ee))}`,
+    );
   }
   console.log(lines.join('\n'));
 }

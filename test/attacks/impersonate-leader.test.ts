@@ -9,7 +9,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import type { AdversaryServer } from '../../harness/adversary/server.ts';
-import { ATTACK_TEST_TIMEOUT, alertsFor, decodedFrom, joinInOrder, launchBrowser, pageState, rejections, report, startAttackServer, withPages } from './helpers.ts';
+import {
+  ATTACK_TEST_TIMEOUT,
+  alertsFor,
+  decodedFrom,
+  joinInOrder,
+  launchBrowser,
+  pageState,
+  rejections,
+  report,
+  startAttackServer,
+  withPages,
+} from './helpers.ts';
 
 let server: AdversaryServer;
 let browser: Browser;
@@ -23,61 +34,70 @@ afterAll(async () => {
 });
 
 describe('attack: impersonate-leader', () => {
-  it('clients keep the leader from the verified roster and refuse leader messages from anyone else', async () => {
-    const meeting = `impersonate-${Date.now()}`;
-    const pages = await joinInOrder(browser, server, meeting, ['Alice', 'Bob', 'Carol']);
-    const [alice, bob, carol] = pages;
-    await withPages(pages, async () => {
-      for (const p of pages) await expect.poll(() => p.page.locator('[data-testid=tile][data-e2ee=ok]').count(), { timeout: 20_000 }).toBe(2);
-      const stats = server.attack!.stats;
-      await expect.poll(() => stats.count('forged-rosters'), { timeout: 10_000 }).toBeGreaterThan(0);
-      const before = await Promise.all(pages.map((p) => decodedFrom(p.page, p === alice ? bob!.id : alice!.id)));
-      await alice!.page.waitForTimeout(2000);
-      const states = await Promise.all(pages.map((p) => pageState(p.page)));
-      report('impersonate-leader', server, pages.map((p, i) => ({ name: p.name, s: states[i]! })));
-      const [a, b, c] = states;
+  it(
+    'clients keep the leader from the verified roster and refuse leader messages from anyone else',
+    async () => {
+      const meeting = `impersonate-${Date.now()}`;
+      const pages = await joinInOrder(browser, server, meeting, ['Alice', 'Bob', 'Carol']);
+      const [alice, bob, carol] = pages;
+      await withPages(pages, async () => {
+        for (const p of pages)
+          await expect.poll(() => p.page.locator('[data-testid=tile][data-e2ee=ok]').count(), { timeout: 20_000 }).toBe(2);
+        const stats = server.attack!.stats;
+        await expect.poll(() => stats.count('forged-rosters'), { timeout: 10_000 }).toBeGreaterThan(0);
+        const before = await Promise.all(pages.map((p) => decodedFrom(p.page, p === alice ? bob!.id : alice!.id)));
+        await alice!.page.waitForTimeout(2000);
+        const states = await Promise.all(pages.map((p) => pageState(p.page)));
+        report(
+          'impersonate-leader',
+          server,
+          pages.map((p, i) => ({ name: p.name, s: states[i]! })),
+        );
+        const [a, b, c] = states;
 
-      // The attack happened: Carol's join result named Bob first; messages were relabelled and forged.
-      expect(stats.roles[`claimed-first:${meeting}`]).toBe(bob!.id);
-      expect(c!.joinPeers[0]).toBe(bob!.id);
-      expect(stats.count('join-results-with-wrong-first')).toBeGreaterThan(0);
-      for (const kind of ['relabelled-roster', 'relabelled-keys', 'relabelled-commit', 'forged-commits', 'forged-rosters']) {
-        expect(stats.count(kind), kind).toBeGreaterThan(0);
-      }
+        // The attack happened: Carol's join result named Bob first; messages were relabelled and forged.
+        expect(stats.roles[`claimed-first:${meeting}`]).toBe(bob!.id);
+        expect(c!.joinPeers[0]).toBe(bob!.id);
+        expect(stats.count('join-results-with-wrong-first')).toBeGreaterThan(0);
+        for (const kind of ['relabelled-roster', 'relabelled-keys', 'relabelled-commit', 'forged-commits', 'forged-rosters']) {
+          expect(stats.count(kind), kind).toBeGreaterThan(0);
+        }
 
-      // Detection: every relabelled or forged leader message is refused as NOT_LEADER, and shown.
-      for (const [i, p] of pages.entries()) {
-        const s = states[i]!;
-        const sent = stats.perRecipient[p.id] ?? {};
-        const expected = Object.values(sent).reduce((x, y) => x + y, 0);
-        expect(expected, `${p.name} got relabelled or forged messages`).toBeGreaterThan(0);
-        expect(rejections(s, 'NOT_LEADER'), `${p.name} refused each one`).toHaveLength(expected);
-        expect(s.errors).toHaveLength(expected);
-        for (const e of s.errors) expect(e.from).not.toBe(alice!.id);
-        expect(alertsFor(s, 'NOT_LEADER').length).toBeGreaterThan(0);
-      }
-      // Bob and Carol each saw the real leader's messages relabelled as the other one.
-      expect(rejections(b!, 'NOT_LEADER', carol!.id).length).toBeGreaterThan(0);
-      expect(rejections(c!, 'NOT_LEADER', bob!.id).length).toBeGreaterThan(0);
-      expect(alertsFor(c!, 'NOT_LEADER', 'Bob').length).toBeGreaterThan(0);
+        // Detection: every relabelled or forged leader message is refused as NOT_LEADER, and shown.
+        for (const [i, p] of pages.entries()) {
+          const s = states[i]!;
+          const sent = stats.perRecipient[p.id] ?? {};
+          const expected = Object.values(sent).reduce((x, y) => x + y, 0);
+          expect(expected, `${p.name} got relabelled or forged messages`).toBeGreaterThan(0);
+          expect(rejections(s, 'NOT_LEADER'), `${p.name} refused each one`).toHaveLength(expected);
+          expect(s.errors).toHaveLength(expected);
+          for (const e of s.errors) expect(e.from).not.toBe(alice!.id);
+          expect(alertsFor(s, 'NOT_LEADER').length).toBeGreaterThan(0);
+        }
+        // Bob and Carol each saw the real leader's messages relabelled as the other one.
+        expect(rejections(b!, 'NOT_LEADER', carol!.id).length).toBeGreaterThan(0);
+        expect(rejections(c!, 'NOT_LEADER', bob!.id).length).toBeGreaterThan(0);
+        expect(alertsFor(c!, 'NOT_LEADER', 'Bob').length).toBeGreaterThan(0);
 
-      // Nobody believed it: Alice leads everywhere (roster and UI), one epoch, one code.
-      for (const s of states) {
-        expect(s.leaderId).toBe(alice!.id);
-        expect(s.roster[0]).toBe(alice!.id);
-        expect(s.state).toBe('ok');
-        expect(s.roster).toHaveLength(3);
-      }
-      for (const p of pages) {
-        await expect(p.page.locator(`[data-testid=roster] li[data-participant="${alice!.id}"] .leader`).count()).resolves.toBe(1);
-        await expect(p.page.locator('[data-testid=roster] .leader').count()).resolves.toBe(1);
-      }
-      expect(new Set(states.map((s) => s.epoch)).size).toBe(1);
-      expect(new Set(states.map((s) => s.securityCode)).size).toBe(1);
-      expect(a!.securityCode).toBe(a!.shownCode);
-      // Media keeps flowing.
-      const after = await Promise.all(pages.map((p) => decodedFrom(p.page, p === alice ? bob!.id : alice!.id)));
-      for (const [i, p] of pages.entries()) expect(after[i], `${p.name} keeps decoding`).toBeGreaterThan(before[i]! + 20);
-    });
-  }, ATTACK_TEST_TIMEOUT);
+        // Nobody believed it: Alice leads everywhere (roster and UI), one epoch, one code.
+        for (const s of states) {
+          expect(s.leaderId).toBe(alice!.id);
+          expect(s.roster[0]).toBe(alice!.id);
+          expect(s.state).toBe('ok');
+          expect(s.roster).toHaveLength(3);
+        }
+        for (const p of pages) {
+          await expect(p.page.locator(`[data-testid=roster] li[data-participant="${alice!.id}"] .leader`).count()).resolves.toBe(1);
+          await expect(p.page.locator('[data-testid=roster] .leader').count()).resolves.toBe(1);
+        }
+        expect(new Set(states.map((s) => s.epoch)).size).toBe(1);
+        expect(new Set(states.map((s) => s.securityCode)).size).toBe(1);
+        expect(a!.securityCode).toBe(a!.shownCode);
+        // Media keeps flowing.
+        const after = await Promise.all(pages.map((p) => decodedFrom(p.page, p === alice ? bob!.id : alice!.id)));
+        for (const [i, p] of pages.entries()) expect(after[i], `${p.name} keeps decoding`).toBeGreaterThan(before[i]! + 20);
+      });
+    },
+    ATTACK_TEST_TIMEOUT,
+  );
 });

@@ -38,7 +38,11 @@ describe('attack registry', () => {
     const cfg = parseConfig(['--port', '0', '--workers', '1', '--quiet', '--test-mode', '--attack', 'tamper'], {}, REPO_ROOT);
     if (isConfigError(cfg)) throw new Error(cfg.message);
     const lines: string[] = [];
-    const server = await startAdversaryServer(cfg, {}, createLogger('warn', (l) => lines.push(l)));
+    const server = await startAdversaryServer(
+      cfg,
+      {},
+      createLogger('warn', (l) => lines.push(l)),
+    );
     try {
       expect(lines.some((l) => /WARN\s+ATTACK MODE tamper: this server is deliberately malicious \(test only\)/.test(l))).toBe(true);
       expect(server.attack?.name).toBe('tamper');
@@ -48,6 +52,12 @@ describe('attack registry', () => {
     }
     const bad = parseConfig(['--port', '0', '--workers', '1', '--test-mode', '--attack', 'nope'], {}, REPO_ROOT);
     if (isConfigError(bad)) throw new Error(bad.message);
-    await expect(startAdversaryServer(bad, {}, createLogger('error', () => {}))).rejects.toThrow(/valid attacks are: .*inject-plaintext/);
+    await expect(
+      startAdversaryServer(
+        bad,
+        {},
+        createLogger('error', () => {}),
+      ),
+    ).rejects.toThrow(/valid attacks are: .*inject-plaintext/);
   });
 });

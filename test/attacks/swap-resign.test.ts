@@ -72,7 +72,9 @@ function observe(): Promise<Observation> {
         await expect.poll(async () => tileOf(await pageState(p.page), other.id)?.e2ee, { timeout: 20_000 }).toBe('ok');
         await expect.poll(() => decodedFrom(p.page, other.id), { timeout: 15_000 }).toBeGreaterThan(20);
       }
-      await expect.poll(async () => rejections(await pageState(bob!.page), 'ROSTER_SELF_MISMATCH').length, { timeout: 10_000 }).toBeGreaterThan(0);
+      await expect
+        .poll(async () => rejections(await pageState(bob!.page), 'ROSTER_SELF_MISMATCH').length, { timeout: 10_000 })
+        .toBeGreaterThan(0);
       await bob!.page.waitForTimeout(1500);
       // Alice verified the real Bob in an earlier meeting: her device knows his identity key.
       const bobKey = await readSurface(bob!.page, ({ e2ee }) => Array.from(e2ee.identity.publicKey));
@@ -106,56 +108,64 @@ function observe(): Promise<Observation> {
 }
 
 describe('attack: swap-resign', () => {
-  it('the victim refuses the roster carrying the swapped keys, stays unkeyed, and the swap is visible in codes and fingerprints', async () => {
-    const { meeting, ids, a, b, c, bobDecoded, honest } = await observe();
-    const stats = server.attack!.stats;
-    // The attack happened: Bob's announcement reached Alice re-signed with the server's key.
-    expect(stats.roles[`victim:${meeting}`]).toBe(ids.bob);
-    expect(stats.perRecipient[ids.alice]?.['swapped-announce']).toBeGreaterThan(0);
+  it(
+    'the victim refuses the roster carrying the swapped keys, stays unkeyed, and the swap is visible in codes and fingerprints',
+    async () => {
+      const { meeting, ids, a, b, c, bobDecoded, honest } = await observe();
+      const stats = server.attack!.stats;
+      // The attack happened: Bob's announcement reached Alice re-signed with the server's key.
+      expect(stats.roles[`victim:${meeting}`]).toBe(ids.bob);
+      expect(stats.perRecipient[ids.alice]?.['swapped-announce']).toBeGreaterThan(0);
 
-    // Detection by the victim.
-    const mismatch = rejections(b, 'ROSTER_SELF_MISMATCH', ids.alice);
-    expect(mismatch.length).toBeGreaterThan(0);
-    // Bob holds no roster, so nobody has a name he can trust: the alert names Alice as unverified.
-    expect(alertsFor(b, 'ROSTER_SELF_MISMATCH', unverifiedLabel(ids.alice)).length).toBeGreaterThan(0);
-    expect(b.state).toBe('waiting-for-key');
-    expect(b.roster).toEqual([]);
-    expect(b.securityCode).toBe('');
-    expect(b.securityCode).not.toBe(a.securityCode);
-    expect(bobDecoded).toBe(0);
-    // Visible to anyone who compares: the fingerprint listed for "Bob" is not Bob's.
-    for (const s of [a, c]) {
-      expect(s.rosterUi.map((r) => r.participant)).toEqual(s.roster);
-      const listed = s.rosterUi.find((r) => r.participant === ids.bob);
-      if (listed) expect(listed.fingerprint).not.toBe(b.ownFingerprint);
-    }
-    expect(b.ownFingerprint).toMatch(/^\d{5}( \d{5}){7}$/);
-    // The honest pair still has one key and sees each other.
-    expect(a.securityCode).toBe(c.securityCode);
-    expect(honest.aliceFromCarol).toBeGreaterThan(20);
-    expect(honest.carolFromAlice).toBeGreaterThan(20);
-  }, ATTACK_TEST_TIMEOUT);
+      // Detection by the victim.
+      const mismatch = rejections(b, 'ROSTER_SELF_MISMATCH', ids.alice);
+      expect(mismatch.length).toBeGreaterThan(0);
+      // Bob holds no roster, so nobody has a name he can trust: the alert names Alice as unverified.
+      expect(alertsFor(b, 'ROSTER_SELF_MISMATCH', unverifiedLabel(ids.alice)).length).toBeGreaterThan(0);
+      expect(b.state).toBe('waiting-for-key');
+      expect(b.roster).toEqual([]);
+      expect(b.securityCode).toBe('');
+      expect(b.securityCode).not.toBe(a.securityCode);
+      expect(bobDecoded).toBe(0);
+      // Visible to anyone who compares: the fingerprint listed for "Bob" is not Bob's.
+      for (const s of [a, c]) {
+        expect(s.rosterUi.map((r) => r.participant)).toEqual(s.roster);
+        const listed = s.rosterUi.find((r) => r.participant === ids.bob);
+        if (listed) expect(listed.fingerprint).not.toBe(b.ownFingerprint);
+      }
+      expect(b.ownFingerprint).toMatch(/^\d{5}( \d{5}){7}$/);
+      // The honest pair still has one key and sees each other.
+      expect(a.securityCode).toBe(c.securityCode);
+      expect(honest.aliceFromCarol).toBeGreaterThan(20);
+      expect(honest.carolFromAlice).toBeGreaterThan(20);
+    },
+    ATTACK_TEST_TIMEOUT,
+  );
 
   // Limit, not a pass: nothing on the wire tells the re-signed announcement
   // from a newcomer's (trust on first use), so in an unlocked meeting Alice keys
   // the server's "Bob" and the server can decrypt (counted and reported). What
   // catches it: the real Bob is left unkeyed with an alert (first test), and a
   // member who ever verified the real Bob sees "identity changed" on his tile.
-  it("a member who verified the real Bob sees the server's \"Bob\" flagged as an identity change", async () => {
-    const { ids, a } = await observe();
-    const stats = server.attack!.stats;
-    console.log(
-      `[swap-resign] (documented limit of an unlocked meeting) keys obtained by the server ${stats.count('keys-obtained')}, ` +
-        `audio frames it decrypted ${stats.count('frames-decrypted-by-server')}`,
-    );
-    const tile = tileOf(a, ids.bob);
-    console.log(`[swap-resign] Alice's tile for Bob: ${JSON.stringify(tile)} roster UI ${JSON.stringify(a.rosterUi)}`);
-    expect(tile, 'Alice has a tile for "Bob"').toBeDefined();
-    if (a.roster.includes(ids.bob)) {
-      expect(tile!.verified).toBe('identity-changed');
-      expect(a.rosterUi.find((r) => r.participant === ids.bob)?.verified).toBe('identity-changed');
-    } else {
-      expect(tile!.e2ee).toBe('waiting-for-key');
-    }
-  }, ATTACK_TEST_TIMEOUT);
+  it(
+    'a member who verified the real Bob sees the server\'s "Bob" flagged as an identity change',
+    async () => {
+      const { ids, a } = await observe();
+      const stats = server.attack!.stats;
+      console.log(
+        `[swap-resign] (documented limit of an unlocked meeting) keys obtained by the server ${stats.count('keys-obtained')}, ` +
+          `audio frames it decrypted ${stats.count('frames-decrypted-by-server')}`,
+      );
+      const tile = tileOf(a, ids.bob);
+      console.log(`[swap-resign] Alice's tile for Bob: ${JSON.stringify(tile)} roster UI ${JSON.stringify(a.rosterUi)}`);
+      expect(tile, 'Alice has a tile for "Bob"').toBeDefined();
+      if (a.roster.includes(ids.bob)) {
+        expect(tile!.verified).toBe('identity-changed');
+        expect(a.rosterUi.find((r) => r.participant === ids.bob)?.verified).toBe('identity-changed');
+      } else {
+        expect(tile!.e2ee).toBe('waiting-for-key');
+      }
+    },
+    ATTACK_TEST_TIMEOUT,
+  );
 });

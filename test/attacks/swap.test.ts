@@ -11,7 +11,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import type { AdversaryServer } from '../../harness/adversary/server.ts';
 import { unverifiedLabel } from '../../client/src/e2ee/names.ts';
-import { ATTACK_TEST_TIMEOUT, alertsFor, decodedFrom, decodedTotal, joinInOrder, launchBrowser, pageState, rejections, report, startAttackServer, tileOf, withPages } from './helpers.ts';
+import {
+  ATTACK_TEST_TIMEOUT,
+  alertsFor,
+  decodedFrom,
+  decodedTotal,
+  joinInOrder,
+  launchBrowser,
+  pageState,
+  rejections,
+  report,
+  startAttackServer,
+  tileOf,
+  withPages,
+} from './helpers.ts';
 
 let server: AdversaryServer;
 let browser: Browser;
@@ -25,63 +38,71 @@ afterAll(async () => {
 });
 
 describe('attack: swap', () => {
-  it("an announcement whose keys were swapped in transit is refused and the victim is never keyed", async () => {
-    const meeting = `swap-${Date.now()}`;
-    const pages = await joinInOrder(browser, server, meeting, ['Alice', 'Bob', 'Carol']);
-    const [alice, bob, carol] = pages;
-    await withPages(pages, async () => {
-      // Alice and Carol key each other.
-      for (const [p, other] of [
-        [alice!, carol!],
-        [carol!, alice!],
-      ] as const) {
-        await expect.poll(async () => tileOf(await pageState(p.page), other.id)?.e2ee, { timeout: 20_000 }).toBe('ok');
-        await expect.poll(() => decodedFrom(p.page, other.id), { timeout: 15_000 }).toBeGreaterThan(20);
-      }
-      await bob!.page.waitForTimeout(1000);
-      const states = await Promise.all(pages.map((p) => pageState(p.page)));
-      report('swap', server, pages.map((p, i) => ({ name: p.name, s: states[i]! })));
-      const [a, b, c] = states;
+  it(
+    'an announcement whose keys were swapped in transit is refused and the victim is never keyed',
+    async () => {
+      const meeting = `swap-${Date.now()}`;
+      const pages = await joinInOrder(browser, server, meeting, ['Alice', 'Bob', 'Carol']);
+      const [alice, bob, carol] = pages;
+      await withPages(pages, async () => {
+        // Alice and Carol key each other.
+        for (const [p, other] of [
+          [alice!, carol!],
+          [carol!, alice!],
+        ] as const) {
+          await expect.poll(async () => tileOf(await pageState(p.page), other.id)?.e2ee, { timeout: 20_000 }).toBe('ok');
+          await expect.poll(() => decodedFrom(p.page, other.id), { timeout: 15_000 }).toBeGreaterThan(20);
+        }
+        await bob!.page.waitForTimeout(1000);
+        const states = await Promise.all(pages.map((p) => pageState(p.page)));
+        report(
+          'swap',
+          server,
+          pages.map((p, i) => ({ name: p.name, s: states[i]! })),
+        );
+        const [a, b, c] = states;
 
-      // The attack happened, to Bob.
-      const stats = server.attack!.stats;
-      expect(stats.roles[`victim:${meeting}`]).toBe(bob!.id);
-      expect(stats.count('swapped-announce')).toBeGreaterThan(0);
+        // The attack happened, to Bob.
+        const stats = server.attack!.stats;
+        expect(stats.roles[`victim:${meeting}`]).toBe(bob!.id);
+        expect(stats.count('swapped-announce')).toBeGreaterThan(0);
 
-      // Detection: whoever got Bob's swapped announcement (Alice, the leader; Bob
-      // announced before Carol joined) refuses each copy and says so.
-      expect(stats.perRecipient[alice!.id]?.['swapped-announce']).toBeGreaterThan(0);
-      for (const [p, s] of [
-        [alice!, a!],
-        [carol!, c!],
-      ] as const) {
-        const sent = stats.perRecipient[p.id]?.['swapped-announce'] ?? 0;
-        const bad = rejections(s, 'BAD_SIGNATURE', bob!.id);
-        expect(bad).toHaveLength(sent);
-        for (const e of bad) expect(e.message).toMatch(/announcement signature/);
-        // Bob never reaches the roster, so the alert names him as unverified (his name would be the server's word).
-        if (sent > 0) expect(alertsFor(s, 'BAD_SIGNATURE', unverifiedLabel(bob!.id)).length).toBeGreaterThan(0);
-        // Bob is not in the key: not in the verified roster, tile waiting for key.
-        expect(s.roster).not.toContain(bob!.id);
-        expect(s.rosterUi.map((r) => r.participant)).not.toContain(bob!.id);
-        expect(tileOf(s, bob!.id)?.e2ee).toBe('waiting-for-key');
-      }
-      // The honest pair agrees; the victim has no key, no roster and no code.
-      expect(a!.securityCode).toBe(c!.securityCode);
-      expect([...a!.roster].sort()).toEqual([alice!.id, carol!.id].sort());
-      expect(b!.state).toBe('waiting-for-key');
-      expect(b!.roster).toEqual([]);
-      expect(b!.securityCode).toBe('');
-      expect(b!.securityCode).not.toBe(a!.securityCode);
-      for (const t of b!.tiles) expect(t.e2ee).toBe('waiting-for-key');
+        // Detection: whoever got Bob's swapped announcement (Alice, the leader; Bob
+        // announced before Carol joined) refuses each copy and says so.
+        expect(stats.perRecipient[alice!.id]?.['swapped-announce']).toBeGreaterThan(0);
+        for (const [p, s] of [
+          [alice!, a!],
+          [carol!, c!],
+        ] as const) {
+          const sent = stats.perRecipient[p.id]?.['swapped-announce'] ?? 0;
+          const bad = rejections(s, 'BAD_SIGNATURE', bob!.id);
+          expect(bad).toHaveLength(sent);
+          for (const e of bad) expect(e.message).toMatch(/announcement signature/);
+          // Bob never reaches the roster, so the alert names him as unverified (his name would be the server's word).
+          if (sent > 0) expect(alertsFor(s, 'BAD_SIGNATURE', unverifiedLabel(bob!.id)).length).toBeGreaterThan(0);
+          // Bob is not in the key: not in the verified roster, tile waiting for key.
+          expect(s.roster).not.toContain(bob!.id);
+          expect(s.rosterUi.map((r) => r.participant)).not.toContain(bob!.id);
+          expect(tileOf(s, bob!.id)?.e2ee).toBe('waiting-for-key');
+        }
+        // The honest pair agrees; the victim has no key, no roster and no code.
+        expect(a!.securityCode).toBe(c!.securityCode);
+        expect([...a!.roster].sort()).toEqual([alice!.id, carol!.id].sort());
+        expect(b!.state).toBe('waiting-for-key');
+        expect(b!.roster).toEqual([]);
+        expect(b!.securityCode).toBe('');
+        expect(b!.securityCode).not.toBe(a!.securityCode);
+        for (const t of b!.tiles) expect(t.e2ee).toBe('waiting-for-key');
 
-      // No media crosses to or from the victim: Bob decodes nothing, and sends nothing anyone decrypts.
-      expect(await decodedTotal(bob!.page)).toBe(0);
-      expect(Object.values(b!.received).reduce((n, r) => n + r.decrypted, 0)).toBe(0);
-      expect(a!.received[bob!.id]?.decrypted ?? 0).toBe(0);
-      expect(c!.received[bob!.id]?.decrypted ?? 0).toBe(0);
-      expect(await decodedFrom(alice!.page, bob!.id)).toBe(0);
-      expect(await decodedFrom(carol!.page, bob!.id)).toBe(0);
-    });
-  }, ATTACK_TEST_TIMEOUT);
+        // No media crosses to or from the victim: Bob decodes nothing, and sends nothing anyone decrypts.
+        expect(await decodedTotal(bob!.page)).toBe(0);
+        expect(Object.values(b!.received).reduce((n, r) => n + r.decrypted, 0)).toBe(0);
+        expect(a!.received[bob!.id]?.decrypted ?? 0).toBe(0);
+        expect(c!.received[bob!.id]?.decrypted ?? 0).toBe(0);
+        expect(await decodedFrom(alice!.page, bob!.id)).toBe(0);
+        expect(await decodedFrom(carol!.page, bob!.id)).toBe(0);
+      });
+    },
+    ATTACK_TEST_TIMEOUT,
+  );
 });

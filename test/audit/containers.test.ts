@@ -36,7 +36,20 @@ describe('Ogg Opus', () => {
     // Independent check: every page ffmpeg's libopus muxer wrote must verify.
     const dir = tempDir('ogg');
     const file = path.join(dir, 't.ogg');
-    execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'sine=frequency=300:sample_rate=48000', '-t', '0.5', '-c:a', 'libopus', file]);
+    execFileSync('ffmpeg', [
+      '-v',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      'sine=frequency=300:sample_rate=48000',
+      '-t',
+      '0.5',
+      '-c:a',
+      'libopus',
+      file,
+    ]);
     const r = readOggPackets(fs.readFileSync(file));
     expect(r.ok && Buffer.from(r.value[0]!).subarray(0, 8).toString()).toBe('OpusHead');
   });
@@ -49,7 +62,18 @@ describe('Ogg Opus', () => {
     fs.writeFileSync(file, oggOfPackets(packets));
     const back = readOggPackets(fs.readFileSync(file));
     expect(back.ok && back.value.slice(2).map((p) => p.length)).toEqual([1, 254, 255, 256, 600]);
-    const probe = execFileSync('ffprobe', ['-v', 'error', '-count_packets', '-show_entries', 'stream=codec_name,nb_read_packets', '-of', 'csv=p=0', file]).toString().trim();
+    const probe = execFileSync('ffprobe', [
+      '-v',
+      'error',
+      '-count_packets',
+      '-show_entries',
+      'stream=codec_name,nb_read_packets',
+      '-of',
+      'csv=p=0',
+      file,
+    ])
+      .toString()
+      .trim();
     expect(probe).toBe('opus,5');
   });
 
@@ -64,7 +88,13 @@ describe('Ogg Opus', () => {
 describe('VP8 frame tag', () => {
   it('reads the keyframe bit, first partition size and the picture size from the clear bytes', () => {
     const key = Uint8Array.of(0x50, 0x2a, 0x00, 0x9d, 0x01, 0x2a, 0x40, 0x01, 0xf0, 0x00);
-    expect(parseVp8FrameTag(key)).toMatchObject({ keyframe: true, startCodeOk: true, width: 320, height: 240, firstPartitionSize: (0x50 | (0x2a << 8)) >>> 5 });
+    expect(parseVp8FrameTag(key)).toMatchObject({
+      keyframe: true,
+      startCodeOk: true,
+      width: 320,
+      height: 240,
+      firstPartitionSize: (0x50 | (0x2a << 8)) >>> 5,
+    });
     expect(parseVp8FrameTag(Uint8Array.of(0x31, 0, 0))).toMatchObject({ keyframe: false, showFrame: true });
   });
 });

@@ -21,7 +21,8 @@ describe('npm run audit:demo', () => {
     expect(r.control.summary.verdict).toBe('NOT BLIND');
     expect(r.ok).toBe(true);
     for (const run of [r.encrypted, r.control]) {
-      for (const f of ['report.md', 'report.html', 'summary.json']) expect(fs.existsSync(path.join(run.dir, f)), `${run.label}/${f}`).toBe(true);
+      for (const f of ['report.md', 'report.html', 'summary.json'])
+        expect(fs.existsSync(path.join(run.dir, f)), `${run.label}/${f}`).toBe(true);
     }
   }, 240_000);
 });

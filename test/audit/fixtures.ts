@@ -48,10 +48,43 @@ export function encodeSources(dir: string): Sources {
   const vp8File = path.join(dir, 'src-vp8.ivf');
   const vp9File = path.join(dir, 'src-vp9.ivf');
   const opusFile = path.join(dir, 'src-tone.ogg');
-  const realtime = ['-deadline', 'realtime', '-cpu-used', '8', '-lag-in-frames', '0', '-auto-alt-ref', '0', '-g', '15', '-b:v', '300k', '-pix_fmt', 'yuv420p'];
+  const realtime = [
+    '-deadline',
+    'realtime',
+    '-cpu-used',
+    '8',
+    '-lag-in-frames',
+    '0',
+    '-auto-alt-ref',
+    '0',
+    '-g',
+    '15',
+    '-b:v',
+    '300k',
+    '-pix_fmt',
+    'yuv420p',
+  ];
   ffmpeg(['-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=15', '-t', '2', '-c:v', 'libvpx', ...realtime, vp8File]);
   ffmpeg(['-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=15', '-t', '2', '-c:v', 'libvpx-vp9', ...realtime, vp9File]);
-  ffmpeg(['-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000', '-t', '2', '-ac', '1', '-c:a', 'libopus', '-application', 'voip', '-b:a', '32k', '-frame_duration', '20', opusFile]);
+  ffmpeg([
+    '-f',
+    'lavfi',
+    '-i',
+    'sine=frequency=440:sample_rate=48000',
+    '-t',
+    '2',
+    '-ac',
+    '1',
+    '-c:a',
+    'libopus',
+    '-application',
+    'voip',
+    '-b:a',
+    '32k',
+    '-frame_duration',
+    '20',
+    opusFile,
+  ]);
   const video = (file: string, keyOf: (b0: number) => boolean): SourceFrame[] => {
     const ivf = readIvf(fs.readFileSync(file));
     if (!ivf.ok) throw new Error(`${file}: ${ivf.code}`);
@@ -220,8 +253,31 @@ export function packetise(codec: FixtureCodec, frames: readonly SourceFrame[], s
   });
   // Real-capture noise: RTX (PT+1, OSN + payload), a padding-only probe, a duplicate, a reordering.
   const copy = packets[3]!;
-  packets.splice(6, 0, { timeMs: copy.timeMs + 30, data: rtpPacket({ pt: pt + 1, seq: 1, ts: 0, ssrc: ssrc + 1, marker: false, extensions: [], payload: Uint8Array.of(0, 3, ...copy.data.subarray(24, 60)) }) });
-  packets.splice(9, 0, { timeMs: packets[8]!.timeMs, data: rtpPacket({ pt, seq: seq++, ts: frames[frames.length - 1]!.ts, ssrc, marker: false, extensions: [], payload: new Uint8Array(0), padding: 200 }) });
+  packets.splice(6, 0, {
+    timeMs: copy.timeMs + 30,
+    data: rtpPacket({
+      pt: pt + 1,
+      seq: 1,
+      ts: 0,
+      ssrc: ssrc + 1,
+      marker: false,
+      extensions: [],
+      payload: Uint8Array.of(0, 3, ...copy.data.subarray(24, 60)),
+    }),
+  });
+  packets.splice(9, 0, {
+    timeMs: packets[8]!.timeMs,
+    data: rtpPacket({
+      pt,
+      seq: seq++,
+      ts: frames[frames.length - 1]!.ts,
+      ssrc,
+      marker: false,
+      extensions: [],
+      payload: new Uint8Array(0),
+      padding: 200,
+    }),
+  });
   packets.splice(12, 0, packets[11]!);
   [packets[15], packets[16]] = [packets[16]!, packets[15]!];
   return { packets, payloadType: pt };
@@ -240,7 +296,13 @@ export interface FixtureProducer {
 const MIME: Record<FixtureCodec, string> = { vp8: 'video/VP8', vp9: 'video/VP9', opus: 'audio/opus' };
 
 /** Writes DIR/<meeting>-<instance>/ as server/tap/tap.ts does. Returns the instance folder. */
-export function writeTap(root: string, producers: readonly FixtureProducer[], signaling: readonly object[], meetingId = 'm1', instanceId = 'i1'): string {
+export function writeTap(
+  root: string,
+  producers: readonly FixtureProducer[],
+  signaling: readonly object[],
+  meetingId = 'm1',
+  instanceId = 'i1',
+): string {
   const dir = path.join(root, `${meetingId}-${instanceId}`);
   fs.mkdirSync(path.join(dir, 'producers'), { recursive: true });
   const src: Endpoint = { ip: [10, 0, 0, 1], port: 40000 };
@@ -265,8 +327,20 @@ export function writeTap(root: string, producers: readonly FixtureProducer[], si
       bytes: p.packetised.packets.reduce((n, k) => n + k.data.length, 0),
     };
   });
-  fs.writeFileSync(path.join(dir, 'index.json'), JSON.stringify({ meetingId, instanceId, startedAt: '2025-01-01T00:00:00.000Z', producers: entries }, null, 2));
-  fs.writeFileSync(path.join(dir, 'signaling.jsonl'), signaling.map((m, i) => JSON.stringify({ t: 1_700_000_000_000 + i, dir: i % 2 ? 'out' : 'in', participantId: 'p-alice', message: JSON.stringify(m) }) + '\n').join(''));
+  fs.writeFileSync(
+    path.join(dir, 'index.json'),
+    JSON.stringify({ meetingId, instanceId, startedAt: '2025-01-01T00:00:00.000Z', producers: entries }, null, 2),
+  );
+  fs.writeFileSync(
+    path.join(dir, 'signaling.jsonl'),
+    signaling
+      .map(
+        (m, i) =>
+          JSON.stringify({ t: 1_700_000_000_000 + i, dir: i % 2 ? 'out' : 'in', participantId: 'p-alice', message: JSON.stringify(m) }) +
+          '\n',
+      )
+      .join(''),
+  );
   return dir;
 }
 

@@ -9,7 +9,10 @@ afterAll(removeTempDirs);
 
 describe('command-line arguments', () => {
   it('takes DIR and the options in any order', () => {
-    expect(parseCliArgs(['--keys', 'k.json', 'tap', '--keep-media'])).toEqual({ ok: true, value: { dir: 'tap', keysFile: 'k.json', keepMedia: true, help: false } });
+    expect(parseCliArgs(['--keys', 'k.json', 'tap', '--keep-media'])).toEqual({
+      ok: true,
+      value: { dir: 'tap', keysFile: 'k.json', keepMedia: true, help: false },
+    });
     expect(parseCliArgs(['tap', '--ffmpeg=/opt/ffmpeg'])).toMatchObject({ ok: true, value: { dir: 'tap', ffmpeg: '/opt/ffmpeg' } });
   });
 

@@ -45,7 +45,9 @@ describe('key material search', () => {
   it('finds a key serialised as a byte array or as JSON.stringify(Uint8Array)', () => {
     const asObject = JSON.stringify(Object.fromEntries([...key32].map((b, i) => [String(i), b])));
     expect(scanText(JSON.stringify({ k: [...key32] })).some((h) => h.where.includes('byte-array'))).toBe(true);
-    expect(scanText(JSON.stringify({ message: JSON.stringify({ k: JSON.parse(asObject) }) })).some((h) => h.where.includes('byte-array'))).toBe(true);
+    expect(
+      scanText(JSON.stringify({ message: JSON.stringify({ k: JSON.parse(asObject) }) })).some((h) => h.where.includes('byte-array')),
+    ).toBe(true);
   });
 
   it('finds raw key bytes split across two RTP packets once the frame is reassembled', () => {
@@ -67,7 +69,9 @@ describe('key material search', () => {
   it('searches short keys (SFrame salts are 12 bytes) whole, and refuses keys too short to search', () => {
     const salt = new SeededBytes('salt').next(12);
     expect(needlesForKey('salt', salt).every((n) => n.length === 12 && n.offset === 0)).toBe(true);
-    expect(scanText(Buffer.from(salt).toString('hex'), [{ label: 'salt', hex: Buffer.from(salt).toString('hex') }]).map((h) => h.form)).toContain('hex');
+    expect(
+      scanText(Buffer.from(salt).toString('hex'), [{ label: 'salt', hex: Buffer.from(salt).toString('hex') }]).map((h) => h.form),
+    ).toContain('hex');
     expect(parseKeyHex('0102')).toMatchObject({ ok: false, code: 'TOO_SHORT' });
     expect(parseKeyHex('zz')).toMatchObject({ ok: false, code: 'BAD_HEX' });
     const s = new KeyScanner([{ label: 'bad', hex: 'nothex' }]);

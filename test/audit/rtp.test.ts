@@ -2,7 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { parseRtp, SequenceUnwrapper } from '../../scripts/audit/rtp.ts';
 import { rtpPacket } from './fixtures.ts';
 
-const base = { pt: 101, seq: 4242, ts: 0x12345678, ssrc: 0xdeadbeef, marker: true, extensions: [] as Array<[number, Uint8Array]>, payload: Uint8Array.of(1, 2, 3, 4, 5) };
+const base = {
+  pt: 101,
+  seq: 4242,
+  ts: 0x12345678,
+  ssrc: 0xdeadbeef,
+  marker: true,
+  extensions: [] as Array<[number, Uint8Array]>,
+  payload: Uint8Array.of(1, 2, 3, 4, 5),
+};
 
 function unwrapOk<T>(r: { ok: true; value: T } | { ok: false; code: string }): T {
   if (!r.ok) throw new Error(`expected ok, got ${r.code}`);
@@ -11,9 +19,23 @@ function unwrapOk<T>(r: { ok: true; value: T } | { ok: false; code: string }): T
 
 describe('RTP header parsing', () => {
   it('reads the fixed header and the payload after one-byte header extensions', () => {
-    const pkt = rtpPacket({ ...base, extensions: [[1, Uint8Array.of(0x30)], [4, Uint8Array.of(1, 2, 3)], [5, Uint8Array.of(0, 9)]] });
+    const pkt = rtpPacket({
+      ...base,
+      extensions: [
+        [1, Uint8Array.of(0x30)],
+        [4, Uint8Array.of(1, 2, 3)],
+        [5, Uint8Array.of(0, 9)],
+      ],
+    });
     const p = unwrapOk(parseRtp(pkt));
-    expect(p).toMatchObject({ marker: true, payloadType: 101, sequenceNumber: 4242, timestamp: 0x12345678, ssrc: 0xdeadbeef, extensionProfile: 0xbede });
+    expect(p).toMatchObject({
+      marker: true,
+      payloadType: 101,
+      sequenceNumber: 4242,
+      timestamp: 0x12345678,
+      ssrc: 0xdeadbeef,
+      extensionProfile: 0xbede,
+    });
     expect(p.extensions.map((e) => [e.id, [...e.data]])).toEqual([
       [1, [0x30]],
       [4, [1, 2, 3]],

@@ -53,7 +53,10 @@ describe('decision rules', () => {
   });
 
   it('is never BLIND when nothing was captured', () => {
-    expect(decideVerdict({ totalFrames: 0, producerFindings: [], keyFindings: [] })).toMatchObject({ verdict: 'NOT BLIND', reasons: [expect.stringContaining('nothing captured')] });
+    expect(decideVerdict({ totalFrames: 0, producerFindings: [], keyFindings: [] })).toMatchObject({
+      verdict: 'NOT BLIND',
+      reasons: [expect.stringContaining('nothing captured')],
+    });
     expect(decideVerdict({ totalFrames: 10, producerFindings: [], keyFindings: [] })).toEqual({ verdict: 'BLIND', reasons: [] });
   });
 

@@ -26,10 +26,16 @@ describe('SFrame structure of a stream', () => {
   it('accepts frames the key store encrypted, across a key change', async () => {
     const store = new SFrameKeyStore();
     const frames: Uint8Array[] = [];
-    for (const [kid, n] of [[0x10003n, 20], [0x20003n, 20]] as const) {
+    for (const [kid, n] of [
+      [0x10003n, 20],
+      [0x20003n, 20],
+    ] as const) {
       await store.setSendKey(kid, new Uint8Array(16).fill(Number(kid & 0xffn)));
       for (let i = 0; i < n; i++) {
-        const r = await store.encrypt('vp8', Uint8Array.from({ length: 200 }, (_, j) => (j === 0 ? (i % 10 === 0 ? 0x10 : 0x11) : j & 0xff)));
+        const r = await store.encrypt(
+          'vp8',
+          Uint8Array.from({ length: 200 }, (_, j) => (j === 0 ? (i % 10 === 0 ? 0x10 : 0x11) : j & 0xff)),
+        );
         if (!r.ok) throw new Error(r.error.message);
         frames.push(r.value.data);
       }
@@ -61,14 +67,25 @@ describe('SFrame structure of a stream', () => {
 
   it('tolerates small reordering but flags counters far behind the newest', () => {
     const kid = 0x10001n;
-    const { summary, verdicts } = check(framesWith([[kid, 5000n], [kid, 5002n], [kid, 5001n], [kid, 5003n], [kid, 5003n - BigInt(REPLAY_WINDOW) - 1n]]));
+    const { summary, verdicts } = check(
+      framesWith([
+        [kid, 5000n],
+        [kid, 5002n],
+        [kid, 5001n],
+        [kid, 5003n],
+        [kid, 5003n - BigInt(REPLAY_WINDOW) - 1n],
+      ]),
+    );
     expect(summary.reordered).toBe(1);
     expect(verdicts.map((v) => v.issue ?? 'ok')).toEqual(['ok', 'ok', 'ok', 'ok', 'CTR_REGRESSION']);
   });
 
   it('flags a (KID, CTR) reused for different bytes, but not a repeated frame', () => {
     const kid = 0x10001n;
-    const frames = framesWith([[kid, 1n], [kid, 2n]]);
+    const frames = framesWith([
+      [kid, 1n],
+      [kid, 2n],
+    ]);
     const reuse = framesWith([[kid, 2n]], 'other')[0]!;
     const { summary, verdicts } = check([...frames, frames[1]!, reuse]);
     expect(verdicts.map((v) => v.issue ?? 'ok')).toEqual(['ok', 'ok', 'ok', 'CTR_REUSED']);
@@ -76,20 +93,46 @@ describe('SFrame structure of a stream', () => {
   });
 
   it('does not trust a KID only one frame carries in the middle of the stream', () => {
-    const { verdicts } = check(framesWith([[0x10001n, 1n], [0x999999n, 3n], [0x10001n, 2n]]));
+    const { verdicts } = check(
+      framesWith([
+        [0x10001n, 1n],
+        [0x999999n, 3n],
+        [0x10001n, 2n],
+      ]),
+    );
     expect(verdicts.map((v) => v.issue ?? 'ok')).toEqual(['ok', 'KID_UNESTABLISHED', 'ok']);
   });
 
   it('accepts one fresh key at each edge of the capture (rotation just after it began, just before it ended)', () => {
-    const { summary, verdicts } = check(framesWith([[0x10000n, 0n], [0x20001n, 5n], [0x20001n, 6n], [0x30001n, 1n]]));
+    const { summary, verdicts } = check(
+      framesWith([
+        [0x10000n, 0n],
+        [0x20001n, 5n],
+        [0x20001n, 6n],
+        [0x30001n, 1n],
+      ]),
+    );
     expect(verdicts.map((v) => v.issue ?? 'ok')).toEqual(['ok', 'ok', 'ok', 'ok']);
     expect(summary.edgeKeyFrames).toBe(2);
   });
 
   it('does not accept at an edge a single-frame KID with an old counter, or several unestablished KIDs', () => {
-    const oldCtr = check(framesWith([[0x20001n, 5n], [0x20001n, 6n], [0x30001n, 900n]]));
+    const oldCtr = check(
+      framesWith([
+        [0x20001n, 5n],
+        [0x20001n, 6n],
+        [0x30001n, 900n],
+      ]),
+    );
     expect(oldCtr.verdicts.map((v) => v.issue ?? 'ok')).toEqual(['ok', 'ok', 'KID_UNESTABLISHED']);
-    const twoKids = check(framesWith([[0x20001n, 5n], [0x20001n, 6n], [0x30001n, 0n], [0x40001n, 1n]]));
+    const twoKids = check(
+      framesWith([
+        [0x20001n, 5n],
+        [0x20001n, 6n],
+        [0x30001n, 0n],
+        [0x40001n, 1n],
+      ]),
+    );
     expect(twoKids.verdicts.map((v) => v.issue ?? 'ok')).toEqual(['ok', 'ok', 'KID_UNESTABLISHED', 'KID_UNESTABLISHED']);
     expect(twoKids.summary.edgeKeyFrames).toBe(0);
   });

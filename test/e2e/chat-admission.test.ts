@@ -46,7 +46,8 @@ describe('encrypted chat', () => {
     const a = await openParticipant(browser, `${server.url}/?meeting=${meeting}&name=Alice&join=1`, 'alice');
     const b = await openParticipant(browser, `${server.url}/?meeting=${meeting}&name=Bob&join=1`, 'bob');
     try {
-      for (const p of [a, b]) await expect.poll(() => p.page.locator('[data-testid=tile][data-e2ee=ok]').count(), { timeout: 30_000 }).toBe(1);
+      for (const p of [a, b])
+        await expect.poll(() => p.page.locator('[data-testid=tile][data-e2ee=ok]').count(), { timeout: 30_000 }).toBe(1);
       await a.page.getByTestId('chat-toggle').click();
       await b.page.getByTestId('chat-toggle').click();
       const text = 'Meet at 10:30 — bring the draft ✓';
@@ -61,7 +62,9 @@ describe('encrypted chat', () => {
       tamperChat = true;
       await a.page.getByTestId('chat-input').fill('this one is tampered with');
       await a.page.getByTestId('chat-input').press('Enter');
-      await expect.poll(async () => (await e2eeSnapshot(b.page)).errors.filter((c) => c.startsWith('CHAT_')).length, { timeout: 5000 }).toBeGreaterThan(0);
+      await expect
+        .poll(async () => (await e2eeSnapshot(b.page)).errors.filter((c) => c.startsWith('CHAT_')).length, { timeout: 5000 })
+        .toBeGreaterThan(0);
       tamperChat = false;
       expect(tampered).toBeGreaterThan(0);
       expect(await bobLog.locator('li').count()).toBe(1);

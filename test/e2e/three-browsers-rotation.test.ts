@@ -6,7 +6,16 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import type { RunningServer } from '../../server/app.ts';
-import { cameraOverride, inboundStats, launchBrowser, openParticipant, resultsDir, totals, videoFramesDecodedFrom, withOpenPages } from '../../harness/browser.ts';
+import {
+  cameraOverride,
+  inboundStats,
+  launchBrowser,
+  openParticipant,
+  resultsDir,
+  totals,
+  videoFramesDecodedFrom,
+  withOpenPages,
+} from '../../harness/browser.ts';
 import { EPOCH_CLOCK, clickAt, e2eeSnapshot, epochSwitchTime, type E2eeSnapshot } from '../../harness/e2ee-page.ts';
 import { startTestBuildServer } from '../../harness/server.ts';
 
@@ -21,8 +30,7 @@ afterAll(async () => {
   await server?.close();
 });
 
-const dropsFrom = (s: E2eeSnapshot, id: string): number =>
-  Object.values(s.received[id]?.dropped ?? {}).reduce((a, b) => a + b, 0);
+const dropsFrom = (s: E2eeSnapshot, id: string): number => Object.values(s.received[id]?.dropped ?? {}).reduce((a, b) => a + b, 0);
 
 describe('three browsers, one leaves', () => {
   it('rotates the key on leave within a second and video keeps decoding', async () => {
@@ -70,7 +78,9 @@ describe('three browsers, one leaves', () => {
       expect(after[0]!.roster.sort()).toEqual([aId, bId].sort());
       expect(after[0]!.roster).not.toContain(carolId);
       const decodedAfter = await decodedOf();
-      console.log(`video frames decoded from the other member, before → 2.5 s after the switch: ${decodedBefore.map((n, i) => `${n} → ${decodedAfter[i]}`).join(', ')}`);
+      console.log(
+        `video frames decoded from the other member, before → 2.5 s after the switch: ${decodedBefore.map((n, i) => `${n} → ${decodedAfter[i]}`).join(', ')}`,
+      );
       expect(decodedAfter[0]).toBeGreaterThan(decodedBefore[0]! + 20);
       expect(decodedAfter[1]).toBeGreaterThan(decodedBefore[1]! + 20);
       // Frames under the new epoch decrypt on both sides.

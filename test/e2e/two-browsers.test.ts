@@ -70,7 +70,10 @@ describe.each(['script-transform', 'encoded-streams'] as const)('two browsers, E
       expect(sa.securityCode).toMatch(/\d/);
       expect(sa.securityCode).toBe(sb.securityCode);
       expect(await a.page.getByTestId('security-code').textContent()).toBe(sa.securityCode);
-      const width = await a.page.locator('[data-testid=tile] video').first().evaluate((v: HTMLVideoElement) => v.videoWidth);
+      const width = await a.page
+        .locator('[data-testid=tile] video')
+        .first()
+        .evaluate((v: HTMLVideoElement) => v.videoWidth);
       expect(width).toBeGreaterThan(0);
       await a.page.screenshot({ path: path.join(resultsDir(), `two-browsers-${transform}.png`) });
     });

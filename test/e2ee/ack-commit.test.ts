@@ -37,7 +37,10 @@ describe('ack (member → leader)', () => {
     expect(codeOf(verifyAck(ack, asAlice('carol')))).toBe('SENDER_MISMATCH');
   });
   it('rejects an ack from outside the roster', () => {
-    const fromCarol = createAck({ ...CTX, epoch: 1, participantId: 'carol', rosterHash: r1.hash, nonce: carol.nonces.issue() }, carol.identity);
+    const fromCarol = createAck(
+      { ...CTX, epoch: 1, participantId: 'carol', rosterHash: r1.hash, nonce: carol.nonces.issue() },
+      carol.identity,
+    );
     expect(codeOf(verifyAck(fromCarol, asAlice('carol')))).toBe('NOT_A_MEMBER');
   });
   it('rejects an ack for an epoch we do not lead', () => {
@@ -51,7 +54,13 @@ describe('ack (member → leader)', () => {
 });
 
 describe('commit (leader → everyone)', () => {
-  const asBob = (over: { from?: string; sendEpoch?: number; roster?: VerifiedRoster | undefined } = {}) => ({ ...CTX, from: 'alice', sendEpoch: 0, roster: r1, ...over });
+  const asBob = (over: { from?: string; sendEpoch?: number; roster?: VerifiedRoster | undefined } = {}) => ({
+    ...CTX,
+    from: 'alice',
+    sendEpoch: 0,
+    roster: r1,
+    ...over,
+  });
 
   it('is accepted from the leader of the epoch', () => {
     expect(verifyCommit(commit, asBob()).ok).toBe(true);

@@ -80,7 +80,14 @@ describe('lock and exclusions in the signed roster', () => {
 
   it('leaves excluded members out of the next roster the leader plans, and never re-adds them', () => {
     const present = () => true;
-    const members = planMembers({ selfId: 'alice', self: alice.announcement, head: r1.roster, isPresent: present, candidates: [carol.announcement, dave.announcement], excluded: new Set(['carol']) });
+    const members = planMembers({
+      selfId: 'alice',
+      self: alice.announcement,
+      head: r1.roster,
+      isPresent: present,
+      candidates: [carol.announcement, dave.announcement],
+      excluded: new Set(['carol']),
+    });
     expect(members.map((m) => m.participantId)).toEqual(['alice', 'bob', 'dave']);
   });
 });
@@ -157,7 +164,12 @@ describe('admission message, as the newcomer checks it', () => {
 
 describe('admission message, as a member checks it', () => {
   let deny: Admission;
-  const asBob = (from = 'alice', roster: VerifiedRoster | undefined = r1, departed: string[] = []) => ({ ...CTX, from, roster, departed: new Set(departed) });
+  const asBob = (from = 'alice', roster: VerifiedRoster | undefined = r1, departed: string[] = []) => ({
+    ...CTX,
+    from,
+    roster,
+    departed: new Set(departed),
+  });
 
   beforeAll(() => {
     deny = createAdmission({ roster: r1, leaderId: 'alice', newcomer: dave.announcement, decision: 'deny' }, alice.identity);
@@ -209,7 +221,13 @@ describe('admission message, as a member checks it', () => {
     const payload = encodeMessage({ type: 'roster', roster: r2.roster });
     expect(decodeMessage(payload)).toEqual({ ok: true, value: { type: 'roster', roster: r2.roster } });
     const json = JSON.parse(payload) as Record<string, unknown>;
-    for (const change of [{ locked: 'yes' }, { locked: undefined }, { excluded: ['carol', 'carol'] }, { excluded: ['bad id!'] }, { excluded: undefined }]) {
+    for (const change of [
+      { locked: 'yes' },
+      { locked: undefined },
+      { excluded: ['carol', 'carol'] },
+      { excluded: ['bad id!'] },
+      { excluded: undefined },
+    ]) {
       expect(codeOf(decodeMessage(JSON.stringify({ ...json, ...change })))).toBe('MALFORMED');
     }
   });

@@ -81,12 +81,45 @@ describe('encrypted chat', () => {
     inject(a, b.id, { type: 'chat', chat: { ...m, box: flipped(m.box, 30) } });
     inject(a, c.id, { type: 'chat', chat: m });
     inject(a, b.id, { type: 'chat', chat: { ...m, epoch: epoch + 5 } });
-    inject(a, n.id, { type: 'chat', chat: createChat({ meetingId: m.meetingId, instanceId: m.instanceId, epoch, senderId: n.id, seq: 1, text: 'hi', chatKey: systemRandom(32), identity: n.identity, random: systemRandom }) });
+    inject(a, n.id, {
+      type: 'chat',
+      chat: createChat({
+        meetingId: m.meetingId,
+        instanceId: m.instanceId,
+        epoch,
+        senderId: n.id,
+        seq: 1,
+        text: 'hi',
+        chatKey: systemRandom(32),
+        identity: n.identity,
+        random: systemRandom,
+      }),
+    });
     inject(a, b.id, { type: 'chat', chat: m });
     // Bob's own (valid) signature over a box sealed with some other key.
-    inject(a, b.id, { type: 'chat', chat: createChat({ meetingId: m.meetingId, instanceId: m.instanceId, epoch, senderId: b.id, seq: 9, text: 'x', chatKey: systemRandom(32), identity: b.identity, random: systemRandom }) });
+    inject(a, b.id, {
+      type: 'chat',
+      chat: createChat({
+        meetingId: m.meetingId,
+        instanceId: m.instanceId,
+        epoch,
+        senderId: b.id,
+        seq: 9,
+        text: 'x',
+        chatKey: systemRandom(32),
+        identity: b.identity,
+        random: systemRandom,
+      }),
+    });
     await h.sim.settle();
-    expect(codes(a)).toEqual(['CHAT_BAD_SIGNATURE', 'SENDER_MISMATCH', 'CHAT_UNKNOWN_EPOCH', 'CHAT_NOT_A_MEMBER', 'CHAT_REPLAY', 'CHAT_DECRYPT_FAILED']);
+    expect(codes(a)).toEqual([
+      'CHAT_BAD_SIGNATURE',
+      'SENDER_MISMATCH',
+      'CHAT_UNKNOWN_EPOCH',
+      'CHAT_NOT_A_MEMBER',
+      'CHAT_REPLAY',
+      'CHAT_DECRYPT_FAILED',
+    ]);
     expect(a.log.errors.map((e) => e.from)).toEqual([b.id, c.id, b.id, n.id, b.id, b.id]);
     expect(a.log.chats.map((x) => x.text)).toEqual(['original']);
     // The genuine key does open the genuine box: the rejections were not for lack of it.
@@ -147,7 +180,17 @@ describe('encrypted chat', () => {
     if (!a || !b || !c) throw new Error('setup');
     const old = a.agent.currentEpoch;
     const chatKey = secret(c, `epoch ${old} chat key`);
-    const m = createChat({ meetingId: 'harness', instanceId: lastRelayed(h, 'roster', a.id).message.roster.instanceId, epoch: old, senderId: c.id, seq: 1, text: 'you cannot get rid of me', chatKey, identity: c.identity, random: systemRandom });
+    const m = createChat({
+      meetingId: 'harness',
+      instanceId: lastRelayed(h, 'roster', a.id).message.roster.instanceId,
+      epoch: old,
+      senderId: c.id,
+      seq: 1,
+      text: 'you cannot get rid of me',
+      chatKey,
+      identity: c.identity,
+      random: systemRandom,
+    });
     const t0 = h.clock.now();
     // Delivered after the removal epoch, while Bob still holds the old key for in-flight messages.
     h.clock.setTimer(() => inject(b, c.id, encodeMessage({ type: 'chat', chat: m })), 2000);
@@ -185,7 +228,9 @@ describe('test-only secret export', () => {
     expect(secret(c, `epoch ${epoch} chat key`)).toEqual(secret(b, `epoch ${epoch} chat key`));
     // The blindness check the browser audit does on real captures.
     const wire = h.traffic.map((t) => t.payload).join('\n');
-    const leaked = everyone.flatMap((p) => p.log.secrets.filter((s) => wire.includes(toBase64Url(s.bytes))).map((s) => `${p.id}: ${s.label}`));
+    const leaked = everyone.flatMap((p) =>
+      p.log.secrets.filter((s) => wire.includes(toBase64Url(s.bytes))).map((s) => `${p.id}: ${s.label}`),
+    );
     expect(leaked).toEqual([]);
     expect(h.sim.check()).toEqual([]);
   });

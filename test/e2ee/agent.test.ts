@@ -26,7 +26,12 @@ function setup(opts: { seed?: number; filter?: FakeHubOptions['filter']; maxPayl
     ...(opts.filter ? { filter: opts.filter } : {}),
     ...(opts.maxPayloadChars ? { maxPayloadChars: opts.maxPayloadChars } : {}),
   });
-  const sim = new Simulation({ hub, env: clock, meetingId: 'agent-test', ...(opts.maxPayloadChars ? { maxPayloadChars: opts.maxPayloadChars } : {}) });
+  const sim = new Simulation({
+    hub,
+    env: clock,
+    meetingId: 'agent-test',
+    ...(opts.maxPayloadChars ? { maxPayloadChars: opts.maxPayloadChars } : {}),
+  });
   return { clock, hub, sim, traffic };
 }
 
@@ -135,14 +140,24 @@ describe('MeetingKeyAgent', () => {
     const headHash = rosterHash(head);
     // Bob (a member, or the server holding Bob's key) claims leadership while Alice is present.
     const members = [b, a, c].map((p) => memberFromAnnouncement(p.agent.ownAnnouncement));
-    const forged = createRoster({ meetingId: head.meetingId, instanceId: head.instanceId, epoch: head.epoch + 1, prevHash: headHash, members }, b.identity);
+    const forged = createRoster(
+      { meetingId: head.meetingId, instanceId: head.instanceId, epoch: head.epoch + 1, prevHash: headHash, members },
+      b.identity,
+    );
     const before = c.agent.currentEpoch;
     c.agent.onRelay(b.id, encodeMessage({ type: 'roster', roster: forged.roster }));
     // The server relaying the same roster as if it came from the leader does not help.
     c.agent.onRelay(a.id, encodeMessage({ type: 'roster', roster: forged.roster }));
     // Nor does a key message Bob signs for that epoch.
     const bobDh = dhKeyPairFromSeed(systemRandom(32));
-    const keys = createKeysMessage({ roster: forged, epochKey: systemRandom(32), recipients: [{ participantId: c.id, dhKey: c.agent.ownAnnouncement.dhKey, echo: c.agent.ownAnnouncement.nonce }], identity: b.identity, dh: bobDh, random: systemRandom });
+    const keys = createKeysMessage({
+      roster: forged,
+      epochKey: systemRandom(32),
+      recipients: [{ participantId: c.id, dhKey: c.agent.ownAnnouncement.dhKey, echo: c.agent.ownAnnouncement.nonce }],
+      identity: b.identity,
+      dh: bobDh,
+      random: systemRandom,
+    });
     c.agent.onRelay(b.id, encodeMessage({ type: 'keys', keys }));
     await s.sim.settle();
     expect(codes(c)).toEqual(['NOT_LEADER', 'NOT_LEADER', 'UNKNOWN_EPOCH']);

@@ -22,7 +22,11 @@ describe('announcement', () => {
   it('rejects a swapped X25519 key, identity key or nonce (all signed)', () => {
     const a = participant('alice').announcement;
     const other = participant('mallory').announcement;
-    for (const tampered of [{ ...a, dhKey: other.dhKey }, { ...a, identityKey: other.identityKey }, { ...a, nonce: other.nonce }]) {
+    for (const tampered of [
+      { ...a, dhKey: other.dhKey },
+      { ...a, identityKey: other.identityKey },
+      { ...a, nonce: other.nonce },
+    ]) {
       expect(codeOf(verifyAnnouncement(tampered, { ...CTX, from: 'alice' }))).toBe('BAD_SIGNATURE');
     }
   });
@@ -66,7 +70,13 @@ describe('verified-announcement cache', () => {
     expect(cache.has(VerifiedAnnouncements.key(announcementBytes(a), a))).toBe(true);
     expect(verifyAnnouncement({ ...a }, CTX, cache).ok).toBe(true);
     // Anything signed or the signature itself changed: checked again, and rejected.
-    for (const tampered of [{ ...a, signature: flipped(a.signature) }, { ...a, name: 'Mallory' }, { ...a, dhKey: other.dhKey }, { ...a, identityKey: other.identityKey }, { ...a, nonce: other.nonce }]) {
+    for (const tampered of [
+      { ...a, signature: flipped(a.signature) },
+      { ...a, name: 'Mallory' },
+      { ...a, dhKey: other.dhKey },
+      { ...a, identityKey: other.identityKey },
+      { ...a, nonce: other.nonce },
+    ]) {
       expect(codeOf(verifyAnnouncement(tampered, { ...CTX, from: 'alice' }, cache))).toBe('BAD_SIGNATURE');
     }
     // The non-signature checks still run on a hit.

@@ -1,5 +1,14 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { chatAd, chatSignedBytes, checkChatText, createChat, deriveChatKey, openChat, type ChatCheck, type ChatMessage } from '../../shared/e2ee/chat.ts';
+import {
+  chatAd,
+  chatSignedBytes,
+  checkChatText,
+  createChat,
+  deriveChatKey,
+  openChat,
+  type ChatCheck,
+  type ChatMessage,
+} from '../../shared/e2ee/chat.ts';
 import { decodeMessage, encodeMessage } from '../../shared/e2ee/wire.ts';
 import { SIZE } from '../../shared/e2ee/constants.ts';
 import { deriveFrameKeys } from '../../shared/e2ee/sender-keys.ts';
@@ -16,7 +25,12 @@ let r1: VerifiedRoster, r2: VerifiedRoster;
 let key1: Uint8Array, key2: Uint8Array;
 
 beforeAll(async () => {
-  [alice, bob, carol, dave] = ['alice', 'bob', 'carol', 'dave'].map((id) => participant(id)) as [TestParticipant, TestParticipant, TestParticipant, TestParticipant];
+  [alice, bob, carol, dave] = ['alice', 'bob', 'carol', 'dave'].map((id) => participant(id)) as [
+    TestParticipant,
+    TestParticipant,
+    TestParticipant,
+    TestParticipant,
+  ];
   r1 = rosterOf([alice, bob, carol], 1);
   r2 = rosterOf([alice, bob, carol, dave], 2, r1);
   key1 = await deriveChatKey(systemRandom(32), { ...CTX, epoch: 1 });

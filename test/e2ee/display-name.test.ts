@@ -48,17 +48,24 @@ describe('display names', () => {
     expect(describeRoster(r.roster).members.map((m) => m.name)).toEqual(['Alice', 'Bob B.']);
     // The leader signs a roster that renames Bob: Bob's own announcement signature no longer matches.
     const renamed = rosterOf([alice, { ...bob, announcement: { ...bob.announcement, name: 'Boss' } }], 1);
-    expect(codeOf(verifyRoster(renamed.roster, { ...CTX, from: 'alice', self: alice.announcement, head: null, departed: new Set() }))).toBe('ROSTER_BAD_ANNOUNCEMENT');
+    expect(codeOf(verifyRoster(renamed.roster, { ...CTX, from: 'alice', self: alice.announcement, head: null, departed: new Set() }))).toBe(
+      'ROSTER_BAD_ANNOUNCEMENT',
+    );
   });
 
   it('is validated at the wire boundary', () => {
-    const json = JSON.parse(encodeMessage({ type: 'announce', announcement: participant('alice').announcement })) as Record<string, unknown>;
+    const json = JSON.parse(encodeMessage({ type: 'announce', announcement: participant('alice').announcement })) as Record<
+      string,
+      unknown
+    >;
     expect(decodeMessage(JSON.stringify(json)).ok).toBe(true);
-    for (const name of ['x'.repeat(65), 'a\u202Eb', 7, undefined]) expect(codeOf(decodeMessage(JSON.stringify({ ...json, name })))).toBe('MALFORMED');
+    for (const name of ['x'.repeat(65), 'a\u202Eb', 7, undefined])
+      expect(codeOf(decodeMessage(JSON.stringify({ ...json, name })))).toBe('MALFORMED');
   });
 
   it('is refused when the agent is created with an invalid one', () => {
-    const make = (displayName: string) => new MeetingKeyAgent({ ...CTX, selfId: 'alice', identity: generateIdentity(), displayName, send: () => {} });
+    const make = (displayName: string) =>
+      new MeetingKeyAgent({ ...CTX, selfId: 'alice', identity: generateIdentity(), displayName, send: () => {} });
     expect(make('Alice').ownAnnouncement.name).toBe('Alice');
     expect(() => make('x'.repeat(65))).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
   });

@@ -21,7 +21,11 @@ export interface TestParticipant {
 }
 
 /** A participant whose display name is its ID, capitalised ('alice' → 'Alice'), unless given. */
-export function participant(id: string, ctx: { meetingId: string; instanceId: string } = CTX, name = id.charAt(0).toUpperCase() + id.slice(1)): TestParticipant {
+export function participant(
+  id: string,
+  ctx: { meetingId: string; instanceId: string } = CTX,
+  name = id.charAt(0).toUpperCase() + id.slice(1),
+): TestParticipant {
   const identity = generateIdentity();
   const dh = dhKeyPairFromSeed(systemRandom(32));
   const nonces = new LivenessNonces(systemRandom);
@@ -39,11 +43,20 @@ export function rosterOf(
 ): VerifiedRoster {
   const leader = signer ?? members[0];
   if (!leader) throw new Error('empty roster');
-  return createRoster({ ...CTX, epoch, prevHash: prev?.hash ?? GENESIS_HASH, members: members.map((m) => memberFromAnnouncement(m.announcement)), ...policy }, leader.identity);
+  return createRoster(
+    { ...CTX, epoch, prevHash: prev?.hash ?? GENESIS_HASH, members: members.map((m) => memberFromAnnouncement(m.announcement)), ...policy },
+    leader.identity,
+  );
 }
 
 /** The key message the roster's leader would send, echoing each recipient's latest nonce. */
-export function keysFor(roster: VerifiedRoster, leader: TestParticipant, recipients: readonly TestParticipant[], epochKey = systemRandom(32), echo?: (p: TestParticipant) => Uint8Array): KeysMessage {
+export function keysFor(
+  roster: VerifiedRoster,
+  leader: TestParticipant,
+  recipients: readonly TestParticipant[],
+  epochKey = systemRandom(32),
+  echo?: (p: TestParticipant) => Uint8Array,
+): KeysMessage {
   return createKeysMessage({
     roster,
     epochKey,

@@ -51,7 +51,11 @@ export async function wait(h: Harness, ms: number): Promise<void> {
 }
 
 /** The newest relayed message of a type (optionally from one sender), decoded. */
-export function lastRelayed<T extends WireMessage['type']>(h: Harness, type: T, from?: string): { relayed: Relayed; message: Extract<WireMessage, { type: T }> } {
+export function lastRelayed<T extends WireMessage['type']>(
+  h: Harness,
+  type: T,
+  from?: string,
+): { relayed: Relayed; message: Extract<WireMessage, { type: T }> } {
   for (let i = h.traffic.length - 1; i >= 0; i--) {
     const t = h.traffic[i];
     if (!t || (from !== undefined && t.from !== from) || !t.payload.includes(`"t":"${type}"`)) continue;
@@ -71,4 +75,5 @@ export const codes = (p: SimParticipant): string[] => p.log.errors.map((e) => e.
 export const rosterIds = (p: SimParticipant): string[] => p.log.roster?.members.map((m) => m.participantId) ?? [];
 
 /** Every epoch this participant ever held a key for. */
-export const keyedEpochs = (p: SimParticipant): number[] => [...new Set([...p.log.received.keys(), ...p.log.sent.keys()])].sort((a, b) => a - b);
+export const keyedEpochs = (p: SimParticipant): number[] =>
+  [...new Set([...p.log.received.keys(), ...p.log.sent.keys()])].sort((a, b) => a - b);

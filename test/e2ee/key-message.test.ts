@@ -19,7 +19,16 @@ beforeAll(() => {
 });
 
 function asBob(overrides: Partial<KeysCheck> = {}): KeysCheck {
-  return { ...CTX, selfId: 'bob', from: 'alice', roster: r1, lastEpoch: 0, dh: bob.dh, acceptableEchoes: bob.nonces.acceptable(), ...overrides };
+  return {
+    ...CTX,
+    selfId: 'bob',
+    from: 'alice',
+    roster: r1,
+    lastEpoch: 0,
+    dh: bob.dh,
+    acceptableEchoes: bob.nonces.acceptable(),
+    ...overrides,
+  };
 }
 const codeOf = (r: { ok: boolean; error?: { code: string } }) => (r.ok ? 'ok' : r.error?.code);
 
@@ -50,9 +59,16 @@ describe('key message', () => {
     expect(codeOf(openKeysMessage(onlyCarol, asBob()))).toBe('WRONG_RECIPIENT');
   });
 
-  it("rejects an entry readdressed to us: the AEAD binds the recipient", () => {
+  it('rejects an entry readdressed to us: the AEAD binds the recipient', () => {
     // Even a validly signed entry for "bob" that was encrypted to Carol's key does not open for Bob.
-    const readdressed = createKeysMessage({ roster: r1, epochKey, recipients: [{ participantId: 'bob', dhKey: carol.dh.publicKey, echo: bob.nonces.latest }], identity: alice.identity, dh: alice.dh, random: systemRandom });
+    const readdressed = createKeysMessage({
+      roster: r1,
+      epochKey,
+      recipients: [{ participantId: 'bob', dhKey: carol.dh.publicKey, echo: bob.nonces.latest }],
+      identity: alice.identity,
+      dh: alice.dh,
+      random: systemRandom,
+    });
     expect(codeOf(openKeysMessage(readdressed, asBob()))).toBe('DECRYPT_FAILED');
   });
 
@@ -69,7 +85,9 @@ describe('key message', () => {
     const newer = p.nonces.issue();
     p.nonces.consume(newer);
     const replayLike = keysFor(r, alice, [p], systemRandom(32), () => old);
-    expect(codeOf(openKeysMessage(replayLike, { ...asBob(), roster: r, dh: p.dh, acceptableEchoes: p.nonces.acceptable() }))).toBe('STALE_NONCE');
+    expect(codeOf(openKeysMessage(replayLike, { ...asBob(), roster: r, dh: p.dh, acceptableEchoes: p.nonces.acceptable() }))).toBe(
+      'STALE_NONCE',
+    );
   });
 
   it('rejects a key message echoing a nonce we never issued', () => {
@@ -100,7 +118,7 @@ describe('key message', () => {
     expect(codeOf(openKeysMessage(msg, asBob({ from: 'carol' })))).toBe('NOT_LEADER');
   });
 
-  it("rejects a key message naming a roster other than the verified one", () => {
+  it('rejects a key message naming a roster other than the verified one', () => {
     const other = rosterOf([alice, bob], 1);
     const m = keysFor(other, alice, [bob]);
     expect(codeOf(openKeysMessage(m, asBob()))).toBe('ROSTER_MISMATCH');

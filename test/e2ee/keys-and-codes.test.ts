@@ -54,7 +54,11 @@ describe('frame base keys (HKDF-SHA256 via WebCrypto)', () => {
   it('changes every key when the meeting, instance or epoch label changes', async () => {
     const key = systemRandom(32);
     const base = (await deriveFrameKeys(key, labels, ['a']))[0]?.baseKey;
-    for (const other of [{ ...labels, meetingId: 'x' }, { ...labels, instanceId: 'inst_2' }, { ...labels, epoch: 4 }]) {
+    for (const other of [
+      { ...labels, meetingId: 'x' },
+      { ...labels, instanceId: 'inst_2' },
+      { ...labels, epoch: 4 },
+    ]) {
       expect((await deriveFrameKeys(key, other, ['a']))[0]?.baseKey).not.toEqual(base);
     }
   });
@@ -63,7 +67,9 @@ describe('frame base keys (HKDF-SHA256 via WebCrypto)', () => {
     const key = systemRandom(32);
     const subtle = globalThis.crypto.subtle;
     const ikm = await subtle.importKey('raw', new Uint8Array(key), 'HKDF', false, ['deriveBits']);
-    const salt = new Uint8Array(transcript('e2ee-meet/v1/sframe-epoch', { u32: 1 }, labels.meetingId, labels.instanceId, { u64: labels.epoch }));
+    const salt = new Uint8Array(
+      transcript('e2ee-meet/v1/sframe-epoch', { u32: 1 }, labels.meetingId, labels.instanceId, { u64: labels.epoch }),
+    );
     const info = new Uint8Array(transcript('e2ee-meet/v1/sframe-base-key', { u64: labels.epoch }, { u32: 0 }, 'a'));
     const expected = new Uint8Array(await subtle.deriveBits({ name: 'HKDF', hash: 'SHA-256', salt, info }, ikm, 256));
     expect((await deriveFrameKeys(key, labels, ['a']))[0]?.baseKey).toEqual(expected);
@@ -77,14 +83,18 @@ describe('frame base keys (HKDF-SHA256 via WebCrypto)', () => {
       const key = systemRandom(32);
       const ikm = await subtle.importKey('raw', new Uint8Array(key), 'HKDF', false, ['deriveBits']);
       const salt = new Uint8Array(transcript('e2ee-meet/v1/sframe-epoch', { u32: 1 }, l.meetingId, l.instanceId, { u64: l.epoch }));
-      const webcrypto = async (info: Uint8Array): Promise<Uint8Array> => new Uint8Array(await subtle.deriveBits({ name: 'HKDF', hash: 'SHA-256', salt, info: new Uint8Array(info) }, ikm, 256));
+      const webcrypto = async (info: Uint8Array): Promise<Uint8Array> =>
+        new Uint8Array(await subtle.deriveBits({ name: 'HKDF', hash: 'SHA-256', salt, info: new Uint8Array(info) }, ikm, 256));
       const keys = await deriveFrameKeys(key, l, members);
       for (const [i, id] of members.entries()) {
         expect(keys[i]?.baseKey).toEqual(await webcrypto(transcript('e2ee-meet/v1/sframe-base-key', { u64: l.epoch }, { u32: i }, id)));
       }
       expect(await deriveChatKey(key, l)).toEqual(await webcrypto(chatKeyInfo(l)));
       const ring = new EpochKeyRing('bob');
-      const roster = { roster: { meetingId: l.meetingId, instanceId: l.instanceId, epoch, members: members.map((participantId) => ({ participantId })) }, hash: new Uint8Array(32) } as unknown as VerifiedRoster;
+      const roster = {
+        roster: { meetingId: l.meetingId, instanceId: l.instanceId, epoch, members: members.map((participantId) => ({ participantId })) },
+        hash: new Uint8Array(32),
+      } as unknown as VerifiedRoster;
       const installed = ring.install(roster, key.slice());
       expect(installed.own.baseKey).toEqual(keys[1]?.baseKey);
       expect(installed.senders.map((k) => k.participantId)).toEqual(members.filter((m) => m !== 'bob'));

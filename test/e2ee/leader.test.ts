@@ -111,9 +111,19 @@ describe('leader: starting epochs', () => {
     const w = aloneAtZero();
     w.arrive('bob');
     // The window since the last epoch (t = 0) is still open at t = 100: wait until it closes.
-    expect(armed(w.step((s, ctx) => leader.candidatesChanged(s, ctx, 100)), 'flush')).toMatchObject({ at: batchMs });
+    expect(
+      armed(
+        w.step((s, ctx) => leader.candidatesChanged(s, ctx, 100)),
+        'flush',
+      ),
+    ).toMatchObject({ at: batchMs });
     w.arrive('carol');
-    expect(armed(w.step((s, ctx) => leader.candidatesChanged(s, ctx, 150)), 'flush')).toBeUndefined();
+    expect(
+      armed(
+        w.step((s, ctx) => leader.candidatesChanged(s, ctx, 150)),
+        'flush',
+      ),
+    ).toBeUndefined();
     w.arrive('dave');
     w.step((s, ctx) => leader.candidatesChanged(s, ctx, 200));
     const out = w.step((s, ctx) => leader.flush(s, ctx, batchMs));
@@ -132,7 +142,12 @@ describe('leader: starting epochs', () => {
 
   it('waits a full window after a failover, so departures arriving together share one epoch', () => {
     const w = aloneAtZero();
-    expect(armed(w.step((s, ctx) => leader.markDirty(s, ctx, 5000, true)), 'flush')).toMatchObject({ at: 5000 + batchMs });
+    expect(
+      armed(
+        w.step((s, ctx) => leader.markDirty(s, ctx, 5000, true)),
+        'flush',
+      ),
+    ).toMatchObject({ at: 5000 + batchMs });
   });
 
   it('continues the numbering it saw when it starts a new chain', () => {

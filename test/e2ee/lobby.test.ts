@@ -61,7 +61,12 @@ describe('locking the meeting', () => {
     const [a, b] = await meeting(h, ['Alice', 'Bob']);
     if (!a || !b) throw new Error('setup');
     const codeOf = (r: { ok: boolean; error?: { code: string } }) => (r.ok ? 'ok' : r.error?.code);
-    expect([b.agent.setLocked(true), b.agent.admit(a.id), b.agent.deny(a.id), b.agent.remove(a.id)].map(codeOf)).toEqual(['NOT_LEADER', 'NOT_LEADER', 'NOT_LEADER', 'NOT_LEADER']);
+    expect([b.agent.setLocked(true), b.agent.admit(a.id), b.agent.deny(a.id), b.agent.remove(a.id)].map(codeOf)).toEqual([
+      'NOT_LEADER',
+      'NOT_LEADER',
+      'NOT_LEADER',
+      'NOT_LEADER',
+    ]);
     expect(codeOf(a.agent.admit(b.id))).toBe('NOT_IN_LOBBY');
     expect(codeOf(a.agent.deny(b.id))).toBe('NOT_IN_LOBBY');
     expect(codeOf(a.agent.remove('stranger'))).toBe('NOT_A_MEMBER');
@@ -86,7 +91,10 @@ describe('the lobby', () => {
     expect(n.log.statuses.at(-1)).toEqual({ state: 'lobby', by: { participantId: a.id, fingerprint: fingerprint(a.identity.publicKey) } });
     expect(keyedEpochs(n)).toEqual([]);
     expect(n.log.secrets.filter((s) => s.label.includes('epoch'))).toEqual([]);
-    expect(a.log.lobby).toEqual({ locked: true, waiting: [{ participantId: n.id, name: 'Nina', fingerprint: fingerprint(n.identity.publicKey) }] });
+    expect(a.log.lobby).toEqual({
+      locked: true,
+      waiting: [{ participantId: n.id, name: 'Nina', fingerprint: fingerprint(n.identity.publicKey) }],
+    });
     expect(a.agent.waiting.map((w) => w.participantId)).toEqual([n.id]);
     expect(rosterIds(b)).toEqual([a.id, b.id]);
     expect(a.agent.currentEpoch).toBe(before); // nobody new holds a key, so no rotation
@@ -156,7 +164,13 @@ describe('the lobby', () => {
     const [a, s] = await meeting(h, ['Alice', 'Sam']); // Sam: a participant the server runs
     if (!a || !s) throw new Error('setup');
     const n = await h.sim.join({ name: 'Nina' });
-    inject(n, s.id, { type: 'admission', admission: createAdmission({ roster: headOf(h, a.id), leaderId: s.id, newcomer: n.agent.ownAnnouncement, decision: 'wait' }, s.identity) });
+    inject(n, s.id, {
+      type: 'admission',
+      admission: createAdmission(
+        { roster: headOf(h, a.id), leaderId: s.id, newcomer: n.agent.ownAnnouncement, decision: 'wait' },
+        s.identity,
+      ),
+    });
     await h.sim.settle();
     expect(n.log.statuses.map((x) => x.state)).toEqual(['waiting-for-key', 'lobby', 'ok']);
     expect(n.log.statuses[1]?.by?.fingerprint).toBe(fingerprint(s.identity.publicKey));

@@ -50,7 +50,16 @@ function expectClean(r: RealScenarioResult): void {
 
 describe('key agreement over the real server', () => {
   it('N=3: joins, leaves and leader departures keep everyone on one key and roster (three rounds)', async () => {
-    const r = await runRealScenario({ url: server.url, seed: 3, participants: 3, rounds: 3, leaveRate: 0.3, leaderLeavesEvery: 3, timing: TIMING, trace: !!process.env['SIM_TRACE'] });
+    const r = await runRealScenario({
+      url: server.url,
+      seed: 3,
+      participants: 3,
+      rounds: 3,
+      leaveRate: 0.3,
+      leaderLeavesEvery: 3,
+      timing: TIMING,
+      trace: !!process.env['SIM_TRACE'],
+    });
     console.log(summary(3, r));
     expectClean(r);
     expect(r.peakMembers).toBe(3);
@@ -66,7 +75,17 @@ describe('key agreement over the real server', () => {
   });
 
   it('N=50: grows to 50 and back to 1 with random joins and leaves, including leader (and leader + successor) departures', async () => {
-    const r = await runRealScenario({ url: server.url, seed: 50, participants: 50, leaveRate: 0.15, multiRate: 0.5, multiSize: 4, leaderLeavesEvery: 5, timing: TIMING, trace: !!process.env['SIM_TRACE'] });
+    const r = await runRealScenario({
+      url: server.url,
+      seed: 50,
+      participants: 50,
+      leaveRate: 0.15,
+      multiRate: 0.5,
+      multiSize: 4,
+      leaderLeavesEvery: 5,
+      timing: TIMING,
+      trace: !!process.env['SIM_TRACE'],
+    });
     console.log(summary(50, r));
     expectClean(r);
     expect(r.peakMembers).toBe(50);

@@ -1,7 +1,15 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createAnnouncement, verifyAnnouncement, VerifiedAnnouncements } from '../../shared/e2ee/announcement.ts';
 import { initCrypto } from '../../shared/e2ee/primitives.ts';
-import { createRoster, expectedLeader, memberFromAnnouncement, rosterHash, verifyRoster, type RosterCheck, type VerifiedRoster } from '../../shared/e2ee/roster.ts';
+import {
+  createRoster,
+  expectedLeader,
+  memberFromAnnouncement,
+  rosterHash,
+  verifyRoster,
+  type RosterCheck,
+  type VerifiedRoster,
+} from '../../shared/e2ee/roster.ts';
 import { CTX, flipped, participant, rosterOf, type TestParticipant } from './fixtures.ts';
 
 beforeAll(initCrypto);
@@ -10,7 +18,12 @@ let alice: TestParticipant, bob: TestParticipant, carol: TestParticipant, dave: 
 let r1: VerifiedRoster;
 
 beforeAll(() => {
-  [alice, bob, carol, dave] = ['alice', 'bob', 'carol', 'dave'].map((id) => participant(id)) as [TestParticipant, TestParticipant, TestParticipant, TestParticipant];
+  [alice, bob, carol, dave] = ['alice', 'bob', 'carol', 'dave'].map((id) => participant(id)) as [
+    TestParticipant,
+    TestParticipant,
+    TestParticipant,
+    TestParticipant,
+  ];
   r1 = rosterOf([alice, bob, carol], 1);
 });
 
@@ -72,18 +85,35 @@ describe('roster signature and binding', () => {
   it('with a cache of verified announcements: accepts members verified on receipt, still rejects a forged entry', () => {
     const cache = new VerifiedAnnouncements(16);
     expect(verifyAnnouncement(dave.announcement, { ...CTX, from: 'dave' }, cache).ok).toBe(true);
-    const good = createRoster({ ...CTX, epoch: 1, prevHash: r1.roster.prevHash, members: [...r1.roster.members, memberFromAnnouncement(dave.announcement)] }, alice.identity);
-    expect(verifyRoster(good.roster, { ...check(bob, null), verifiedAnnouncements: cache })).toMatchObject({ ok: true, value: { kind: 'member' } });
+    const good = createRoster(
+      { ...CTX, epoch: 1, prevHash: r1.roster.prevHash, members: [...r1.roster.members, memberFromAnnouncement(dave.announcement)] },
+      alice.identity,
+    );
+    expect(verifyRoster(good.roster, { ...check(bob, null), verifiedAnnouncements: cache })).toMatchObject({
+      ok: true,
+      value: { kind: 'member' },
+    });
     const broken = { ...memberFromAnnouncement(dave.announcement), signature: flipped(dave.announcement.signature) };
     const bad = createRoster({ ...CTX, epoch: 1, prevHash: r1.roster.prevHash, members: [...r1.roster.members, broken] }, alice.identity);
     expect(codeOf(verifyRoster(bad.roster, { ...check(bob, null), verifiedAnnouncements: cache }))).toBe('ROSTER_BAD_ANNOUNCEMENT');
-    const renamed = createRoster({ ...CTX, epoch: 1, prevHash: r1.roster.prevHash, members: [...r1.roster.members, { ...memberFromAnnouncement(dave.announcement), name: 'Not Dave' }] }, alice.identity);
+    const renamed = createRoster(
+      {
+        ...CTX,
+        epoch: 1,
+        prevHash: r1.roster.prevHash,
+        members: [...r1.roster.members, { ...memberFromAnnouncement(dave.announcement), name: 'Not Dave' }],
+      },
+      alice.identity,
+    );
     expect(codeOf(verifyRoster(renamed.roster, { ...check(bob, null), verifiedAnnouncements: cache }))).toBe('ROSTER_BAD_ANNOUNCEMENT');
   });
 
   it('rejects a member whose announcement was made for another instance', () => {
     const old = participant('erin', { meetingId: CTX.meetingId, instanceId: 'inst_old' });
-    const r = createRoster({ ...CTX, epoch: 1, prevHash: r1.roster.prevHash, members: [...r1.roster.members, memberFromAnnouncement(old.announcement)] }, alice.identity);
+    const r = createRoster(
+      { ...CTX, epoch: 1, prevHash: r1.roster.prevHash, members: [...r1.roster.members, memberFromAnnouncement(old.announcement)] },
+      alice.identity,
+    );
     expect(codeOf(verifyRoster(r.roster, check(bob, null)))).toBe('ROSTER_BAD_ANNOUNCEMENT');
   });
 });
@@ -111,7 +141,13 @@ describe('roster chain', () => {
   });
 
   it("rejects changing a continuing member's keys", () => {
-    const newCarol = { ...carol, announcement: createAnnouncement({ ...CTX, participantId: 'carol', dhKey: dave.dh.publicKey, nonce: carol.nonces.latest }, carol.identity) };
+    const newCarol = {
+      ...carol,
+      announcement: createAnnouncement(
+        { ...CTX, participantId: 'carol', dhKey: dave.dh.publicKey, nonce: carol.nonces.latest },
+        carol.identity,
+      ),
+    };
     expect(codeOf(verifyRoster(rosterOf([alice, bob, newCarol], 2, r1).roster, check(bob, r1)))).toBe('ROSTER_ORDER');
   });
 

@@ -85,12 +85,19 @@ describe('security code against a malicious leader (agents built by hand)', () =
     const carol = make('carol', 'Carol');
     const members = [alice.announcement, bob.ownAnnouncement, carol.ownAnnouncement].map(memberFromAnnouncement);
     const recipients = [bob, carol].map(({ ownAnnouncement: a }) => ({ participantId: a.participantId, dhKey: a.dhKey, echo: a.nonce }));
-    for (const [agent, view] of [[bob, views.bob], [carol, views.carol]] as const) {
+    for (const [agent, view] of [
+      [bob, views.bob],
+      [carol, views.carol],
+    ] as const) {
       const roster = createRoster({ ...CTX, epoch: 1, prevHash: GENESIS_HASH, members, locked: view.locked ?? false }, alice.identity);
       const { identity, dh } = alice;
       const keys = createKeysMessage({ roster, epochKey: view.key, recipients, identity, dh, random: systemRandom });
       const commit = createCommit({ ...CTX, epoch: 1, leaderId: 'alice', rosterHash: roster.hash, reason: 'all-acked' }, alice.identity);
-      const messages: WireMessage[] = [{ type: 'roster', roster: roster.roster }, { type: 'keys', keys }, { type: 'commit', commit }];
+      const messages: WireMessage[] = [
+        { type: 'roster', roster: roster.roster },
+        { type: 'keys', keys },
+        { type: 'commit', commit },
+      ];
       for (const m of messages) agent.onRelay('alice', encodeMessage(m));
       await agent.idle();
       expect(agent.status).toBe('ok');

@@ -28,12 +28,20 @@ interface AdmissionCounts {
 }
 
 /** Runs a seeded join/leave schedule, checking the invariants after every change. */
-async function runScenario(s: Scenario): Promise<{ sim: Simulation; steps: number; traffic: Set<string>; hub: FakeHub; counts: AdmissionCounts }> {
+async function runScenario(
+  s: Scenario,
+): Promise<{ sim: Simulation; steps: number; traffic: Set<string>; hub: FakeHub; counts: AdmissionCounts }> {
   const rng = seededRandom(s.seed);
   const clock = new VirtualClock();
   // Every 43-character base64url token the server relays (32-byte values).
   const traffic = new Set<string>();
-  const hub = new FakeHub(clock, { rng, maxLatencyMs: s.maxLatencyMs ?? 20, tap: (_f, _t, payload) => { for (const t of payload.match(/[A-Za-z0-9_-]{43}/g) ?? []) traffic.add(t); } });
+  const hub = new FakeHub(clock, {
+    rng,
+    maxLatencyMs: s.maxLatencyMs ?? 20,
+    tap: (_f, _t, payload) => {
+      for (const t of payload.match(/[A-Za-z0-9_-]{43}/g) ?? []) traffic.add(t);
+    },
+  });
   const sim = new Simulation({ hub, env: clock, meetingId: 'sim-meeting' });
   let joined = 0;
   let steps = 0;
@@ -54,7 +62,10 @@ async function runScenario(s: Scenario): Promise<{ sim: Simulation; steps: numbe
     for (const w of waiting) {
       expect([w.log.state, w.log.received.size + w.log.sent.size], `${step}: ${w.id} waits`).toEqual(['lobby', 0]);
       const deny = rng() < policy.denyRate;
-      expect(deny ? leader.agent.deny(w.id) : leader.agent.admit(w.id), `${step}: decide on ${w.id}`).toEqual({ ok: true, value: undefined });
+      expect(deny ? leader.agent.deny(w.id) : leader.agent.admit(w.id), `${step}: decide on ${w.id}`).toEqual({
+        ok: true,
+        value: undefined,
+      });
       if (deny) denied.push(w);
     }
     await sim.settle();
@@ -78,7 +89,10 @@ async function runScenario(s: Scenario): Promise<{ sim: Simulation; steps: numbe
         const victim = sim.members.filter((m) => m !== leader)[Math.floor(rng() * (sim.members.length - 1))] as SimParticipant;
         expect(leader.agent.remove(victim.id)).toEqual({ ok: true, value: undefined });
         await sim.settle();
-        expect(victim.log.statuses.at(-1), `step ${steps}: ${victim.id} removed`).toMatchObject({ state: 'removed', reason: 'removed-by-leader' });
+        expect(victim.log.statuses.at(-1), `step ${steps}: ${victim.id} removed`).toMatchObject({
+          state: 'removed',
+          reason: 'removed-by-leader',
+        });
         sim.exclude(victim);
         counts.removed += 1;
       }
@@ -114,7 +128,10 @@ async function runScenario(s: Scenario): Promise<{ sim: Simulation; steps: numbe
     }
     await sim.settle();
     await resolveLobby(`step ${steps}: ${action}`);
-    if (process.env['SIM_TRACE']) console.log(`step ${steps}: ${action} -> ${sim.members.length} members, epoch ${sim.members[0]?.agent.currentEpoch}, t=${clock.now()}`);
+    if (process.env['SIM_TRACE'])
+      console.log(
+        `step ${steps}: ${action} -> ${sim.members.length} members, epoch ${sim.members[0]?.agent.currentEpoch}, t=${clock.now()}`,
+      );
     expect(sim.check(), `step ${steps}: ${action}`).toEqual([]);
   }
   return { sim, steps, traffic, hub, counts };
@@ -123,7 +140,8 @@ async function runScenario(s: Scenario): Promise<{ sim: Simulation; steps: numbe
 function keysNeverRelayed(sim: Simulation, traffic: Set<string>): string[] {
   const leaks: string[] = [];
   for (const p of [...sim.members, ...sim.departed, ...sim.excluded]) {
-    for (const [epoch, keys] of p.log.received) for (const k of keys.values()) if (traffic.has(toBase64Url(k))) leaks.push(`epoch ${epoch} key`);
+    for (const [epoch, keys] of p.log.received)
+      for (const k of keys.values()) if (traffic.has(toBase64Url(k))) leaks.push(`epoch ${epoch} key`);
     // Epoch keys, chat keys, X25519 private keys and wrap keys, from the test hook.
     for (const secret of p.log.secrets) if (traffic.has(toBase64Url(secret.bytes))) leaks.push(`${p.id}: ${secret.label}`);
   }
@@ -158,20 +176,33 @@ describe('simulated meeting with admission control', () => {
 const soak = (process.env['E2EE_SIM_SEEDS'] ?? '').match(/^(\d+)-(\d+)$/);
 describe.runIf(soak)('soak: many seeds', () => {
   const [from, to] = soak ? [Number(soak[1]), Number(soak[2])] : [0, -1];
-  it.each(Array.from({ length: to - from + 1 }, (_, i) => from + i))('seed %i', async (seed) => {
-    const maxLatencyMs = [20, 150, 600, 2500][seed % 4];
-    const admission = seed % 2 === 0 ? { admission: { lockRate: 0.3, denyRate: 0.25, removeRate: 0.15 } } : {};
-    const { sim, traffic, hub } = await runScenario({ seed, participants: 25, leaveRate: 0.35, leaderLeavesEvery: 4, ...admission, ...(maxLatencyMs ? { maxLatencyMs } : {}) });
-    expect(hub.violations).toEqual([]);
-    expect(keysNeverRelayed(sim, traffic)).toEqual([]);
-  }, 120_000);
+  it.each(Array.from({ length: to - from + 1 }, (_, i) => from + i))(
+    'seed %i',
+    async (seed) => {
+      const maxLatencyMs = [20, 150, 600, 2500][seed % 4];
+      const admission = seed % 2 === 0 ? { admission: { lockRate: 0.3, denyRate: 0.25, removeRate: 0.15 } } : {};
+      const { sim, traffic, hub } = await runScenario({
+        seed,
+        participants: 25,
+        leaveRate: 0.35,
+        leaderLeavesEvery: 4,
+        ...admission,
+        ...(maxLatencyMs ? { maxLatencyMs } : {}),
+      });
+      expect(hub.violations).toEqual([]);
+      expect(keysNeverRelayed(sim, traffic)).toEqual([]);
+    },
+    120_000,
+  );
 });
 
 describe('simulated meeting, larger', () => {
   it('keeps 50 participants keyed through random joins and leaves, including leader departures', async () => {
     const t0 = performance.now();
     const { sim, steps, traffic, hub } = await runScenario({ seed: 50, participants: 50, leaveRate: 0.3, leaderLeavesEvery: 7 });
-    console.log(`N=50: ${steps} steps, ${sim.members.length} members at the end, epoch ${sim.members[0]?.agent.currentEpoch}, ${Math.round(performance.now() - t0)} ms`);
+    console.log(
+      `N=50: ${steps} steps, ${sim.members.length} members at the end, epoch ${sim.members[0]?.agent.currentEpoch}, ${Math.round(performance.now() - t0)} ms`,
+    );
     expect(hub.violations).toEqual([]);
     expect(keysNeverRelayed(sim, traffic)).toEqual([]);
   }, 60_000);

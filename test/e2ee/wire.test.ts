@@ -72,7 +72,17 @@ describe('wire codec', () => {
   it('rejects an empty roster and an unknown commit reason', () => {
     const roster = JSON.parse(encodeMessage(samples[1] as WireMessage)) as Record<string, unknown>;
     expect(codeOf(decodeMessage(JSON.stringify({ ...roster, members: [] })))).toBe('MALFORMED');
-    const commit = { t: 'commit', v: 1, meeting: 'm', instance: 'i', epoch: 1, leader: 'alice', rosterHash: toBase64Url(new Uint8Array(32)), reason: 'because', sig: toBase64Url(new Uint8Array(64)) };
+    const commit = {
+      t: 'commit',
+      v: 1,
+      meeting: 'm',
+      instance: 'i',
+      epoch: 1,
+      leader: 'alice',
+      rosterHash: toBase64Url(new Uint8Array(32)),
+      reason: 'because',
+      sig: toBase64Url(new Uint8Array(64)),
+    };
     expect(codeOf(decodeMessage(JSON.stringify(commit)))).toBe('MALFORMED');
   });
 });

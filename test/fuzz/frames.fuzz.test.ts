@@ -233,14 +233,17 @@ describe('frame decryption under fuzzing', () => {
 
       if (d.expect.ok) {
         if (!r.ok) return fail(d, `genuine frame dropped: ${r.code} ${r.message}`);
-        if (r.kid !== d.expect.kid || !sameBytes(r.data, d.expect.plaintext)) return fail(d, 'genuine frame opened to the wrong bytes or KID');
-        if (!s.ok || s.value.owner !== d.via || !sameBytes(s.value.data, d.expect.plaintext)) return fail(d, 'key store disagrees on a genuine frame');
+        if (r.kid !== d.expect.kid || !sameBytes(r.data, d.expect.plaintext))
+          return fail(d, 'genuine frame opened to the wrong bytes or KID');
+        if (!s.ok || s.value.owner !== d.via || !sameBytes(s.value.data, d.expect.plaintext))
+          return fail(d, 'key store disagrees on a genuine frame');
         controlOk++;
       } else {
         if (r.ok) return fail(d, 'ACCEPTED a frame that must be dropped');
         if (!DROP_REASONS.includes(r.code)) return fail(d, `unknown drop reason ${String(r.code)}`);
         if (typeof r.message !== 'string' || r.message.length === 0) return fail(d, 'drop without a message');
-        if (!d.expect.reasons.includes(r.code)) return fail(d, `dropped as ${r.code}, expected ${d.expect.reasons.join('|')}: ${r.message}`);
+        if (!d.expect.reasons.includes(r.code))
+          return fail(d, `dropped as ${r.code}, expected ${d.expect.reasons.join('|')}: ${r.message}`);
         if (r.code === 'WRONG_SENDER') {
           if (!s.ok || s.value.owner !== d.trueOwner) return fail(d, 'key store did not open a re-routed genuine frame for its owner');
         } else if (s.ok) {
@@ -348,7 +351,9 @@ describe('frame decryption under fuzzing', () => {
           return d(w.slice(0, n), [truncationReason(f.codec, w, n)]);
         }
         case 'truncate-at-boundary': {
-          const n = rng.pick([clear, clear + header - 1, clear + header, clear + header + body - TAG, w.length - 1].filter((x) => x >= 0 && x < w.length));
+          const n = rng.pick(
+            [clear, clear + header - 1, clear + header, clear + header + body - TAG, w.length - 1].filter((x) => x >= 0 && x < w.length),
+          );
           return d(w.slice(0, n), [truncationReason(f.codec, w, n)]);
         }
         case 'extend':
@@ -389,7 +394,8 @@ describe('frame decryption under fuzzing', () => {
           fields[0] = (fields[0] ?? 0) | 0x80;
           fields[8] = (fields[8] ?? 0) | 0x01;
           const variant = rng.int(0, 2);
-          if (variant === 0) return d(concat(w.subarray(0, clear), Uint8Array.of(0xff), fields, w.subarray(clear + header)), ['UNKNOWN_KID']);
+          if (variant === 0)
+            return d(concat(w.subarray(0, clear), Uint8Array.of(0xff), fields, w.subarray(clear + header)), ['UNKNOWN_KID']);
           if (variant === 1) {
             // Claims 17 header bytes but the frame ends first.
             return d(concat(w.subarray(0, clear), Uint8Array.of(0xff), fields.subarray(0, rng.int(0, 15))), ['MALFORMED']);
@@ -466,8 +472,22 @@ describe('frame decryption under fuzzing', () => {
           expect: { ok: false, reasons: [bodyLen < TAG ? 'MALFORMED' : 'AUTH_FAILED'] },
         });
       }
-      for (const f of eveFrames) attacks.push({ category: 'unknown-kid', codec: f.codec, data: f.wire, via: rng.pick(['eve', 'alice']), expect: { ok: false, reasons: ['UNKNOWN_KID'] } });
-      for (const f of forged) attacks.push({ category: 'forged-known-kid', codec: f.codec, data: f.wire, via: 'alice', expect: { ok: false, reasons: ['AUTH_FAILED'] } });
+      for (const f of eveFrames)
+        attacks.push({
+          category: 'unknown-kid',
+          codec: f.codec,
+          data: f.wire,
+          via: rng.pick(['eve', 'alice']),
+          expect: { ok: false, reasons: ['UNKNOWN_KID'] },
+        });
+      for (const f of forged)
+        attacks.push({
+          category: 'forged-known-kid',
+          codec: f.codec,
+          data: f.wire,
+          via: 'alice',
+          expect: { ok: false, reasons: ['AUTH_FAILED'] },
+        });
       await deliverAll(rng.shuffle(attacks));
 
       // ---- phase 2: the genuine frames (the control), a few re-routed or held back
@@ -477,7 +497,15 @@ describe('frame decryption under fuzzing', () => {
         const commits = { kid: f.sender.kid, ctr: f.ctr };
         if (rng.chance(0.03)) {
           const wrong = rng.pick(members.filter((x) => x !== f.sender));
-          genuine.push({ category: 're-routed', codec: f.codec, data: f.wire, via: wrong.name, trueOwner: f.sender.name, commits, expect: { ok: false, reasons: ['WRONG_SENDER'] } });
+          genuine.push({
+            category: 're-routed',
+            codec: f.codec,
+            data: f.wire,
+            via: wrong.name,
+            trueOwner: f.sender.name,
+            commits,
+            expect: { ok: false, reasons: ['WRONG_SENDER'] },
+          });
           accepted.push(f);
           // eslint-disable-next-line no-dupe-else-if -- each rng.chance() draws a new number
         } else if (rng.chance(0.03)) {
@@ -490,7 +518,14 @@ describe('frame decryption under fuzzing', () => {
             const backing = concat(rng.bytes(before), f.wire, rng.bytes(rng.int(1, 64)));
             data = backing.subarray(before, before + f.wire.length);
           }
-          genuine.push({ category: 'genuine', codec: f.codec, data, via: f.sender.name, commits, expect: { ok: true, plaintext: f.plaintext, kid: f.sender.kid } });
+          genuine.push({
+            category: 'genuine',
+            codec: f.codec,
+            data,
+            via: f.sender.name,
+            commits,
+            expect: { ok: true, plaintext: f.plaintext, kid: f.sender.kid },
+          });
           accepted.push(f);
         }
       }
@@ -498,7 +533,8 @@ describe('frame decryption under fuzzing', () => {
 
       // ---- phase 3: replays and late frames
       const later: Delivery[] = [];
-      for (const f of replayPool) later.push({ category: 'replay', codec: f.codec, data: f.wire, via: f.sender.name, expect: { ok: false, reasons: ['REPLAY'] } });
+      for (const f of replayPool)
+        later.push({ category: 'replay', codec: f.codec, data: f.wire, via: f.sender.name, expect: { ok: false, reasons: ['REPLAY'] } });
       for (let i = held.length - 1; i >= 0; i--) {
         const h = held[i]!;
         if (h.dueRound > round) continue;
@@ -509,7 +545,14 @@ describe('frame decryption under fuzzing', () => {
         later.push(
           tooOld
             ? { category: 'late-too-old', codec: f.codec, data: f.wire, via: f.sender.name, expect: { ok: false, reasons: ['REPLAY'] } }
-            : { category: 'late-in-window', codec: f.codec, data: f.wire, via: f.sender.name, commits: { kid: f.sender.kid, ctr: f.ctr }, expect: { ok: true, plaintext: f.plaintext, kid: f.sender.kid } },
+            : {
+                category: 'late-in-window',
+                codec: f.codec,
+                data: f.wire,
+                via: f.sender.name,
+                commits: { kid: f.sender.kid, ctr: f.ctr },
+                expect: { ok: true, plaintext: f.plaintext, kid: f.sender.kid },
+              },
         );
       }
       await deliverAll(rng.shuffle(later));
@@ -539,7 +582,9 @@ describe('frame decryption under fuzzing', () => {
       expect(streams.reduce((n, s) => n + s.decrypted, 0)).toBe(e.decrypted);
     }
 
-    const lines = [...byCategory].map(([c, v]) => `  ${c.padEnd(22)} ${String(v.frames).padStart(6)}  ${[...v.reasons].map(([r, n]) => `${r}:${n}`).join(' ')}`);
+    const lines = [...byCategory].map(
+      ([c, v]) => `  ${c.padEnd(22)} ${String(v.frames).padStart(6)}  ${[...v.reasons].map(([r, n]) => `${r}:${n}`).join(' ')}`,
+    );
     console.log(
       [
         `frames fuzz (seed ${SEED.toString(16)}): ${delivered} frames through FrameCryptor.decrypt and ${storeCalls} through SFrameKeyStore.decrypt`,

@@ -1,7 +1,6 @@
 // A small seeded PRNG for the fuzz tests: mulberry32, so every run with the
 // same seed sends the same inputs and a failure can be replayed exactly.
 
-
 import { bytesToHex } from '../../shared/bytes.ts';
 export class Rng {
   private state: number;

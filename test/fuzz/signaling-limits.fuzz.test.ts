@@ -73,7 +73,11 @@ describe('signaling server: limits at the edge of the fuzzing', () => {
     const { a, b, ja, jb } = await meetingInProgress(server.url, `fuzz-utf8-${SEED.toString(16)}`);
     const c = await rawConn();
     // A valid-looking message with an overlong encoding and a stray continuation byte inside a string.
-    const bad = Buffer.concat([Buffer.from('{"id":1,"type":"relay","to":null,"payload":"'), Buffer.from([0xc0, 0x80, 0x80, 0xff]), Buffer.from('"}')]);
+    const bad = Buffer.concat([
+      Buffer.from('{"id":1,"type":"relay","to":null,"payload":"'),
+      Buffer.from([0xc0, 0x80, 0x80, 0xff]),
+      Buffer.from('"}'),
+    ]);
     c.ws.send(bad, { binary: false });
     await until(() => c.closed() !== undefined, 5_000, 'the connection to be failed');
     expect(c.closed()!.code).toBe(1007);

@@ -19,7 +19,7 @@ afterAll(async () => {
 });
 
 describe('signaling server: a race the fuzzing found', () => {
-  it('lets a join in when the meeting\'s last member leaves at the same moment (a fresh meeting, not INTERNAL)', async () => {
+  it("lets a join in when the meeting's last member leaves at the same moment (a fresh meeting, not INTERNAL)", async () => {
     // The fuzzer saw `join` answered INTERNAL "meeting is closing, try again":
     // getOrCreate handed out the existing room, the last member's `leave` ran
     // in the same microtask drain and closed it, then join() hit the closed
@@ -65,7 +65,9 @@ describe('signaling server: a race the fuzzing found', () => {
       }
       await until(() => arrived === cases.length * 2, 10_000, 'every create-transport to reach the gate');
       open();
-      const replies = await Promise.all(cases.map(async (c) => ({ meetingId: c.meetingId, reply: await c.join, rest: await Promise.all(c.all) })));
+      const replies = await Promise.all(
+        cases.map(async (c) => ({ meetingId: c.meetingId, reply: await c.join, rest: await Promise.all(c.all) })),
+      );
       const refused = replies.filter((r) => !(r.reply as { ok: boolean }).ok).map((r) => `${r.meetingId}: ${JSON.stringify(r.reply)}`);
       expect(refused).toEqual([]);
       for (const r of replies) {

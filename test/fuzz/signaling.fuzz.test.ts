@@ -19,7 +19,6 @@
 // matched one by one against the messages sent; a message with no reply at
 // all, or a reply nobody asked for, fails the test.
 
-
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../server/app.ts';
 import { startTestServer } from '../../harness/server.ts';
@@ -64,11 +63,10 @@ describe('signaling server under fuzzing', () => {
       sweep: sweepTable(),
       sweepAt: 0,
     };
-    const plans = [
-      ...Array.from({ length: PACED.count }, () => PACED),
-      ...Array.from({ length: GREEDY.count }, () => GREEDY),
-    ];
-    const fuzzers = await Promise.all(plans.map((_, i) => FuzzConn.open(server.url, `fuzzer-${i}${plans[i] === GREEDY ? '-greedy' : ''}`, arena)));
+    const plans = [...Array.from({ length: PACED.count }, () => PACED), ...Array.from({ length: GREEDY.count }, () => GREEDY)];
+    const fuzzers = await Promise.all(
+      plans.map((_, i) => FuzzConn.open(server.url, `fuzzer-${i}${plans[i] === GREEDY ? '-greedy' : ''}`, arena)),
+    );
 
     const relays = relayLoop(a, b, ja.participantId, jb.participantId);
     const started = performance.now();
@@ -90,13 +88,19 @@ describe('signaling server under fuzzing', () => {
     );
     const sendMs = performance.now() - started;
     // Every message gets exactly one reply; wait for the last ones.
-    await until(() => fuzzers.every((f) => f.replies >= f.sent.length || f.closed !== undefined), 20_000, 'a reply to every fuzz message').catch(() => {});
+    await until(
+      () => fuzzers.every((f) => f.replies >= f.sent.length || f.closed !== undefined),
+      20_000,
+      'a reply to every fuzz message',
+    ).catch(() => {});
     await sleep(200); // anything extra would arrive now
     const replyMs = performance.now() - started;
     const during = await relays.stop();
 
     const audits = fuzzers.map((f) => audit(f, arena));
-    const missing = fuzzers.map((f) => `${f.name}: ${f.sent.length} sent, ${f.replies} replies`).filter((_, i) => fuzzers[i]!.replies !== fuzzers[i]!.sent.length);
+    const missing = fuzzers
+      .map((f) => `${f.name}: ${f.sent.length} sent, ${f.replies} replies`)
+      .filter((_, i) => fuzzers[i]!.replies !== fuzzers[i]!.sent.length);
 
     // The fuzzers leave; the meeting must be back to its two members.
     await Promise.all(fuzzers.map((f) => f.close()));
@@ -129,8 +133,14 @@ describe('signaling server under fuzzing', () => {
           `in ${(sendMs / 1000).toFixed(1)} s, all replies by ${(replyMs / 1000).toFixed(1)} s`,
         `  processed ${total('processed')}, rate-limited ${total('rateLimited')}; replies: ${total('okResponses')} ok, ` +
           `${total('errorResponses')} error responses, ${total('errorNotices')} error notices`,
-        `  codes: ${[...codes].sort((x, y) => y[1] - x[1]).map(([c, n]) => `${c}:${n}`).join(' ')}`,
-        ...audits.map((x, i) => `  ${x.name.padEnd(16)} sent ${x.sent}, replies ${fuzzers[i]!.replies}: processed ${x.processed}, rate-limited ${x.rateLimited}`),
+        `  codes: ${[...codes]
+          .sort((x, y) => y[1] - x[1])
+          .map(([c, n]) => `${c}:${n}`)
+          .join(' ')}`,
+        ...audits.map(
+          (x, i) =>
+            `  ${x.name.padEnd(16)} sent ${x.sent}, replies ${fuzzers[i]!.replies}: processed ${x.processed}, rate-limited ${x.rateLimited}`,
+        ),
         `  members: ${during.roundTrips} relay round trips during the fuzzing (worst ${Math.round(during.worstMs)} ms), ${afterStats.roundTrips} after; ` +
           `${arena.fuzzersInM.size} fuzzer joins of M`,
       ].join('\n'),
@@ -154,9 +164,11 @@ describe('signaling server under fuzzing', () => {
     ] as const) {
       expect(log.notices.filter((n) => n.type === 'error')).toEqual([]);
       const strangers = log.notices.filter((n) => {
-        if (n.type === 'participant-joined' || n.type === 'participant-left') return !arena.fuzzersInM.has(n.participantId) && n.participantId !== jf.participantId;
+        if (n.type === 'participant-joined' || n.type === 'participant-left')
+          return !arena.fuzzersInM.has(n.participantId) && n.participantId !== jf.participantId;
         if (n.type === 'relay') return n.from !== other && !arena.fuzzersInM.has(n.from) && n.from !== jf.participantId;
-        if (n.type === 'producer-added' || n.type === 'producer-closed' || n.type === 'producer-paused') return !arena.fuzzersInM.has(n.participantId);
+        if (n.type === 'producer-added' || n.type === 'producer-closed' || n.type === 'producer-paused')
+          return !arena.fuzzersInM.has(n.participantId);
         if (n.type === 'active-speaker') return !arena.fuzzersInM.has(n.participantId) && !arena.memberIds.includes(n.participantId);
         return n.type !== 'consumer-closed';
       });

@@ -8,7 +8,10 @@ const parse = (o: unknown) => parseClientMessage(JSON.stringify(o));
 describe('signaling message validation', () => {
   it('accepts a well-formed join and defaults the mode to meeting', () => {
     const r = parse({ id: 1, type: 'join', v: PROTOCOL_VERSION, meetingId: 'standup-42', name: '  Ada  ' });
-    expect(r).toEqual({ ok: true, value: { id: 1, type: 'join', v: PROTOCOL_VERSION, meetingId: 'standup-42', name: 'Ada', mode: 'meeting' } });
+    expect(r).toEqual({
+      ok: true,
+      value: { id: 1, type: 'join', v: PROTOCOL_VERSION, meetingId: 'standup-42', name: 'Ada', mode: 'meeting' },
+    });
   });
 
   it('rejects text that is not JSON with BAD_JSON', () => {
@@ -27,7 +30,10 @@ describe('signaling message validation', () => {
   });
 
   it('rejects an unsupported protocol version with its own code', () => {
-    expect(parse({ id: 1, type: 'join', v: 99, meetingId: 'm', name: 'a' })).toMatchObject({ ok: false, error: { code: 'UNSUPPORTED_VERSION' } });
+    expect(parse({ id: 1, type: 'join', v: 99, meetingId: 'm', name: 'a' })).toMatchObject({
+      ok: false,
+      error: { code: 'UNSUPPORTED_VERSION' },
+    });
   });
 
   it.each([

@@ -30,7 +30,13 @@ describe('server configuration', () => {
   });
 
   it('rejects unknown options, bad numbers and half an HTTPS setup with a message', () => {
-    for (const argv of [['--prot', '1'], ['--port', 'abc'], ['--port', '70000'], ['--https-cert', 'c.pem'], ['--workers', '0']]) {
+    for (const argv of [
+      ['--prot', '1'],
+      ['--port', 'abc'],
+      ['--port', '70000'],
+      ['--https-cert', 'c.pem'],
+      ['--workers', '0'],
+    ]) {
       const c = parseConfig(argv, {}, '/repo');
       expect(isConfigError(c), argv.join(' ')).toBe(true);
     }

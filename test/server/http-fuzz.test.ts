@@ -45,9 +45,27 @@ function generator(seed: number): () => Fuzzed {
     `${method} ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\n${headers.map((h) => h + '\r\n').join('')}\r\n${body}`;
 
   const badPaths = [
-    '/..', '/../..', '/../../etc/passwd', '/%2e%2e/%2e%2e/etc/passwd', '/..%2f..%2fpackage.json', '/..%5c..%5cpackage.json',
-    '//etc/passwd', '/./././index.html', '/index.html/..', '/assets/../../package.json', '/.git/config', '/\\..\\..\\',
-    '/%00', '/index.html%00.js', '/%2f%2f', '/assets/', '/assets', '/?' + 'q'.repeat(100), '/#frag', '*', 'http://evil.example/',
+    '/..',
+    '/../..',
+    '/../../etc/passwd',
+    '/%2e%2e/%2e%2e/etc/passwd',
+    '/..%2f..%2fpackage.json',
+    '/..%5c..%5cpackage.json',
+    '//etc/passwd',
+    '/./././index.html',
+    '/index.html/..',
+    '/assets/../../package.json',
+    '/.git/config',
+    '/\\..\\..\\',
+    '/%00',
+    '/index.html%00.js',
+    '/%2f%2f',
+    '/assets/',
+    '/assets',
+    '/?' + 'q'.repeat(100),
+    '/#frag',
+    '*',
+    'http://evil.example/',
   ];
   const percent = (): string => {
     const parts = ['%', '%f', '%ff', '%FF', '%c0%af', '%e0%80', '%e2%82', '%ed%a0%80', '%g1', '%%', '%zz', '%0', '%2', '%80', '%fe%ff'];
@@ -67,10 +85,19 @@ function generator(seed: number): () => Fuzzed {
       'garbage-header',
       () => {
         const h = pick([
-          'NoColonHere', 'Bad Name: x', 'X: \u0001\u0002', 'Content-Length: -1', 'Content-Length: abc',
-          'Content-Length: 1\r\nContent-Length: 2', 'Transfer-Encoding: chunked\r\nContent-Length: 3',
-          'Transfer-Encoding: gzip, chunked, rubbish', ' folded: line', 'Host: a\r\nHost: b',
-          `X-Bin: ${bytes(int(1, 40)).toString('latin1')}`, ': empty-name', 'Expect: 100-continue',
+          'NoColonHere',
+          'Bad Name: x',
+          'X: \u0001\u0002',
+          'Content-Length: -1',
+          'Content-Length: abc',
+          'Content-Length: 1\r\nContent-Length: 2',
+          'Transfer-Encoding: chunked\r\nContent-Length: 3',
+          'Transfer-Encoding: gzip, chunked, rubbish',
+          ' folded: line',
+          'Host: a\r\nHost: b',
+          `X-Bin: ${bytes(int(1, 40)).toString('latin1')}`,
+          ': empty-name',
+          'Expect: 100-continue',
         ]);
         return { bytes: Buffer.from(request('GET', '/', [h, 'Connection: close']), 'latin1') };
       },
@@ -80,7 +107,15 @@ function generator(seed: number): () => Fuzzed {
       () =>
         r() < 0.5
           ? { bytes: Buffer.from(request('GET', '/', [`X-Big: ${'a'.repeat(int(17_000, 80_000))}`])) }
-          : { bytes: Buffer.from(request('GET', '/', Array.from({ length: int(200, 3000) }, (_, i) => `X-H${i}: ${printable(8)}`))) },
+          : {
+              bytes: Buffer.from(
+                request(
+                  'GET',
+                  '/',
+                  Array.from({ length: int(200, 3000) }, (_, i) => `X-H${i}: ${printable(8)}`),
+                ),
+              ),
+            },
     ],
     ['huge-url', () => ({ bytes: Buffer.from(request('GET', '/' + 'a/'.repeat(int(5_000, 60_000)), ['Connection: close'])) })],
     [

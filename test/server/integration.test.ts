@@ -169,7 +169,7 @@ describe('signaling server', () => {
     await Promise.all([a.close(), b.close(), c.close()]);
   });
 
-  it('cleans up a disconnected participant\'s transports and notifies the others', async () => {
+  it("cleans up a disconnected participant's transports and notifies the others", async () => {
     const m = meeting();
     const a = await TestClient.connect(server.url);
     const b = await TestClient.connect(server.url);

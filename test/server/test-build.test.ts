@@ -34,7 +34,13 @@ describe('the test build', () => {
   it('stops startServer before anything starts, with the code and a message that names --test-mode', async () => {
     const cfg = parseConfig(['--port', '0', '--workers', '1', '--static', marked], {}, REPO_ROOT);
     if (isConfigError(cfg)) throw new Error(cfg.message);
-    await expect(startServer(cfg, {}, createLogger('error', () => {}))).rejects.toMatchObject({
+    await expect(
+      startServer(
+        cfg,
+        {},
+        createLogger('error', () => {}),
+      ),
+    ).rejects.toMatchObject({
       code: 'TEST_BUILD_REFUSED',
       message: expect.stringContaining('--test-mode'),
     });

@@ -98,7 +98,10 @@ describe('media frame layout [clear][header][ciphertext][tag]', () => {
       ['vp8', new Uint8Array()],
       ['opus', new Uint8Array()],
     ] as const) {
-      expect(await encryptMediaFrame(ctx, 1n, codec, frame)).toMatchObject({ ok: false, error: { code: 'MALFORMED', detail: 'FRAME_TOO_SHORT' } });
+      expect(await encryptMediaFrame(ctx, 1n, codec, frame)).toMatchObject({
+        ok: false,
+        error: { code: 'MALFORMED', detail: 'FRAME_TOO_SHORT' },
+      });
     }
   });
 

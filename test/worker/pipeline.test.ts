@@ -154,7 +154,10 @@ describe('decrypt stage', () => {
 
   it('round-trips Opus and VP8 frames through piped TransformStreams, as the worker runs them', async () => {
     const { alice, bob } = await meeting();
-    for (const [codec, kind, first] of [['opus', 'audio', OPUS_TOC], ['vp8', 'video', VP8_DELTA]] as const) {
+    for (const [codec, kind, first] of [
+      ['opus', 'audio', OPUS_TOC],
+      ['vp8', 'video', VP8_DELTA],
+    ] as const) {
       const enc = alice.cryptor({ operation: 'encrypt', codec, kind }).toTransformStream();
       const dec = bob.cryptor({ operation: 'decrypt', codec, kind, participantId: 'alice', transformId: `r-${codec}` }).toTransformStream();
       const source = new ReadableStream<EncodedFrame>({
@@ -164,7 +167,10 @@ describe('decrypt stage', () => {
         },
       });
       const got: Uint8Array[] = [];
-      await source.pipeThrough(enc).pipeThrough(dec).pipeTo(new WritableStream({ write: (f) => void got.push(bytes(f)) }));
+      await source
+        .pipeThrough(enc)
+        .pipeThrough(dec)
+        .pipeTo(new WritableStream({ write: (f) => void got.push(bytes(f)) }));
       expect(got).toEqual([0, 1, 2, 3, 4].map((i) => bytes(encoded(first, 50 + i))));
     }
   });

@@ -102,7 +102,8 @@ export class E2eeController {
       onSecretForTest: __E2EE_TEST_HOOKS__ ? (label, bytes) => this.recordKeyForTest(label, bytes) : undefined,
       send: (to, payload) => {
         void signaling.request({ type: 'relay', to, payload }).then((r) => {
-          if (!r.ok && r.error.code !== 'UNKNOWN_PARTICIPANT') this.meeting.alert('warn', `Key exchange message not delivered: ${r.error.message}`);
+          if (!r.ok && r.error.code !== 'UNKNOWN_PARTICIPANT')
+            this.meeting.alert('warn', `Key exchange message not delivered: ${r.error.message}`);
         });
       },
     });
@@ -141,10 +142,13 @@ export class E2eeController {
       if (this.securityCode && this.securityCode !== e.securityCode) this.previousSecurityCode = this.securityCode;
       this.roster = e.members;
       this.securityCode = e.securityCode;
-      if (this.locked !== e.locked && before.size > 0) this.meeting.alert('info', e.locked ? 'The meeting is now locked: newcomers wait in the lobby.' : 'The meeting is unlocked.');
+      if (this.locked !== e.locked && before.size > 0)
+        this.meeting.alert('info', e.locked ? 'The meeting is now locked: newcomers wait in the lobby.' : 'The meeting is unlocked.');
       this.locked = e.locked;
       if (before.size > 0) {
-        for (const m of e.members) if (!before.has(m.participantId) && m.participantId !== join.participantId) this.meeting.alert('info', `${this.nameOf(m.participantId)} joined; the meeting key changed.`);
+        for (const m of e.members)
+          if (!before.has(m.participantId) && m.participantId !== join.participantId)
+            this.meeting.alert('info', `${this.nameOf(m.participantId)} joined; the meeting key changed.`);
         for (const m of previous) {
           if (!after.has(m.participantId)) this.meeting.alert('info', `${memberName(m)} left; the meeting key changed.`);
         }
@@ -155,7 +159,8 @@ export class E2eeController {
     });
     agent.on('lobby', (e) => {
       const known = new Set(this.waiting.map((w) => w.participantId));
-      for (const w of e.waiting) if (!known.has(w.participantId)) this.meeting.alert('info', `${w.name || 'Someone'} is waiting in the lobby.`);
+      for (const w of e.waiting)
+        if (!known.has(w.participantId)) this.meeting.alert('info', `${w.name || 'Someone'} is waiting in the lobby.`);
       this.waiting = e.waiting;
       this.locked = e.locked;
       this.meeting.changed();
@@ -194,7 +199,9 @@ export class E2eeController {
       const who = e.from ? ` from ${this.nameOf(e.from)}` : '';
       this.meeting.alert(
         'warn',
-        e.code.startsWith('CHAT_') ? `A chat message${who} could not be verified and was dropped (${e.code}).` : `Rejected a key-exchange message${who}: ${e.code}`,
+        e.code.startsWith('CHAT_')
+          ? `A chat message${who} could not be verified and was dropped (${e.code}).`
+          : `Rejected a key-exchange message${who}: ${e.code}`,
       );
     });
     agent.start(join.peers.map((p) => p.participantId));
@@ -282,7 +289,9 @@ export class E2eeController {
   sendChat(text: string): { ok: true } | { ok: false; message: string } {
     const r = this.agent?.sendChat(text);
     if (!r) return { ok: false, message: 'not in a meeting' };
-    return r.ok ? { ok: true } : { ok: false, message: r.error.code === 'NO_KEY' ? 'Not sent: waiting for the meeting key.' : r.error.message };
+    return r.ok
+      ? { ok: true }
+      : { ok: false, message: r.error.code === 'NO_KEY' ? 'Not sent: waiting for the meeting key.' : r.error.message };
   }
 
   /** Leader actions; failures become alerts with the agent's code. */
@@ -377,4 +386,3 @@ export class E2eeController {
     for (const w of waiters) w();
   }
 }
-

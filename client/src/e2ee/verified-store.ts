@@ -3,7 +3,6 @@
 // verified under another key is flagged: same person, new identity — or not
 // the same person.
 
-
 import { bytesToHex } from '../../../shared/bytes.ts';
 const STORAGE_KEY = 'e2ee-verified-identities';
 
@@ -13,7 +12,6 @@ export interface VerifiedRecord {
 }
 
 export type Verification = 'verified' | 'unverified' | 'identity-changed';
-
 
 export class VerifiedStore {
   private records: Record<string, VerifiedRecord>;

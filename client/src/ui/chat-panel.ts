@@ -22,7 +22,11 @@ export function createChatPanel(e2ee: E2eeController): HTMLElement {
     'aside',
     { class: 'panel chat', 'data-testid': 'chat-panel', 'aria-label': 'Chat' },
     h('h2', {}, 'Chat'),
-    h('p', { class: 'hint' }, 'End-to-end encrypted and signed by each sender. People who join later cannot read earlier messages, so you see only what was sent since you joined.'),
+    h(
+      'p',
+      { class: 'hint' },
+      'End-to-end encrypted and signed by each sender. People who join later cannot read earlier messages, so you see only what was sent since you joined.',
+    ),
     log,
     note,
     input,
@@ -39,7 +43,13 @@ export function createChatPanel(e2ee: E2eeController): HTMLElement {
       h(
         'li',
         { class: `msg${c.own ? ' own' : ''}`, 'data-from': c.from, 'data-verified': status },
-        h('div', { class: 'meta' }, h('span', { class: 'sender' }, c.own ? 'You' : memberName(c)), h('span', { class: `sig ${status}`, title: `fingerprint ${c.fingerprint}` }, badge), h('time', {}, new Date(c.at).toLocaleTimeString())),
+        h(
+          'div',
+          { class: 'meta' },
+          h('span', { class: 'sender' }, c.own ? 'You' : memberName(c)),
+          h('span', { class: `sig ${status}`, title: `fingerprint ${c.fingerprint}` }, badge),
+          h('time', {}, new Date(c.at).toLocaleTimeString()),
+        ),
         h('div', { class: 'text' }, c.text),
       ),
     );

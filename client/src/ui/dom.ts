@@ -30,7 +30,8 @@ export function lockIcon(open = false): SVGSVGElement {
   svg.setAttribute('aria-hidden', 'true');
   svg.classList.add('icon-lock');
   const body = document.createElementNS(ns, 'rect');
-  for (const [k, v] of Object.entries({ x: '3', y: '7', width: '10', height: '8', rx: '1.5', fill: 'currentColor' })) body.setAttribute(k, v);
+  for (const [k, v] of Object.entries({ x: '3', y: '7', width: '10', height: '8', rx: '1.5', fill: 'currentColor' }))
+    body.setAttribute(k, v);
   const shackle = document.createElementNS(ns, 'path');
   shackle.setAttribute('d', open ? 'M5 7V4.5a3 3 0 0 1 6 0' : 'M5 7V4.5a3 3 0 0 1 6 0V7');
   shackle.setAttribute('fill', 'none');

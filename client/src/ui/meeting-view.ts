@@ -61,7 +61,13 @@ export class MeetingView {
       h(
         'div',
         { class: 'stage' },
-        h('div', { class: 'grid-wrap' }, this.grid, h('div', { class: 'self' }, this.selfVideo, h('span', { class: 'self-label' }, 'You')), ...(extras.overlays ?? [])),
+        h(
+          'div',
+          { class: 'grid-wrap' },
+          this.grid,
+          h('div', { class: 'self' }, this.selfVideo, h('span', { class: 'self-label' }, 'You')),
+          ...(extras.overlays ?? []),
+        ),
         ...(extras.panels ?? []),
       ),
       this.controls,
@@ -89,8 +95,11 @@ export class MeetingView {
     clear(this.controls);
     this.controls.append(
       this.button(m.local.micMuted ? 'Unmute' : 'Mute', 'mic-toggle', m.local.micMuted, () => void m.setMicMuted(!m.local.micMuted)),
-      this.button(m.local.cameraOff ? 'Start camera' : 'Stop camera', 'camera-toggle', m.local.cameraOff, () =>
-        void m.setCameraOff(!m.local.cameraOff),
+      this.button(
+        m.local.cameraOff ? 'Start camera' : 'Stop camera',
+        'camera-toggle',
+        m.local.cameraOff,
+        () => void m.setCameraOff(!m.local.cameraOff),
       ),
       this.button(m.local.sharing ? 'Stop sharing' : 'Share screen', 'screen-toggle', m.local.sharing, () => {
         const p = m.local.sharing ? m.stopScreenShare() : m.startScreenShare();
@@ -109,7 +118,17 @@ export class MeetingView {
   private render(): void {
     const m = this.meeting;
     this.status.textContent =
-      m.phase === 'joined' ? 'Connected' : m.phase === 'connecting' ? 'Connecting…' : m.phase === 'left' ? 'You left the meeting' : m.phase === 'failed' ? `Disconnected: ${m.error ?? ''}` : m.phase === 'reconnecting' ? (m.error ?? 'Reconnecting…') : m.phase;
+      m.phase === 'joined'
+        ? 'Connected'
+        : m.phase === 'connecting'
+          ? 'Connecting…'
+          : m.phase === 'left'
+            ? 'You left the meeting'
+            : m.phase === 'failed'
+              ? `Disconnected: ${m.error ?? ''}`
+              : m.phase === 'reconnecting'
+                ? (m.error ?? 'Reconnecting…')
+                : m.phase;
     this.status.dataset['state'] = m.phase;
     this.renderControls();
     this.renderEndCard();
@@ -136,7 +155,8 @@ export class MeetingView {
     }
     this.grid.dataset['count'] = String(this.tiles.size);
     if (this.tiles.size === 0) {
-      if (!this.grid.querySelector('.empty')) this.grid.append(h('p', { class: 'empty' }, 'Waiting for others to join… Share this page’s link to invite them.'));
+      if (!this.grid.querySelector('.empty'))
+        this.grid.append(h('p', { class: 'empty' }, 'Waiting for others to join… Share this page’s link to invite them.'));
     } else this.grid.querySelector('.empty')?.remove();
   }
 
@@ -156,9 +176,17 @@ export class MeetingView {
     const home = h('a', { href: '/', class: 'secondary-link' }, 'Start page');
     this.endCard = h(
       'div',
-      { class: 'end-card', role: 'alertdialog', 'aria-labelledby': 'end-title', 'data-testid': refused ? 'join-error' : 'end-screen', 'data-code': m.errorCode ?? '' },
+      {
+        class: 'end-card',
+        role: 'alertdialog',
+        'aria-labelledby': 'end-title',
+        'data-testid': refused ? 'join-error' : 'end-screen',
+        'data-code': m.errorCode ?? '',
+      },
       h('h2', { id: 'end-title' }, title),
-      m.phase === 'failed' ? h('p', {}, m.error ?? '') : h('p', {}, m.error ? `${m.error} ` : '', 'Your keys for this meeting were erased.'),
+      m.phase === 'failed'
+        ? h('p', {}, m.error ?? '')
+        : h('p', {}, m.error ? `${m.error} ` : '', 'Your keys for this meeting were erased.'),
       h('div', { class: 'row' }, rejoin, home),
     );
     this.root.append(this.endCard);
@@ -184,7 +212,14 @@ export class MeetingView {
         'section',
         { class: `tile ${kind}` },
         video,
-        h('div', { class: 'tile-info' }, h('span', { class: 'name' }), h('span', { class: 'mic' }), h('span', { class: 'ident' }), h('span', { class: 'e2ee-badge' })),
+        h(
+          'div',
+          { class: 'tile-info' },
+          h('span', { class: 'name' }),
+          h('span', { class: 'mic' }),
+          h('span', { class: 'ident' }),
+          h('span', { class: 'e2ee-badge' }),
+        ),
         h('div', { class: 'tile-note' }),
       );
       if (kind === 'camera') {

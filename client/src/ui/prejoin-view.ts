@@ -35,7 +35,14 @@ export class PrejoinView {
   private readonly msg: HTMLElement;
 
   constructor(private readonly o: PrejoinOptions) {
-    const nameIn = h('input', { id: 'name', 'data-testid': 'name-input', autocomplete: 'nickname', maxlength: 64, required: true, value: o.name });
+    const nameIn = h('input', {
+      id: 'name',
+      'data-testid': 'name-input',
+      autocomplete: 'nickname',
+      maxlength: 64,
+      required: true,
+      value: o.name,
+    });
     const idIn = h('input', { id: 'meeting', 'data-testid': 'meeting-input', maxlength: 64, value: o.meetingId, spellcheck: 'false' });
     const link = h('output', { class: 'link', 'data-testid': 'meeting-link' });
     const callBox = h('input', { type: 'checkbox', id: 'mode-call', 'data-testid': 'call-mode' });
@@ -72,7 +79,11 @@ export class PrejoinView {
       'form',
       { class: 'prejoin-form', novalidate: true },
       h('h1', {}, 'Join an end-to-end encrypted meeting'),
-      h('p', { class: 'lede' }, 'Audio, video and chat are encrypted in your browser. The server relays them without being able to read them.'),
+      h(
+        'p',
+        { class: 'lede' },
+        'Audio, video and chat are encrypted in your browser. The server relays them without being able to read them.',
+      ),
       h('label', { for: 'name' }, 'Your name'),
       nameIn,
       h('label', { for: 'meeting' }, 'Meeting ID'),
@@ -90,7 +101,8 @@ export class PrejoinView {
       const name = cleanDisplayName(nameIn.value);
       const meetingId = idIn.value.trim();
       if (!name) return this.fail('Please enter your name.', nameIn);
-      if (!ID_PATTERN.test(meetingId)) return this.fail('Meeting IDs are 1–64 letters, digits, - or _. Use “New meeting” for a fresh one.', idIn);
+      if (!ID_PATTERN.test(meetingId))
+        return this.fail('Meeting IDs are 1–64 letters, digits, - or _. Use “New meeting” for a fresh one.', idIn);
       this.o.onJoin({ meetingId, name, mode: callBox.checked ? 'call' : 'meeting' }, this.stream ?? new MediaStream());
     });
     this.camSelect.addEventListener('change', () => void this.openMedia());

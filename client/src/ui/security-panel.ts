@@ -21,7 +21,8 @@ export function createSecurityPanel(meeting: Meeting, e2ee: E2eeController): HTM
   };
   // Only the leader hands out keys, so only the leader's lock and admissions mean anything.
   const leaderControls = (): HTMLElement | null => {
-    if (!e2ee.isLeader) return e2ee.locked ? h('p', { class: 'hint' }, 'The meeting is locked by the leader: newcomers wait in the lobby.') : null;
+    if (!e2ee.isLeader)
+      return e2ee.locked ? h('p', { class: 'hint' }, 'The meeting is locked by the leader: newcomers wait in the lobby.') : null;
     const lock = h('input', { type: 'checkbox', 'data-testid': 'lock-toggle' });
     lock.checked = e2ee.locked;
     lock.addEventListener('change', () => e2ee.leaderAction(lock.checked ? 'lock' : 'unlock'));
@@ -87,9 +88,15 @@ export function createSecurityPanel(meeting: Meeting, e2ee: E2eeController): HTM
             h('span', { class: 'who' }, isSelf ? `${name} (you)` : name, m.isLeader ? h('span', { class: 'leader' }, ' · leader') : null),
             h('span', { class: 'fingerprint' }, m.fingerprint),
             isSelf ? null : h('label', { class: 'check small' }, box, ' verified'),
-            !isSelf && e2ee.isLeader ? actionButton('Remove', 'remove', () => e2ee.leaderAction('remove', m.participantId), `Remove ${name} from the meeting`) : null,
+            !isSelf && e2ee.isLeader
+              ? actionButton('Remove', 'remove', () => e2ee.leaderAction('remove', m.participantId), `Remove ${name} from the meeting`)
+              : null,
             status === 'identity-changed' && !isSelf
-              ? h('span', { class: 'warn-text', role: 'alert' }, `Identity changed: you verified someone named ${name} with a different key.`)
+              ? h(
+                  'span',
+                  { class: 'warn-text', role: 'alert' },
+                  `Identity changed: you verified someone named ${name} with a different key.`,
+                )
               : null,
           );
         }),
@@ -172,7 +179,9 @@ export function createLobbyOverlay(meeting: Meeting, e2ee: E2eeController): HTML
           ? 'The meeting leader declined your request. You hold no key for this meeting and see nothing of it.'
           : 'This meeting is locked. The leader has been told you are here. You get the meeting key — and see and hear the others — once they admit you.',
       ),
-      e2ee.decidedBy ? h('p', { class: 'hint' }, 'Leader fingerprint: ', h('span', { class: 'fingerprint' }, e2ee.decidedBy.fingerprint)) : '',
+      e2ee.decidedBy
+        ? h('p', { class: 'hint' }, 'Leader fingerprint: ', h('span', { class: 'fingerprint' }, e2ee.decidedBy.fingerprint))
+        : '',
       h('p', { class: 'hint' }, 'Your fingerprint: ', h('span', { class: 'fingerprint' }, fingerprint(e2ee.identity.publicKey))),
     );
   };

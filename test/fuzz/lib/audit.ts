@@ -1,12 +1,7 @@
 // Checks a fuzzing connection's replies: every message answered once, each
 // as the validator and the connection's history say (allowedReply), never INTERNAL.
 
-import {
-  type ClientMessage,
-  type ErrorCode,
-  type ErrorNotice,
-  type ResponseErr,
-} from '../../../shared/protocol/signaling.ts';
+import { type ClientMessage, type ErrorCode, type ErrorNotice, type ResponseErr } from '../../../shared/protocol/signaling.ts';
 import { ConnState, type Arena, type FuzzConn, type Reply } from './conn.ts';
 import { ERROR_CODES } from './util.ts';
 
@@ -71,7 +66,17 @@ export function allowedReply(req: ClientMessage, s: ConnState, arena: Arena): Al
 }
 
 export function audit(f: FuzzConn, arena: Arena): Audit {
-  const a: Audit = { name: f.name, sent: f.sent.length, processed: 0, rateLimited: 0, okResponses: 0, errorResponses: 0, errorNotices: 0, codes: new Map(), problems: [] };
+  const a: Audit = {
+    name: f.name,
+    sent: f.sent.length,
+    processed: 0,
+    rateLimited: 0,
+    okResponses: 0,
+    errorResponses: 0,
+    errorNotices: 0,
+    codes: new Map(),
+    problems: [],
+  };
   const problem = (s: string): void => {
     if (a.problems.length < 15) a.problems.push(`${f.name}: ${s}`);
   };
@@ -111,7 +116,9 @@ export function audit(f: FuzzConn, arena: Arena): Audit {
         a.errorResponses++;
         count(r.error.code);
         if (!allowed.codes.includes(r.error.code)) {
-          problem(`${label}: ${req.type} answered ${r.error.code} (${r.error.message}), expected ${allowed.ok ? 'ok|' : ''}${allowed.codes.join('|')}`);
+          problem(
+            `${label}: ${req.type} answered ${r.error.code} (${r.error.message}), expected ${allowed.ok ? 'ok|' : ''}${allowed.codes.join('|')}`,
+          );
         }
       }
       continue;
@@ -142,11 +149,14 @@ export function audit(f: FuzzConn, arena: Arena): Audit {
     }
     const p = m.parsed;
     if (!p || p.ok) continue;
-    if (p.error.id === undefined && r.type !== 'error') problem(`${label}: expected an error notice for ${p.error.code}, got a response to id ${r.type === 'response' ? r.id : '?'}`);
-    if (p.error.id !== undefined && (r.type !== 'response' || r.id !== p.error.id)) problem(`${label}: expected a response to id ${p.error.id}, got ${JSON.stringify(r).slice(0, 200)}`);
+    if (p.error.id === undefined && r.type !== 'error')
+      problem(`${label}: expected an error notice for ${p.error.code}, got a response to id ${r.type === 'response' ? r.id : '?'}`);
+    if (p.error.id !== undefined && (r.type !== 'response' || r.id !== p.error.id))
+      problem(`${label}: expected a response to id ${p.error.id}, got ${JSON.stringify(r).slice(0, 200)}`);
     if (r.error.code !== p.error.code) problem(`${label}: answered ${r.error.code}, expected ${p.error.code} (${p.error.message})`);
   }
-  if (next < f.immediate.length) problem(`${f.immediate.length - next} replies nobody asked for, first ${JSON.stringify(f.immediate[next]).slice(0, 200)}`);
+  if (next < f.immediate.length)
+    problem(`${f.immediate.length - next} replies nobody asked for, first ${JSON.stringify(f.immediate[next]).slice(0, 200)}`);
   for (const s of f.strays) problem(s);
   if (f.closed) problem(`the server closed the connection: ${f.closed.code} ${f.closed.reason}`);
   return a;

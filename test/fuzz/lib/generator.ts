@@ -1,11 +1,7 @@
 // Generates the fuzz messages: random and mutated messages of every type, a
 // sweep of every field with every wrong value, odd strings, binary frames.
 
-import {
-  LIMITS,
-  PROTOCOL_VERSION,
-  type JsonObject,
-} from '../../../shared/protocol/signaling.ts';
+import { LIMITS, PROTOCOL_VERSION, type JsonObject } from '../../../shared/protocol/signaling.ts';
 import type { Arena, FuzzConn, Outgoing } from './conn.ts';
 import { ID_ALPHABET, dtls, opusRtp, vp8Rtp } from './util.ts';
 import { Rng } from '../rng.ts';
@@ -13,21 +9,69 @@ import { Rng } from '../rng.ts';
 // ---------------------------------------------------------------- generating messages
 
 export const MESSAGE_TYPES = [
-  'join', 'create-transport', 'connect-transport', 'produce', 'close-producer', 'set-producer-paused', 'consume', 'resume-consumer',
-  'request-keyframe', 'relay', 'leave',
+  'join',
+  'create-transport',
+  'connect-transport',
+  'produce',
+  'close-producer',
+  'set-producer-paused',
+  'consume',
+  'resume-consumer',
+  'request-keyframe',
+  'relay',
+  'leave',
 ] as const;
 export type MessageType = (typeof MESSAGE_TYPES)[number];
 
 /** Values of every JSON type, for fields that want another. */
 export const WRONG_VALUES: readonly unknown[] = [
-  null, true, false, 0, -1, 3.5, 1e308, -1e308, '', ' ', 'x', '0', '1', 'true', 'null', 'undefined', [], [1, 'a'], {}, { a: { b: [] } },
-  '\u0000', 'join', '00000000-0000-0000-0000-000000000000', Number.MAX_SAFE_INTEGER,
+  null,
+  true,
+  false,
+  0,
+  -1,
+  3.5,
+  1e308,
+  -1e308,
+  '',
+  ' ',
+  'x',
+  '0',
+  '1',
+  'true',
+  'null',
+  'undefined',
+  [],
+  [1, 'a'],
+  {},
+  { a: { b: [] } },
+  '\u0000',
+  'join',
+  '00000000-0000-0000-0000-000000000000',
+  Number.MAX_SAFE_INTEGER,
 ];
 
 export const WEIRD_STRINGS: readonly string[] = [
-  '\ud800', 'a\udc00b', '\ud83d\ude00'.repeat(30), '\ufffd\ufffe\uffff', '\u202eevil\u202c', 'a\u2028b\u2029c', '\u0000', 'tab\there',
-  'é'.repeat(64), 'e\u0301'.repeat(40), '\u200b', '  padded  ', '\u{10ffff}', '<script>alert(1)</script>', '${7*7}', '%s%n%x',
-  '../../etc/passwd', 'null', '__proto__', 'constructor',
+  '\ud800',
+  'a\udc00b',
+  '\ud83d\ude00'.repeat(30),
+  '\ufffd\ufffe\uffff',
+  '\u202eevil\u202c',
+  'a\u2028b\u2029c',
+  '\u0000',
+  'tab\there',
+  'é'.repeat(64),
+  'e\u0301'.repeat(40),
+  '\u200b',
+  '  padded  ',
+  '\u{10ffff}',
+  '<script>alert(1)</script>',
+  '${7*7}',
+  '%s%n%x',
+  '../../etc/passwd',
+  'null',
+  '__proto__',
+  'constructor',
 ];
 
 export class Generator {
@@ -106,7 +150,13 @@ export class Generator {
         const kind = rng.pick(['audio', 'video'] as const);
         const source = kind === 'audio' ? (rng.chance(0.9) ? 'mic' : 'camera') : rng.pick(['camera', 'screen', 'mic']);
         const ssrc = rng.int(1, 2 ** 31);
-        return { type, transportId: this.transportId('send'), kind, source, rtpParameters: kind === 'audio' ? opusRtp(ssrc) : vp8Rtp(ssrc) };
+        return {
+          type,
+          transportId: this.transportId('send'),
+          kind,
+          source,
+          rtpParameters: kind === 'audio' ? opusRtp(ssrc) : vp8Rtp(ssrc),
+        };
       }
       case 'close-producer':
         return { type, producerId: this.producerId() };
@@ -123,7 +173,11 @@ export class Generator {
       case 'request-keyframe':
         return { type, consumerId: this.consumerId() };
       case 'relay':
-        return { type, to: this.participant(), payload: rng.chance(0.9) ? rng.string(rng.int(1, 200), ID_ALPHABET + ' {}[]":,') : rng.pick(WEIRD_STRINGS) || 'x' };
+        return {
+          type,
+          to: this.participant(),
+          payload: rng.chance(0.9) ? rng.string(rng.int(1, 200), ID_ALPHABET + ' {}[]":,') : rng.pick(WEIRD_STRINGS) || 'x',
+        };
       case 'leave':
         return { type };
     }
@@ -165,7 +219,22 @@ export class Generator {
       case 'bad-json':
         return [{ intent: kind, text: this.badJson() }];
       case 'non-object':
-        return [{ intent: kind, text: this.rng.pick(['[]', '[{"id":1,"type":"leave"}]', '42', '-0', '"join"', 'null', 'true', '1e999', '"' + 'x'.repeat(1000) + '"']) }];
+        return [
+          {
+            intent: kind,
+            text: this.rng.pick([
+              '[]',
+              '[{"id":1,"type":"leave"}]',
+              '42',
+              '-0',
+              '"join"',
+              'null',
+              'true',
+              '1e999',
+              '"' + 'x'.repeat(1000) + '"',
+            ]),
+          },
+        ];
       case 'huge':
         return [this.huge()];
       case 'deep-nesting':
@@ -191,7 +260,18 @@ export class Generator {
       const keys = Object.keys(msg);
       if (keys.length === 0) break;
       const field = rng.pick(keys);
-      const op = rng.pick(['drop', 'wrong-type', 'as-string', 'in-array', 'null', 'swap-type', 'type-case', 'extra-field', 'id-form', 'nested-field'] as const);
+      const op = rng.pick([
+        'drop',
+        'wrong-type',
+        'as-string',
+        'in-array',
+        'null',
+        'swap-type',
+        'type-case',
+        'extra-field',
+        'id-form',
+        'nested-field',
+      ] as const);
       steps.push(op);
       switch (op) {
         case 'drop':
@@ -213,19 +293,45 @@ export class Generator {
           msg['type'] = rng.pick(MESSAGE_TYPES);
           break;
         case 'type-case':
-          msg['type'] = rng.pick([String(msg['type']).toUpperCase(), ` ${String(msg['type'])}`, `${String(msg['type'])}\u0000`, 'Join', 'relay ', 'RELAY', '']);
+          msg['type'] = rng.pick([
+            String(msg['type']).toUpperCase(),
+            ` ${String(msg['type'])}`,
+            `${String(msg['type'])}\u0000`,
+            'Join',
+            'relay ',
+            'RELAY',
+            '',
+          ]);
           break;
         case 'extra-field':
           msg[rng.pick(['extra', 'from', 'participantId', 'ok', 'data', 'error', 'v', 'mode', 'to'])] = rng.pick(WRONG_VALUES);
           break;
         case 'id-form':
           // Other spellings of a fresh id (attributable), or ids the server cannot use.
-          idText = rng.pick([`${this.conn.nextId}.0`, `${this.conn.nextId}e0`, `${this.conn.nextId * 10}e-1`, '"7"', '-1', '1.5', 'null', '[3]', '{}', 'true', '1e400', '9007199254740993', '-0']);
+          idText = rng.pick([
+            `${this.conn.nextId}.0`,
+            `${this.conn.nextId}e0`,
+            `${this.conn.nextId * 10}e-1`,
+            '"7"',
+            '-1',
+            '1.5',
+            'null',
+            '[3]',
+            '{}',
+            'true',
+            '1e400',
+            '9007199254740993',
+            '-0',
+          ]);
           this.conn.nextId++;
           break;
         case 'nested-field': {
           const objField = keys.find((k) => typeof msg[k] === 'object' && msg[k] !== null);
-          if (objField) msg[objField] = { ...(msg[objField] as object), [rng.pick(['codecs', 'encodings', 'fingerprints', 'role', 'mid'])]: rng.pick(WRONG_VALUES) };
+          if (objField)
+            msg[objField] = {
+              ...(msg[objField] as object),
+              [rng.pick(['codecs', 'encodings', 'fingerprints', 'role', 'mid'])]: rng.pick(WRONG_VALUES),
+            };
           break;
         }
       }
@@ -246,7 +352,16 @@ export class Generator {
 
   /** Well-formed ids that name nothing: random UUIDs and participant ids. */
   private unknownIds(): Outgoing {
-    const type = this.rng.pick(['connect-transport', 'produce', 'close-producer', 'set-producer-paused', 'consume', 'resume-consumer', 'request-keyframe', 'relay'] as const);
+    const type = this.rng.pick([
+      'connect-transport',
+      'produce',
+      'close-producer',
+      'set-producer-paused',
+      'consume',
+      'resume-consumer',
+      'request-keyframe',
+      'relay',
+    ] as const);
     const b = this.body(type);
     for (const k of ['transportId', 'producerId', 'consumerId']) if (k in b) b[k] = this.inventUuid();
     if (type === 'relay') b['to'] = this.inventParticipant();
@@ -272,7 +387,21 @@ export class Generator {
       case 6:
         return `\ufeff${valid}`; // a byte-order mark
       case 7:
-        return rng.pick(['', ' ', '\n', '{', '}', '{"id":', 'NaN', 'Infinity', '{"id":NaN}', '{id:1,type:"leave"}', '/* c */{}', '{"a":1,}', "{'id':1}"]);
+        return rng.pick([
+          '',
+          ' ',
+          '\n',
+          '{',
+          '}',
+          '{"id":',
+          'NaN',
+          'Infinity',
+          '{"id":NaN}',
+          '{id:1,type:"leave"}',
+          '/* c */{}',
+          '{"a":1,}',
+          "{'id':1}",
+        ]);
       case 8:
         return rng.string(rng.int(1, 300), '{}[]",:0123456789abcdefnulltrue\\ \n\t');
       case 9: {
@@ -292,17 +421,33 @@ export class Generator {
     const big = (n: number): string => 'a'.repeat(n);
     const pick = rng.int(0, 10);
     const b =
-      pick === 0 ? { ...this.body('join'), name: big(rng.pick([LIMITS.maxNameLength + 1, LIMITS.maxNameLength * 4 + 1, 20_000])) }
-      : pick === 1 ? { ...this.body('join'), meetingId: big(rng.pick([65, 5_000])) }
-      : pick === 2 ? { ...this.body('resume-consumer'), consumerId: big(rng.pick([37, 100_000])) }
-      : pick === 3 ? { ...this.body('relay'), payload: big(LIMITS.maxRelayPayload) } // exactly at the limit: valid
-      : pick === 4 ? { ...this.body('relay'), payload: big(LIMITS.maxRelayPayload + 1) }
-      : pick === 5 ? { ...this.body('relay'), payload: big(LIMITS.maxRelayPayload * 3) }
-      : pick === 6 ? { ...this.body('relay'), to: big(65) }
-      : pick === 7 ? { ...this.body('leave'), padding: big(LIMITS.maxMessageBytes - 200) } // just under the message limit
-      : pick === 8 ? { ...this.body('connect-transport'), dtlsParameters: Object.fromEntries(Array.from({ length: 5_000 }, (_, i) => [`k${i}`, big(20)])) }
-      : pick === 9 ? { ...this.body('join'), name: ' '.repeat(LIMITS.maxNameLength * 4) + 'x' }
-      : { ...this.body('produce'), rtpParameters: { ...vp8Rtp(1), encodings: Array.from({ length: 2_000 }, (_, i) => ({ ssrc: i + 1 })) } };
+      pick === 0
+        ? { ...this.body('join'), name: big(rng.pick([LIMITS.maxNameLength + 1, LIMITS.maxNameLength * 4 + 1, 20_000])) }
+        : pick === 1
+          ? { ...this.body('join'), meetingId: big(rng.pick([65, 5_000])) }
+          : pick === 2
+            ? { ...this.body('resume-consumer'), consumerId: big(rng.pick([37, 100_000])) }
+            : pick === 3
+              ? { ...this.body('relay'), payload: big(LIMITS.maxRelayPayload) } // exactly at the limit: valid
+              : pick === 4
+                ? { ...this.body('relay'), payload: big(LIMITS.maxRelayPayload + 1) }
+                : pick === 5
+                  ? { ...this.body('relay'), payload: big(LIMITS.maxRelayPayload * 3) }
+                  : pick === 6
+                    ? { ...this.body('relay'), to: big(65) }
+                    : pick === 7
+                      ? { ...this.body('leave'), padding: big(LIMITS.maxMessageBytes - 200) } // just under the message limit
+                      : pick === 8
+                        ? {
+                            ...this.body('connect-transport'),
+                            dtlsParameters: Object.fromEntries(Array.from({ length: 5_000 }, (_, i) => [`k${i}`, big(20)])),
+                          }
+                        : pick === 9
+                          ? { ...this.body('join'), name: ' '.repeat(LIMITS.maxNameLength * 4) + 'x' }
+                          : {
+                              ...this.body('produce'),
+                              rtpParameters: { ...vp8Rtp(1), encodings: Array.from({ length: 2_000 }, (_, i) => ({ ssrc: i + 1 })) },
+                            };
     return { intent: `huge:${pick}`, text: this.message(b) };
   }
 
@@ -312,7 +457,14 @@ export class Generator {
     const nested = '{"a":'.repeat(depth) + '1' + '}'.repeat(depth);
     const field = this.rng.pick(['dtlsParameters', 'rtpParameters', 'rtpCapabilities', 'payload', 'whole'] as const);
     if (field === 'whole') return { intent: 'deep:array', text: '['.repeat(depth) + ']'.repeat(depth) };
-    const type = field === 'dtlsParameters' ? 'connect-transport' : field === 'rtpParameters' ? 'produce' : field === 'rtpCapabilities' ? 'consume' : 'relay';
+    const type =
+      field === 'dtlsParameters'
+        ? 'connect-transport'
+        : field === 'rtpParameters'
+          ? 'produce'
+          : field === 'rtpCapabilities'
+            ? 'consume'
+            : 'relay';
     const text = JSON.stringify({ id: this.id(), ...this.body(type), [field]: '@@DEEP@@' }).replace('"@@DEEP@@"', nested);
     return { intent: `deep:${field}`, text };
   }
@@ -334,18 +486,13 @@ export class Generator {
   private prototypeKeys(): Outgoing {
     const rng = this.rng;
     const key = rng.pick(['__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', 'valueOf', '__defineGetter__']);
-    const value = rng.pick([
-      '{"polluted":"yes","type":"join","isAdmin":true}',
-      '{"prototype":{"polluted":"yes"}}',
-      'null',
-      '"x"',
-      '1',
-    ]);
+    const value = rng.pick(['{"polluted":"yes","type":"join","isAdmin":true}', '{"prototype":{"polluted":"yes"}}', 'null', '"x"', '1']);
     const text = this.message(this.body());
     const where = rng.int(0, 2);
     let out: string;
     if (where === 0) out = `{"${key}":${value},${text.slice(1)}`;
-    else if (where === 1) out = text.replace(/":\{/, `":{"${key}":${value},`); // inside a nested object, if there is one
+    else if (where === 1)
+      out = text.replace(/":\{/, `":{"${key}":${value},`); // inside a nested object, if there is one
     else out = `${text.slice(0, -1)},"${key}":${value}}`;
     return { intent: `prototype:${key}`, text: out };
   }
@@ -362,7 +509,15 @@ export class Generator {
       case 2:
         return [m('leave'), m('create-transport'), m('resume-consumer'), m('join'), m('create-transport'), m('create-transport')];
       case 3:
-        return [m('join'), m('create-transport'), m('create-transport'), m('create-transport'), m('create-transport'), m('create-transport'), m('leave')];
+        return [
+          m('join'),
+          m('create-transport'),
+          m('create-transport'),
+          m('create-transport'),
+          m('create-transport'),
+          m('create-transport'),
+          m('leave'),
+        ];
       default:
         return [m('relay'), m('join'), m('consume'), m('close-producer'), m('set-producer-paused'), m('leave'), m('leave')];
     }

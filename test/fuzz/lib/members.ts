@@ -1,9 +1,7 @@
 // The well-behaved members of the meeting under fuzzing: setting the meeting
 // up, what each member hears, and their relay round trips while it runs.
 
-import {
-  type ServerNotice,
-} from '../../../shared/protocol/signaling.ts';
+import { type ServerNotice } from '../../../shared/protocol/signaling.ts';
 import { opusRtp, sleep } from './util.ts';
 import { TestClient } from '../../../harness/ws-client.ts';
 
@@ -24,7 +22,12 @@ export class MemberLog {
 }
 
 /** A and B relay to each other, one round trip at a time, until stopped. */
-export function relayLoop(a: TestClient, b: TestClient, aId: string, bId: string): { stop: () => Promise<{ roundTrips: number; worstMs: number; failures: string[] }> } {
+export function relayLoop(
+  a: TestClient,
+  b: TestClient,
+  aId: string,
+  bId: string,
+): { stop: () => Promise<{ roundTrips: number; worstMs: number; failures: string[] }> } {
   let running = true;
   let roundTrips = 0;
   let worstMs = 0;
@@ -68,7 +71,13 @@ export async function meetingInProgress(url: string, meetingId: string) {
   const ta = await a.request({ type: 'create-transport', direction: 'send' });
   const tb = await b.request({ type: 'create-transport', direction: 'send' });
   if (!ta.ok || !tb.ok) throw new Error('members could not create transports');
-  const produced = await a.request({ type: 'produce', transportId: ta.data.transportId, kind: 'audio', source: 'mic', rtpParameters: opusRtp(4242) });
+  const produced = await a.request({
+    type: 'produce',
+    transportId: ta.data.transportId,
+    kind: 'audio',
+    source: 'mic',
+    rtpParameters: opusRtp(4242),
+  });
   if (!produced.ok) throw new Error(`member A could not produce: ${produced.error.message}`);
   await b.waitFor((n) => n.type === 'producer-added');
   return { a, b, ja, jb, transports: [ta.data.transportId, tb.data.transportId], producerId: produced.data.producerId };

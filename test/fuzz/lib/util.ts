@@ -1,11 +1,7 @@
 // What the signaling fuzz suites share: the seed, the rate plans, waiting, and
 // valid-looking RTP and DTLS parameters.
 
-import {
-  LIMITS,
-  type ErrorCode,
-  type JsonObject,
-} from '../../../shared/protocol/signaling.ts';
+import { LIMITS, type ErrorCode, type JsonObject } from '../../../shared/protocol/signaling.ts';
 import { Rng } from '../rng.ts';
 
 export const SEED = 0x51_9e_a1_05;
@@ -19,9 +15,23 @@ export const PACED = { count: 6, messages: 1_900, burst: LIMITS.rateBurst / 2, p
 export const GREEDY = { count: 1, messages: 1_600, burst: LIMITS.rateBurst * 0.9, perSecond: LIMITS.ratePerSecond * 1.6 };
 
 export const ERROR_CODES: readonly ErrorCode[] = [
-  'BAD_JSON', 'BAD_MESSAGE', 'TOO_LARGE', 'RATE_LIMITED', 'UNSUPPORTED_VERSION', 'NOT_JOINED', 'ALREADY_JOINED', 'MEETING_FULL',
-  'CALL_FULL', 'MODE_MISMATCH', 'UNKNOWN_TRANSPORT', 'UNKNOWN_PRODUCER', 'UNKNOWN_CONSUMER', 'UNKNOWN_PARTICIPANT', 'CANNOT_CONSUME',
-  'MEDIA_ERROR', 'INTERNAL',
+  'BAD_JSON',
+  'BAD_MESSAGE',
+  'TOO_LARGE',
+  'RATE_LIMITED',
+  'UNSUPPORTED_VERSION',
+  'NOT_JOINED',
+  'ALREADY_JOINED',
+  'MEETING_FULL',
+  'CALL_FULL',
+  'MODE_MISMATCH',
+  'UNKNOWN_TRANSPORT',
+  'UNKNOWN_PRODUCER',
+  'UNKNOWN_CONSUMER',
+  'UNKNOWN_PARTICIPANT',
+  'CANNOT_CONSUME',
+  'MEDIA_ERROR',
+  'INTERNAL',
 ];
 export const ID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-';
 
@@ -49,5 +59,7 @@ export const vp8Rtp = (ssrc: number): JsonObject => ({
 });
 export const dtls = (rng: Rng): JsonObject => ({
   role: rng.pick(['client', 'server', 'auto']),
-  fingerprints: [{ algorithm: 'sha-256', value: Array.from(rng.bytes(32), (b) => b.toString(16).padStart(2, '0').toUpperCase()).join(':') }],
+  fingerprints: [
+    { algorithm: 'sha-256', value: Array.from(rng.bytes(32), (b) => b.toString(16).padStart(2, '0').toUpperCase()).join(':') },
+  ],
 });

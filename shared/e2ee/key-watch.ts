@@ -40,9 +40,12 @@ export class KeyWatch {
 
   /** We learned that epoch `epoch` (or a later one) replaces the one we send with. */
   learned(epoch: number, reason: RekeyReason): void {
-    if (!this.o.applies() || epoch <= this.needed || epoch <= this.o.sendEpoch()) return;
+    if (epoch <= this.needed || epoch <= this.o.sendEpoch()) return;
     this.needed = epoch;
     this.reason = reason;
+    // Not sending yet (keyed, waiting for the commit): remember it, and start the
+    // clock when we switch to an epoch older than this one (see switched).
+    if (!this.o.applies()) return;
     // The deadline runs from the first change we learned of; later ones do not push it back.
     if (this.timer === null && !this.stopped) this.timer = this.o.queue.timer(this.o.timing.keyWaitMs, () => this.deadline());
     // Stopped and done asking: a newer epoch is worth a new round of requests.
@@ -61,7 +64,10 @@ export class KeyWatch {
 
   /** We send under `epoch` now (committed, or switched early). */
   switched(epoch: number): void {
-    if (epoch >= this.needed) this.reset();
+    if (epoch >= this.needed) return this.reset();
+    // We start sending under an epoch a change we already learned of made outdated
+    // (a member left while we waited for its commit): the deadline runs from now.
+    if (this.timer === null && !this.stopped) this.timer = this.o.queue.timer(this.o.timing.keyWaitMs, () => this.deadline());
   }
 
   /** A commit for an epoch we already switched to early: expected, not an error. */

@@ -10,8 +10,11 @@
 //   announces, so it is outside every roster: its tile says it is unverified
 //   and outside the key, and "Erin" appears nowhere on any screen.
 // - Once Carol is keyed, she alone is told that Bob left. Bob stays in the
-//   key (Carol's security code does not change) and keeps decrypting her
-//   media, so her grid must keep his tile, marked as not connected.
+//   key (Carol's security code does not change), so her grid must keep his
+//   tile, marked as not connected; and since no epoch without him follows,
+//   Carol stops sending within 2 s of starting (protocol.md §7.5): the epoch
+//   she would send under is held by someone she was told left. Bob decodes
+//   nothing new from her; she still decodes him.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
@@ -58,7 +61,7 @@ interface Observation {
   bob: Joined;
   carol: Joined;
   seen: Seen[];
-  /** Video Bob decoded from Carol, and Carol from Bob, after the false leave (more than 2 s later than before). */
+  /** Video Bob decoded from Carol, and Carol from Bob, once Carol stopped sending (2.5 s apart). */
   after: { bobFromCarol: [number, number]; carolFromBob: [number, number] };
   carolCodeBefore: string;
 }
@@ -79,10 +82,13 @@ function observe(): Promise<Observation> {
         [alice, bob],
         [bob, alice],
         [carol, alice],
-        [bob, carol],
+        [carol, bob],
       ] as const) {
         await expect.poll(() => decodedFrom(p.page, other.id), { timeout: 15_000 }).toBeGreaterThan(20);
       }
+      // Carol started sending under the epoch Bob holds, then stopped (the stop rule).
+      await expect.poll(async () => (await pageState(carol.page)).state, { timeout: 15_000 }).toBe('rekeying');
+      await alice.page.waitForTimeout(500); // frames already in flight
       const before = { bobFromCarol: await decodedFrom(bob.page, carol.id), carolFromBob: await decodedFrom(carol.page, bob.id) };
       await alice.page.waitForTimeout(2500);
       const after = {
@@ -173,9 +179,11 @@ describe('attack: name-swap', () => {
       expect(c.roster).toContain(bob.id);
       expect(c.securityCode).toBe(carolCodeBefore);
       expect(new Set([a.securityCode, b.securityCode, c.securityCode]).size).toBe(1);
-      // ...and he keeps decrypting Carol's media (and she his).
-      expect(after.bobFromCarol[1]).toBeGreaterThan(after.bobFromCarol[0] + 10);
+      // ...so Carol does not send under that key: Bob decodes nothing new from her, she still decodes him, and she says so.
+      expect(after.bobFromCarol[1]).toBeLessThanOrEqual(after.bobFromCarol[0] + 2);
       expect(after.carolFromBob[1]).toBeGreaterThan(after.carolFromBob[0] + 10);
+      expect(c.state).toBe('rekeying');
+      expect(c.shownState).toMatch(/not sending/i);
 
       // So Carol's grid keeps his tile, named as he signed, marked as not connected but in the key.
       const tile = tileOf(c, bob.id);

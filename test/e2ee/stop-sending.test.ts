@@ -98,6 +98,36 @@ describe('a member that misses a key message stops sending within 2 s', () => {
     expect(w.stops[0]!.waitingFor).toBe(oldEpoch + 1);
   });
 
+  it('a leave Carol hears of while she waits for her first commit makes her stop once she starts sending', async () => {
+    const h = harness({ seed: 24 });
+    const [, mallory] = await meeting(h, ['Alice', 'Mallory']);
+    let carol: SimParticipant | undefined;
+    let toldAt: number | undefined;
+    // Keyed, not yet committed: the server tells Carol alone that Mallory left (the leader never
+    // hears of it, so no new epoch comes). Mallory holds the epoch Carol is about to send under.
+    h.drop = (from, _to, payload) => {
+      if (carol && toldAt === undefined && from === carol.id && isType(payload, 'ack')) {
+        toldAt = h.clock.now();
+        carol.agent.onPeerLeft(mallory!.id);
+      }
+      return false;
+    };
+    const stops: (StopSendingEvent & { at: number })[] = [];
+    carol = await h.sim.join({ name: 'Carol' });
+    carol.agent.on('stop-sending', (e) => stops.push({ ...e, at: h.clock.now() }));
+    await wait(h, 15_000);
+
+    expect(toldAt).toBeDefined();
+    const epoch = carol.agent.currentEpoch;
+    expect(epoch).toBe(mallory!.agent.currentEpoch);
+    const firstSendKey = carol.log.timeline.find((e) => e.event === 'send-key');
+    expect(firstSendKey, 'Carol started sending under the epoch Mallory holds').toBeDefined();
+    expect(stops[0], 'Carol stops sending').toBeDefined();
+    expect(stops[0]!.at - firstSendKey!.t).toBeLessThanOrEqual(BOUND_MS);
+    expect(stops[0]).toMatchObject({ epoch, waitingFor: epoch + 1, reason: 'member-left' });
+    expect(carol.log.state).toBe('rekeying');
+  });
+
   it('the leader leaves and its successor keys everyone but Bob: Bob stops', async () => {
     const h = harness({ seed: 23 });
     const [alice, , bob] = await meeting(h, ['Alice', 'Carol', 'Bob', 'Dave']);

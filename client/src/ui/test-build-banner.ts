@@ -6,10 +6,11 @@
 import { h } from './dom.ts';
 
 const STYLE = [
-  'position: fixed; top: 0; left: 50%; transform: translateX(-50%); z-index: 1000',
-  // Over every screen, never in the way of a click.
+  // Bottom left: over every screen, but off the header, where the E2EE state and the security code are.
+  'position: fixed; bottom: 0; left: 0; z-index: 1000',
+  // Never in the way of a click.
   'pointer-events: none',
-  'background: #c62828; color: #fff; font-weight: 700; font-size: 0.8rem; padding: 0.15rem 0.8rem; border-radius: 0 0 8px 8px',
+  'background: #c62828; color: #fff; font-weight: 700; font-size: 0.8rem; padding: 0.15rem 0.8rem; border-radius: 0 8px 0 0',
 ].join('; ');
 
 export function showTestBuildBanner(): void {

@@ -407,6 +407,10 @@ export class MeetingKeyAgent {
     this.watch.switched(epoch);
     if (this.state !== 'ok') this.setState('ok');
     if (older.length > 0) this.queue.timer(this.timing.retireAfterMs, () => this.epochs.retire(older));
+    // A leave we heard of before this epoch's roster reached us (the server reordered them): the
+    // leaver holds this epoch too, so it is as outdated as the one the leave made us leave.
+    const roster = this.epochs.roster(epoch)?.roster;
+    if (roster?.members.some((m) => this.presence.departed.has(m.participantId))) this.watch.learned(epoch + 1, 'member-left');
   }
 
   // ---------------------------------------------------------------- presence

@@ -128,6 +128,29 @@ describe('a member that misses a key message stops sending within 2 s', () => {
     expect(carol.log.state).toBe('rekeying');
   });
 
+  it('Bob hears that Mallory left before the epoch that still lists her reaches him: he stops after switching to it', async () => {
+    const h = harness({ seed: 28 });
+    const [, bob, mallory] = await meeting(h, ['Alice', 'Bob', 'Mallory']);
+    // The server holds back from Bob the epoch Carol's join makes (Mallory is in it) ...
+    const held: { from: string; payload: string }[] = [];
+    h.drop = (from, to, payload) => to === bob!.id && isType(payload, 'roster', 'keys', 'commit') && held.push({ from, payload }) > 0;
+    await h.sim.join({ name: 'Carol' });
+    await wait(h, 2000);
+    const epoch = bob!.agent.currentEpoch + 1;
+    // ... tells Bob alone that Mallory left, then hands him that epoch: she holds its key.
+    bob!.agent.onPeerLeft(mallory!.id);
+    for (const m of held) inject(bob!, m.from, m.payload);
+    const stops: (StopSendingEvent & { at: number })[] = [];
+    bob!.agent.on('stop-sending', (e) => stops.push({ ...e, at: h.clock.now() }));
+    h.drop = () => false;
+    await wait(h, 5000);
+
+    const switched = bob!.log.timeline.find((e) => e.event === 'send-key' && e.epoch === epoch);
+    expect(switched, 'Bob sends under the epoch Mallory holds').toBeDefined();
+    expect(stops[0], 'and stops').toMatchObject({ epoch, waitingFor: epoch + 1, reason: 'member-left' });
+    expect(stops[0]!.at - switched!.t).toBeLessThanOrEqual(BOUND_MS);
+  });
+
   it('the leader leaves and its successor keys everyone but Bob: Bob stops', async () => {
     const h = harness({ seed: 23 });
     const [alice, , bob] = await meeting(h, ['Alice', 'Carol', 'Bob', 'Dave']);

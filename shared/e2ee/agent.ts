@@ -402,6 +402,8 @@ export class MeetingKeyAgent {
   // ---------------------------------------------------------------- lobby and epochs
 
   private switchTo(epoch: number): void {
+    // Stopped for a newer epoch: an older one's late commit must not resume sending.
+    if (this.watch.outdated(epoch)) return;
     const older = this.epochs.switchTo(epoch);
     if (!older) return;
     this.watch.switched(epoch);

@@ -62,6 +62,11 @@ export class KeyWatch {
     this.o.switchTo(epoch);
   }
 
+  /** Stopped past the deadline for a newer epoch: an older one (a late commit) must not resume sending. */
+  outdated(epoch: number): boolean {
+    return this.stopped && epoch < this.needed;
+  }
+
   /** We send under `epoch` now (committed, or switched early). */
   switched(epoch: number): void {
     if (epoch >= this.needed) return this.reset();

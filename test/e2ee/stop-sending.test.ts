@@ -10,7 +10,7 @@ import { initCrypto } from '../../shared/e2ee/primitives.ts';
 import { createResendRequest } from '../../shared/e2ee/resend.ts';
 import { decodeMessage, encodeMessage } from '../../shared/e2ee/wire.ts';
 import type { SimParticipant } from '../../harness/sim.ts';
-import { codes, harness, inject, meeting, wait, type Harness } from './harness.ts';
+import { advance, codes, harness, inject, meeting, wait, type Harness } from './harness.ts';
 
 beforeAll(initCrypto);
 
@@ -149,6 +149,29 @@ describe('a member that misses a key message stops sending within 2 s', () => {
     expect(switched, 'Bob sends under the epoch Mallory holds').toBeDefined();
     expect(stops[0], 'and stops').toMatchObject({ epoch, waitingFor: epoch + 1, reason: 'member-left' });
     expect(stops[0]!.at - switched!.t).toBeLessThanOrEqual(BOUND_MS);
+  });
+
+  it('stopped for the epoch after Dave left, Bob does not resume under the one Dave holds when its commit comes late', async () => {
+    const h = harness({ seed: 30 });
+    const [, bob] = await meeting(h, ['Alice', 'Bob', 'Carol']);
+    // Bob gets the key of the epoch Dave's join makes, but no commit, and no later key.
+    const held: { from: string; payload: string }[] = [];
+    let keys = 0;
+    h.drop = (from, to, payload) =>
+      to === bob!.id && ((isType(payload, 'commit') && held.push({ from, payload }) > 0) || (isType(payload, 'keys') && keys++ > 0));
+    const dave = await h.sim.join({ name: 'Dave' });
+    await advance(h, 600);
+    const daveEpoch = bob!.log.timeline.find((e) => e.event === 'receive-keys')!.epoch;
+    h.sim.leave(dave);
+    await wait(h, 3000);
+    expect(bob!.log.state).toBe('rekeying');
+    const stopped = h.clock.now();
+    h.drop = () => false;
+    for (const m of held) inject(bob!, m.from, m.payload);
+    await advance(h, 500);
+
+    expect(bob!.log.state).toBe('rekeying');
+    expect(bob!.log.timeline.filter((e) => e.event === 'send-key' && e.t >= stopped && e.epoch <= daveEpoch)).toEqual([]);
   });
 
   it('the leader leaves and its successor keys everyone but Bob: Bob stops', async () => {

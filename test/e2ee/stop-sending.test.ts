@@ -151,6 +151,26 @@ describe('a member that misses a key message stops sending within 2 s', () => {
     expect(stops[0]!.at - switched!.t).toBeLessThanOrEqual(BOUND_MS);
   });
 
+  it('Bob learns that Mallory left, then takes over from the leader: the deadline from her leave still binds him', async () => {
+    const h = harness({ seed: 29 });
+    const [alice, bob, , mallory] = await meeting(h, ['Alice', 'Bob', 'Carol', 'Mallory']);
+    const oldEpoch = bob!.agent.currentEpoch;
+    const w = watch(h, bob!, (kind, id) => kind === 'left' && id === mallory!.id);
+    // Alice's epoch without Mallory never reaches Bob, and once he leads no ack reaches him (he commits on timeout).
+    h.drop = (from, to, payload) =>
+      to === bob!.id && ((from === alice!.id && isType(payload, 'roster', 'keys', 'commit')) || isType(payload, 'ack'));
+    h.sim.leave(mallory!);
+    await advance(h, 1000);
+    h.sim.leave(alice!);
+    await wait(h, 10_000);
+
+    expect(bob!.agent.isLeader).toBe(true);
+    const next = bob!.log.timeline.find((e) => e.event === 'send-key' && e.epoch > oldEpoch);
+    expect(next, 'Bob sends under an epoch without Mallory').toBeDefined();
+    expect(next!.t - w.learnedAt!).toBeLessThanOrEqual(BOUND_MS);
+    expect(bob!.log.timeline.filter((e) => e.event === 'send-key' && e.epoch === next!.epoch)).toHaveLength(1);
+  });
+
   it('stopped for the epoch after Dave left, Bob does not resume under the one Dave holds when its commit comes late', async () => {
     const h = harness({ seed: 30 });
     const [, bob] = await meeting(h, ['Alice', 'Bob', 'Carol']);

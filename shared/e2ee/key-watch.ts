@@ -1,4 +1,4 @@
-// The stop rule of protocol.md §7a, for a member (not while it leads): once it
+// The stop rule of protocol.md §7a, for a member (and a member that took over as leader): once it
 // learns of a change (a newer verified roster, a commit from its leader for an
 // epoch it has no key for, a member of its current roster leaving) it must
 // send under a newer epoch within keyWaitMs. If it holds that epoch's key by

@@ -94,6 +94,25 @@ export class VirtualClock implements SimEnv {
     if (typeof handle === 'number') this.cancelled.add(handle);
   }
 
+  /** Runs everything due within the next `ms` (no further), then sets the clock to that instant. */
+  async advance(ms: number, quiesce: () => Promise<void>): Promise<void> {
+    const end = this.t + Math.max(0, ms);
+    await quiesce();
+    for (;;) {
+      const first = this.queue[0];
+      if (!first || first.at > end) break;
+      const due: Scheduled[] = [];
+      while (this.queue[0] && this.queue[0].at === first.at) due.push(this.queue.shift() as Scheduled);
+      this.t = first.at;
+      for (const item of due) {
+        if (this.cancelled.delete(item.seq)) continue;
+        item.fn();
+      }
+      await quiesce();
+    }
+    this.t = end;
+  }
+
   async settle(quiesce: () => Promise<void>): Promise<void> {
     await quiesce();
     for (;;) {

@@ -158,7 +158,9 @@ export class MeetingKeyAgent {
     this.watch = new KeyWatch({
       timing: this.timing,
       queue: this.queue,
-      applies: () => (this.state === 'ok' || this.state === 'rekeying') && !this.lead.state,
+      // A member that takes over as leader keeps the deadline it learned of the change under: at it,
+      // it sends under the epoch it made (or stops until it commits one).
+      applies: () => this.state === 'ok' || this.state === 'rekeying',
       sendEpoch: () => this.epochs.sendEpoch,
       keyEpoch: () => this.epochs.keyEpoch,
       switchTo: (epoch) => this.switchTo(epoch),
@@ -406,11 +408,18 @@ export class MeetingKeyAgent {
   // ---------------------------------------------------------------- lobby and epochs
 
   private switchTo(epoch: number): void {
+    // Stopped for a newer epoch, an older one's late commit must not resume sending; and a leader
+    // that switched at its deadline gets its own commit for the same epoch.
+    if (this.watch.outdated(epoch) || (epoch === this.epochs.sendEpoch && this.state === 'ok')) return;
     const older = this.epochs.switchTo(epoch);
     if (!older) return;
     this.watch.switched(epoch);
     if (this.state !== 'ok') this.setState('ok');
     if (older.length > 0) this.queue.timer(this.timing.retireAfterMs, () => this.epochs.retire(older));
+    // A leave we heard of before this epoch's roster reached us (the server reordered them): the
+    // leaver holds this epoch too, so it is as outdated as the one the leave made us leave.
+    const roster = this.epochs.roster(epoch)?.roster;
+    if (roster?.members.some((m) => this.presence.departed.has(m.participantId))) this.watch.learned(epoch + 1, 'member-left');
   }
 
   // ---------------------------------------------------------------- presence

@@ -1,4 +1,4 @@
-// The stop rule of protocol.md §7a, for a member (not while it leads): once it
+// The stop rule of protocol.md §7a, for a member (and a member that took over as leader): once it
 // learns of a change (a newer verified roster, a commit from its leader for an
 // epoch it has no key for, a member of its current roster leaving) it must
 // send under a newer epoch within keyWaitMs. If it holds that epoch's key by
@@ -60,6 +60,11 @@ export class KeyWatch {
     if (!this.stopped || epoch < this.needed || !this.o.applies()) return;
     this.markEarly(epoch);
     this.o.switchTo(epoch);
+  }
+
+  /** Stopped past the deadline for a newer epoch: an older one (a late commit) must not resume sending. */
+  outdated(epoch: number): boolean {
+    return this.stopped && epoch < this.needed;
   }
 
   /** We send under `epoch` now (committed, or switched early). */

@@ -50,6 +50,13 @@ export async function wait(h: Harness, ms: number): Promise<void> {
   await h.sim.settle();
 }
 
+/** Lets exactly `ms` of virtual time pass (unlike wait, timers due later stay pending). */
+export async function advance(h: Harness, ms: number): Promise<void> {
+  await h.clock.advance(ms, async () => {
+    for (const m of h.sim.members) await m.agent.idle();
+  });
+}
+
 /** The newest relayed message of a type (optionally from one sender), decoded. */
 export function lastRelayed<T extends WireMessage['type']>(
   h: Harness,

@@ -10,7 +10,7 @@ import { initCrypto } from '../../shared/e2ee/primitives.ts';
 import { createResendRequest } from '../../shared/e2ee/resend.ts';
 import { decodeMessage, encodeMessage } from '../../shared/e2ee/wire.ts';
 import type { SimParticipant } from '../../harness/sim.ts';
-import { codes, harness, inject, meeting, wait, type Harness } from './harness.ts';
+import { advance, codes, harness, inject, meeting, wait, type Harness } from './harness.ts';
 
 beforeAll(initCrypto);
 
@@ -126,6 +126,72 @@ describe('a member that misses a key message stops sending within 2 s', () => {
     expect(stops[0]!.at - firstSendKey!.t).toBeLessThanOrEqual(BOUND_MS);
     expect(stops[0]).toMatchObject({ epoch, waitingFor: epoch + 1, reason: 'member-left' });
     expect(carol.log.state).toBe('rekeying');
+  });
+
+  it('Bob hears that Mallory left before the epoch that still lists her reaches him: he stops after switching to it', async () => {
+    const h = harness({ seed: 28 });
+    const [, bob, mallory] = await meeting(h, ['Alice', 'Bob', 'Mallory']);
+    // The server holds back from Bob the epoch Carol's join makes (Mallory is in it) ...
+    const held: { from: string; payload: string }[] = [];
+    h.drop = (from, to, payload) => to === bob!.id && isType(payload, 'roster', 'keys', 'commit') && held.push({ from, payload }) > 0;
+    await h.sim.join({ name: 'Carol' });
+    await wait(h, 2000);
+    const epoch = bob!.agent.currentEpoch + 1;
+    // ... tells Bob alone that Mallory left, then hands him that epoch: she holds its key.
+    bob!.agent.onPeerLeft(mallory!.id);
+    for (const m of held) inject(bob!, m.from, m.payload);
+    const stops: (StopSendingEvent & { at: number })[] = [];
+    bob!.agent.on('stop-sending', (e) => stops.push({ ...e, at: h.clock.now() }));
+    h.drop = () => false;
+    await wait(h, 5000);
+
+    const switched = bob!.log.timeline.find((e) => e.event === 'send-key' && e.epoch === epoch);
+    expect(switched, 'Bob sends under the epoch Mallory holds').toBeDefined();
+    expect(stops[0], 'and stops').toMatchObject({ epoch, waitingFor: epoch + 1, reason: 'member-left' });
+    expect(stops[0]!.at - switched!.t).toBeLessThanOrEqual(BOUND_MS);
+  });
+
+  it('Bob learns that Mallory left, then takes over from the leader: the deadline from her leave still binds him', async () => {
+    const h = harness({ seed: 29 });
+    const [alice, bob, , mallory] = await meeting(h, ['Alice', 'Bob', 'Carol', 'Mallory']);
+    const oldEpoch = bob!.agent.currentEpoch;
+    const w = watch(h, bob!, (kind, id) => kind === 'left' && id === mallory!.id);
+    // Alice's epoch without Mallory never reaches Bob, and once he leads no ack reaches him (he commits on timeout).
+    h.drop = (from, to, payload) =>
+      to === bob!.id && ((from === alice!.id && isType(payload, 'roster', 'keys', 'commit')) || isType(payload, 'ack'));
+    h.sim.leave(mallory!);
+    await advance(h, 1000);
+    h.sim.leave(alice!);
+    await wait(h, 10_000);
+
+    expect(bob!.agent.isLeader).toBe(true);
+    const next = bob!.log.timeline.find((e) => e.event === 'send-key' && e.epoch > oldEpoch);
+    expect(next, 'Bob sends under an epoch without Mallory').toBeDefined();
+    expect(next!.t - w.learnedAt!).toBeLessThanOrEqual(BOUND_MS);
+    expect(bob!.log.timeline.filter((e) => e.event === 'send-key' && e.epoch === next!.epoch)).toHaveLength(1);
+  });
+
+  it('stopped for the epoch after Dave left, Bob does not resume under the one Dave holds when its commit comes late', async () => {
+    const h = harness({ seed: 30 });
+    const [, bob] = await meeting(h, ['Alice', 'Bob', 'Carol']);
+    // Bob gets the key of the epoch Dave's join makes, but no commit, and no later key.
+    const held: { from: string; payload: string }[] = [];
+    let keys = 0;
+    h.drop = (from, to, payload) =>
+      to === bob!.id && ((isType(payload, 'commit') && held.push({ from, payload }) > 0) || (isType(payload, 'keys') && keys++ > 0));
+    const dave = await h.sim.join({ name: 'Dave' });
+    await advance(h, 600);
+    const daveEpoch = bob!.log.timeline.find((e) => e.event === 'receive-keys')!.epoch;
+    h.sim.leave(dave);
+    await wait(h, 3000);
+    expect(bob!.log.state).toBe('rekeying');
+    const stopped = h.clock.now();
+    h.drop = () => false;
+    for (const m of held) inject(bob!, m.from, m.payload);
+    await advance(h, 500);
+
+    expect(bob!.log.state).toBe('rekeying');
+    expect(bob!.log.timeline.filter((e) => e.event === 'send-key' && e.t >= stopped && e.epoch <= daveEpoch)).toEqual([]);
   });
 
   it('the leader leaves and its successor keys everyone but Bob: Bob stops', async () => {

@@ -1,0 +1,75 @@
+// What a malicious server can sign with an identity key of its own: an
+// announcement for a participant it runs (optionally with a small-order X25519
+// key), a roster that names that participant as leader (optionally far larger
+// than any meeting), and a key message under that roster. None of it carries
+// an honest member's signature.
+
+import { createAnnouncement, type Announcement } from '../../../shared/e2ee/announcement.ts';
+import type { IdentityKeyPair } from '../../../shared/e2ee/identity.ts';
+import { createKeysMessage } from '../../../shared/e2ee/key-message.ts';
+import { dhKeyPairFromSeed, type DhKeyPair } from '../../../shared/e2ee/primitives.ts';
+import { createRoster, memberFromAnnouncement, type RosterMember } from '../../../shared/e2ee/roster.ts';
+import { encodeMessage } from '../../../shared/e2ee/wire.ts';
+
+const MEETING = { meetingId: 'schedule', instanceId: 'schedule-instance' };
+
+/** u = 1 and u = 0: points of small order, every shared secret with them is all zero. */
+export const SMALL_ORDER_KEYS = [Uint8Array.from({ length: 32 }, (_, i) => (i === 0 ? 1 : 0)), new Uint8Array(32)];
+
+const [ZERO16, ZERO32, ZERO64] = [new Uint8Array(16), new Uint8Array(32), new Uint8Array(64)];
+
+const oversized = new Map<string, string>();
+
+export class Forger {
+  private readonly dh: DhKeyPair;
+
+  constructor(
+    private readonly identity: IdentityKeyPair,
+    private readonly rng: () => number,
+  ) {
+    this.dh = dhKeyPairFromSeed(this.bytes(32));
+  }
+
+  bytes(n: number): Uint8Array {
+    return Uint8Array.from({ length: n }, () => Math.floor(this.rng() * 256));
+  }
+
+  announce(participantId: string, dhKey: Uint8Array = this.dh.publicKey): Announcement {
+    return createAnnouncement({ ...MEETING, participantId, name: 'Server', dhKey, nonce: this.bytes(16) }, this.identity);
+  }
+
+  /** A roster led by the server's participant, listing `others`; `padding` made-up members on top. */
+  roster(leaderId: string, others: readonly Announcement[], epoch: number, padding = 0): string {
+    // An oversized roster is refused before anyone reads its members: build each (leader, epoch) once per run.
+    const key = `${leaderId}/${epoch}`;
+    const cached = padding > 0 ? oversized.get(key) : undefined;
+    if (cached) return cached;
+    const payload = encodeMessage({ type: 'roster', roster: this.signedRoster(leaderId, others, epoch, padding).roster });
+    if (padding > 0) oversized.set(key, payload);
+    return payload;
+  }
+
+  /** A key message sealing a fresh key to `others` under the server's roster. */
+  keys(leaderId: string, others: readonly Announcement[], epoch: number): string {
+    const roster = this.signedRoster(leaderId, others, epoch, 0);
+    const recipients = others.map((a) => ({ participantId: a.participantId, dhKey: a.dhKey, echo: a.nonce }));
+    const keys = createKeysMessage({
+      roster,
+      epochKey: this.bytes(32),
+      recipients,
+      identity: this.identity,
+      dh: this.dh,
+      random: this.bytes.bind(this),
+    });
+    return encodeMessage({ type: 'keys', keys });
+  }
+
+  private signedRoster(leaderId: string, others: readonly Announcement[], epoch: number, padding: number) {
+    const members: RosterMember[] = [memberFromAnnouncement(this.announce(leaderId)), ...others.map(memberFromAnnouncement)];
+    // Made-up members need no valid signature: nobody should get as far as checking them.
+    for (let i = 0; i < padding; i++) {
+      members.push({ participantId: `x${i}`, name: '', identityKey: ZERO32, dhKey: ZERO32, nonce: ZERO16, signature: ZERO64 });
+    }
+    return createRoster({ ...MEETING, epoch, prevHash: this.bytes(32), members }, this.identity);
+  }
+}

@@ -28,7 +28,11 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { MeetingKeyAgent, generateIdentity, initCrypto, type AgentTiming } from '../shared/e2ee/index.ts';
+import { LinkSeal, MeetingKeyAgent, generateIdentity, initCrypto, type AgentTiming } from '../shared/e2ee/index.ts';
+import { randomBytes } from 'node:crypto';
+
+/** Every simulated participant holds the same meeting link. */
+const LINK_SECRET = randomBytes(32);
 import { REPO_ROOT, startTestServer } from '../harness/server.ts';
 import { RealServerEnv } from '../harness/real-server/env.ts';
 import { RealServerHub, diffCounters, type RealHubConnection, type TrafficCounters } from '../harness/real-server/hub.ts';
@@ -170,6 +174,7 @@ class Meeting {
       selfId: info.participantId,
       identity: generateIdentity(),
       send: (to, payload) => conn.relay(to, payload),
+      link: new LinkSeal(LINK_SECRET, info.meetingId, info.instanceId),
       now: () => env.now(),
       setTimer: (fn, ms) =>
         env.setTimer(() => {

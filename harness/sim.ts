@@ -13,6 +13,7 @@
 // participant types and are always used together.
 
 import {
+  LinkSeal,
   MeetingKeyAgent,
   generateIdentity,
   type AgentState,
@@ -27,6 +28,7 @@ import {
 } from '../shared/e2ee/index.ts';
 import { toBase64Url } from '../shared/e2ee/encoding.ts';
 import { LIMITS } from '../shared/protocol/signaling.ts';
+import { randomBytes } from 'node:crypto';
 
 // ------------------------------------------------------------------ seeded randomness
 
@@ -255,6 +257,8 @@ export interface ParticipantLog {
   /** Latest lobby event (leaders only). */
   lobby: LobbyEvent | undefined;
   chats: ChatEvent[];
+  /** Participants whose payloads its link does not open (now). */
+  outsiders: string[];
   /** Everything the agent handed to onSecretForTest. */
   secrets: { label: string; bytes: Uint8Array }[];
   /** When each event happened (env time), for timeline checks. */
@@ -267,6 +271,8 @@ export interface SimParticipant {
   name: string;
   identity: IdentityKeyPair;
   agent: MeetingKeyAgent;
+  /** The link envelope it holds (tests seal insiders' forgeries with it). */
+  link: LinkSeal;
   connection: HubConnection;
   log: ParticipantLog;
   /** Keys first seen before this sequence number existed before this participant joined. */
@@ -281,6 +287,8 @@ export interface SimulationOptions {
   meetingId: string;
   timing?: Partial<AgentTiming>;
   maxPayloadChars?: number;
+  /** The meeting link's secret everyone joins with (a fresh one if absent); join() can give one its own. */
+  linkSecret?: Uint8Array;
 }
 
 function heldKeys(log: ParticipantLog, onlyEpoch?: number): string[] {
@@ -302,9 +310,14 @@ export class Simulation {
   private readonly leaverKeys = new Map<string, string>();
   private lastCode: { ids: string; code: string } | undefined;
 
-  constructor(private readonly opts: SimulationOptions) {}
+  /** The link everyone holds unless join() says otherwise. */
+  readonly linkSecret: Uint8Array;
 
-  async join(opts: { name?: string } = {}): Promise<SimParticipant> {
+  constructor(private readonly opts: SimulationOptions) {
+    this.linkSecret = opts.linkSecret ?? randomBytes(32);
+  }
+
+  async join(opts: { name?: string; linkSecret?: Uint8Array } = {}): Promise<SimParticipant> {
     let agent: MeetingKeyAgent | undefined;
     const connection = await this.opts.hub.join(this.opts.meetingId, {
       onPeerJoined: (id) => agent?.onPeerJoined(id),
@@ -323,6 +336,7 @@ export class Simulation {
       selfId: info.participantId,
       identity,
       send: (to, payload) => connection.relay(to, payload),
+      link: new LinkSeal(opts.linkSecret ?? this.linkSecret, info.meetingId, info.instanceId),
       now: () => this.opts.env.now(),
       setTimer: (fn, ms) => this.opts.env.setTimer(fn, ms),
       clearTimer: (h) => this.opts.env.clearTimer(h),
@@ -340,6 +354,7 @@ export class Simulation {
       statuses: [],
       lobby: undefined,
       chats: [],
+      outsiders: [],
       secrets,
       timeline: [],
     };
@@ -366,7 +381,13 @@ export class Simulation {
     a.on('lobby', (e) => (log.lobby = e));
     a.on('chat', (e) => log.chats.push(e));
     a.on('error', (e) => log.errors.push(e));
-    const p: SimParticipant = { id: info.participantId, name, identity, agent: a, connection, log, joinedAt: this.firstSeen.size };
+    a.on('outsider', (e) => {
+      log.outsiders = log.outsiders.filter((id) => id !== e.participantId);
+      if (e.outside) log.outsiders.push(e.participantId);
+    });
+    // The test's own copy of the link (the agent erases its copy when it stops).
+    const link = new LinkSeal(opts.linkSecret ?? this.linkSecret, info.meetingId, info.instanceId);
+    const p: SimParticipant = { id: info.participantId, name, identity, agent: a, link, connection, log, joinedAt: this.firstSeen.size };
     this.members.push(p);
     a.start(info.present);
     return p;

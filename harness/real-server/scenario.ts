@@ -196,7 +196,9 @@ export async function runRealScenario(s: RealScenario): Promise<RealScenarioResu
       if (problems.length > 0) break;
     }
 
-    const audit = new WireAudit();
+    const holder = sim.members[0] ?? sim.departed[0];
+    if (!holder) throw new Error('nobody joined');
+    const audit = new WireAudit(holder.link);
     for (const p of hub.captured) audit.add(p);
     problems.push(...audit.undecodable.map((u) => `undecodable relay payload from ${u}`));
     problems.push(...keysOnWire(sim, audit.tokens).map((k) => `key bytes relayed: ${k}`));

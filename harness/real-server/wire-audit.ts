@@ -6,6 +6,7 @@ import { decodeMessage } from '../../shared/e2ee/wire.ts';
 import { LIMITS as E2EE_LIMITS } from '../../shared/e2ee/constants.ts';
 import { toBase64Url } from '../../shared/e2ee/encoding.ts';
 import { Reassembler } from '../../shared/e2ee/fragment.ts';
+import type { RelaySeal } from '../../shared/e2ee/link.ts';
 import type { Simulation } from '../sim.ts';
 import type { SentPayload } from './hub.ts';
 
@@ -26,9 +27,18 @@ export class WireAudit {
   readonly undecodable: string[] = [];
   private readonly reassembler = new Reassembler({ now: () => Date.now() });
 
+  /**
+   * `link` opens the meeting link's envelope: this audit reads the payloads as
+   * someone holding the link would (the server, without it, reads nothing).
+   */
+  constructor(private readonly link: RelaySeal) {}
+
   add(p: SentPayload): void {
     for (const t of p.payload.match(/[A-Za-z0-9_-]{43}/g) ?? []) this.tokens.add(t);
-    let decoded = decodeMessage(p.payload, E2EE_LIMITS.maxRelayPayload);
+    const opened = this.link.open(p.from, p.payload);
+    if (!opened.ok) return void this.undecodable.push(`${p.from}: ${opened.error.code}`);
+    for (const t of opened.value.match(/[A-Za-z0-9_-]{43}/g) ?? []) this.tokens.add(t);
+    let decoded = decodeMessage(opened.value, E2EE_LIMITS.maxRelayPayload);
     if (!decoded.ok) return void this.undecodable.push(`${p.from}: ${decoded.error.code}`);
     this.count(decoded.value.type, p.payload.length);
     if (decoded.value.type === 'frag') {

@@ -31,6 +31,7 @@ import { InputQueue } from './input-queue.ts';
 import { KeyWatch } from './key-watch.ts';
 import * as leader from './leader.ts';
 import { LeaderRunner } from './leader-runner.ts';
+import { innerPayloadLimit, type RelaySeal } from './link.ts';
 import { LivenessNonces } from './liveness.ts';
 import { MemberSide } from './member.ts';
 import { Presence } from './presence.ts';
@@ -54,6 +55,8 @@ export class MeetingKeyAgent {
   private readonly now: () => number;
   private readonly timing: AgentTiming;
   private readonly maxPayloadChars: number;
+  /** Seals what we relay and opens what others relay with the meeting link's key (link.ts). */
+  private readonly link: RelaySeal;
   private readonly queue: InputQueue;
 
   private readonly dh: DhKeyPair;
@@ -104,7 +107,9 @@ export class MeetingKeyAgent {
     this.random = opts.random ?? systemRandom;
     this.now = opts.now ?? (() => Date.now());
     this.timing = { ...TIMING, ...opts.timing };
-    this.maxPayloadChars = opts.maxPayloadChars ?? LIMITS.maxRelayPayload;
+    this.link = opts.link;
+    // Room for the link envelope around each part.
+    this.maxPayloadChars = innerPayloadLimit(opts.maxPayloadChars ?? LIMITS.maxRelayPayload);
     this.queue = new InputQueue({
       setTimer: opts.setTimer ?? ((fn, ms) => setTimeout(fn, ms)),
       clearTimer: opts.clearTimer ?? ((h) => clearTimeout(h as ReturnType<typeof setTimeout>)),
@@ -330,6 +335,7 @@ export class MeetingKeyAgent {
     this.wrapKeys.clear();
     wipe(this.dh.privateKey);
     this.reassembler.clear();
+    this.link.destroy();
     this.lead.end();
     this.state = 'stopped';
     this.events.emit('status', { state: 'stopped' });
@@ -382,7 +388,7 @@ export class MeetingKeyAgent {
 
   private sendMessage(to: string | null, m: WireMessage): void {
     const messageId = toBase64Url(this.random(9));
-    for (const part of splitPayload(encodeMessage(m), this.maxPayloadChars, messageId)) this.send(to, part);
+    for (const part of splitPayload(encodeMessage(m), this.maxPayloadChars, messageId)) this.send(to, this.link.seal(this.selfId, part));
   }
 
   private cancelOrphanTimer(): void {
@@ -465,7 +471,12 @@ export class MeetingKeyAgent {
     if (typeof from !== 'string' || !ID_PATTERN.test(from)) return this.reject('MALFORMED', 'relay from an invalid participant ID');
     if (from === this.selfId) return this.reject('SENDER_MISMATCH', 'relay claims to come from us', from);
     if (typeof payload !== 'string') return this.reject('MALFORMED', 'relay payload is not a string', from);
-    const read = readRelay(this.reassembler, from, payload);
+    // The server forwards nothing larger; a bigger one is not worth opening.
+    if (payload.length > LIMITS.maxRelayPayload) return this.reject('TOO_LARGE', `payload of ${payload.length} characters`, from);
+    const opened = this.link.open(from, payload);
+    if (!opened.ok) return this.onNoLinkProof(from, opened.error);
+    if (this.presence.proved(from)) this.events.emit('outsider', { participantId: from, outside: false });
+    const read = readRelay(this.reassembler, from, opened.value);
     if (!read.ok) return this.reject(read.error.code, read.error.message, from);
     const m = read.value;
     if (m === null) return;
@@ -492,6 +503,21 @@ export class MeetingKeyAgent {
       case 'chat':
         return this.chat.receive(from, m.chat);
     }
+  }
+
+  /**
+   * A payload our link does not open: its sender lacks our link (another
+   * link, or the server's own participant), or the server forged it. Nothing
+   * in it is read. The first time, we say so, send the sender our announcement
+   * (so an honest holder of another link learns that we are outside its
+   * meeting too, and stops waiting for us), and stop waiting for it ourselves.
+   */
+  private onNoLinkProof(from: string, error: E2eeError): void {
+    this.reject(error.code, error.message, from);
+    if (!this.presence.failedProof(from)) return;
+    this.events.emit('outsider', { participantId: from, outside: true });
+    if (this.presence.isPresent(from)) this.sendMessage(from, { type: 'announce', announcement: this.announcement });
+    if (!this.epochs.head) this.armOrphanTimer();
   }
 
   private handleAnnounce(from: string, a: Announcement): void {

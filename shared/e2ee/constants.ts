@@ -28,6 +28,9 @@ export const CONTEXT = {
   chat: 'e2ee-meet/v1/chat',
   chatAd: 'e2ee-meet/v1/chat-ad',
   chatKey: 'e2ee-meet/v1/chat-key',
+  linkSalt: 'e2ee-meet/v1/link-salt',
+  linkKey: 'e2ee-meet/v1/link-key',
+  linkEnvelope: 'e2ee-meet/v1/link-envelope',
 } as const;
 
 export const SIZE = {

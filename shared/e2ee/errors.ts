@@ -18,6 +18,10 @@ export type E2eeErrorCode =
   | 'UNKNOWN_PARTICIPANT' // the server never said this participant is present
   | 'PARTICIPANT_ID_REUSED' // an ID that already left is back: never trusted again
   | 'ANNOUNCEMENT_CONFLICT' // a second, different announcement for the same participant
+  // The meeting link's secret (link.ts)
+  | 'LINK_MISSING' // a meeting link without its secret (#s=...)
+  | 'LINK_MALFORMED' // a secret that is not 22-86 base64url characters
+  | 'NO_LINK_PROOF' // a relay payload not sealed with this meeting link's key: the sender lacks the link (or the server forged it)
   // Signatures and encryption
   | 'BAD_SIGNATURE'
   | 'DECRYPT_FAILED'

@@ -2,6 +2,7 @@
 
 import type { E2eeErrorCode } from './errors.ts';
 import type { IdentityKeyPair } from './identity.ts';
+import type { RelaySeal } from './link.ts';
 import type { RandomBytes } from './primitives.ts';
 
 /**
@@ -131,6 +132,17 @@ export interface AgentEvents {
   chat: ChatEvent;
   'chat-gap': ChatGapEvent;
   error: ErrorEvent;
+  outsider: OutsiderEvent;
+}
+
+/**
+ * A participant whose payloads our meeting link does not open (outside: true),
+ * or one that later proved it holds the link (outside: false). Outsiders hold
+ * another link for this meeting ID, or are the server's own participants.
+ */
+export interface OutsiderEvent {
+  participantId: string;
+  outside: boolean;
 }
 
 export type TimerHandle = unknown;
@@ -162,6 +174,11 @@ export interface AgentOptions {
   timing?: Partial<AgentTiming>;
   /** Largest relay payload the server forwards; bigger messages are fragmented. */
   maxPayloadChars?: number;
+  /**
+   * The meeting link's envelope (link.ts LinkSeal): every payload we relay is
+   * sealed with it, and a payload it does not open is dropped unread.
+   */
+  link: RelaySeal;
   /**
    * TEST BUILDS ONLY. Called with a copy of every secret the agent creates or
    * receives (epoch keys, chat keys, its X25519 private key, wrap keys), so a

@@ -10,6 +10,7 @@ export { checkChatText } from './chat.ts';
 export { E2eeError, type E2eeErrorCode, type Result } from './errors.ts';
 export { E2EE_VERSION, LIMITS as E2EE_LIMITS, TIMING as E2EE_TIMING } from './constants.ts';
 export { MeetingKeyAgent } from './agent.ts';
+export { LinkSeal, linkSecretFromHash, newLinkSecret, parseLinkSecret, LINK_SECRET_PATTERN, type RelaySeal } from './link.ts';
 export type {
   AgentEvents,
   AgentOptions,
@@ -21,6 +22,7 @@ export type {
   ErrorEvent,
   LobbyEntry,
   LobbyEvent,
+  OutsiderEvent,
   ReceiveKeysEvent,
   RetireEpochEvent,
   RosterEvent,

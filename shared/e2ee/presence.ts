@@ -20,6 +20,10 @@ export class Presence {
   readonly echoes = new Map<string, Uint8Array>();
   /** Removed or denied participants (from signed rosters and leader-signed denials): never added again. */
   readonly excluded = new Set<string>();
+  /** Participants who sent a payload sealed with our meeting link: they hold it. */
+  private readonly linked = new Set<string>();
+  /** Participants whose payloads our link does not open, and none that did: outside this meeting for us. */
+  readonly outsiders = new Set<string>();
 
   private readonly selfId: string;
 
@@ -72,9 +76,26 @@ export class Presence {
 
   isPresent = (id: string): boolean => !this.departed.has(id) && this.joinOrder.includes(id);
 
-  /** Someone the server listed before us is still here (so it, not we, should start a chain). */
+  /**
+   * Someone the server listed before us is still here (so it, not we, should
+   * start a chain). Outsiders do not count: they cannot key us (another link,
+   * or the server's own participant), so waiting for them would wait forever.
+   */
   anyoneAhead(): boolean {
-    return this.joinOrder.slice(0, this.joinOrder.indexOf(this.selfId)).some(this.isPresent);
+    return this.joinOrder.slice(0, this.joinOrder.indexOf(this.selfId)).some((id) => this.isPresent(id) && !this.outsiders.has(id));
+  }
+
+  /** A payload from `id` opened with our link: it holds the link. True if it was an outsider until now. */
+  proved(id: string): boolean {
+    this.linked.add(id);
+    return this.outsiders.delete(id);
+  }
+
+  /** A payload from `id` that our link does not open. True the first time `id` becomes an outsider. */
+  failedProof(id: string): boolean {
+    if (this.linked.has(id) || this.outsiders.has(id)) return false;
+    this.outsiders.add(id);
+    return true;
   }
 
   /**

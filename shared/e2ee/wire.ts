@@ -146,8 +146,12 @@ function toJson(m: WireMessage): object {
   }
 }
 
+/**
+ * ASCII JSON: characters above 0x7e as \\u escapes, so a payload's length in
+ * characters is its length in bytes (the link envelope and fragments size by it).
+ */
 export function encodeMessage(m: WireMessage): string {
-  return JSON.stringify(toJson(m));
+  return JSON.stringify(toJson(m)).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 // ------------------------------------------------------------------ decoding

@@ -38,9 +38,9 @@ describe('encrypted chat', () => {
       ['meet at noon', true],
       ['bring the slides', true],
     ]);
-    const relayed = h.traffic.filter((t) => t.payload.includes('"t":"chat"'));
+    const relayed = h.traffic.filter((t) => t.plain.includes('"t":"chat"'));
     expect(relayed).toHaveLength(2);
-    expect(relayed.some((t) => t.payload.includes('noon') || t.payload.includes('slides'))).toBe(false);
+    expect(relayed.some((t) => t.plain.includes('noon') || t.plain.includes('slides'))).toBe(false);
     expect(relayed.every((t) => t.to === null)).toBe(true);
   });
 
@@ -61,7 +61,7 @@ describe('encrypted chat', () => {
     expect(codeOf(b.agent.sendChat('still here'))).toBe('NO_KEY');
     expect(codeOf(a.agent.sendChat(''))).toBe('INVALID_ARGUMENT');
     expect(codeOf(a.agent.sendChat('x'.repeat(4001)))).toBe('INVALID_ARGUMENT');
-    expect(h.traffic.filter((t) => t.payload.includes('"t":"chat"'))).toEqual([]);
+    expect(h.traffic.filter((t) => t.plain.includes('"t":"chat"'))).toEqual([]);
   });
 
   it('rejects tampered, misattributed, replayed and undecryptable blobs, each with its own code', async () => {
@@ -137,7 +137,7 @@ describe('encrypted chat', () => {
     b.agent.sendChat('delayed past the grace period');
     await h.sim.settle();
     h.drop = () => false;
-    const [first, second] = h.traffic.filter((t) => t.payload.includes('"t":"chat"')).map((t) => t.payload) as [string, string];
+    const [first, second] = h.traffic.filter((t) => t.plain.includes('"t":"chat"')).map((t) => t.plain) as [string, string];
     const t0 = h.clock.now();
     h.clock.setTimer(() => inject(a, b.id, first), 2000);
     h.clock.setTimer(() => inject(a, b.id, second), 10_000);
@@ -161,7 +161,7 @@ describe('encrypted chat', () => {
     const n = await h.sim.join({ name: 'Nina' });
     await h.sim.settle();
     expect(n.log.state).toBe('ok');
-    inject(n, b.id, relayed.payload);
+    inject(n, b.id, relayed.plain);
     await h.sim.settle();
     expect(codes(n)).toEqual(['CHAT_UNKNOWN_EPOCH']);
     expect(n.log.chats).toEqual([]);
@@ -227,7 +227,7 @@ describe('test-only secret export', () => {
     for (const p of h.sim.members) expect(secret(p, `epoch ${epoch} key`)).toEqual(made);
     expect(secret(c, `epoch ${epoch} chat key`)).toEqual(secret(b, `epoch ${epoch} chat key`));
     // The blindness check the browser audit does on real captures.
-    const wire = h.traffic.map((t) => t.payload).join('\n');
+    const wire = h.traffic.map((t) => t.plain).join('\n');
     const leaked = everyone.flatMap((p) =>
       p.log.secrets.filter((s) => wire.includes(toBase64Url(s.bytes))).map((s) => `${p.id}: ${s.label}`),
     );

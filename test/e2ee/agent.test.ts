@@ -13,17 +13,24 @@ interface Setup {
   clock: VirtualClock;
   hub: FakeHub;
   sim: Simulation;
-  /** Relay payloads as the server saw them, in order. */
+  /** Relay payloads in order, opened with the meeting link. */
   traffic: { from: string; to: string | null; payload: string }[];
 }
 
 function setup(opts: { seed?: number; filter?: FakeHubOptions['filter']; maxPayloadChars?: number } = {}): Setup {
   const clock = new VirtualClock();
   const traffic: Setup['traffic'] = [];
+  // The tests read and filter payloads as someone holding the meeting link (see harness.ts).
+  const plain = (from: string, payload: string): string => {
+    const holder = sim.members[0] ?? sim.departed[0];
+    const o = holder?.link.open(from, payload);
+    return o?.ok ? o.value : '';
+  };
+  const filter = opts.filter;
   const hub = new FakeHub(clock, {
     rng: seededRandom(opts.seed ?? 1),
-    tap: (from, to, payload) => traffic.push({ from, to, payload }),
-    ...(opts.filter ? { filter: opts.filter } : {}),
+    tap: (from, to, payload) => traffic.push({ from, to, payload: plain(from, payload) }),
+    ...(filter ? { filter: (from: string, to: string, payload: string) => filter(from, to, plain(from, payload)) } : {}),
     ...(opts.maxPayloadChars ? { maxPayloadChars: opts.maxPayloadChars } : {}),
   });
   const sim = new Simulation({
@@ -58,6 +65,9 @@ function lastRoster(s: Setup): Roster {
 }
 
 const codes = (p: SimParticipant) => p.log.errors.map((e) => e.code);
+
+/** Delivers a payload to `p` as the server would relay it from `from`, sealed with the meeting link (an insider's). */
+const relayAs = (p: SimParticipant, from: string, payload: string): void => p.agent.onRelay(from, p.link.seal(from, payload));
 
 describe('MeetingKeyAgent', () => {
   it('leads alone at start and is keyed at once', async () => {
@@ -117,14 +127,17 @@ describe('MeetingKeyAgent', () => {
     const s = setup();
     const [a, b] = await meetingOf(2, s);
     if (!a || !b) throw new Error('setup');
-    b.agent.onRelay(a.id, 'not json');
-    b.agent.onRelay(a.id, '{"t":"keys","v":1}');
-    b.agent.onRelay(a.id, '{"t":"gossip","v":1}');
-    b.agent.onRelay(a.id, '{"t":"announce","v":9}');
-    b.agent.onRelay(a.id, 'x'.repeat(70_000));
+    relayAs(b, a.id, 'not json');
+    relayAs(b, a.id, '{"t":"keys","v":1}');
+    relayAs(b, a.id, '{"t":"gossip","v":1}');
+    relayAs(b, a.id, '{"t":"announce","v":9}');
+    relayAs(b, a.id, 'x'.repeat(70_000));
     b.agent.onRelay('bad id!', '{}');
+    // The same without the link's envelope (the server's own): dropped unread.
+    b.agent.onRelay(a.id, '{"t":"keys","v":1}');
+    b.agent.onRelay(a.id, `L1.${'A'.repeat(200)}`);
     await s.sim.settle();
-    expect(codes(b)).toEqual(['MALFORMED', 'MALFORMED', 'UNKNOWN_TYPE', 'UNSUPPORTED_VERSION', 'TOO_LARGE', 'MALFORMED']);
+    expect(codes(b)).toEqual(['MALFORMED', 'MALFORMED', 'UNKNOWN_TYPE', 'UNSUPPORTED_VERSION', 'TOO_LARGE', 'MALFORMED', 'NO_LINK_PROOF', 'NO_LINK_PROOF']);
     expect(b.log.errors[0]).toMatchObject({ from: a.id });
     b.log.errors.length = 0;
     await s.sim.join();
@@ -145,9 +158,9 @@ describe('MeetingKeyAgent', () => {
       b.identity,
     );
     const before = c.agent.currentEpoch;
-    c.agent.onRelay(b.id, encodeMessage({ type: 'roster', roster: forged.roster }));
+    relayAs(c, b.id, encodeMessage({ type: 'roster', roster: forged.roster }));
     // The server relaying the same roster as if it came from the leader does not help.
-    c.agent.onRelay(a.id, encodeMessage({ type: 'roster', roster: forged.roster }));
+    relayAs(c, a.id, encodeMessage({ type: 'roster', roster: forged.roster }));
     // Nor does a key message Bob signs for that epoch.
     const bobDh = dhKeyPairFromSeed(systemRandom(32));
     const keys = createKeysMessage({
@@ -158,7 +171,7 @@ describe('MeetingKeyAgent', () => {
       dh: bobDh,
       random: systemRandom,
     });
-    c.agent.onRelay(b.id, encodeMessage({ type: 'keys', keys }));
+    relayAs(c, b.id, encodeMessage({ type: 'keys', keys }));
     await s.sim.settle();
     expect(codes(c)).toEqual(['NOT_LEADER', 'NOT_LEADER', 'UNKNOWN_EPOCH']);
     expect(c.agent.currentEpoch).toBe(before);
@@ -174,8 +187,8 @@ describe('MeetingKeyAgent', () => {
     await s.sim.join();
     await s.sim.settle();
     const epoch = b.agent.currentEpoch;
-    b.agent.onRelay(a.id, oldKeys);
-    b.agent.onRelay(a.id, oldCommit);
+    relayAs(b, a.id, oldKeys);
+    relayAs(b, a.id, oldCommit);
     await s.sim.settle();
     expect(codes(b)).toEqual(['STALE_EPOCH', 'STALE_EPOCH']);
     expect(b.agent.currentEpoch).toBe(epoch);

@@ -113,6 +113,6 @@ describe('chat messages the server drops', () => {
     expect(b.log.chats.map((m) => m.text)).toEqual(['one', 'two']);
     expect(gaps).toEqual([]);
     // The relayed bytes decode to the sequence number the sender signed.
-    expect(decodeMessage(lastRelayed(h, 'chat', a.id).relayed.payload)).toMatchObject({ ok: true, value: { chat: { seq: 2 } } });
+    expect(decodeMessage(lastRelayed(h, 'chat', a.id).relayed.plain)).toMatchObject({ ok: true, value: { chat: { seq: 2 } } });
   });
 });

@@ -5,7 +5,7 @@ import { checkDisplayName } from '../../shared/e2ee/display-name.ts';
 import { generateIdentity, initCrypto, MeetingKeyAgent } from '../../shared/e2ee/index.ts';
 import { describeRoster } from '../../shared/e2ee/roster-view.ts';
 import { verifyRoster } from '../../shared/e2ee/roster.ts';
-import { CTX, participant, rosterOf } from './fixtures.ts';
+import { CTX, participant, rosterOf, testLink } from './fixtures.ts';
 
 beforeAll(initCrypto);
 
@@ -65,7 +65,7 @@ describe('display names', () => {
 
   it('is refused when the agent is created with an invalid one', () => {
     const make = (displayName: string) =>
-      new MeetingKeyAgent({ ...CTX, selfId: 'alice', identity: generateIdentity(), displayName, send: () => {} });
+      new MeetingKeyAgent({ ...CTX, selfId: 'alice', identity: generateIdentity(), link: testLink(), displayName, send: () => {} });
     expect(make('Alice').ownAnnouncement.name).toBe('Alice');
     expect(() => make('x'.repeat(65))).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
   });

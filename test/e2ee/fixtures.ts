@@ -4,6 +4,7 @@
 import { createAnnouncement, type Announcement } from '../../shared/e2ee/announcement.ts';
 import { generateIdentity, type IdentityKeyPair } from '../../shared/e2ee/identity.ts';
 import { createKeysMessage, type KeysMessage } from '../../shared/e2ee/key-message.ts';
+import { LinkSeal } from '../../shared/e2ee/link.ts';
 import { LivenessNonces } from '../../shared/e2ee/liveness.ts';
 import { dhKeyPairFromSeed, systemRandom, type DhKeyPair } from '../../shared/e2ee/primitives.ts';
 import { createRoster, GENESIS_HASH, memberFromAnnouncement, type VerifiedRoster } from '../../shared/e2ee/roster.ts';
@@ -11,6 +12,10 @@ import { createRoster, GENESIS_HASH, memberFromAnnouncement, type VerifiedRoster
 export const MEETING = 'standup-42';
 export const INSTANCE = 'inst_9f2c41aa';
 export const CTX = { meetingId: MEETING, instanceId: INSTANCE } as const;
+
+/** The meeting link every fixture participant holds (a fixed secret: tests are deterministic). */
+export const TEST_LINK_SECRET = new Uint8Array(32).fill(0x5a);
+export const testLink = (): LinkSeal => new LinkSeal(TEST_LINK_SECRET, MEETING, INSTANCE);
 
 export interface TestParticipant {
   id: string;

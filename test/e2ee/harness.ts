@@ -3,12 +3,16 @@
 // to pull a relayed message out of that view for tampering or replay.
 
 import { decodeMessage, encodeMessage, type WireMessage } from '../../shared/e2ee/wire.ts';
+import { LinkSeal } from '../../shared/e2ee/link.ts';
 import { FakeHub, seededRandom, Simulation, VirtualClock, type SimParticipant } from '../../harness/sim.ts';
 
 export interface Relayed {
   from: string;
   to: string | null;
+  /** As relayed: sealed with the meeting link. */
   payload: string;
+  /** Opened with the link ('' if it was not sealed with it). */
+  plain: string;
 }
 
 export interface Harness {
@@ -17,8 +21,12 @@ export interface Harness {
   sim: Simulation;
   /** Relay payloads as the server saw them, in order. */
   traffic: Relayed[];
-  /** Return false to drop this copy (from, to, payload); replace at will. */
-  drop: (from: string, to: string, payload: string) => boolean;
+  /**
+   * Return true to drop this copy; replace at will. It gets the payload opened
+   * with the link: the tests play a server that knows which message is which
+   * (the worst case; the real one sees only sealed payloads and their sizes).
+   */
+  drop: (from: string, to: string, plain: string) => boolean;
 }
 
 export function harness(opts: { seed?: number; meetingId?: string } = {}): Harness {
@@ -27,8 +35,8 @@ export function harness(opts: { seed?: number; meetingId?: string } = {}): Harne
   const h: Partial<Harness> = { drop: () => false };
   const hub = new FakeHub(clock, {
     rng: seededRandom(opts.seed ?? 7),
-    tap: (from, to, payload) => traffic.push({ from, to, payload }),
-    filter: (from, to, payload) => !(h as Harness).drop(from, to, payload),
+    tap: (from, to, payload) => traffic.push({ from, to, payload, plain: opened(h as Harness, from, payload) ?? '' }),
+    filter: (from, to, payload) => !(h as Harness).drop(from, to, opened(h as Harness, from, payload) ?? ''),
   });
   const sim = new Simulation({ hub, env: clock, meetingId: opts.meetingId ?? 'harness' });
   return Object.assign(h, { clock, hub, sim, traffic }) as Harness;
@@ -57,6 +65,24 @@ export async function advance(h: Harness, ms: number): Promise<void> {
   });
 }
 
+/**
+ * The link envelope of this meeting, as an insider who holds the link (a
+ * participant, not the server) seals and opens it. Agent-level attack tests
+ * play that insider: the checks behind the envelope are the defence against
+ * people who hold the link.
+ */
+export function insiderLink(h: Harness): LinkSeal {
+  const someone = h.sim.members[0] ?? h.sim.departed[0];
+  if (!someone) throw new Error('no participant yet: the instance ID is unknown');
+  return new LinkSeal(h.sim.linkSecret, someone.connection.info.meetingId, someone.connection.info.instanceId);
+}
+
+/** A relayed payload opened as an insider would (undefined if it was not sealed with the link). */
+export function opened(h: Harness, from: string, payload: string): string | undefined {
+  const o = insiderLink(h).open(from, payload);
+  return o.ok ? o.value : undefined;
+}
+
 /** The newest relayed message of a type (optionally from one sender), decoded. */
 export function lastRelayed<T extends WireMessage['type']>(
   h: Harness,
@@ -65,16 +91,21 @@ export function lastRelayed<T extends WireMessage['type']>(
 ): { relayed: Relayed; message: Extract<WireMessage, { type: T }> } {
   for (let i = h.traffic.length - 1; i >= 0; i--) {
     const t = h.traffic[i];
-    if (!t || (from !== undefined && t.from !== from) || !t.payload.includes(`"t":"${type}"`)) continue;
-    const d = decodeMessage(t.payload);
+    if (!t || (from !== undefined && t.from !== from) || !t.plain.includes(`"t":"${type}"`)) continue;
+    const d = decodeMessage(t.plain);
     if (d.ok && d.value.type === type) return { relayed: t, message: d.value as Extract<WireMessage, { type: T }> };
   }
   throw new Error(`no ${type} relayed${from ? ` from ${from}` : ''}`);
 }
 
-/** Delivers a message to one participant as if the server relayed it from `from`. */
-export function inject(p: SimParticipant, from: string, m: WireMessage | string): void {
-  p.agent.onRelay(from, typeof m === 'string' ? m : encodeMessage(m));
+/**
+ * Delivers a message to one participant as if the server relayed it from
+ * `from`, sealed with the meeting link (an insider's forgery), or as it is
+ * with `{ raw: true }` (the server's own, without the link).
+ */
+export function inject(p: SimParticipant, from: string, m: WireMessage | string, opts: { raw?: boolean } = {}): void {
+  const payload = typeof m === 'string' ? m : encodeMessage(m);
+  p.agent.onRelay(from, opts.raw ? payload : p.link.seal(from, payload));
 }
 
 export const codes = (p: SimParticipant): string[] => p.log.errors.map((e) => e.code);

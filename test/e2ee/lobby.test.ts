@@ -36,7 +36,7 @@ describe('locking the meeting', () => {
     const h = harness();
     const [a, b, c] = await meeting(h, ['Alice', 'Bob', 'Carol']);
     if (!a || !b || !c) throw new Error('setup');
-    const unlocked = lastRelayed(h, 'roster', a.id).relayed.payload;
+    const unlocked = lastRelayed(h, 'roster', a.id).relayed.plain;
     // The server withholds the locking epoch from Carol, then tries to hand her an unlocked version of it.
     h.drop = (from, to, payload) => from === a.id && to === c.id && /"t":"(roster|keys|commit)"/.test(payload);
     a.agent.setLocked(true);
@@ -48,7 +48,7 @@ describe('locking the meeting', () => {
     expect(codes(c)).toEqual(['BAD_SIGNATURE']);
     expect(c.log.roster?.locked).toBe(false);
     // The genuine messages bring her up to date; replaying the older unlocked roster then fails.
-    for (const type of ['roster', 'keys', 'commit'] as const) inject(c, a.id, lastRelayed(h, type, a.id).relayed.payload);
+    for (const type of ['roster', 'keys', 'commit'] as const) inject(c, a.id, lastRelayed(h, type, a.id).relayed.plain);
     inject(c, a.id, unlocked);
     await h.sim.settle();
     expect(codes(c)).toEqual(['BAD_SIGNATURE', 'STALE_EPOCH']);

@@ -14,7 +14,7 @@ import { dhKeyPairFromSeed, initCrypto, systemRandom, wrapKey } from '../../shar
 import { verifyRoster } from '../../shared/e2ee/roster.ts';
 import { decodeMessage, encodeMessage } from '../../shared/e2ee/wire.ts';
 import { CTX, participant, rosterOf } from './fixtures.ts';
-import { codes, harness, keyedEpochs, meeting, rosterIds, wait } from './harness.ts';
+import { codes, harness, insiderLink, keyedEpochs, meeting, opened, rosterIds, wait } from './harness.ts';
 
 beforeAll(initCrypto);
 
@@ -148,12 +148,17 @@ describe('a participant announcing a low-order key (agent level)', () => {
     const h = harness({ seed: 12 });
     const [alice, bob, carol] = await meeting(h, ['Alice', 'Bob', 'Carol']);
     if (!alice || !bob || !carol) throw new Error('setup');
-    // The server's own participant (or anyone) joins and announces the all-zero point, correctly signed.
+    // Anyone holding the link (or the server, if it had it) joins and announces the all-zero point, correctly signed.
     const received: string[] = [];
-    const mallory = await h.hub.join('harness', { onPeerJoined() {}, onPeerLeft() {}, onRelay: (_from, p) => received.push(p) });
+    const link = insiderLink(h);
+    const mallory = await h.hub.join('harness', {
+      onPeerJoined() {},
+      onPeerLeft() {},
+      onRelay: (from, p) => received.push(opened(h, from, p) ?? ''),
+    });
     const { participantId: malloryId, meetingId, instanceId } = mallory.info;
     const announcement = announcing(malloryId, new Uint8Array(32), { meetingId, instanceId });
-    mallory.relay(null, encodeMessage({ type: 'announce', announcement }));
+    mallory.relay(null, link.seal(malloryId, encodeMessage({ type: 'announce', announcement })));
     await h.sim.settle();
     for (const p of [alice, bob, carol]) {
       expect(codes(p)).toEqual(['BAD_PUBLIC_KEY']);

@@ -13,7 +13,7 @@ import { createRoster, GENESIS_HASH, memberFromAnnouncement, type VerifiedRoster
 import { securityCode } from '../../shared/e2ee/security-code.ts';
 import { encodeMessage, type WireMessage } from '../../shared/e2ee/wire.ts';
 import { generateIdentity } from '../../shared/e2ee/identity.ts';
-import { CTX, participant, rosterOf } from './fixtures.ts';
+import { CTX, participant, rosterOf, testLink } from './fixtures.ts';
 
 beforeAll(initCrypto);
 
@@ -75,7 +75,7 @@ describe('security code against a malicious leader (agents built by hand)', () =
     const alice = participant('alice');
     const shown = new Map<string, RosterEvent>();
     const make = (id: string, name: string): MeetingKeyAgent => {
-      const agent = new MeetingKeyAgent({ ...CTX, selfId: id, identity: generateIdentity(), displayName: name, send: () => {} });
+      const agent = new MeetingKeyAgent({ ...CTX, selfId: id, identity: generateIdentity(), link: testLink(), displayName: name, send: () => {} });
       agent.on('roster', (e) => shown.set(id, e));
       agent.start(['alice']);
       agents.push(agent);
@@ -98,7 +98,7 @@ describe('security code against a malicious leader (agents built by hand)', () =
         { type: 'keys', keys },
         { type: 'commit', commit },
       ];
-      for (const m of messages) agent.onRelay('alice', encodeMessage(m));
+      for (const m of messages) agent.onRelay('alice', testLink().seal('alice', encodeMessage(m)));
       await agent.idle();
       expect(agent.status).toBe('ok');
     }

@@ -31,7 +31,8 @@ function watch(h: Harness, p: SimParticipant, sign: (kind: 'left' | 'relay', pay
   const onRelay = agent.onRelay.bind(agent);
   const onPeerLeft = agent.onPeerLeft.bind(agent);
   agent.onRelay = (from, payload) => {
-    if (w.learnedAt === undefined && sign('relay', payload)) w.learnedAt = h.clock.now();
+    const plain = p.link.open(from, payload);
+    if (w.learnedAt === undefined && plain.ok && sign('relay', plain.value)) w.learnedAt = h.clock.now();
     onRelay(from, payload);
   };
   agent.onPeerLeft = (id) => {
@@ -78,7 +79,7 @@ describe('a member that misses a key message stops sending within 2 s', () => {
     expectStoppedInTime(bob!, w, oldEpoch, ['newer-roster', 'unknown-commit']);
     expect(bob!.agent.currentEpoch).toBe(oldEpoch);
     // Bob asked Alice for the key, a bounded number of times, and each request reached her.
-    const requests = h.traffic.filter((t) => t.from === bob!.id && isType(t.payload, 'resend'));
+    const requests = h.traffic.filter((t) => t.from === bob!.id && isType(t.plain, 'resend'));
     expect(requests.length).toBeGreaterThan(0);
     expect(requests.length).toBeLessThanOrEqual(5);
     expect(requests.every((t) => t.to === alice!.id)).toBe(true);
@@ -225,7 +226,7 @@ describe('a resend request gets the key to the member, which resumes sending', (
     expect(bob!.agent.currentEpoch).toBe(alice!.agent.currentEpoch);
     const resumed = bob!.log.timeline.find((e) => e.event === 'send-key' && e.epoch === alice!.agent.currentEpoch);
     expect(resumed!.t).toBeGreaterThan(w.stops[0]!.at);
-    expect(h.traffic.filter((t) => t.from === bob!.id && isType(t.payload, 'resend'))).toHaveLength(1);
+    expect(h.traffic.filter((t) => t.from === bob!.id && isType(t.plain, 'resend'))).toHaveLength(1);
     expect(bob!.agent.sendChat('back').ok).toBe(true);
     // Only the commit Bob could not use is reported; the resent roster and commit are not errors.
     expect(codes(bob!)).toEqual(['UNKNOWN_EPOCH']);
@@ -242,7 +243,7 @@ describe('a resend request gets the key to the member, which resumes sending', (
     for (let i = 0; i < 5; i++) inject(alice!, bob!.id, { type: 'resend', resend: request });
     await h.sim.settle();
     const answers = h.traffic.slice(before).filter((t) => t.from === alice!.id);
-    expect(answers.map((t) => [t.to, JSON.parse(t.payload).t])).toEqual([
+    expect(answers.map((t) => [t.to, JSON.parse(t.plain).t])).toEqual([
       [bob!.id, 'roster'],
       [bob!.id, 'keys'],
       [bob!.id, 'commit'],

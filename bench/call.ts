@@ -41,6 +41,7 @@ import {
 import { openProbedPage, waitJoined } from '../harness/page-probes.ts';
 import { readSurface } from '../harness/test-surface.ts';
 import { parseCommandLine } from '../harness/cli.ts';
+import { linkFragment } from '../harness/meeting-link.ts';
 
 const { values: opts } = parseCommandLine({
   command: 'npx tsx bench/call.ts',
@@ -304,7 +305,7 @@ async function oneRun(serverUrl: string, variant: 'on' | 'off', index: number): 
     const pages: Page[] = [];
     const logs: string[][] = [];
     for (const n of ['Alice', 'Bob', 'Carol']) {
-      const p = await openProbedPage(browser, `${serverUrl}/?meeting=${meeting}&name=${n}&join=1${q}`, n, {
+      const p = await openProbedPage(browser, `${serverUrl}/?meeting=${meeting}&name=${n}&join=1${q}${linkFragment(meeting)}`, n, {
         camera: opts.camera === '640x360@30' ? 'default' : opts.camera,
       });
       pages.push(p.page);

@@ -22,6 +22,7 @@ import { LoadSampler, fmt, frozenBuild, loadavg, machine, median, percentile, sl
 import { openProbedPage, probeState, type ProbeState } from '../harness/page-probes.ts';
 import { waitForSurface } from '../harness/test-surface.ts';
 import { parseCommandLine } from '../harness/cli.ts';
+import { linkFragment } from '../harness/meeting-link.ts';
 
 const { values: opts } = parseCommandLine({
   command: 'npx tsx bench/join.ts',
@@ -74,7 +75,7 @@ async function hostReady(page: Page, timeoutMs: number): Promise<void> {
 async function oneRun(browser: Browser, server: RunningServer, variant: Variant, i: number): Promise<Run> {
   const meeting = `bench-join-${Date.now()}-${i}`;
   const q = variant === 'off' ? '&test=plaintext' : '';
-  const url = (n: string): string => `${server.url}/?meeting=${meeting}&name=${n}&join=1${q}`;
+  const url = (n: string): string => `${server.url}/?meeting=${meeting}&name=${n}&join=1${q}${linkFragment(meeting)}`;
   const host = await openProbedPage(browser, url('Host'), 'host');
   const joiner = await openProbedPage(browser, url('Joiner'), 'joiner', { goto: false });
   try {

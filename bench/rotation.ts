@@ -20,6 +20,7 @@ import { e2eeSnapshot, type E2eeSnapshot } from '../harness/e2ee-page.ts';
 import { startTestServer } from '../harness/server.ts';
 import { LoadSampler, fmt, frozenBuild, loadavg, machine, median, percentile, sleep, runBench } from './perf-lib.ts';
 import { parseCommandLine } from '../harness/cli.ts';
+import { linkFragment } from '../harness/meeting-link.ts';
 import { openProbedPage, probeState, waitEpochAbove, waitJoined, type ProbeState } from '../harness/page-probes.ts';
 
 const { values: opts } = parseCommandLine({
@@ -224,12 +225,12 @@ async function waitDecoding(pages: Page[], remotes: number, timeoutMs: number): 
   }
 }
 
-async function cycle(browser: Browser, base: string, members: Page[], i: number): Promise<Cycle> {
+async function cycle(browser: Browser, base: string, fragment: string, members: Page[], i: number): Promise<Cycle> {
   const timeout = opts.timeout * 1000;
   // (b) join
   const e0 = Math.max(...(await Promise.all(members.map(pageEpoch))));
   const before = await Promise.all(members.map(e2eeSnapshot));
-  const d = await openProbedPage(browser, `${base}&name=Dave${i}&join=1`, `dave${i}`, { goto: false, camera: opts.camera });
+  const d = await openProbedPage(browser, `${base}&name=Dave${i}&join=1${fragment}`, `dave${i}`, { goto: false, camera: opts.camera });
   try {
     const la = loadavg();
     await d.goto();
@@ -360,10 +361,11 @@ async function main(): Promise<void> {
   const cycles: Cycle[] = [];
   const meeting = `bench-rot-${Date.now()}`;
   const base = `${server.url}/?meeting=${meeting}`;
+  const fragment = linkFragment(meeting);
   const members: Array<{ page: Page; logs: string[] }> = [];
   try {
     for (const n of ['Alice', 'Bob', 'Carol']) {
-      members.push(await openProbedPage(browser, `${base}&name=${n}&join=1`, n, { camera: opts.camera }));
+      members.push(await openProbedPage(browser, `${base}&name=${n}&join=1${fragment}`, n, { camera: opts.camera }));
       await waitJoined(members.at(-1)!.page);
     }
     const pages = members.map((m) => m.page);
@@ -377,9 +379,9 @@ async function main(): Promise<void> {
     }
     await waitDecoding(pages, 2, 30_000);
     // One unmeasured cycle first: the first page load and media start-up are slower.
-    await cycle(browser, base, pages, 0);
+    await cycle(browser, base, fragment, pages, 0);
     for (let i = 1; i <= opts.runs; i++) {
-      const c = await cycle(browser, base, pages, i);
+      const c = await cycle(browser, base, fragment, pages, i);
       cycles.push(c);
       console.log(
         `cycle ${i}: join→all on new epoch ${fmt(c.joinFromRequest, 0)} ms after the join request (${fmt(c.joinFromNav, 0)} ms after navigation); ` +

@@ -14,6 +14,7 @@ import { Tap } from '../server/tap/tap.ts';
 import { launchBrowser, openParticipant } from '../harness/browser.ts';
 import { TEST_BUILD_ARGS, readSurface, type KeyRecord } from '../harness/test-surface.ts';
 import { auditTap, type AuditSummary } from './audit/index.ts';
+import { linkFragment } from '../harness/meeting-link.ts';
 
 export interface DemoRun {
   label: 'encrypted' | 'control';
@@ -47,7 +48,8 @@ async function runMeeting(browser: Browser, o: DemoOptions, label: DemoRun['labe
   );
   const pages = [];
   try {
-    for (const n of names) pages.push(await openParticipant(browser, `${server.url}/?meeting=${meeting}&name=${n}&join=1${test}`, n));
+    for (const n of names)
+      pages.push(await openParticipant(browser, `${server.url}/?meeting=${meeting}&name=${n}&join=1${test}${linkFragment(meeting)}`, n));
     // Wait until everyone sees everyone, then let media flow.
     for (const p of pages) {
       await p.page.waitForFunction((n) => document.querySelectorAll('[data-testid=tile]').length === n, names.length - 1, {

@@ -154,7 +154,7 @@ export class Connection implements Peer {
       // has no meeting state to apply them to yet, and the peer list in the
       // response must be followed, not preceded, by the changes after it.
       this.heldNotices = [];
-      const p = room.join(id, msg.name, this);
+      const p = room.join(id, this);
       this.room = room;
       this.participant = p;
       return {

@@ -71,12 +71,11 @@ export class Participant {
   readonly consumers = new Map<string, ms.Consumer>();
   constructor(
     readonly id: string,
-    readonly name: string,
     readonly peer: Peer,
   ) {}
 
   info(): PeerInfo {
-    return { participantId: this.id, name: this.name };
+    return { participantId: this.id };
   }
 }
 
@@ -113,15 +112,15 @@ export class Room {
     return this.mode === 'call' ? 2 : LIMITS.maxParticipantsPerMeeting;
   }
 
-  join(id: string, name: string, peer: Peer): Participant {
+  join(id: string, peer: Peer): Participant {
     if (this.closed) throw new RoomError('INTERNAL', 'meeting is closing, try again');
     if (this.participants.size >= this.capacity) {
       throw this.mode === 'call'
         ? new RoomError('CALL_FULL', 'this one-on-one call already has two people')
         : new RoomError('MEETING_FULL', `this meeting is full (${this.capacity} participants)`);
     }
-    const p = new Participant(id, name, peer);
-    this.broadcast({ type: 'participant-joined', participantId: id, name }, id);
+    const p = new Participant(id, peer);
+    this.broadcast({ type: 'participant-joined', participantId: id }, id);
     this.participants.set(id, p);
     this.opts.log.info(`meeting ${this.meetingId}: ${id} joined (${this.participants.size} present)`);
     return p;

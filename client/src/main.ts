@@ -1,5 +1,7 @@
 // App entry: the pre-join screen, or straight into the meeting with
-// `?meeting=ID&name=NAME&join=1` (a stable interface for tests and scripts).
+// `?meeting=ID&name=NAME&join=1#s=SECRET` (a stable interface for tests and
+// scripts). The secret after `#` never reaches the server (browsers do not
+// send the fragment); a link without it gets the refusal screen, never a join.
 
 import './style.css';
 import type { MeetingMode } from '../../shared/protocol/signaling.ts';
@@ -9,14 +11,15 @@ import { Meeting } from './meeting.ts';
 import { FrameCrypto, detectTransformPath } from './e2ee/frame-crypto.ts';
 import { E2eeController } from './e2ee/controller.ts';
 import { loadIdentity } from './e2ee/identity-store.ts';
-import { fingerprint, initCrypto, type IdentityKeyPair } from '../../shared/e2ee/index.ts';
+import { fingerprint, initCrypto, linkSecretFromHash, newLinkSecret, type IdentityKeyPair } from '../../shared/e2ee/index.ts';
+import { toBase64Url } from '../../shared/e2ee/encoding.ts';
 import { createLobbyOverlay, createSecurityPanel, renderSecurityHeader } from './ui/security-panel.ts';
 import { createChatPanel } from './ui/chat-panel.ts';
 import { MeetingView } from './ui/meeting-view.ts';
 import { PrejoinView, type PrejoinChoice } from './ui/prejoin-view.ts';
 import { h } from './ui/dom.ts';
 import { showTestBuildBanner } from './ui/test-build-banner.ts';
-import { createKeyLog, installTestSurface } from './test-surface.ts';
+import { clearRelayForTest, createKeyLog, installTestSurface } from './test-surface.ts';
 
 const app = document.getElementById('app')!;
 const params = new URLSearchParams(location.search);
@@ -50,12 +53,51 @@ async function getLocalMedia(choice: {
   }
 }
 
-async function enterMeeting(choice: PrejoinChoice, stream: MediaStream, identity: IdentityKeyPair, warning?: string): Promise<void> {
+/** The whole link to a meeting: ID and mode in the query, the secret in the fragment. */
+function meetingLink(meetingId: string, mode: MeetingMode, secret: string): string {
+  return `${location.origin}/?meeting=${encodeURIComponent(meetingId)}${mode === 'call' ? '&mode=call' : ''}#s=${secret}`;
+}
+
+/** The screen for a link without its secret, or with a malformed one: nothing is sent to the server. */
+function showIncompleteLink(code: string): void {
+  const fresh = h('a', { href: '/', class: 'button secondary', 'data-testid': 'start-new-meeting' }, 'Start a new meeting instead');
+  app.replaceChildren(
+    h(
+      'div',
+      { class: 'fatal', role: 'alert', 'data-testid': 'link-refused', 'data-code': code },
+      h('h1', {}, 'This meeting link is incomplete'),
+      h(
+        'p',
+        {},
+        code === 'LINK_MISSING'
+          ? 'The link has no secret: the part that starts with “#s=” is missing. '
+          : 'The secret in this link (after “#s=”) is damaged: it must be 22 to 86 letters, digits, - or _. ',
+        'That secret is what lets your browser prove to the others that you were invited, without the server ever seeing it, so this page cannot join without it.',
+      ),
+      h(
+        'p',
+        {},
+        'Ask the person who invited you to send the whole link again (their Invite button copies it), and open it exactly as sent. Some chat apps cut links at “#”.',
+      ),
+      fresh,
+    ),
+  );
+}
+
+async function enterMeeting(
+  choice: PrejoinChoice,
+  stream: MediaStream,
+  identity: IdentityKeyPair,
+  secret: Uint8Array,
+  warning?: string,
+): Promise<void> {
+  const secretText = toBase64Url(secret);
   const url = new URL(location.href);
   url.searchParams.set('meeting', choice.meetingId);
   url.searchParams.delete('join');
   url.searchParams.delete('name');
   if (choice.mode === 'call') url.searchParams.set('mode', 'call');
+  url.hash = `s=${secretText}`;
   history.replaceState(null, '', url);
 
   const path = detectTransformPath(params.get('transform'));
@@ -84,7 +126,8 @@ async function enterMeeting(choice: PrejoinChoice, stream: MediaStream, identity
   }
   const meeting = new Meeting({ meetingId: choice.meetingId, name: choice.name, mode: choice.mode, hooks: frames });
   const keyLog = __E2EE_TEST_HOOKS__ ? createKeyLog() : undefined;
-  const e2ee = new E2eeController(meeting, frames, identity, keyLog?.record);
+  const clearRelay = __E2EE_TEST_HOOKS__ && params.get('test') === 'no-link-envelope' ? clearRelayForTest : undefined;
+  const e2ee = new E2eeController(meeting, frames, identity, secret, keyLog?.record, clearRelay);
   // Test build only: the one window hook tests read (never in dist/, see test-surface.ts).
   if (__E2EE_TEST_HOOKS__ && keyLog) installTestSurface({ meeting, e2ee, keys: keyLog.keys });
   const view = new MeetingView(meeting, stream, {
@@ -94,6 +137,7 @@ async function enterMeeting(choice: PrejoinChoice, stream: MediaStream, identity
     tileStatus: (p, kind) => e2ee.tileStatus(p, kind),
     tileIdentity: (p) => e2ee.identityOf(p.id),
     tiles: () => e2ee.gridEntries(),
+    inviteLink: () => meetingLink(choice.meetingId, choice.mode, secretText),
   });
   app.replaceChildren(view.root);
   meeting.subscribe(() => {
@@ -124,10 +168,14 @@ async function main(): Promise<void> {
   const name = cleanDisplayName(params.get('name') ?? '') || cleanDisplayName(localStorage.getItem('displayName') ?? '');
 
   if (__E2EE_TEST_HOOKS__) showTestBuildBanner();
+  const link = linkSecretFromHash(location.hash);
+  // A link to a meeting must carry its secret: no trust-on-first-use fallback.
+  if (meetingParam !== null && !link.ok) return showIncompleteLink(link.error.code);
   await initCrypto();
-  if (params.get('join') === '1' && meetingId && name) {
+  if (params.get('join') === '1' && meetingId && name && link.ok) {
     const [{ stream, warning }, { identity }] = await Promise.all([getLocalMedia({}), loadIdentity(params.get('guest') === '1')]);
-    await enterMeeting({ meetingId, name, mode, guest: params.get('guest') === '1' }, stream, identity, warning);
+    const choice = { meetingId, name, mode, secret: toBase64Url(link.value), guest: params.get('guest') === '1' };
+    await enterMeeting(choice, stream, identity, link.value, warning);
     return;
   }
   const stored = await loadIdentity(false);
@@ -151,13 +199,18 @@ async function main(): Promise<void> {
     mode,
     invalidMeeting: meetingParam !== null && !meetingId,
     newMeetingId: randomMeetingId,
+    newSecret: () => newLinkSecret(),
+    secret: link.ok ? toBase64Url(link.value) : undefined,
+    linkTo: meetingLink,
     getMedia: getLocalMedia,
     extra: identityInfo,
     onJoin: (choice, stream) => {
       localStorage.setItem('displayName', choice.name);
       void (async () => {
         const identity = guestBox.checked ? (await loadIdentity(true)).identity : stored.identity;
-        await enterMeeting({ ...choice, guest: guestBox.checked }, stream, identity);
+        const secret = linkSecretFromHash(`s=${choice.secret}`);
+        if (!secret.ok) return showIncompleteLink(secret.error.code);
+        await enterMeeting({ ...choice, guest: guestBox.checked }, stream, identity, secret.value);
       })();
     },
   });

@@ -140,7 +140,7 @@ export class Meeting {
     signaling.onClose = () => {
       if (this.signaling === signaling) this.onDisconnected();
     };
-    const join = await signaling.join(this.opts.meetingId, this.opts.name, this.opts.mode);
+    const join = await signaling.join(this.opts.meetingId, this.opts.mode);
     this.join = join;
     for (const p of join.peers) this.addParticipant(p.participantId);
     for (const l of this.joinedListeners) l(join);

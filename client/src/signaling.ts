@@ -106,8 +106,8 @@ export class Signaling {
     return r.data;
   }
 
-  join(meetingId: string, name: string, mode: 'meeting' | 'call') {
-    return this.call({ type: 'join', v: PROTOCOL_VERSION, meetingId, name, mode });
+  join(meetingId: string, mode: 'meeting' | 'call') {
+    return this.call({ type: 'join', v: PROTOCOL_VERSION, meetingId, mode });
   }
 
   close(): void {

@@ -7,6 +7,7 @@
 import type { E2eeController } from './e2ee/controller.ts';
 import type { Meeting } from './meeting.ts';
 import { bytesToHex } from '../../shared/bytes.ts';
+import type { RelaySeal } from '../../shared/e2ee/link.ts';
 
 /** The window property the test build puts the surface on. */
 export const TEST_SURFACE_GLOBAL = '__blindMeetTestSurface';
@@ -34,4 +35,18 @@ export function createKeyLog(): { keys: KeyRecord[]; record: (label: string, byt
 
 export function installTestSurface(surface: TestSurface): void {
   (window as unknown as Record<string, TestSurface>)[TEST_SURFACE_GLOBAL] = surface;
+}
+
+/**
+ * `&test=no-link-envelope`: relay payloads in clear (names and identity keys
+ * readable by the server). Only the control run of the tap search uses it, to
+ * show that the search finds what the envelope hides.
+ */
+export function clearRelayForTest(): RelaySeal {
+  console.warn('TEST BUILD: E2EE messages are relayed WITHOUT the meeting link envelope (control run)');
+  return {
+    seal: (_from, payload) => payload,
+    open: (_from, relayed) => ({ ok: true, value: relayed }),
+    destroy: () => {},
+  };
 }

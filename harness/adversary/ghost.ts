@@ -54,8 +54,8 @@ export const ghostAttack: AttackFactory = async (_ctx, stats) => {
 
   /** Tells one participant the ghosts joined and hands it their announcements. */
   const tell = (s: GhostState, q: Participant, realAnnouncement: Json): void => {
-    q.peer.send({ type: 'participant-joined', participantId: s.forged.id, name: FORGED_NAME });
-    q.peer.send({ type: 'participant-joined', participantId: s.own.id, name: OWN_KEY_NAME });
+    q.peer.send({ type: 'participant-joined', participantId: s.forged.id, ...{ name: FORGED_NAME } });
+    q.peer.send({ type: 'participant-joined', participantId: s.own.id, ...{ name: OWN_KEY_NAME } });
     // The forged ghost "announces" with someone else's keys and signature.
     q.peer.send({ type: 'relay', from: s.forged.id, payload: JSON.stringify({ ...realAnnouncement, id: s.forged.id }) });
     stats.to(q.id, 'forged-announcement');

@@ -76,7 +76,8 @@ export function readIndex(dir: string): AuditResult<TapIndexFile, TapErrorCode> 
     producers.push({
       producerId: q['producerId'],
       participantId: str(q['participantId']) ? q['participantId'] : '?',
-      participantName: str(q['participantName']) ? q['participantName'] : '?',
+      // Taps from before #11 named participants; the server now knows only opaque IDs.
+      participantName: str(q['participantName']) ? q['participantName'] : str(q['participantId']) ? q['participantId'] : '?',
       kind: str(q['kind']) ? q['kind'] : (q['codec'].split('/')[0] ?? '?'),
       source: str(q['source']) ? q['source'] : '?',
       codec: q['codec'],

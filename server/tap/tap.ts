@@ -19,8 +19,8 @@ import { pcapGlobalHeader, pcapRecord, type Endpoint } from './pcap.ts';
 
 export interface TapProducerEntry {
   producerId: string;
+  /** Opaque: the server has no names (they travel sealed with the meeting link). */
   participantId: string;
-  participantName: string;
   kind: 'audio' | 'video';
   source: MediaSource;
   codec: string;
@@ -77,7 +77,6 @@ class RoomTap {
     const entry: TapProducerEntry = {
       producerId: producer.id,
       participantId: participant.id,
-      participantName: participant.name,
       kind: producer.kind,
       source,
       codec: codec.mimeType,

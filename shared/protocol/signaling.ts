@@ -35,7 +35,7 @@ export interface JoinRequest {
   type: 'join';
   v: number;
   meetingId: string;
-  name: string;
+  // No display name: names travel only inside the E2EE announcements, sealed with the meeting link.
   /** 'call' rooms admit exactly two participants. */
   mode: MeetingMode;
 }
@@ -111,7 +111,6 @@ export type ClientRequestType = ClientRequestBody['type'];
 
 export interface PeerInfo {
   participantId: string;
-  name: string;
 }
 export interface ProducerInfo {
   participantId: string;
@@ -216,7 +215,6 @@ export interface ErrorNotice {
 export interface ParticipantJoined {
   type: 'participant-joined';
   participantId: string;
-  name: string;
 }
 export interface ParticipantLeft {
   type: 'participant-left';

@@ -11,7 +11,6 @@ import {
   type ServerMessage,
 } from './signaling.ts';
 import { err, ok, type CodedError, type Result } from '../result.ts';
-import { displayNameProblem } from '../display-name.ts';
 
 export const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 // mediasoup object ids are UUIDs.
@@ -78,15 +77,6 @@ function uuid(o: JsonObject, k: string): string {
   return str(o, k, 36, UUID_PATTERN);
 }
 
-function displayName(o: JsonObject): string {
-  const name = str(o, 'name', LIMITS.maxNameLength * 4).trim();
-  // The same rule as a signed name: control or bidi characters would let one participant garble another's UI.
-  if (name.length === 0 || displayNameProblem(name) !== undefined) {
-    throw new Invalid('BAD_MESSAGE', `field 'name' must be 1-${LIMITS.maxNameLength} printable characters`);
-  }
-  return name;
-}
-
 function parseBody(o: JsonObject, id: number): ClientMessage {
   const type = o['type'];
   switch (type) {
@@ -100,7 +90,6 @@ function parseBody(o: JsonObject, id: number): ClientMessage {
         type,
         v,
         meetingId: str(o, 'meetingId', 64, ID_PATTERN),
-        name: displayName(o),
         mode: o['mode'] === undefined ? 'meeting' : oneOf(o, 'mode', ['meeting', 'call'] as const),
       };
     }
@@ -212,7 +201,7 @@ export function parseServerMessage(raw: string): ServerMessage | undefined {
       if (typeof d['from'] !== 'string' || typeof d['payload'] !== 'string') return undefined;
       break;
     case 'participant-joined':
-      if (typeof d['participantId'] !== 'string' || typeof d['name'] !== 'string') return undefined;
+      if (typeof d['participantId'] !== 'string') return undefined;
       break;
     case 'participant-left':
       if (typeof d['participantId'] !== 'string') return undefined;

@@ -10,6 +10,7 @@ import { createLogger } from '../../server/log.ts';
 import { launchBrowser, openParticipant, videoFramesDecodedFrom, withOpenPages } from '../../harness/browser.ts';
 import { REPO_ROOT } from '../../harness/server.ts';
 import { joinedAs, readSurface, TEST_BUILD_ARGS } from '../../harness/test-surface.ts';
+import { linkFragment } from '../../harness/meeting-link.ts';
 
 export { launchBrowser };
 
@@ -49,7 +50,7 @@ export async function joinInOrder(
 ): Promise<Joined[]> {
   const out: Joined[] = [];
   for (const name of names) {
-    const url = `${server.url}/?meeting=${meeting}&name=${encodeURIComponent(name)}&join=1${query}`;
+    const url = `${server.url}/?meeting=${meeting}&name=${encodeURIComponent(name)}&join=1${query}${linkFragment(meeting)}`;
     const { page, logs } = await openParticipant(browser, url, name.toLowerCase());
     const id = await joinedAs(page);
     out.push({ page, logs, id, name });

@@ -9,6 +9,7 @@ import type { RunningServer } from '../../server/app.ts';
 import { launchBrowser, openParticipant, resultsDir, videoFramesDecodedFrom, withOpenPages } from '../../harness/browser.ts';
 import { e2eeSnapshot } from '../../harness/e2ee-page.ts';
 import { startTestBuildServer } from '../../harness/server.ts';
+import { linkFragment } from '../../harness/meeting-link.ts';
 
 let server: RunningServer;
 let browser: Browser;
@@ -33,21 +34,24 @@ describe('meeting app flows', () => {
       await page.getByTestId('new-meeting').click();
       const id = await page.getByTestId('meeting-input').inputValue();
       expect(id).toMatch(/^[A-Za-z0-9_-]{16}$/);
-      expect(await page.getByTestId('meeting-link').textContent()).toContain(`?meeting=${id}`);
+      // The link carries a fresh secret in its fragment (never sent to the server).
+      const link = (await page.getByTestId('meeting-link').textContent()) ?? '';
+      expect(link).toMatch(new RegExp(`\\?meeting=${id}#s=[A-Za-z0-9_-]{43}$`));
       await page.getByTestId('name-input').fill('Pat');
       await page.screenshot({ path: shot('prejoin.png') });
       await page.getByTestId('join').click();
       await page.getByTestId('e2ee-state').waitFor();
       await expect.poll(() => page.getByTestId('e2ee-state').getAttribute('data-state'), { timeout: 10_000 }).toBe('ok');
       expect(new URL(page.url()).searchParams.get('meeting')).toBe(id);
+      expect(new URL(page.url()).hash).toBe(new URL(link).hash);
     });
   });
 
   it('mute, camera off and screen share reach the other side; the shared screen decodes in its own tile', async () => {
     const meeting = `flows-${Date.now()}`;
-    const a = await openParticipant(browser, `${server.url}/?meeting=${meeting}&name=Alice&join=1`, 'alice');
+    const a = await openParticipant(browser, `${server.url}/?meeting=${meeting}&name=Alice&join=1${linkFragment(meeting)}`, 'alice');
     await a.page.getByTestId('mic-toggle').waitFor();
-    const b = await openParticipant(browser, `${server.url}/?meeting=${meeting}&name=Bob&join=1`, 'bob');
+    const b = await openParticipant(browser, `${server.url}/?meeting=${meeting}&name=Bob&join=1${linkFragment(meeting)}`, 'bob');
     await withOpenPages([a, b], async () => {
       // Alice mutes while Bob is still joining: the pause reaches Bob while his
       // consumer of her mic is being set up, and must not be lost.
@@ -98,7 +102,7 @@ describe('meeting app flows', () => {
 
   it('a one-on-one call refuses a third person with a clear message', async () => {
     const call = `call-${Date.now()}`;
-    const url = (n: string) => `${server.url}/?meeting=${call}&mode=call&name=${n}&join=1`;
+    const url = (n: string) => `${server.url}/?meeting=${call}&mode=call&name=${n}&join=1${linkFragment(call)}`;
     const a = await openParticipant(browser, url('Ann'), 'ann');
     const b = await openParticipant(browser, url('Ben'), 'ben');
     const c = await openParticipant(browser, url('Cat'), 'cat');

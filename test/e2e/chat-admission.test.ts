@@ -10,6 +10,7 @@ import { inboundStats, launchBrowser, openParticipant, resultsDir, totals } from
 import { e2eeSnapshot } from '../../harness/e2ee-page.ts';
 import { startTestBuildServer } from '../../harness/server.ts';
 import { readSurface } from '../../harness/test-surface.ts';
+import { linkFragment } from '../../harness/meeting-link.ts';
 
 let server: RunningServer;
 let browser: Browser;
@@ -43,8 +44,8 @@ const shot = (name: string): string => path.join(resultsDir(), name);
 describe('encrypted chat', () => {
   it('delivers the same text to the other page and rejects a tampered blob', async () => {
     const meeting = `chat-${Date.now()}`;
-    const a = await openParticipant(browser, `${server.url}/?meeting=${meeting}&name=Alice&join=1`, 'alice');
-    const b = await openParticipant(browser, `${server.url}/?meeting=${meeting}&name=Bob&join=1`, 'bob');
+    const a = await openParticipant(browser, `${server.url}/?meeting=${meeting}&name=Alice&join=1${linkFragment(meeting)}`, 'alice');
+    const b = await openParticipant(browser, `${server.url}/?meeting=${meeting}&name=Bob&join=1${linkFragment(meeting)}`, 'bob');
     try {
       for (const p of [a, b])
         await expect.poll(() => p.page.locator('[data-testid=tile][data-e2ee=ok]').count(), { timeout: 30_000 }).toBe(1);
@@ -81,8 +82,8 @@ describe('encrypted chat', () => {
 describe('admission', () => {
   it('a locked meeting keeps a newcomer in the lobby without a key until the leader admits them; the leader can remove', async () => {
     const meeting = `lobby-${Date.now()}`;
-    const lead = await openParticipant(browser, `${server.url}/?meeting=${meeting}&name=Lea&join=1`, 'lea');
-    const bob = await openParticipant(browser, `${server.url}/?meeting=${meeting}&name=Bob&join=1`, 'bob');
+    const lead = await openParticipant(browser, `${server.url}/?meeting=${meeting}&name=Lea&join=1${linkFragment(meeting)}`, 'lea');
+    const bob = await openParticipant(browser, `${server.url}/?meeting=${meeting}&name=Bob&join=1${linkFragment(meeting)}`, 'bob');
     let nina: Awaited<ReturnType<typeof openParticipant>> | undefined;
     try {
       await expect.poll(() => lead.page.locator('[data-testid=tile][data-e2ee=ok]').count(), { timeout: 30_000 }).toBe(1);
@@ -90,7 +91,7 @@ describe('admission', () => {
       await lead.page.getByTestId('lock-toggle').check();
       await expect.poll(() => readSurface(lead.page, ({ e2ee }) => e2ee.locked), { timeout: 5000 }).toBe(true);
 
-      nina = await openParticipant(browser, `${server.url}/?meeting=${meeting}&name=Nina&join=1`, 'nina');
+      nina = await openParticipant(browser, `${server.url}/?meeting=${meeting}&name=Nina&join=1${linkFragment(meeting)}`, 'nina');
       const lobby = nina.page.getByTestId('lobby');
       await lobby.waitFor({ state: 'visible', timeout: 15_000 });
       await nina.page.screenshot({ path: shot('lobby.png') });

@@ -11,6 +11,7 @@ import type { RunningServer } from '../../server/app.ts';
 import { launchBrowser, openParticipant, withOpenPages } from '../../harness/browser.ts';
 import { startTestBuildServer, startTestServer } from '../../harness/server.ts';
 import { TEST_SURFACE_GLOBAL } from '../../harness/test-surface.ts';
+import { linkFragment } from '../../harness/meeting-link.ts';
 
 let prod: RunningServer;
 let testBuild: RunningServer;
@@ -96,7 +97,7 @@ describe('the production build (dist/)', () => {
   it('leaves nothing of the meeting or its keys reachable from window, with keys agreed', async () => {
     const blank = await blankWindowKeys();
     const meeting = `prod-window-${Date.now()}`;
-    const url = (name: string) => `${prod.url}/?meeting=${meeting}&name=${name}&join=1`;
+    const url = (name: string) => `${prod.url}/?meeting=${meeting}&name=${name}&join=1${linkFragment(meeting)}`;
     const a = await openParticipant(browser, url('Alice'), 'alice');
     const b = await openParticipant(browser, url('Bob'), 'bob');
     await withOpenPages([a, b], async () => {
@@ -131,7 +132,11 @@ describe('the test build (dist-test/)', () => {
 
   it('exposes its surface, and the window walk above finds the keys it reaches', async () => {
     const blank = await blankWindowKeys();
-    const p = await openParticipant(browser, `${testBuild.url}/?meeting=walk-${Date.now()}&name=Alice&join=1`, 'alice');
+    const p = await openParticipant(
+      browser,
+      `${testBuild.url}/?meeting=walk-${Date.now()}&name=Alice&join=1${linkFragment('walk')}`,
+      'alice',
+    );
     await withOpenPages([p], async () => {
       await p.page.getByTestId('leave').waitFor({ timeout: 15_000 });
       const reach = await reachableFromWindow(p.page, blank);
@@ -142,7 +147,11 @@ describe('the test build (dist-test/)', () => {
 
   it('says it is a test build on the pre-join screen and in the meeting', async () => {
     const prejoin = await openParticipant(browser, `${testBuild.url}/`, 'prejoin');
-    const joined = await openParticipant(browser, `${testBuild.url}/?meeting=banner-${Date.now()}&name=Alice&join=1`, 'alice');
+    const joined = await openParticipant(
+      browser,
+      `${testBuild.url}/?meeting=banner-${Date.now()}&name=Alice&join=1${linkFragment('banner')}`,
+      'alice',
+    );
     await withOpenPages([prejoin, joined], async () => {
       await prejoin.page.getByTestId('prejoin-fingerprint').waitFor({ timeout: 15_000 });
       await bannerShows(prejoin.page);

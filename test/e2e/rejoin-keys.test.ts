@@ -13,6 +13,7 @@ import { cameraOverride, launchBrowser, openParticipant, videoFramesDecodedFrom,
 import { e2eeSnapshot, type E2eeSnapshot } from '../../harness/e2ee-page.ts';
 import { startTestBuildServer } from '../../harness/server.ts';
 import { readSurface, waitForSurface } from '../../harness/test-surface.ts';
+import { linkFragment } from '../../harness/meeting-link.ts';
 
 let server: RunningServer;
 let browser: Browser;
@@ -56,7 +57,7 @@ describe.each([
 ] as const)('rejoin after %s', (_what, interrupt) => {
   it('starts from fresh frame keys, re-keys, and a member reported gone cannot decrypt what follows', { timeout: 90_000 }, async () => {
     const meeting = `rejoin-${Date.now()}`;
-    const url = (n: string) => `${server.url}/?meeting=${meeting}&name=${n}&join=1`;
+    const url = (n: string) => `${server.url}/?meeting=${meeting}&name=${n}&join=1${linkFragment(meeting)}`;
     const opts = { initScripts: [cameraOverride('320x180@15')] };
     const a = await openParticipant(browser, url('Alice'), 'alice', opts);
     const b = await openParticipant(browser, url('Bob'), 'bob', opts);

@@ -18,6 +18,7 @@ import {
 } from '../../harness/browser.ts';
 import { EPOCH_CLOCK, clickAt, e2eeSnapshot, epochSwitchTime, type E2eeSnapshot } from '../../harness/e2ee-page.ts';
 import { startTestBuildServer } from '../../harness/server.ts';
+import { linkFragment } from '../../harness/meeting-link.ts';
 
 let server: RunningServer;
 let browser: Browser;
@@ -35,7 +36,7 @@ const dropsFrom = (s: E2eeSnapshot, id: string): number => Object.values(s.recei
 describe('three browsers, one leaves', () => {
   it('rotates the key on leave within a second and video keeps decoding', async () => {
     const meeting = `three-${Date.now()}`;
-    const url = (n: string) => `${server.url}/?meeting=${meeting}&name=${n}&join=1`;
+    const url = (n: string) => `${server.url}/?meeting=${meeting}&name=${n}&join=1${linkFragment(meeting)}`;
     // A smaller camera so three video pages leave CPU for the key exchange on
     // a 2-core CI machine: this test checks the rotation, not video coding.
     const opts = { initScripts: [EPOCH_CLOCK, cameraOverride('320x180@15')] };

@@ -10,6 +10,7 @@ import type { RunningServer } from '../../server/app.ts';
 import { inboundStats, launchBrowser, openParticipant, resultsDir, totals, withOpenPages, type MediaStats } from '../../harness/browser.ts';
 import { startTestBuildServer } from '../../harness/server.ts';
 import { e2eeSnapshot } from '../../harness/e2ee-page.ts';
+import { linkFragment } from '../../harness/meeting-link.ts';
 
 let server: RunningServer;
 let browser: Browser;
@@ -37,7 +38,7 @@ async function mediaGrowth(page: Page, windowMs = 2500): Promise<{ before: Media
 describe.each(['script-transform', 'encoded-streams'] as const)('two browsers, E2EE on (%s)', (transform) => {
   it("each page decrypts and decodes the other's video and audio", async () => {
     const meeting = `two-${transform}-${Date.now()}`;
-    const url = (name: string) => `${server.url}/?meeting=${meeting}&name=${name}&join=1&transform=${transform}`;
+    const url = (name: string) => `${server.url}/?meeting=${meeting}&name=${name}&join=1&transform=${transform}${linkFragment(meeting)}`;
     const a = await openParticipant(browser, url('Alice'), 'alice');
     const b = await openParticipant(browser, url('Bob'), 'bob');
     await withOpenPages([a, b], async () => {
@@ -83,8 +84,12 @@ describe.each(['script-transform', 'encoded-streams'] as const)('two browsers, E
 describe('a receiver with the wrong key', () => {
   it('decodes no video and counts every dropped frame as an authentication failure', async () => {
     const meeting = `wrongkey-${Date.now()}`;
-    const a = await openParticipant(browser, `${server.url}/?meeting=${meeting}&name=Alice&join=1`, 'alice');
-    const b = await openParticipant(browser, `${server.url}/?meeting=${meeting}&name=Mallory&join=1&test=wrong-key`, 'mallory');
+    const a = await openParticipant(browser, `${server.url}/?meeting=${meeting}&name=Alice&join=1${linkFragment(meeting)}`, 'alice');
+    const b = await openParticipant(
+      browser,
+      `${server.url}/?meeting=${meeting}&name=Mallory&join=1&test=wrong-key${linkFragment(meeting)}`,
+      'mallory',
+    );
     await withOpenPages([a, b], async () => {
       // Control: the honest page decodes the other's video in the same meeting.
       const ga = await mediaGrowth(a.page);

@@ -4,7 +4,9 @@
 // per-participant status).
 
 import {
+  LinkSeal,
   MeetingKeyAgent,
+  type RelaySeal,
   type AgentState,
   type ChatEvent,
   type ChatGapEvent,
@@ -52,6 +54,8 @@ export class E2eeController {
   decidedBy?: DecidedBy;
   readonly chat: ChatEvent[] = [];
   readonly verified = new VerifiedStore();
+  /** Participants whose payloads our link does not open: another link for this meeting ID, or the server's own. */
+  readonly outsiders = new Set<string>();
   private readonly chatListeners = new Set<(c: ChatEvent) => void>();
   private readonly chatGapListeners = new Set<(g: ChatGapEvent) => void>();
 
@@ -63,7 +67,11 @@ export class E2eeController {
     private readonly meeting: Meeting,
     readonly frames: FrameCrypto,
     readonly identity: IdentityKeyPair,
+    /** The meeting link's secret (from the URL fragment); every relay payload is sealed with it. */
+    private readonly linkSecret: Uint8Array,
     private readonly secretSinkForTest?: (label: string, bytes: Uint8Array) => void,
+    /** Test builds only (`&test=no-link-envelope`): relay payloads in clear, the control run of the tap search. */
+    private readonly clearRelayForTest?: () => RelaySeal,
   ) {
     meeting.onJoined((join) => this.start(join));
     // Hold new video until we can decrypt it (see ReceiveGate); never forever.
@@ -99,6 +107,7 @@ export class E2eeController {
       selfId: join.participantId,
       identity: this.identity,
       displayName: cleanDisplayName(this.meeting.opts.name),
+      link: this.clearRelayForTest?.() ?? new LinkSeal(this.linkSecret, join.meetingId, join.instanceId),
       onSecretForTest: __E2EE_TEST_HOOKS__ ? (label, bytes) => this.recordKeyForTest(label, bytes) : undefined,
       send: (to, payload) => {
         void signaling.request({ type: 'relay', to, payload }).then((r) => {
@@ -109,6 +118,7 @@ export class E2eeController {
     });
     this.agent = agent;
     if (__E2EE_TEST_HOOKS__) {
+      this.recordKeyForTest('meeting link secret', this.linkSecret);
       this.recordKeyForTest(`${join.participantId} identity private key`, this.identity.privateKey.slice(0, 32));
       agent.on('receive-keys', (e) => {
         for (const s of e.senders) this.recordKeyForTest(`epoch ${e.epoch} base key of ${s.participantId}`, s.baseKey);
@@ -194,8 +204,9 @@ export class E2eeController {
       this.errors.push(e);
       if (this.errors.length > 100) this.errors.shift();
       console.warn(`e2ee: rejected ${e.code}${e.from ? ` from ${e.from}` : ''}: ${e.message}`);
-      // Expected noise: chat from before we joined, announcements of people the leader excluded.
-      if (e.code === 'CHAT_UNKNOWN_EPOCH' || e.code === 'PARTICIPANT_EXCLUDED') return;
+      // Expected noise: chat from before we joined, announcements of people the leader excluded;
+      // payloads without our link's proof show on the sender's tile instead (outsiders).
+      if (e.code === 'CHAT_UNKNOWN_EPOCH' || e.code === 'PARTICIPANT_EXCLUDED' || e.code === 'NO_LINK_PROOF') return;
       const who = e.from ? ` from ${this.nameOf(e.from)}` : '';
       this.meeting.alert(
         'warn',
@@ -204,6 +215,12 @@ export class E2eeController {
           : `Rejected a key-exchange message${who}: ${e.code}`,
       );
     });
+    agent.on('outsider', (e) => {
+      if (e.outside) this.outsiders.add(e.participantId);
+      else this.outsiders.delete(e.participantId);
+      this.meeting.changed();
+    });
+    this.outsiders.clear();
     agent.start(join.peers.map((p) => p.participantId));
   }
 
@@ -269,7 +286,7 @@ export class E2eeController {
   gridEntries(): GridEntry[] {
     const phase = this.meeting.phase;
     if (phase === 'left' || phase === 'failed') return [];
-    return gridEntries(this.roster, this.meeting.participants, this.meeting.join?.participantId);
+    return gridEntries(this.roster, this.meeting.participants, this.meeting.join?.participantId, this.outsiders);
   }
 
   get isLeader(): boolean {

@@ -16,12 +16,15 @@ export interface GridEntry {
   inKey: boolean;
   /** The server's word: it reported the participant and not its departure. */
   present: boolean;
+  /** Its payloads are not sealed with our meeting link: it holds another link, or is the server's own. */
+  noLink: boolean;
 }
 
 export function gridEntries(
   roster: readonly RosterMemberView[],
   participants: ReadonlyMap<string, RemoteParticipant>,
   selfId: string | undefined,
+  outsiders: ReadonlySet<string> = new Set(),
 ): GridEntry[] {
   const out: GridEntry[] = [];
   const members = new Set<string>();
@@ -29,10 +32,17 @@ export function gridEntries(
     members.add(m.participantId);
     if (m.participantId === selfId) continue;
     const p = participants.get(m.participantId);
-    out.push({ participant: p ?? unreported(m.participantId), name: memberName(m), inKey: true, present: p?.present ?? false });
+    out.push({
+      participant: p ?? unreported(m.participantId),
+      name: memberName(m),
+      inKey: true,
+      present: p?.present ?? false,
+      noLink: false,
+    });
   }
   for (const p of participants.values()) {
-    if (!members.has(p.id) && p.present) out.push({ participant: p, name: unverifiedLabel(p.id), inKey: false, present: true });
+    if (!members.has(p.id) && p.present)
+      out.push({ participant: p, name: unverifiedLabel(p.id), inKey: false, present: true, noLink: outsiders.has(p.id) });
   }
   return out;
 }

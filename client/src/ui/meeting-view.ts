@@ -20,6 +20,8 @@ export interface MeetingViewExtras {
   tileIdentity?: (p: RemoteParticipant) => string;
   /** Who gets a tile and under which name; without it, everyone present, unverified. */
   tiles?: () => GridEntry[];
+  /** The whole meeting link (with its secret), for the Invite button. */
+  inviteLink?: () => string;
 }
 
 export class MeetingView {
@@ -84,6 +86,17 @@ export class MeetingView {
     return b;
   }
 
+  /** Copies the whole link; where the clipboard is refused, shows it to copy by hand. */
+  private copyInvite(): void {
+    const link = this.extras.inviteLink?.() ?? '';
+    const m = this.meeting;
+    const copied = navigator.clipboard?.writeText(link) ?? Promise.reject(new Error('no clipboard'));
+    copied.then(
+      () => m.alert('info', 'Meeting link copied. Anyone with it can join or ask to: share it only with the people you invite.'),
+      () => m.alert('warn', `Copy this meeting link (anyone with it can join): ${link}`),
+    );
+  }
+
   private controlsShown = '';
 
   /** Rebuilds the buttons only when their state changed, so a click never lands on a replaced button. */
@@ -105,6 +118,7 @@ export class MeetingView {
         const p = m.local.sharing ? m.stopScreenShare() : m.startScreenShare();
         p.catch((e: unknown) => m.alert('error', `Screen share failed: ${e instanceof Error ? e.message : String(e)}`));
       }),
+      ...(this.extras.inviteLink ? [this.button('Invite', 'invite', undefined, () => this.copyInvite())] : []),
       ...(this.extras.panels ?? []).map((panel) =>
         this.button(panel.dataset['title'] ?? 'Panel', `${panel.dataset['testid'] ?? 'panel'}-toggle`, !panel.hidden, () => {
           panel.hidden = !panel.hidden;
@@ -272,7 +286,8 @@ export class MeetingView {
 /** What the tile must say besides the name: outside the key, said to have left, listening only. */
 function tileNotes(entry: GridEntry, silent: boolean): string[] {
   const notes: string[] = [];
-  if (!entry.inKey) notes.push('Not in the meeting key — identity unverified');
+  if (entry.noLink) notes.push('Outside this meeting — does not hold this meeting link (another link, or the server)');
+  else if (!entry.inKey) notes.push('Not in the meeting key — identity unverified');
   else if (!entry.present) notes.push('Server says not connected — still holds the meeting key');
   if (silent) notes.push('Not sending audio or video — listening only');
   return notes;

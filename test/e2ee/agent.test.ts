@@ -137,7 +137,16 @@ describe('MeetingKeyAgent', () => {
     b.agent.onRelay(a.id, '{"t":"keys","v":1}');
     b.agent.onRelay(a.id, `L1.${'A'.repeat(200)}`);
     await s.sim.settle();
-    expect(codes(b)).toEqual(['MALFORMED', 'MALFORMED', 'UNKNOWN_TYPE', 'UNSUPPORTED_VERSION', 'TOO_LARGE', 'MALFORMED', 'NO_LINK_PROOF', 'NO_LINK_PROOF']);
+    expect(codes(b)).toEqual([
+      'MALFORMED',
+      'MALFORMED',
+      'UNKNOWN_TYPE',
+      'UNSUPPORTED_VERSION',
+      'TOO_LARGE',
+      'MALFORMED',
+      'NO_LINK_PROOF',
+      'NO_LINK_PROOF',
+    ]);
     expect(b.log.errors[0]).toMatchObject({ from: a.id });
     b.log.errors.length = 0;
     await s.sim.join();

@@ -75,7 +75,14 @@ describe('security code against a malicious leader (agents built by hand)', () =
     const alice = participant('alice');
     const shown = new Map<string, RosterEvent>();
     const make = (id: string, name: string): MeetingKeyAgent => {
-      const agent = new MeetingKeyAgent({ ...CTX, selfId: id, identity: generateIdentity(), link: testLink(), displayName: name, send: () => {} });
+      const agent = new MeetingKeyAgent({
+        ...CTX,
+        selfId: id,
+        identity: generateIdentity(),
+        link: testLink(),
+        displayName: name,
+        send: () => {},
+      });
       agent.on('roster', (e) => shown.set(id, e));
       agent.start(['alice']);
       agents.push(agent);

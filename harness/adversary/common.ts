@@ -18,6 +18,12 @@ export interface Delivery {
 
 export interface AttackContext {
   log: Logger;
+  /**
+   * Play an insider who holds the meeting links (insider.ts): the attack then
+   * sees and forges payloads inside the link envelope. Absent: the server
+   * alone, which holds no link.
+   */
+  insider?: (meetingId: string) => string | undefined;
 }
 
 /** Evidence that the attack did something: tests assert on these. */

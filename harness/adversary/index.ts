@@ -10,6 +10,8 @@
 import type { ServerHooks } from '../../server/app.ts';
 import type { RoomObserver } from '../../server/room.ts';
 import type { OutgoingInterceptor, RelayInterceptor } from '../../server/connection.ts';
+import { asInsider } from './insider.ts';
+import { initCrypto } from '../../shared/e2ee/primitives.ts';
 import { AttackStats, type Attack, type AttackContext, type AttackFactory } from './common.ts';
 import { dropRotationAttack } from './drop-rotation.ts';
 import { ghostAttack } from './ghost.ts';
@@ -79,7 +81,10 @@ export async function installAttack(name: string, ctx: AttackContext): Promise<I
     throw new Error(`unknown attack '${name}'; valid attacks are: ${ATTACK_NAMES.join(', ')}\n${describeAttacks()}`);
   }
   const stats = new AttackStats(name, ctx.log);
-  const attack: Attack = await entry.factory(ctx, stats);
+  const built: Attack = await entry.factory(ctx, stats);
+  // The insider opens and seals with libsodium, which the server itself never loads.
+  if (ctx.insider) await initCrypto();
+  const attack = ctx.insider ? asInsider(built, ctx.insider) : built;
   return {
     name,
     stats,

@@ -10,7 +10,7 @@ import { createLogger } from '../../server/log.ts';
 import { launchBrowser, openParticipant, videoFramesDecodedFrom, withOpenPages } from '../../harness/browser.ts';
 import { REPO_ROOT } from '../../harness/server.ts';
 import { joinedAs, readSurface, TEST_BUILD_ARGS } from '../../harness/test-surface.ts';
-import { linkFragment } from '../../harness/meeting-link.ts';
+import { linkFragment, linkSecretFor } from '../../harness/meeting-link.ts';
 
 export { launchBrowser };
 
@@ -20,15 +20,19 @@ export { launchBrowser };
  */
 export const ATTACK_TEST_TIMEOUT = 90_000;
 
-/** Like startTestServer (ephemeral port, one worker, TEST_SERVER_LOG=1 to see the log), started as the adversary. */
-export async function startAttackServer(name: string, extra: string[] = []): Promise<AdversaryServer> {
+/**
+ * Like startTestServer (ephemeral port, one worker, TEST_SERVER_LOG=1 to see the log), started as the adversary.
+ * By default the attack plays an insider holding the meeting links the tests hand out (harness/meeting-link.ts),
+ * to test the defences behind the link envelope; `{ insider: false }` is the server alone, without any link.
+ */
+export async function startAttackServer(name: string, extra: string[] = [], opts: { insider?: boolean } = {}): Promise<AdversaryServer> {
   const cfg = parseConfig(['--port', '0', '--workers', '1', '--quiet', ...TEST_BUILD_ARGS, '--attack', name, ...extra], {}, REPO_ROOT);
   if (isConfigError(cfg)) throw new Error(cfg.message);
   const verbose = Boolean(process.env['TEST_SERVER_LOG']);
   const log = createLogger(verbose ? 'debug' : 'warn', (l) => {
     if (verbose) console.log(l);
   });
-  const server = await startAdversaryServer(cfg, {}, log);
+  const server = await startAdversaryServer(cfg, {}, log, opts.insider === false ? undefined : linkSecretFor);
   if (server.attack.name !== name) throw new Error(`server did not install attack ${name}`);
   return server;
 }

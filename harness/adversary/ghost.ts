@@ -16,6 +16,11 @@
 //       meeting's audio with the stolen key (`frames-decrypted-by-server`).
 //
 // Neither ghost sends media, so no tile can show decoded video from it.
+//
+// The server alone holds no meeting link, so it cannot read which relayed
+// payload is an announcement: it takes each participant's first relay for one
+// and relabels that sealed payload for the forged ghost. As an insider holding
+// the link (insider.ts) it sees the announcements themselves.
 
 import { encodeMessage } from '../../shared/e2ee/wire.ts';
 import { initCrypto } from '../../shared/e2ee/primitives.ts';
@@ -53,11 +58,12 @@ export const ghostAttack: AttackFactory = async (_ctx, stats) => {
   });
 
   /** Tells one participant the ghosts joined and hands it their announcements. */
-  const tell = (s: GhostState, q: Participant, realAnnouncement: Json): void => {
+  const tell = (s: GhostState, q: Participant, realAnnouncement: Json | string): void => {
     q.peer.send({ type: 'participant-joined', participantId: s.forged.id, ...{ name: FORGED_NAME } });
     q.peer.send({ type: 'participant-joined', participantId: s.own.id, ...{ name: OWN_KEY_NAME } });
     // The forged ghost "announces" with someone else's keys and signature.
-    q.peer.send({ type: 'relay', from: s.forged.id, payload: JSON.stringify({ ...realAnnouncement, id: s.forged.id }) });
+    const relabelled = typeof realAnnouncement === 'string' ? realAnnouncement : JSON.stringify({ ...realAnnouncement, id: s.forged.id });
+    q.peer.send({ type: 'relay', from: s.forged.id, payload: relabelled });
     stats.to(q.id, 'forged-announcement');
     // The own-key ghost announces like any client would.
     q.peer.send({
@@ -91,9 +97,11 @@ export const ghostAttack: AttackFactory = async (_ctx, stats) => {
         const msg = peek(payload);
         const t = typeOf(msg);
         const out: Delivery[] = [{ to, payload }];
-        if (t === 'announce' && msg && msg['id'] === from.id && !s.announced.has(from.id)) {
+        // Sealed (no link): the first relay from a participant stands in for its announcement.
+        const announcement = msg === undefined ? payload : t === 'announce' && msg['id'] === from.id ? msg : undefined;
+        if (announcement !== undefined && !s.announced.has(from.id)) {
           s.announced.add(from.id);
-          for (const q of room.participants.values()) if (!s.told.has(q.id)) tell(s, q, msg);
+          for (const q of room.participants.values()) if (!s.told.has(q.id)) tell(s, q, announcement);
           // A server-signed announcement for the forged ghost, relayed as a real participant.
           const signedForGhost = encodeMessage({ type: 'announce', announcement: s.forged.announcement({ name: FORGED_NAME }) });
           for (const q of room.participants.values()) {

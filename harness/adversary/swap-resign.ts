@@ -8,6 +8,11 @@
 // stays unkeyed; the security code it could compare is missing, and the
 // fingerprint others see for it is not its own. The server, playing the
 // victim (impostor.ts), acks and decrypts the meeting's audio.
+//
+// That is what an insider holding the meeting link can do (insider.ts). The
+// server alone cannot read the sealed payloads: it replaces the victim's first
+// relay (its announcement, as far as the server can tell) with the impostor's,
+// which no link seals, so every client refuses it unread (NO_LINK_PROOF).
 
 import { decodeMessage, encodeMessage } from '../../shared/e2ee/wire.ts';
 import { initCrypto } from '../../shared/e2ee/primitives.ts';
@@ -17,6 +22,8 @@ import { Impostor } from './impostor.ts';
 interface SwapState {
   victim?: string;
   impostor?: Impostor;
+  /** Without the link: the victim's first sealed relay was replaced. */
+  swappedSealed?: boolean;
 }
 
 export const swapResignAttack: AttackFactory = async (_ctx, stats) => {
@@ -48,7 +55,16 @@ export const swapResignAttack: AttackFactory = async (_ctx, stats) => {
             stats.roles[`victim:${room.meetingId}`] = s.victim;
           }
         }
-        const t = typeOf(peek(payload));
+        const msg = peek(payload);
+        const t = typeOf(msg);
+        if (s.impostor && msg === undefined && from.id === s.victim && !s.swappedSealed) {
+          s.swappedSealed = true;
+          const forged = encodeMessage({ type: 'announce', announcement: s.impostor.announcement() });
+          stats.bump('swapped-announce');
+          for (const id of recipients(room, from, to)) stats.to(id, 'swapped-announce');
+          stats.note(`replaced ${s.victim}'s first (sealed) relay with an announcement signed by the server's identity key`);
+          return [{ to, payload: forged }];
+        }
         if (s.impostor && t === 'announce' && from.id === s.victim) {
           const real = decodeMessage(payload);
           if (real.ok && real.value.type === 'announce' && real.value.announcement.participantId === s.victim) {

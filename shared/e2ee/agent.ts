@@ -244,6 +244,17 @@ export class MeetingKeyAgent {
         this.lead.begin();
         return this.lead.run(leader.flush);
       }
+      this.reannounce(this.timing.reannounceMs, this.timing.reannounceAttempts);
+    });
+  }
+
+  /** While nobody has keyed us, announce again with back-off (TIMING.reannounceMs says why). */
+  private reannounce(delayMs: number, left: number): void {
+    if (left <= 0) return;
+    this.queue.timer(delayMs, () => {
+      if (this.ended || this.epochs.head || this.lead.state) return;
+      this.sendMessage(null, { type: 'announce', announcement: this.announcement });
+      this.reannounce(delayMs * 2, left - 1);
     });
   }
 

@@ -105,4 +105,12 @@ export const TIMING = {
   resendAttempts: 5,
   /** The leader answers one member's resend requests at most once per this long. */
   resendMinIntervalMs: 1000,
+  /**
+   * A newcomer nobody has keyed announces itself again after this long, then
+   * after twice as long, reannounceAttempts times in all: its first
+   * announcement may have been lost, or replaced by the server with one no
+   * link opens (which made it an outsider to the others until it proves it).
+   */
+  reannounceMs: 2000,
+  reannounceAttempts: 4,
 } as const;

@@ -156,6 +156,8 @@ export interface AgentTiming {
   resendRetryMs: number;
   resendAttempts: number;
   resendMinIntervalMs: number;
+  reannounceMs: number;
+  reannounceAttempts: number;
 }
 
 export interface AgentOptions {

@@ -14,6 +14,12 @@
 //
 // Neither ghost sends media, so no tile shows decoded video from a ghost;
 // Alice and Bob keep seeing each other.
+//
+// Two servers: the server alone, which holds no meeting link (the threat the
+// product defends against: it must obtain no key and decrypt nothing), and an
+// insider holding the link (harness/adversary/insider.ts), which shows what a
+// link holder can do and is the control that the counters would catch a keyed
+// ghost.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
@@ -35,14 +41,17 @@ import {
 } from './helpers.ts';
 
 let server: AdversaryServer;
+let blind: AdversaryServer;
 let browser: Browser;
 beforeAll(async () => {
   server = await startAttackServer('ghost');
+  blind = await startAttackServer('ghost', [], { insider: false });
   browser = await launchBrowser();
 });
 afterAll(async () => {
   await browser?.close();
   await server?.close();
+  await blind?.close();
 });
 
 interface Observation {
@@ -89,7 +98,62 @@ function observe(): Promise<Observation> {
   return observation;
 }
 
-describe('attack: ghost', () => {
+describe('attack: ghost, by the server alone (it holds no meeting link)', () => {
+  it(
+    'neither ghost is keyed: both are shown as outside the meeting, the server obtains no key and decrypts nothing',
+    async () => {
+      const meeting = `ghost-blind-${Date.now()}`;
+      const pages = await joinInOrder(browser, blind, meeting, ['Alice', 'Bob']);
+      const [alice, bob] = pages;
+      await withPages(pages, async () => {
+        const stats = blind.attack!.stats;
+        const ghosts = [stats.roles[`ghost-forged:${meeting}`]!, stats.roles[`ghost-own-key:${meeting}`]!];
+        for (const [p, other] of [
+          [alice!, bob!],
+          [bob!, alice!],
+        ] as const) {
+          await expect.poll(async () => tileOf(await pageState(p.page), other.id)?.e2ee, { timeout: 20_000 }).toBe('ok');
+          await expect.poll(() => decodedFrom(p.page, other.id), { timeout: 15_000 }).toBeGreaterThan(20);
+          for (const g of ghosts)
+            await expect
+              .poll(async () => tileOf(await pageState(p.page), g)?.note ?? '', { timeout: 10_000 })
+              .toMatch(/^Outside this meeting/);
+        }
+        await alice!.page.waitForTimeout(1500);
+        const states = await Promise.all(pages.map((p) => pageState(p.page)));
+        report('ghost (no link)', blind, [
+          { name: 'Alice', s: states[0]! },
+          { name: 'Bob', s: states[1]! },
+        ]);
+        // The attack happened: both pages were told about both ghosts and sent their announcements.
+        expect(stats.count('ghosts-announced')).toBeGreaterThanOrEqual(4);
+        for (const p of pages) {
+          expect(stats.perRecipient[p.id]?.['forged-announcement']).toBe(1);
+          expect(stats.perRecipient[p.id]?.['own-key-announcement']).toBe(1);
+        }
+        for (const [i, s] of states.entries()) {
+          for (const g of ghosts) {
+            // Refused unread, not keyed, not named: shown as outside the meeting.
+            expect(rejections(s, 'NO_LINK_PROOF', g).length, `${pages[i]!.name} refused ${g}`).toBeGreaterThan(0);
+            expect(s.roster).not.toContain(g);
+            expect(tileOf(s, g)?.inKey).toBe('false');
+            expect(tileOf(s, g)?.name).toBe(unverifiedLabel(g));
+          }
+          expect(s.roster.sort()).toEqual([alice!.id, bob!.id].sort());
+        }
+        expect(states[0]!.securityCode).toBe(states[1]!.securityCode);
+        // The server got nothing.
+        expect(stats.count('rosters-listing-impostor')).toBe(0);
+        expect(stats.count('key-entries-for-impostor')).toBe(0);
+        expect(stats.count('keys-obtained')).toBe(0);
+        expect(stats.count('frames-decrypted-by-server')).toBe(0);
+      });
+    },
+    ATTACK_TEST_TIMEOUT,
+  );
+});
+
+describe('attack: ghost, by an insider holding the meeting link', () => {
   it(
     'a ghost with only forged announcements is refused, shown as not in the key, and never keyed',
     async () => {
@@ -134,9 +198,10 @@ describe('attack: ghost', () => {
     ATTACK_TEST_TIMEOUT,
   );
 
-  // Limit, not a pass: a server-run participant with its own identity key is a
-  // newcomer like any other (trust on first use, as in Zoom and Signal), so in
-  // an unlocked meeting the leader keys it and the server can then decrypt
+  // Limit, not a pass, for someone who holds the link: a participant with the
+  // link and its own identity key is a newcomer like any other (trust on first
+  // use, as in Zoom and Signal), so in an unlocked meeting the leader keys it
+  // and that insider can then decrypt
   // (counted below and reported). What the product guarantees is that such a
   // listener cannot hide: it is in every member's verified roster and security
   // code, its tile says it sends nothing, and nobody has verified its identity.
@@ -148,7 +213,7 @@ describe('attack: ghost', () => {
       const { ids, states } = await observe();
       const stats = server.attack!.stats;
       console.log(
-        `[ghost] own-key ghost (documented limit of an unlocked meeting): keys obtained by the server ${stats.count('keys-obtained')}, ` +
+        `[ghost] own-key ghost run by a link holder (documented limit of an unlocked meeting): keys obtained by the server ${stats.count('keys-obtained')}, ` +
           `audio frames it decrypted ${stats.count('frames-decrypted-by-server')}`,
       );
       // The attack happened: both pages were told about the own-key ghost and got its announcement.

@@ -15,6 +15,11 @@
 // Nothing on the wire tells the re-signed announcement from Bob's (trust on
 // first use of a newcomer's key, as for the own-key ghost), so Alice keys it;
 // the server then acks as Bob and decrypts Alice's and Carol's audio.
+//
+// All of that needs the meeting link: the attack above runs as an insider who
+// holds it (harness/adversary/insider.ts). The server alone can only put an
+// announcement that no link seals in place of Bob's first relay: everyone
+// refuses it unread, and the server obtains no key (last check).
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
@@ -38,14 +43,17 @@ import {
 } from './helpers.ts';
 
 let server: AdversaryServer;
+let blind: AdversaryServer;
 let browser: Browser;
 beforeAll(async () => {
   server = await startAttackServer('swap-resign');
+  blind = await startAttackServer('swap-resign', [], { insider: false });
   browser = await launchBrowser();
 });
 afterAll(async () => {
   await browser?.close();
   await server?.close();
+  await blind?.close();
 });
 
 interface Observation {
@@ -107,7 +115,52 @@ function observe(): Promise<Observation> {
   return observation;
 }
 
-describe('attack: swap-resign', () => {
+describe('attack: swap-resign, by the server alone (it holds no meeting link)', () => {
+  it(
+    'the swapped announcement is refused unread: the server is never keyed and decrypts nothing, and the real Bob is keyed',
+    async () => {
+      const meeting = `swap-resign-blind-${Date.now()}`;
+      const pages = await joinInOrder(browser, blind, meeting, ['Alice', 'Bob', 'Carol']);
+      const [alice, bob, carol] = pages;
+      await withPages(pages, async () => {
+        const stats = blind.attack!.stats;
+        for (const [p, other] of [
+          [alice!, carol!],
+          [carol!, alice!],
+        ] as const) {
+          await expect.poll(async () => tileOf(await pageState(p.page), other.id)?.e2ee, { timeout: 20_000 }).toBe('ok');
+          await expect.poll(() => decodedFrom(p.page, other.id), { timeout: 15_000 }).toBeGreaterThan(20);
+        }
+        // Bob announces again (nobody keyed him), and the real Bob is keyed.
+        await expect.poll(async () => (await pageState(bob!.page)).state, { timeout: 15_000 }).toBe('ok');
+        await expect.poll(async () => tileOf(await pageState(alice!.page), bob!.id)?.e2ee, { timeout: 10_000 }).toBe('ok');
+        const [a, b, c] = await Promise.all(pages.map((p) => pageState(p.page)));
+        report('swap-resign (no link)', blind, [
+          { name: 'Alice', s: a! },
+          { name: 'Bob', s: b! },
+          { name: 'Carol', s: c! },
+        ]);
+        // The attack happened: Bob's first relay reached Alice replaced by the server's announcement.
+        expect(stats.roles[`victim:${meeting}`]).toBe(bob!.id);
+        expect(stats.perRecipient[alice!.id]?.['swapped-announce']).toBe(1);
+        expect(rejections(a!, 'NO_LINK_PROOF', bob!.id)).toHaveLength(1);
+        // The server got nothing.
+        expect(stats.count('rosters-listing-impostor')).toBe(0);
+        expect(stats.count('keys-obtained')).toBe(0);
+        expect(stats.count('frames-decrypted-by-server')).toBe(0);
+        // The one keyed as "Bob" is Bob himself: the fingerprint others list for him is his own, and all three agree.
+        for (const s of [a!, c!]) {
+          expect(s.rosterUi.find((r) => r.participant === bob!.id)?.fingerprint).toBe(b!.ownFingerprint);
+          expect(tileOf(s, bob!.id)?.note).toBe('');
+        }
+        expect(new Set([a!, b!, c!].map((s) => s.securityCode)).size).toBe(1);
+      });
+    },
+    ATTACK_TEST_TIMEOUT,
+  );
+});
+
+describe('attack: swap-resign, by an insider holding the meeting link', () => {
   it(
     'the victim refuses the roster carrying the swapped keys, stays unkeyed, and the swap is visible in codes and fingerprints',
     async () => {
@@ -153,7 +206,7 @@ describe('attack: swap-resign', () => {
       const { ids, a } = await observe();
       const stats = server.attack!.stats;
       console.log(
-        `[swap-resign] (documented limit of an unlocked meeting) keys obtained by the server ${stats.count('keys-obtained')}, ` +
+        `[swap-resign] (documented limit of an unlocked meeting, for a link holder) keys obtained by the server ${stats.count('keys-obtained')}, ` +
           `audio frames it decrypted ${stats.count('frames-decrypted-by-server')}`,
       );
       const tile = tileOf(a, ids.bob);

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initCrypto } from '../../shared/e2ee/primitives.ts';
 import { LinkSeal, linkSecretFromHash, newLinkSecret, parseLinkSecret, innerPayloadLimit } from '../../shared/e2ee/link.ts';
 import { toBase64Url } from '../../shared/e2ee/encoding.ts';
-import { codes, harness, meeting, rosterIds, wait } from './harness.ts';
+import { codes, harness, inject, meeting, rosterIds, wait } from './harness.ts';
 
 beforeAll(initCrypto);
 
@@ -109,5 +109,32 @@ describe('participants with different links for one meeting ID', () => {
     expect(meetingKeys.size).toBeGreaterThan(0);
     expect(held(mallory).filter((k) => meetingKeys.has(k))).toEqual([]);
     expect(codes(alice!)).toContain('NO_LINK_PROOF');
+  });
+});
+
+describe('a newcomer whose announcement never arrived', () => {
+  it('announces again until it is keyed, and stops being an outsider once its own payload proves the link', async () => {
+    const h = harness({ seed: 33 });
+    const [alice] = await meeting(h, ['Alice']);
+    // The server withholds everything the newcomer sends at first (its announcement among it)...
+    let withholding = true;
+    let dropped = 0;
+    h.drop = (from, _to, plain) => {
+      if (from === alice!.id || !withholding) return false;
+      if (plain.includes('"t":"announce"')) dropped++;
+      return true;
+    };
+    const bob = await h.sim.join({ name: 'Bob' });
+    // ...and relays in its place a payload no link opens, as Bob.
+    inject(alice!, bob.id, '{"t":"announce"}', { raw: true });
+    await alice!.agent.idle();
+    withholding = false;
+    expect(dropped).toBe(1);
+    expect(alice!.log.outsiders).toContain(bob.id);
+    expect(rosterIds(bob)).toEqual([]);
+    await wait(h, 3_000);
+    expect(rosterIds(alice!)).toEqual([alice!.id, bob.id]);
+    expect(rosterIds(bob)).toEqual([alice!.id, bob.id]);
+    expect(alice!.log.outsiders).not.toContain(bob.id);
   });
 });

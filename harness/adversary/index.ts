@@ -14,6 +14,7 @@ import { asInsider } from './insider.ts';
 import { initCrypto } from '../../shared/e2ee/primitives.ts';
 import { AttackStats, type Attack, type AttackContext, type AttackFactory } from './common.ts';
 import { dropRotationAttack } from './drop-rotation.ts';
+import { fakeLeaderAttack } from './fake-leader.ts';
 import { ghostAttack } from './ghost.ts';
 import { impersonateLeaderAttack } from './impersonate-leader.ts';
 import { injectPlaintextAttack } from './inject-plaintext.ts';
@@ -50,6 +51,12 @@ const ATTACKS: Record<string, { factory: AttackFactory; summary: string }> = {
     summary:
       "swaps the first two joiners' names in join results and notices, announces a made-up participant, " +
       'and tells the third joiner the second left (it did not)',
+  },
+  'fake-leader': {
+    factory: fakeLeaderAttack,
+    summary:
+      "lists a made-up participant first in every newcomer's join result, withholds the real leader's messages from it, " +
+      'and sends it a roster signed by the server as that made-up leader',
   },
   'impersonate-leader': {
     factory: impersonateLeaderAttack,

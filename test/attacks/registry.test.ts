@@ -8,7 +8,17 @@ import { isConfigError, parseConfig } from '../../server/config.ts';
 import { createLogger } from '../../server/log.ts';
 import { REPO_ROOT } from '../../harness/server.ts';
 
-const REQUIRED = ['ghost', 'swap', 'replay', 'tamper', 'drop-rotation', 'inject-plaintext', 'impersonate-leader', 'name-swap'];
+const REQUIRED = [
+  'ghost',
+  'swap',
+  'replay',
+  'tamper',
+  'drop-rotation',
+  'inject-plaintext',
+  'impersonate-leader',
+  'name-swap',
+  'fake-leader',
+];
 
 describe('attack registry', () => {
   it('has every attack of the issue', () => {

@@ -216,8 +216,16 @@ export class E2eeController {
       );
     });
     agent.on('outsider', (e) => {
-      if (e.outside) this.outsiders.add(e.participantId);
-      else this.outsiders.delete(e.participantId);
+      if (e.outside) {
+        this.outsiders.add(e.participantId);
+        // Said once per sender: why its messages are ignored, and what that means for our own media.
+        this.meeting.alert(
+          'warn',
+          `Ignored messages from ${this.nameOf(e.participantId)}: they are not sealed with this meeting's link, so they come from ` +
+            'outside the meeting (another link, or the server).' +
+            (this.state === 'ok' ? '' : ' Still waiting for the key from the meeting: your audio and video are not sent.'),
+        );
+      } else this.outsiders.delete(e.participantId);
       this.meeting.changed();
     });
     this.outsiders.clear();

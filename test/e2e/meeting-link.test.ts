@@ -1,0 +1,118 @@
+// Meeting links and their secret (#11) in real Chromium: a link without a
+// secret, or with a malformed one, gets the refusal screen and never opens a
+// connection to the server; two people who hold different secrets for one
+// meeting ID never key each other, and each is shown to the other as outside
+// the meeting; the Invite button copies the whole link.
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser } from 'playwright-core';
+import type { RunningServer } from '../../server/app.ts';
+import { launchBrowser, openParticipant, videoFramesDecodedFrom, withOpenPages } from '../../harness/browser.ts';
+import { e2eeSnapshot } from '../../harness/e2ee-page.ts';
+import { startTestBuildServer } from '../../harness/server.ts';
+import { linkFragment } from '../../harness/meeting-link.ts';
+import { joinedAs, readSurface } from '../../harness/test-surface.ts';
+
+let server: RunningServer;
+let browser: Browser;
+beforeAll(async () => {
+  server = await startTestBuildServer();
+  browser = await launchBrowser();
+});
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+/** Counts WebSockets the page opens (a join needs one). */
+const COUNT_SOCKETS = `(() => {
+  const Native = window.WebSocket;
+  window.__socketsOpened = 0;
+  window.WebSocket = class extends Native {
+    constructor(...args) { super(...args); window.__socketsOpened++; }
+  };
+})();`;
+
+describe('meeting links', () => {
+  const incomplete: Array<[string, string, string]> = [
+    ['no fragment', '', 'LINK_MISSING'],
+    ['an empty secret', '#s=', 'LINK_MISSING'],
+    ['a secret too short', '#s=' + 'A'.repeat(21), 'LINK_MALFORMED'],
+    ['a secret with a character outside base64url', '#s=' + 'A'.repeat(30) + '+', 'LINK_MALFORMED'],
+  ];
+  it('a link without a secret, or with a malformed one, shows the refusal screen and opens no connection', async () => {
+    for (const [what, hash, code] of incomplete) {
+      const meeting = `incomplete-${Date.now()}`;
+      const p = await openParticipant(browser, `${server.url}/?meeting=${meeting}&name=Ivy&join=1${hash}`, 'ivy', {
+        initScripts: [COUNT_SOCKETS],
+      });
+      await withOpenPages([p], async () => {
+        const refused = p.page.getByTestId('link-refused');
+        await refused.waitFor({ timeout: 10_000 });
+        expect(await refused.getAttribute('data-code'), what).toBe(code);
+        expect(await refused.textContent()).toContain('This meeting link is incomplete');
+        await p.page.waitForTimeout(1000);
+        expect(await p.page.evaluate(() => (window as unknown as { __socketsOpened: number }).__socketsOpened), what).toBe(0);
+        expect(await p.page.getByTestId('e2ee-state').count()).toBe(0);
+      });
+    }
+    // Control: the same page with a whole link does connect (the counter would see a join).
+    const meeting = `complete-${Date.now()}`;
+    const ok = await openParticipant(browser, `${server.url}/?meeting=${meeting}&name=Ivy&join=1${linkFragment(meeting)}`, 'ivy', {
+      initScripts: [COUNT_SOCKETS],
+    });
+    await withOpenPages([ok], async () => {
+      await joinedAs(ok.page);
+      expect(await ok.page.evaluate(() => (window as unknown as { __socketsOpened: number }).__socketsOpened)).toBeGreaterThan(0);
+    });
+  });
+
+  it('two people with different secrets for one meeting ID never key each other and each sees the other as outside', async () => {
+    const meeting = `two-links-${Date.now()}`;
+    const other = `#s=${Buffer.alloc(32, 7).toString('base64url')}`;
+    const a = await openParticipant(browser, `${server.url}/?meeting=${meeting}&name=Ada&join=1${linkFragment(meeting)}`, 'ada');
+    const aId = await joinedAs(a.page);
+    const b = await openParticipant(browser, `${server.url}/?meeting=${meeting}&name=Ben&join=1${other}`, 'ben');
+    const bId = await joinedAs(b.page);
+    await withOpenPages([a, b], async () => {
+      for (const [p, them] of [
+        [a, bId],
+        [b, aId],
+      ] as const) {
+        // Each keys a meeting of its own (Ben stops waiting for Ada, whose payloads his link cannot open).
+        await expect.poll(async () => (await e2eeSnapshot(p.page)).state, { timeout: 20_000 }).toBe('ok');
+        const tile = p.page.locator(`[data-testid=tile][data-participant="${them}"]`);
+        await expect
+          .poll(async () => (await tile.locator('.tile-note').textContent()) ?? '', { timeout: 10_000 })
+          .toMatch(/^Outside this meeting/);
+        expect(await tile.getAttribute('data-in-key')).toBe('false');
+        // Named by no one: not the name the other typed.
+        expect(await tile.locator('.name').textContent()).not.toMatch(/Ada|Ben/);
+        await expect
+          .poll(() => p.page.locator('[data-testid=alerts] .alert').allTextContents(), { timeout: 5000 })
+          .toEqual(expect.arrayContaining([expect.stringContaining('not sealed with this meeting')]));
+      }
+      await a.page.waitForTimeout(2000);
+      const [sa, sb] = await Promise.all([e2eeSnapshot(a.page), e2eeSnapshot(b.page)]);
+      expect(sa.securityCode).not.toBe(sb.securityCode);
+      expect(await videoFramesDecodedFrom(a.page, bId)).toBe(0);
+      expect(await videoFramesDecodedFrom(b.page, aId)).toBe(0);
+      const roster = (p: typeof a) => readSurface(p.page, ({ e2ee }) => e2ee.roster.map((m) => m.participantId));
+      expect(await roster(a)).toEqual([aId]);
+      expect(await roster(b)).toEqual([bId]);
+    });
+  });
+
+  it('Invite copies the whole link, secret included', async () => {
+    const meeting = `invite-${Date.now()}`;
+    const p = await openParticipant(browser, `${server.url}/?meeting=${meeting}&name=Ivo&join=1${linkFragment(meeting)}`, 'ivo');
+    await withOpenPages([p], async () => {
+      await joinedAs(p.page);
+      await p.page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url });
+      await p.page.getByTestId('invite').click();
+      await expect
+        .poll(() => p.page.evaluate(() => navigator.clipboard.readText()), { timeout: 5000 })
+        .toBe(`${server.url}/?meeting=${meeting}${linkFragment(meeting)}`);
+    });
+  });
+});

@@ -37,7 +37,7 @@ async function main(): Promise<void> {
         if (type === 'response') aAnswered = true;
         else if (type === 'participant-joined' && !aAnswered) noticeFirst = true;
       });
-      const [ra, rb] = await Promise.all([a.join(meeting, 'A'), b.join(meeting, 'B')]);
+      const [ra, rb] = await Promise.all([a.join(meeting), b.join(meeting)]);
       if (rb.peers.some((p) => p.participantId === ra.participantId)) {
         firstWasA++;
         if (noticeFirst) early++;

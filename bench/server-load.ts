@@ -71,7 +71,7 @@ class Child {
 
 async function startChild(profDir?: string): Promise<{ child: Child; url: string; gc: boolean }> {
   const execArgv = [...process.execArgv, '--expose-gc', ...(profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [])];
-  const proc = fork(path.join(HERE, 'server-load-child.ts'), [], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const proc = fork(path.join(HERE), [], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const ready = await new Promise<{ url: string; gc: boolean }>((resolve, reject) => {
     proc.once('message', (m: { type: string; url: string; gc: boolean }) =>
       m.type === 'ready' ? resolve(m) : reject(new Error(`unexpected ${m.type}`)),

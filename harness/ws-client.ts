@@ -65,8 +65,9 @@ export class TestClient {
     this.ws.send(text);
   }
 
-  async join(meetingId: string, name: string, mode: 'meeting' | 'call' = 'meeting') {
-    const r = await this.request({ type: 'join', v: PROTOCOL_VERSION, meetingId, name, mode });
+  // No name: the server never learns who joins, only an opaque participant ID.
+  async join(meetingId: string, mode: 'meeting' | 'call' = 'meeting') {
+    const r = await this.request({ type: 'join', v: PROTOCOL_VERSION, meetingId, mode });
     if (!r.ok) throw new Error(`${r.error.code}: ${r.error.message}`);
     return r.data;
   }

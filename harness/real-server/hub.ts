@@ -177,7 +177,7 @@ export class RealServerHub implements Hub {
     const joinSentAt = { t: 0 };
     const send = (): ReturnType<TestClient['join']> => {
       joinSentAt.t = performance.now();
-      return client.join(meetingId, `sim-${this.connections.size}`);
+      return client.join(meetingId);
     };
     const joining = this.opts.serializeJoins === false ? send() : this.joinChain.then(send);
     if (this.opts.serializeJoins !== false) this.joinChain = joining.catch(() => undefined);

@@ -348,7 +348,7 @@ export function writeTap(
 export function ordinarySignaling(): object[] {
   const opaque = Buffer.from(Uint8Array.from({ length: 120 }, (_, i) => (i * 97 + 13) & 0xff)).toString('base64url');
   return [
-    { type: 'join', id: 1, meetingId: 'm1', name: 'Alice' },
+    { type: 'join', id: 1, meetingId: 'm1' },
     { type: 'response', id: 1, ok: true, result: { participantId: 'p-alice' } },
     { type: 'relay', to: 'p-bob', payload: opaque },
     { type: 'produce', id: 2, kind: 'video', rtpParameters: { codecs: [{ mimeType: 'video/VP8', payloadType: 101 }] } },

@@ -10,14 +10,22 @@ import { inboundStats, launchBrowser, openParticipant, resultsDir, totals } from
 import { e2eeSnapshot } from '../../harness/e2ee-page.ts';
 import { startTestBuildServer } from '../../harness/server.ts';
 import { readSurface } from '../../harness/test-surface.ts';
-import { linkFragment } from '../../harness/meeting-link.ts';
+import { linkFragment, linkSecretFor } from '../../harness/meeting-link.ts';
+import { asInsider } from '../../harness/adversary/insider.ts';
+import { AttackStats } from '../../harness/adversary/common.ts';
+import { initCrypto } from '../../shared/e2ee/primitives.ts';
 
 let server: RunningServer;
 let browser: Browser;
-/** Flips one byte inside chat blobs whose text contains this marker's ciphertext (all chat, once armed). */
+/**
+ * Flips one character inside chat blobs once armed. Relayed payloads are sealed
+ * with the meeting link, so the tamperer plays an insider who holds the link
+ * (asInsider): it opens each payload, tampers with the chat blob inside and
+ * seals it again, so what is tested is the chat's own authentication.
+ */
 let tamperChat = false;
 let tampered = 0;
-const interceptor: RelayInterceptor = {
+const tamperer: RelayInterceptor = {
   relay(_room, _from, to, payload) {
     if (tamperChat && payload.includes('"chat"')) {
       // Flip a character in the middle of the base64url ciphertext.
@@ -31,6 +39,8 @@ const interceptor: RelayInterceptor = {
 };
 
 beforeAll(async () => {
+  await initCrypto();
+  const interceptor = asInsider({ relayInterceptor: tamperer, stats: new AttackStats() }, linkSecretFor).relayInterceptor;
   server = await startTestBuildServer([], { relayInterceptor: interceptor });
   browser = await launchBrowser();
 });

@@ -7,11 +7,14 @@ const parse = (o: unknown) => parseClientMessage(JSON.stringify(o));
 
 describe('signaling message validation', () => {
   it('accepts a well-formed join and defaults the mode to meeting', () => {
-    const r = parse({ id: 1, type: 'join', v: PROTOCOL_VERSION, meetingId: 'standup-42', name: '  Ada  ' });
-    expect(r).toEqual({
-      ok: true,
-      value: { id: 1, type: 'join', v: PROTOCOL_VERSION, meetingId: 'standup-42', name: 'Ada', mode: 'meeting' },
-    });
+    const r = parse({ id: 1, type: 'join', v: PROTOCOL_VERSION, meetingId: 'standup-42' });
+    expect(r).toEqual({ ok: true, value: { id: 1, type: 'join', v: PROTOCOL_VERSION, meetingId: 'standup-42', mode: 'meeting' } });
+  });
+
+  it('keeps no name from an old client that still sends one: the server has no use for names', () => {
+    const r = parse({ id: 1, type: 'join', v: PROTOCOL_VERSION, meetingId: 'standup-42', name: 'Ada' });
+    expect(r).toEqual({ ok: true, value: { id: 1, type: 'join', v: PROTOCOL_VERSION, meetingId: 'standup-42', mode: 'meeting' } });
+    expect(JSON.stringify(r)).not.toContain('Ada');
   });
 
   it('rejects text that is not JSON with BAD_JSON', () => {
@@ -30,19 +33,16 @@ describe('signaling message validation', () => {
   });
 
   it('rejects an unsupported protocol version with its own code', () => {
-    expect(parse({ id: 1, type: 'join', v: 99, meetingId: 'm', name: 'a' })).toMatchObject({
+    expect(parse({ id: 1, type: 'join', v: 99, meetingId: 'm' })).toMatchObject({
       ok: false,
       error: { code: 'UNSUPPORTED_VERSION' },
     });
   });
 
   it.each([
-    ['meeting id with a slash', { meetingId: 'a/b', name: 'x' }],
-    ['meeting id too long', { meetingId: 'a'.repeat(65), name: 'x' }],
-    ['empty name', { meetingId: 'm', name: '   ' }],
-    ['name with control characters', { meetingId: 'm', name: 'a\u0007b' }],
-    ['name too long', { meetingId: 'm', name: 'n'.repeat(LIMITS.maxNameLength + 1) }],
-    ['unknown mode', { meetingId: 'm', name: 'x', mode: 'webinar' }],
+    ['meeting id with a slash', { meetingId: 'a/b' }],
+    ['meeting id too long', { meetingId: 'a'.repeat(65) }],
+    ['unknown mode', { meetingId: 'm', mode: 'webinar' }],
   ])('rejects a join with %s', (_label, fields) => {
     expect(parse({ id: 1, type: 'join', v: PROTOCOL_VERSION, ...fields })).toMatchObject({ ok: false, error: { code: 'BAD_MESSAGE' } });
   });

@@ -204,10 +204,10 @@ describe('HTTP fuzz', () => {
       const a = await TestClient.connect(server.url);
       const b = await TestClient.connect(server.url);
       try {
-        const joinedA = await a.join('after-fuzz', 'Alice');
-        await b.join('after-fuzz', 'Bob');
+        const joinedA = await a.join('after-fuzz');
+        await b.join('after-fuzz');
         const seen = await a.waitFor((n) => n.type === 'participant-joined');
-        expect(seen).toMatchObject({ type: 'participant-joined', name: 'Bob' });
+        expect(seen).toEqual({ type: 'participant-joined', participantId: expect.any(String) });
         expect(joinedA.participantId).toBeTruthy();
       } finally {
         a.ws.close();

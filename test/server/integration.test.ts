@@ -29,7 +29,7 @@ describe('signaling server', () => {
   it('creates a room on first join with router capabilities and a fresh instance id', async () => {
     const c = await TestClient.connect(server.url);
     const m = meeting();
-    const j = await c.join(m, 'Ada');
+    const j = await c.join(m);
     expect(j.meetingId).toBe(m);
     expect(j.peers).toEqual([]);
     expect(j.instanceId).toMatch(/^[A-Za-z0-9_-]{20,}$/);
@@ -47,11 +47,12 @@ describe('signaling server', () => {
     const a = await TestClient.connect(server.url);
     const b = await TestClient.connect(server.url);
     const c = await TestClient.connect(server.url);
-    const ja = await a.join(m, 'A');
-    const jb = await b.join(m, 'B');
+    const ja = await a.join(m);
+    const jb = await b.join(m);
     const joined = await a.waitFor((n) => n.type === 'participant-joined');
-    expect(joined).toMatchObject({ participantId: jb.participantId, name: 'B' });
-    const jc = await c.join(m, 'C');
+    // The notice names nobody: display names travel only sealed with the meeting link.
+    expect(joined).toEqual({ type: 'participant-joined', participantId: jb.participantId });
+    const jc = await c.join(m);
     expect(jc.peers.map((p) => p.participantId)).toEqual([ja.participantId, jb.participantId]);
     expect(jc.instanceId).toBe(ja.instanceId);
     await b.close();
@@ -71,7 +72,7 @@ describe('signaling server', () => {
         c.ws.on('message', (d) => seen.push((JSON.parse(d.toString()) as { type: string }).type));
         return seen;
       });
-      const joins = await Promise.all(clients.map((c, i) => c.join(m, `P${i}`)));
+      const joins = await Promise.all(clients.map((c, i) => c.join(m)));
       const [first, second] = joins[0]!.peers.length === 0 ? [0, 1] : [1, 0];
       await clients[first]!.waitFor((n) => n.type === 'participant-joined' && n.participantId === joins[second]!.participantId);
       expect(order[first]!.indexOf('response'), `round ${round}: ${order[first]!.join()}`).toBe(0);
@@ -83,9 +84,9 @@ describe('signaling server', () => {
   it('relays opaque payloads to one participant or to all others, untouched', async () => {
     const m = meeting();
     const [a, b, c] = await Promise.all([TestClient.connect(server.url), TestClient.connect(server.url), TestClient.connect(server.url)]);
-    const ja = await a.join(m, 'A');
-    const jb = await b.join(m, 'B');
-    await c.join(m, 'C');
+    const ja = await a.join(m);
+    const jb = await b.join(m);
+    await c.join(m);
     const payload = 'x'.repeat(1000) + '{"not":"parsed"}';
     expect((await a.request({ type: 'relay', to: jb.participantId, payload })).ok).toBe(true);
     expect(await b.waitFor((n) => n.type === 'relay')).toEqual({ type: 'relay', from: ja.participantId, payload });
@@ -104,8 +105,8 @@ describe('signaling server', () => {
     const m = meeting();
     const a = await TestClient.connect(server.url);
     const b = await TestClient.connect(server.url);
-    await a.join(m, 'A');
-    const jb = await b.join(m, 'B');
+    await a.join(m);
+    const jb = await b.join(m);
     a.sendRaw('not json');
     expect(await a.waitFor((n) => n.type === 'error')).toMatchObject({ error: { code: 'BAD_JSON' } });
     expect(await a.request({ type: 'consume', transportId: 'nope' } as never)).toMatchObject({ ok: false, error: { code: 'BAD_MESSAGE' } });
@@ -133,8 +134,8 @@ describe('signaling server', () => {
   it('refuses requests before join and a second join on one connection', async () => {
     const a = await TestClient.connect(server.url);
     expect(await a.request({ type: 'create-transport', direction: 'recv' })).toMatchObject({ ok: false, error: { code: 'NOT_JOINED' } });
-    await a.join(meeting(), 'A');
-    const again = await a.request({ type: 'join', v: 1, meetingId: 'other', name: 'A', mode: 'meeting' });
+    await a.join(meeting());
+    const again = await a.request({ type: 'join', v: 1, meetingId: 'other', mode: 'meeting' });
     expect(again).toMatchObject({ ok: false, error: { code: 'ALREADY_JOINED' } });
     await a.close();
   });
@@ -142,13 +143,13 @@ describe('signaling server', () => {
   it('admits exactly two people to a one-on-one call and refuses a meeting join of a call link', async () => {
     const m = meeting();
     const [a, b, c] = await Promise.all([TestClient.connect(server.url), TestClient.connect(server.url), TestClient.connect(server.url)]);
-    await a.join(m, 'A', 'call');
-    await b.join(m, 'B', 'call');
-    expect(await c.request({ type: 'join', v: 1, meetingId: m, name: 'C', mode: 'call' })).toMatchObject({
+    await a.join(m, 'call');
+    await b.join(m, 'call');
+    expect(await c.request({ type: 'join', v: 1, meetingId: m, mode: 'call' })).toMatchObject({
       ok: false,
       error: { code: 'CALL_FULL' },
     });
-    expect(await c.request({ type: 'join', v: 1, meetingId: m, name: 'C', mode: 'meeting' })).toMatchObject({
+    expect(await c.request({ type: 'join', v: 1, meetingId: m, mode: 'meeting' })).toMatchObject({
       ok: false,
       error: { code: 'MODE_MISMATCH' },
     });
@@ -159,12 +160,12 @@ describe('signaling server', () => {
     const m = meeting();
     const a = await TestClient.connect(server.url);
     const b = await TestClient.connect(server.url);
-    await a.join(m, 'A');
-    const jb = await b.join(m, 'B');
+    await a.join(m);
+    const jb = await b.join(m);
     for (let i = 0; i < LIMITS.rateBurst + 200; i++) a.sendRaw(JSON.stringify({ id: 100000 + i, type: 'leave-not' }));
     await a.waitFor((n) => n.type === 'error' && n.error.code === 'RATE_LIMITED');
     const c = await TestClient.connect(server.url);
-    await c.join(m, 'C');
+    await c.join(m);
     expect((await c.request({ type: 'relay', to: jb.participantId, payload: 'hi' })).ok).toBe(true);
     await Promise.all([a.close(), b.close(), c.close()]);
   });
@@ -173,8 +174,8 @@ describe('signaling server', () => {
     const m = meeting();
     const a = await TestClient.connect(server.url);
     const b = await TestClient.connect(server.url);
-    await a.join(m, 'A');
-    const jb = await b.join(m, 'B');
+    await a.join(m);
+    const jb = await b.join(m);
     const t = await b.request({ type: 'create-transport', direction: 'send' });
     expect(t.ok).toBe(true);
     const room = server.registry.get(m)!;

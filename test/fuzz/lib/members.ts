@@ -65,8 +65,8 @@ export function relayLoop(
 export async function meetingInProgress(url: string, meetingId: string) {
   const a = await TestClient.connect(url);
   const b = await TestClient.connect(url);
-  const ja = await a.join(meetingId, 'Member A');
-  const jb = await b.join(meetingId, 'Member B');
+  const ja = await a.join(meetingId);
+  const jb = await b.join(meetingId);
   await a.waitFor((n) => n.type === 'participant-joined' && n.participantId === jb.participantId);
   const ta = await a.request({ type: 'create-transport', direction: 'send' });
   const tb = await b.request({ type: 'create-transport', direction: 'send' });

@@ -259,6 +259,8 @@ export interface ParticipantLog {
   chats: ChatEvent[];
   /** Participants whose payloads its link does not open (now). */
   outsiders: string[];
+  /** New meeting links it took (base64url secrets), oldest first. */
+  links: string[];
   /** Everything the agent handed to onSecretForTest. */
   secrets: { label: string; bytes: Uint8Array }[];
   /** When each event happened (env time), for timeline checks. */
@@ -355,6 +357,7 @@ export class Simulation {
       lobby: undefined,
       chats: [],
       outsiders: [],
+      links: [],
       secrets,
       timeline: [],
     };
@@ -381,6 +384,7 @@ export class Simulation {
     a.on('lobby', (e) => (log.lobby = e));
     a.on('chat', (e) => log.chats.push(e));
     a.on('error', (e) => log.errors.push(e));
+    a.on('link', (e) => log.links.push(e.secret));
     a.on('outsider', (e) => {
       log.outsiders = log.outsiders.filter((id) => id !== e.participantId);
       if (e.outside) log.outsiders.push(e.participantId);

@@ -17,7 +17,8 @@ export type InsiderLinks = (meetingId: string) => string | undefined;
 
 const SEALED = 'L1.';
 
-export function asInsider(attack: Attack, secretOf: InsiderLinks): Attack {
+/** Interceptors as an insider would run them (any object carrying them: an Attack, or a test's own tamperer). */
+export function asInsider<A extends Pick<Attack, 'relayInterceptor' | 'outgoingInterceptor'>>(attack: A, secretOf: InsiderLinks): A {
   const seals = new WeakMap<Room, LinkSeal | null>();
   const sealOf = (room: Room): LinkSeal | null => {
     let s = seals.get(room);

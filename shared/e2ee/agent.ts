@@ -31,7 +31,9 @@ import { InputQueue } from './input-queue.ts';
 import { KeyWatch } from './key-watch.ts';
 import * as leader from './leader.ts';
 import { LeaderRunner } from './leader-runner.ts';
-import { innerPayloadLimit, type RelaySeal } from './link.ts';
+import { innerPayloadLimit, LinkSeal, NEW_LINK_SECRET_BYTES, type RelaySeal } from './link.ts';
+import { LinkRing } from './link-ring.ts';
+import { createLinkUpdate, openLinkUpdate, type LinkUpdate } from './link-update.ts';
 import { LivenessNonces } from './liveness.ts';
 import { MemberSide } from './member.ts';
 import { Presence } from './presence.ts';
@@ -44,7 +46,10 @@ import { WrapKeyCache } from './wrap-keys.ts';
 
 export type * from './events.ts';
 
-const ONE_SIGNATURE: ReadonlySet<WireMessage['type']> = new Set(['ack', 'commit', 'resend', 'admission', 'chat']);
+/** How often a leader sends its link update again to a member still on the replaced link. */
+const STRAGGLER_RESEND_MS = 2000;
+
+const ONE_SIGNATURE: ReadonlySet<WireMessage['type']> = new Set(['ack', 'commit', 'resend', 'admission', 'chat', 'link']);
 
 export class MeetingKeyAgent {
   private readonly events = new Emitter<AgentEvents>((e) => this.reportInternal(e));
@@ -55,8 +60,19 @@ export class MeetingKeyAgent {
   private readonly now: () => number;
   private readonly timing: AgentTiming;
   private readonly maxPayloadChars: number;
-  /** Seals what we relay and opens what others relay with the meeting link's key (link.ts). */
-  private readonly link: RelaySeal;
+  /** Seals what we relay and opens what others relay with the meeting link's key (link.ts), and the links it replaced. */
+  private readonly link: LinkRing;
+  private readonly newLink: (secret: Uint8Array) => RelaySeal;
+  private readonly meeting: { meetingId: string; instanceId: string };
+  private readonly identity: AgentOptions['identity'];
+  /** Leader: a new link to publish under the first epoch after `after`. */
+  private pendingLink: { secret: Uint8Array; after: number } | null = null;
+  /** The newest link update we issued or took; its epoch. */
+  private linkUpdate: LinkUpdate | null = null;
+  /** A link update for an epoch whose key has not reached us yet. */
+  private heldLinkUpdate: { from: string; update: LinkUpdate } | null = null;
+  /** Members still sending with a replaced link: when we last sent them the update (unicast to them uses that link). */
+  private readonly stragglers = new Map<string, number>();
   private readonly queue: InputQueue;
 
   private readonly dh: DhKeyPair;
@@ -107,7 +123,10 @@ export class MeetingKeyAgent {
     this.random = opts.random ?? systemRandom;
     this.now = opts.now ?? (() => Date.now());
     this.timing = { ...TIMING, ...opts.timing };
-    this.link = opts.link;
+    this.link = new LinkRing(opts.link);
+    this.newLink = opts.newLink ?? ((secret) => new LinkSeal(secret, meetingId, instanceId, this.random));
+    this.meeting = { meetingId, instanceId };
+    this.identity = identity;
     // Room for the link envelope around each part.
     this.maxPayloadChars = innerPayloadLimit(opts.maxPayloadChars ?? LIMITS.maxRelayPayload);
     this.queue = new InputQueue({
@@ -157,7 +176,14 @@ export class MeetingKeyAgent {
       },
       exclude: (id) => this.exclude(id),
       learned: (epoch, reason) => this.watch.learned(epoch, reason),
-      installed: (epoch) => this.watch.keyInstalled(epoch),
+      installed: (epoch) => {
+        this.watch.keyInstalled(epoch);
+        const held = this.heldLinkUpdate;
+        if (held && held.update.epoch <= epoch) {
+          this.heldLinkUpdate = null;
+          this.handleLinkUpdate(held.from, held.update);
+        }
+      },
       committedEarly: (epoch) => this.watch.committedEarly(epoch),
     });
     this.watch = new KeyWatch({
@@ -331,6 +357,22 @@ export class MeetingKeyAgent {
   }
 
   /**
+   * Leader only: replaces the meeting link (the remedy for a leaked one). A
+   * new epoch starts at once; under it every member receives the new secret
+   * (the 'link' event), and from then on the old link admits nobody new.
+   */
+  issueNewLink(): Result<void> {
+    return this.lead.action(
+      () => this.lead.require('issue a new link'),
+      () => {
+        if (this.pendingLink) wipe(this.pendingLink.secret);
+        this.pendingLink = { secret: this.random(NEW_LINK_SECRET_BYTES), after: this.epochs.keyEpoch };
+        this.lead.run(leader.rotate);
+      },
+    );
+  }
+
+  /**
    * Encrypts and broadcasts a chat message under the epoch we send with.
    * Without one (waiting, lobby, removed, ...) this is NO_KEY: chat is never sent in the clear.
    */
@@ -347,6 +389,7 @@ export class MeetingKeyAgent {
     wipe(this.dh.privateKey);
     this.reassembler.clear();
     this.link.destroy();
+    if (this.pendingLink) wipe(this.pendingLink.secret);
     this.lead.end();
     this.state = 'stopped';
     this.events.emit('status', { state: 'stopped' });
@@ -397,9 +440,13 @@ export class MeetingKeyAgent {
     }
   };
 
-  private sendMessage(to: string | null, m: WireMessage): void {
+  /** Sealed with the current link; to a member that still sends with a replaced one (or `previous`), with that. */
+  private sendMessage(to: string | null, m: WireMessage, previous = false): void {
     const messageId = toBase64Url(this.random(9));
-    for (const part of splitPayload(encodeMessage(m), this.maxPayloadChars, messageId)) this.send(to, this.link.seal(this.selfId, part));
+    const old = previous || (to !== null && this.stragglers.has(to));
+    for (const part of splitPayload(encodeMessage(m), this.maxPayloadChars, messageId)) {
+      this.send(to, old ? this.link.sealPrevious(this.selfId, part) : this.link.seal(this.selfId, part));
+    }
   }
 
   private cancelOrphanTimer(): void {
@@ -431,12 +478,62 @@ export class MeetingKeyAgent {
     const older = this.epochs.switchTo(epoch);
     if (!older) return;
     this.watch.switched(epoch);
+    if (this.pendingLink && this.lead.state && epoch > this.pendingLink.after) this.publishLink(epoch, this.pendingLink.secret);
     if (this.state !== 'ok') this.setState('ok');
     if (older.length > 0) this.queue.timer(this.timing.retireAfterMs, () => this.epochs.retire(older));
     // A leave we heard of before this epoch's roster reached us (the server reordered them): the
     // leaver holds this epoch too, so it is as outdated as the one the leave made us leave.
     const roster = this.epochs.roster(epoch)?.roster;
     if (roster?.members.some((m) => this.presence.departed.has(m.participantId))) this.watch.learned(epoch + 1, 'member-left');
+  }
+
+  // ---------------------------------------------------------------- the meeting link
+
+  /** Leader: the new link goes to every member of `epoch`, sealed with the link they hold now; then we take it. */
+  private publishLink(epoch: number, secret: Uint8Array): void {
+    this.pendingLink = null;
+    const key = this.epochs.installed(epoch)?.linkKey;
+    if (!key) return wipe(secret);
+    const update = createLinkUpdate({ ...this.meeting, epoch, leaderId: this.selfId, secret, key }, this.identity, this.random);
+    this.sendMessage(null, { type: 'link', link: update });
+    this.takeLink(secret, update);
+  }
+
+  /** A new link from the leader: we take it once it verifies under an epoch whose key we hold. */
+  private handleLinkUpdate(from: string, update: LinkUpdate): void {
+    if (this.linkUpdate && update.epoch <= this.linkUpdate.epoch) return;
+    const installed = this.epochs.installed(update.epoch);
+    const check = { ...this.meeting, from, roster: this.epochs.roster(update.epoch), key: installed?.linkKey };
+    const opened = openLinkUpdate(update, check);
+    if (!opened.ok) {
+      // Its epoch's key may still be on its way (the server reordered them): hold the newest one.
+      if (opened.error.code === 'UNKNOWN_EPOCH' && update.epoch > this.epochs.keyEpoch) this.heldLinkUpdate = { from, update };
+      return this.reject(opened.error.code, opened.error.message, from);
+    }
+    this.takeLink(opened.value, update);
+  }
+
+  private takeLink(secret: Uint8Array, update: LinkUpdate): void {
+    // Those keyed for the epoch it came with may still use the old link until they take the new one; nobody else.
+    const members = new Set(this.epochs.roster(update.epoch)?.roster.members.map((m) => m.participantId) ?? []);
+    this.link.replace(this.newLink(secret), members);
+    const dropped = this.presence.relinked(members);
+    this.lead.forget(dropped);
+    this.linkUpdate = update;
+    this.exportSecret('meeting link secret', secret);
+    this.events.emit('link', { secret: toBase64Url(secret), epoch: update.epoch, leaderId: update.leaderId });
+    wipe(secret);
+    if (dropped.length > 0) this.lead.run(leader.refreshLobby);
+  }
+
+  /** A member sent with a replaced link: it missed the update. Its leader sends it again (at most every 2 s). */
+  private onStraggler(from: string): void {
+    const update = this.linkUpdate;
+    const last = this.stragglers.get(from) ?? -Infinity;
+    this.stragglers.set(from, last);
+    if (!update || update.leaderId !== this.selfId || this.now() - last < STRAGGLER_RESEND_MS) return;
+    this.stragglers.set(from, this.now());
+    this.sendMessage(from, { type: 'link', link: update });
   }
 
   // ---------------------------------------------------------------- presence
@@ -486,8 +583,10 @@ export class MeetingKeyAgent {
     if (payload.length > LIMITS.maxRelayPayload) return this.reject('TOO_LARGE', `payload of ${payload.length} characters`, from);
     const opened = this.link.open(from, payload);
     if (!opened.ok) return this.onNoLinkProof(from, opened.error);
+    if (opened.value.retired) this.onStraggler(from);
+    else this.stragglers.delete(from);
     if (this.presence.proved(from)) this.events.emit('outsider', { participantId: from, outside: false });
-    const read = readRelay(this.reassembler, from, opened.value);
+    const read = readRelay(this.reassembler, from, opened.value.value);
     if (!read.ok) return this.reject(read.error.code, read.error.message, from);
     const m = read.value;
     if (m === null) return;
@@ -513,6 +612,8 @@ export class MeetingKeyAgent {
         return this.member.admission(from, m.admission);
       case 'chat':
         return this.chat.receive(from, m.chat);
+      case 'link':
+        return this.handleLinkUpdate(from, m.link);
     }
   }
 

@@ -31,6 +31,9 @@ export const CONTEXT = {
   linkSalt: 'e2ee-meet/v1/link-salt',
   linkKey: 'e2ee-meet/v1/link-key',
   linkEnvelope: 'e2ee-meet/v1/link-envelope',
+  linkUpdate: 'e2ee-meet/v1/link-update',
+  linkUpdateKey: 'e2ee-meet/v1/link-update-key',
+  linkUpdateAd: 'e2ee-meet/v1/link-update-ad',
 } as const;
 
 export const SIZE = {

@@ -21,6 +21,7 @@ export type E2eeErrorCode =
   // The meeting link's secret (link.ts)
   | 'LINK_MISSING' // a meeting link without its secret (#s=...)
   | 'LINK_MALFORMED' // a secret that is not 22-86 base64url characters
+  | 'LINK_RETIRED' // a payload sealed with a link the leader replaced, from someone who was not in the meeting before the change
   | 'NO_LINK_PROOF' // a relay payload not sealed with this meeting link's key: the sender lacks the link (or the server forged it)
   // Signatures and encryption
   | 'BAD_SIGNATURE'

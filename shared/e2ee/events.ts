@@ -133,6 +133,20 @@ export interface AgentEvents {
   'chat-gap': ChatGapEvent;
   error: ErrorEvent;
   outsider: OutsiderEvent;
+  link: LinkEvent;
+}
+
+/**
+ * The leader replaced the meeting link (or, as leader, we did): from now on we
+ * seal with `secret`, and the old link admits nobody new. The page puts the
+ * new secret in its URL so Invite and a reload use it.
+ */
+export interface LinkEvent {
+  /** The new secret, base64url, as it goes in `#s=`. */
+  secret: string;
+  /** The epoch it came with. */
+  epoch: number;
+  leaderId: string;
 }
 
 /**
@@ -181,6 +195,8 @@ export interface AgentOptions {
    * sealed with it, and a payload it does not open is dropped unread.
    */
   link: RelaySeal;
+  /** The envelope for a new link the leader issues (default: LinkSeal for this meeting instance). */
+  newLink?: (secret: Uint8Array) => RelaySeal;
   /**
    * TEST BUILDS ONLY. Called with a copy of every secret the agent creates or
    * receives (epoch keys, chat keys, its X25519 private key, wrap keys), so a

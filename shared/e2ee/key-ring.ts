@@ -3,6 +3,7 @@
 // epoch's key is verified, erased when it retires.
 
 import { chatKeyFrom } from './chat.ts';
+import { linkUpdateKeyFrom } from './link-update.ts';
 import { epochAuthenticatorFrom } from './security-code.ts';
 import { frameKeySalt, frameKeysFrom, type SenderKey } from './sender-keys.ts';
 import { HkdfSha256 } from './hkdf.ts';
@@ -19,6 +20,8 @@ export interface InstalledEpoch {
   chatKey: Uint8Array;
   /** Proof of holding this epoch's key with this roster: the security code is made from it. */
   authenticator: Uint8Array;
+  /** Boxes a new meeting link the leader issues under this epoch (link-update.ts). */
+  linkKey: Uint8Array;
 }
 
 export class EpochKeyRing {
@@ -36,6 +39,7 @@ export class EpochKeyRing {
     let keys: SenderKey[];
     let chatKey: Uint8Array;
     let authenticator: Uint8Array;
+    let linkKey: Uint8Array;
     try {
       keys = frameKeysFrom(
         hkdf,
@@ -44,12 +48,13 @@ export class EpochKeyRing {
       );
       chatKey = chatKeyFrom(hkdf, labels);
       authenticator = epochAuthenticatorFrom(hkdf, labels, v.hash);
+      linkKey = linkUpdateKeyFrom(hkdf, labels);
     } finally {
       hkdf.destroy();
     }
     const own = keys[rosterIndexOf(r, this.selfId)];
     if (!own) throw new Error(`installing epoch ${r.epoch}, which does not list us`);
-    const installed = { epoch: r.epoch, own, senders: keys.filter((k) => k !== own), chatKey, authenticator };
+    const installed = { epoch: r.epoch, own, senders: keys.filter((k) => k !== own), chatKey, authenticator, linkKey };
     this.epochs.set(r.epoch, installed);
     return installed;
   }
@@ -77,6 +82,7 @@ export class EpochKeyRing {
     for (const k of [e.own, ...e.senders]) wipe(k.baseKey);
     wipe(e.chatKey);
     wipe(e.authenticator);
+    wipe(e.linkKey);
     this.epochs.delete(epoch);
     return true;
   }

@@ -71,6 +71,8 @@ export interface LeaderState {
   readonly sent: SentEpoch | null;
   /** When we last answered each member's resend request (members of `sent` only). */
   readonly resentAt: ReadonlyMap<string, number>;
+  /** Start a new epoch even if membership and lock stay the same (a new meeting link rides on it). */
+  readonly rotate: boolean;
 }
 
 /** What the rest of the agent knows, read (never changed) by a step, plus the signing keys and injected randomness. */
@@ -169,6 +171,7 @@ export function initialState(head: VerifiedRoster | null): LeaderState {
     leftOut: new Set(),
     sent: null,
     resentAt: new Map(),
+    rotate: false,
   };
 }
 
@@ -237,7 +240,7 @@ export function flush(state: LeaderState, ctx: LeaderContext, now: number): Lead
   const out: LeaderOutput[] = state.flushAt !== null ? [{ type: 'disarm', timer: 'flush' }] : [];
   const closed = { ...state, flushAt: null };
   if (state.pending || !state.dirty) return { state: closed, out };
-  const next = { ...closed, dirty: false, lastFlushAt: now };
+  const next = { ...closed, dirty: false, lastFlushAt: now, rotate: false };
 
   const head = ctx.head;
   const planned = planMembers({
@@ -258,7 +261,9 @@ export function flush(state: LeaderState, ctx: LeaderContext, now: number): Lead
     out.push({ type: 'error', code: 'BAD_PUBLIC_KEY', message, from: m.participantId });
   }
   const members = planned.filter((m) => !unsealable.includes(m));
-  if (head && sameMembers(head.roster.members, members) && head.roster.locked === next.locked) return { state: { ...next, leftOut }, out };
+  if (head && !state.rotate && sameMembers(head.roster.members, members) && head.roster.locked === next.locked) {
+    return { state: { ...next, leftOut }, out };
+  }
   // A new chain continues after the highest verified epoch we know (the hint); never past the KID's 48 bits.
   const epoch = (head?.roster.epoch ?? ctx.epochHint) + 1;
   if (epoch > LIMITS.maxEpoch) {
@@ -382,6 +387,11 @@ export function candidatesChanged(state: LeaderState, ctx: LeaderContext, now: n
 export function setLock(state: LeaderState, ctx: LeaderContext, now: number, locked: boolean): LeaderStep {
   if (state.locked === locked) return still(state);
   return candidatesChanged({ ...state, locked }, ctx, now);
+}
+
+/** A new epoch with the same members (the agent publishes a new meeting link under it). */
+export function rotate(state: LeaderState, ctx: LeaderContext, now: number): LeaderStep {
+  return markDirty({ ...state, rotate: true }, ctx, now);
 }
 
 export function admit(state: LeaderState, ctx: LeaderContext, now: number, participantId: string): LeaderStep {

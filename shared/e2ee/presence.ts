@@ -91,6 +91,18 @@ export class Presence {
     return this.outsiders.delete(id);
   }
 
+  /**
+   * The leader replaced the meeting link: only `members` (the roster it was
+   * replaced under) still count as holding a link until they prove the new
+   * one. Returns the candidates dropped from the lobby: they must come back with the new link.
+   */
+  relinked(members: ReadonlySet<string>): string[] {
+    for (const id of this.linked) if (!members.has(id)) this.linked.delete(id);
+    const dropped = [...this.candidates.keys()].filter((id) => !members.has(id));
+    for (const id of dropped) this.candidates.delete(id);
+    return dropped;
+  }
+
   /** A payload from `id` that our link does not open. True the first time `id` becomes an outsider. */
   failedProof(id: string): boolean {
     if (this.linked.has(id) || this.outsiders.has(id)) return false;

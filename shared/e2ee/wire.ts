@@ -13,6 +13,7 @@ import { checkDisplayName } from './display-name.ts';
 import { fromBase64Url, toBase64Url } from './encoding.ts';
 import { E2eeError, fail, ok, type E2eeErrorCode, type Result } from './errors.ts';
 import type { KeyEntry, KeysMessage } from './key-message.ts';
+import { LINK_SECRET_MAX_BYTES, LINK_SECRET_MIN_BYTES, type LinkUpdate } from './link-update.ts';
 import type { ResendRequest } from './resend.ts';
 import type { Roster, RosterMember } from './roster.ts';
 
@@ -33,6 +34,7 @@ export type WireMessage =
   | { type: 'resend'; resend: ResendRequest }
   | { type: 'admission'; admission: Admission }
   | { type: 'chat'; chat: ChatMessage }
+  | { type: 'link'; link: LinkUpdate }
   | { type: 'frag'; fragment: Fragment };
 
 export type MessageType = WireMessage['type'];
@@ -137,6 +139,18 @@ function toJson(m: WireMessage): object {
         seq: c.seq,
         box: b64(c.box),
         sig: b64(c.signature),
+      };
+    }
+    case 'link': {
+      const l = m.link;
+      return {
+        ...head,
+        meeting: l.meetingId,
+        instance: l.instanceId,
+        epoch: l.epoch,
+        leader: l.leaderId,
+        box: b64(l.box),
+        sig: b64(l.signature),
       };
     }
     case 'frag': {
@@ -377,6 +391,19 @@ function parseBody(o: Json): WireMessage {
           seq: int(o, 'seq', 1, LIMITS.maxChatSeq),
           // Padded plaintext: whole blocks only, so the size is a bucket.
           box: varBytes(o, 'box', SIZE.chatBoxOverhead + SIZE.chatPadBlock, SIZE.chatBoxOverhead + MAX_CHAT_PADDED, SIZE.chatPadBlock),
+          signature: bytes(o, 'sig', SIZE.signature),
+        },
+      };
+    case 'link':
+      return {
+        type,
+        link: {
+          meetingId: id(o, 'meeting'),
+          instanceId: id(o, 'instance'),
+          epoch: epoch(o),
+          leaderId: id(o, 'leader'),
+          // nonce24 ‖ secret ‖ tag16
+          box: varBytes(o, 'box', 24 + LINK_SECRET_MIN_BYTES + 16, 24 + LINK_SECRET_MAX_BYTES + 16),
           signature: bytes(o, 'sig', SIZE.signature),
         },
       };

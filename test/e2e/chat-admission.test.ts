@@ -12,7 +12,6 @@ import { startTestBuildServer } from '../../harness/server.ts';
 import { readSurface } from '../../harness/test-surface.ts';
 import { linkFragment, linkSecretFor } from '../../harness/meeting-link.ts';
 import { asInsider } from '../../harness/adversary/insider.ts';
-import { AttackStats } from '../../harness/adversary/common.ts';
 import { initCrypto } from '../../shared/e2ee/primitives.ts';
 
 let server: RunningServer;
@@ -40,7 +39,7 @@ const tamperer: RelayInterceptor = {
 
 beforeAll(async () => {
   await initCrypto();
-  const interceptor = asInsider({ relayInterceptor: tamperer, stats: new AttackStats() }, linkSecretFor).relayInterceptor;
+  const interceptor = asInsider({ relayInterceptor: tamperer }, linkSecretFor).relayInterceptor;
   server = await startTestBuildServer([], { relayInterceptor: interceptor });
   browser = await launchBrowser();
 });

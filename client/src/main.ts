@@ -91,14 +91,18 @@ async function enterMeeting(
   secret: Uint8Array,
   warning?: string,
 ): Promise<void> {
-  const secretText = toBase64Url(secret);
+  let secretText = toBase64Url(secret);
   const url = new URL(location.href);
   url.searchParams.set('meeting', choice.meetingId);
   url.searchParams.delete('join');
   url.searchParams.delete('name');
   if (choice.mode === 'call') url.searchParams.set('mode', 'call');
-  url.hash = `s=${secretText}`;
-  history.replaceState(null, '', url);
+  // The address bar holds the whole link (a reload rejoins with it); replaced, not pushed, so history keeps no other.
+  const showLink = (): void => {
+    url.hash = `s=${secretText}`;
+    history.replaceState(null, '', url);
+  };
+  showLink();
 
   const path = detectTransformPath(params.get('transform'));
   if (!path) {
@@ -128,6 +132,10 @@ async function enterMeeting(
   const keyLog = __E2EE_TEST_HOOKS__ ? createKeyLog() : undefined;
   const clearRelay = __E2EE_TEST_HOOKS__ && params.get('test') === 'no-link-envelope' ? clearRelayForTest : undefined;
   const e2ee = new E2eeController(meeting, frames, identity, secret, keyLog?.record, clearRelay);
+  e2ee.onLinkChanged((next) => {
+    secretText = next;
+    showLink();
+  });
   // Test build only: the one window hook tests read (never in dist/, see test-surface.ts).
   if (__E2EE_TEST_HOOKS__ && keyLog) installTestSurface({ meeting, e2ee, keys: keyLog.keys });
   const view = new MeetingView(meeting, stream, {

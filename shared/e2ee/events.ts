@@ -157,6 +157,8 @@ export interface LinkEvent {
 export interface OutsiderEvent {
   participantId: string;
   outside: boolean;
+  /** Why (outside only): no link of ours opens its payloads, or only one the leader replaced. */
+  reason?: 'no-link' | 'link-retired';
 }
 
 export type TimerHandle = unknown;

@@ -115,4 +115,66 @@ describe('meeting links', () => {
         .toBe(`${server.url}/?meeting=${meeting}${linkFragment(meeting)}`);
     });
   });
+
+  it('the leader’s New link reaches the others’ address bars and Invite; the old link then admits nobody new, the new one does', async () => {
+    const meeting = `new-link-${Date.now()}`;
+    const old = linkFragment(meeting);
+    const lead = await openParticipant(browser, `${server.url}/?meeting=${meeting}&name=Lea&join=1${old}`, 'lea');
+    await joinedAs(lead.page);
+    const bob = await openParticipant(browser, `${server.url}/?meeting=${meeting}&name=Bob&join=1${old}`, 'bob');
+    const bobId = await joinedAs(bob.page);
+    const pages = [lead, bob];
+    try {
+      for (const p of pages) await expect.poll(async () => (await e2eeSnapshot(p.page)).state, { timeout: 20_000 }).toBe('ok');
+      const before = (await e2eeSnapshot(lead.page)).epoch;
+      await lead.page.getByTestId('security-panel-toggle').click();
+      await lead.page.getByTestId('new-link').click();
+      // Both address bars move to one new secret, with the next epoch.
+      const hashOf = (p: typeof lead) => p.page.evaluate(() => location.hash);
+      await expect.poll(() => hashOf(lead), { timeout: 10_000 }).not.toBe(old);
+      const fresh = await hashOf(lead);
+      expect(fresh).toMatch(/^#s=[A-Za-z0-9_-]{43}$/);
+      await expect.poll(() => hashOf(bob), { timeout: 10_000 }).toBe(fresh);
+      for (const p of pages) {
+        await expect.poll(async () => (await e2eeSnapshot(p.page)).epoch, { timeout: 10_000 }).toBeGreaterThan(before);
+        expect((await e2eeSnapshot(p.page)).state).toBe('ok');
+      }
+      await expect
+        .poll(() => bob.page.locator('[data-testid=alerts] .alert').allTextContents(), { timeout: 5000 })
+        .toEqual(expect.arrayContaining([expect.stringContaining("The leader replaced this meeting's link")]));
+      await lead.page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url });
+      await lead.page.getByTestId('invite').click();
+      await expect
+        .poll(() => lead.page.evaluate(() => navigator.clipboard.readText()), { timeout: 5000 })
+        .toBe(`${server.url}/?meeting=${meeting}${fresh}`);
+
+      // Someone with the leaked link: kept outside, nobody keys it.
+      const eve = await openParticipant(browser, `${server.url}/?meeting=${meeting}&name=Eve&join=1${old}`, 'eve');
+      pages.push(eve);
+      const eveId = await joinedAs(eve.page);
+      const tileOfEve = lead.page.locator(`[data-testid=tile][data-participant="${eveId}"]`);
+      await expect
+        .poll(async () => (await tileOfEve.locator('.tile-note').textContent()) ?? '', { timeout: 15_000 })
+        .toMatch(/^Outside this meeting/);
+      await expect
+        .poll(() => lead.page.locator('[data-testid=alerts] .alert').allTextContents(), { timeout: 5000 })
+        .toEqual(expect.arrayContaining([expect.stringContaining('sealed with the link the leader replaced')]));
+      const roster = (p: typeof lead) => readSurface(p.page, ({ e2ee }) => e2ee.roster.map((m) => m.participantId));
+      expect(await roster(lead)).not.toContain(eveId);
+      expect(await roster(eve)).not.toContain(bobId);
+
+      // Someone with the new link: keyed, same code.
+      const fay = await openParticipant(browser, `${server.url}/?meeting=${meeting}&name=Fay&join=1${fresh}`, 'fay');
+      pages.push(fay);
+      const fayId = await joinedAs(fay.page);
+      await expect.poll(async () => (await e2eeSnapshot(fay.page)).state, { timeout: 20_000 }).toBe('ok');
+      await expect.poll(() => roster(lead), { timeout: 10_000 }).toContain(fayId);
+      await expect
+        .poll(async () => (await e2eeSnapshot(fay.page)).securityCode, { timeout: 10_000 })
+        .toBe((await e2eeSnapshot(lead.page)).securityCode);
+      expect(await roster(lead)).not.toContain(eveId);
+    } finally {
+      for (const p of pages) await p.page.context().close();
+    }
+  });
 });

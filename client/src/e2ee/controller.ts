@@ -17,6 +17,7 @@ import {
   type RosterMemberView,
 } from '../../../shared/e2ee/index.ts';
 import { cleanDisplayName } from '../../../shared/display-name.ts';
+import { fromBase64Url } from '../../../shared/e2ee/encoding.ts';
 import type { JoinResult, ServerNotice } from '../../../shared/protocol/signaling.ts';
 import type { Meeting, RemoteParticipant } from '../meeting.ts';
 import type { FrameCrypto, SendKeyResult } from './frame-crypto.ts';
@@ -58,6 +59,7 @@ export class E2eeController {
   readonly outsiders = new Set<string>();
   private readonly chatListeners = new Set<(c: ChatEvent) => void>();
   private readonly chatGapListeners = new Set<(g: ChatGapEvent) => void>();
+  private readonly linkListeners = new Set<(secret: string) => void>();
 
   /**
    * `secretSinkForTest` (test builds only, compiled out of dist/): told every
@@ -67,8 +69,8 @@ export class E2eeController {
     private readonly meeting: Meeting,
     readonly frames: FrameCrypto,
     readonly identity: IdentityKeyPair,
-    /** The meeting link's secret (from the URL fragment); every relay payload is sealed with it. */
-    private readonly linkSecret: Uint8Array,
+    /** The meeting link's secret (from the URL fragment); every relay payload is sealed with it. A new link from the leader replaces it. */
+    private linkSecret: Uint8Array,
     private readonly secretSinkForTest?: (label: string, bytes: Uint8Array) => void,
     /** Test builds only (`&test=no-link-envelope`): relay payloads in clear, the control run of the tap search. */
     private readonly clearRelayForTest?: () => RelaySeal,
@@ -206,7 +208,8 @@ export class E2eeController {
       console.warn(`e2ee: rejected ${e.code}${e.from ? ` from ${e.from}` : ''}: ${e.message}`);
       // Expected noise: chat from before we joined, announcements of people the leader excluded;
       // payloads without our link's proof show on the sender's tile instead (outsiders).
-      if (e.code === 'CHAT_UNKNOWN_EPOCH' || e.code === 'PARTICIPANT_EXCLUDED' || e.code === 'NO_LINK_PROOF') return;
+      if (e.code === 'CHAT_UNKNOWN_EPOCH' || e.code === 'PARTICIPANT_EXCLUDED' || e.code === 'NO_LINK_PROOF' || e.code === 'LINK_RETIRED')
+        return;
       const who = e.from ? ` from ${this.nameOf(e.from)}` : '';
       this.meeting.alert(
         'warn',
@@ -221,11 +224,27 @@ export class E2eeController {
         // Said once per sender: why its messages are ignored, and what that means for our own media.
         this.meeting.alert(
           'warn',
-          `Ignored messages from ${this.nameOf(e.participantId)}: they are not sealed with this meeting's link, so they come from ` +
-            'outside the meeting (another link, or the server).' +
+          `Ignored messages from ${this.nameOf(e.participantId)}: ` +
+            (e.reason === 'link-retired'
+              ? 'they are sealed with the link the leader replaced, which admits nobody new.'
+              : "they are not sealed with this meeting's link, so they come from outside the meeting (another link, or the server).") +
             (this.state === 'ok' ? '' : ' Still waiting for the key from the meeting: your audio and video are not sent.'),
         );
       } else this.outsiders.delete(e.participantId);
+      this.meeting.changed();
+    });
+    agent.on('link', (e) => {
+      const secret = fromBase64Url(e.secret);
+      if (!secret) return;
+      // A rejoin (a new meeting instance) and Invite use the new link from now on.
+      this.linkSecret = secret;
+      for (const l of this.linkListeners) l(e.secret);
+      this.meeting.alert(
+        'info',
+        e.leaderId === join.participantId
+          ? 'You issued a new meeting link: the old one admits nobody new. Invite copies the new link; send it to anyone who has yet to join.'
+          : "The leader replaced this meeting's link: the old one admits nobody new. Invite copies the new link.",
+      );
       this.meeting.changed();
     });
     this.outsiders.clear();
@@ -319,18 +338,26 @@ export class E2eeController {
       : { ok: false, message: r.error.code === 'NO_KEY' ? 'Not sent: waiting for the meeting key.' : r.error.message };
   }
 
+  /** Called with the new secret (base64url) whenever the leader replaces the meeting link. */
+  onLinkChanged(listener: (secret: string) => void): () => void {
+    this.linkListeners.add(listener);
+    return () => this.linkListeners.delete(listener);
+  }
+
   /** Leader actions; failures become alerts with the agent's code. */
-  leaderAction(what: 'lock' | 'unlock' | 'admit' | 'deny' | 'remove', participantId?: string): void {
+  leaderAction(what: 'lock' | 'unlock' | 'admit' | 'deny' | 'remove' | 'issue a new link', participantId?: string): void {
     const agent = this.agent;
     if (!agent) return;
     const r =
-      what === 'lock' || what === 'unlock'
-        ? agent.setLocked(what === 'lock')
-        : what === 'admit'
-          ? agent.admit(participantId!)
-          : what === 'deny'
-            ? agent.deny(participantId!)
-            : agent.remove(participantId!);
+      what === 'issue a new link'
+        ? agent.issueNewLink()
+        : what === 'lock' || what === 'unlock'
+          ? agent.setLocked(what === 'lock')
+          : what === 'admit'
+            ? agent.admit(participantId!)
+            : what === 'deny'
+              ? agent.deny(participantId!)
+              : agent.remove(participantId!);
     if (!r.ok) this.meeting.alert('warn', `Could not ${what}: ${r.error.message}`);
     else if (what === 'remove') this.meeting.alert('info', `${this.nameOf(participantId!)} is removed from the next meeting key.`);
   }

@@ -31,6 +31,12 @@ export function createSecurityPanel(meeting: Meeting, e2ee: E2eeController): HTM
       { class: 'leader-controls' },
       h('h3', {}, 'You lead this meeting'),
       h('label', { class: 'check' }, lock, ' Lock the meeting (newcomers wait for you to admit them)'),
+      h(
+        'p',
+        { class: 'hint' },
+        actionButton('New link', 'new-link', () => e2ee.leaderAction('issue a new link'), 'Issue a new meeting link'),
+        ' If the link leaked: everyone here gets a new one, and the old link admits nobody new.',
+      ),
       e2ee.waiting.length
         ? h(
             'ul',

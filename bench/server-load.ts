@@ -132,7 +132,7 @@ async function main(): Promise<void> {
       const a = performance.now();
       const client = await TestClient.connect(url);
       const b = performance.now();
-      const r = await client.join(`load-${i % opts.meetings}`, `c${i}`);
+      const r = await client.join(`load-${i % opts.meetings}`);
       connectMs.push(b - a);
       joinMs.push(performance.now() - b);
       members.push({ client, id: r.participantId, meeting: i % opts.meetings });
@@ -218,7 +218,7 @@ async function main(): Promise<void> {
       50,
       async (i) => {
         const client = await TestClient.connect(url);
-        await client.join(`load-${i % opts.meetings}`, `d${i}`);
+        await client.join(`load-${i % opts.meetings}`);
         again.push(client);
       },
     );

@@ -14,6 +14,7 @@ import { linkFragment, linkSecretFor } from '../../harness/meeting-link.ts';
 import { asInsider } from '../../harness/adversary/insider.ts';
 import { AttackStats } from '../../harness/adversary/common.ts';
 import { initCrypto } from '../../shared/e2ee/primitives.ts';
+import { createLogger } from '../../server/log.ts';
 
 let server: RunningServer;
 let browser: Browser;
@@ -40,7 +41,10 @@ const tamperer: RelayInterceptor = {
 
 beforeAll(async () => {
   await initCrypto();
-  const interceptor = asInsider({ relayInterceptor: tamperer, stats: new AttackStats() }, linkSecretFor).relayInterceptor;
+  const interceptor = asInsider(
+    { relayInterceptor: tamperer, stats: new AttackStats('chat-tamper', createLogger('warn')) },
+    linkSecretFor,
+  ).relayInterceptor;
   server = await startTestBuildServer([], { relayInterceptor: interceptor });
   browser = await launchBrowser();
 });

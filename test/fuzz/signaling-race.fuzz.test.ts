@@ -46,7 +46,7 @@ describe('signaling server: a race the fuzzing found', () => {
             const [x, y] = await Promise.all([TestClient.connect(server.url), TestClient.connect(server.url)]);
             clients.push(x, y);
             await y.join(meetingId);
-            await x.join(`${meetingId}-elsewhere`, 'Newcomer');
+            await x.join(`${meetingId}-elsewhere`);
             const leaver = (): Promise<unknown>[] => [
               y.request({ type: 'create-transport', direction: 'send' }),
               ...Array.from({ length: failing }, () => y.request({ type: 'relay', to: 'nobody', payload: 'p' })),

@@ -154,6 +154,29 @@ describe('post-compromise healing: a fresh X25519 key per epoch', () => {
   });
 });
 
+describe('a leader change (the documented limit, threat-model.md)', () => {
+  it("the successor's first epoch is sealed to the announced keys, its next one to the keys the acks named", async () => {
+    const h = harness({ seed: 21 });
+    const [a, b, c] = await meeting(h, ['Alice', 'Bob', 'Carol', 'Dan']);
+    if (!a || !b || !c) throw new Error('setup');
+    h.sim.leave(a);
+    await h.sim.settle();
+    await h.sim.join({ name: 'Erin' });
+    await h.sim.settle();
+    expect(h.sim.check()).toEqual([]);
+    const fromBob = recorded(h).keys.filter((k) => k.leaderId === b.id);
+    expect(fromBob.length).toBeGreaterThanOrEqual(2);
+    const toCarol = fromBob.map((k) => k.entries.find((e) => e.to === c.id)?.dh);
+    const announced = c.agent.ownAnnouncement.dhKey;
+    // Bob never saw Carol's acks to Alice: its first epoch can only use the key she announced...
+    expect(toCarol[0]).toEqual(announced);
+    // ...and once Carol acked Bob, the next one is sealed to the key that ack named.
+    expect(toCarol[1]).toBeDefined();
+    expect(toCarol[1]).not.toEqual(announced);
+    expect(stolenKeys(c).has(toBase64Url(toCarol[1] ?? new Uint8Array()))).toBe(true);
+  });
+});
+
 describe('the member side (dh-chain.ts)', () => {
   it('erases its previous X25519 private key once a key message sealed to the next one is opened', () => {
     const announced = dhKeyPairFromSeed(systemRandom(32));

@@ -116,6 +116,8 @@ class Meeting {
   readonly hub: RealServerHub;
   readonly members: Member[] = [];
   tap: Tap = Meeting.freshTap();
+  /** The meeting link, once the first join tells us the instance: the tap opens payloads with it. */
+  private link: LinkSeal | undefined;
 
   constructor(
     url: string,
@@ -128,11 +130,14 @@ class Meeting {
       // Waves of joins go out together (one or two epochs per wave, not one per join).
       serializeJoins: false,
       onSent: (from, to, payload, at) => {
-        // Encoded messages start with their type: {"t":"keys",...
-        const type = payload.slice(6, 12);
+        // Payloads are sealed with the meeting link: open them as a link holder would.
+        const opened = this.link?.open(from, payload);
+        const plain = opened?.ok ? opened.value : payload;
+        // Encoded messages start with their type: {"t":"keys",... ; a fragmented one's first part carries it in its data.
+        const type = /^\{"t":"frag".*?"i":0,.*?"data":"\{\\"t\\":\\"([a-z]+)/.exec(plain)?.[1] ?? plain.slice(6, 12);
         if (type.startsWith('keys')) this.tap.keysSentAt.set(from, at);
         else if (type.startsWith('ack') && to) this.tap.acksTo.set(to, (this.tap.acksTo.get(to) ?? 0) + 1);
-        else if (type.startsWith('commit')) this.tap.commitReasons.push((JSON.parse(payload) as { reason: string }).reason);
+        else if (type.startsWith('commit')) this.tap.commitReasons.push((JSON.parse(plain) as { reason: string }).reason);
       },
     });
   }
@@ -154,6 +159,7 @@ class Meeting {
       onRelay: (from, payload) => agent?.onRelay(from, payload),
     })) as RealHubConnection;
     const { info } = conn;
+    this.link ??= new LinkSeal(LINK_SECRET, info.meetingId, info.instanceId);
     // Synchronously after the join answer, before any notice reaches the agent.
     if (deferStart) this.hub.hold(info.participantId);
     const env = this.env;

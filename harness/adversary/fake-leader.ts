@@ -70,7 +70,6 @@ export const fakeLeaderAttack: AttackFactory = async (_ctx, stats) => {
       epochKey: systemRandom(32),
       recipients: [{ participantId: victim, dhKey: a.dhKey, echo: a.nonce }],
       identity: s.leader.identity,
-      dh: s.leader.dh,
       random: systemRandom,
     });
     const commit = createCommit(

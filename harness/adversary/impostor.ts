@@ -9,7 +9,7 @@ import { createAck } from '../../shared/e2ee/ack.ts';
 import { createAnnouncement, type Announcement } from '../../shared/e2ee/announcement.ts';
 import { decodeMessage, encodeMessage } from '../../shared/e2ee/wire.ts';
 import { generateIdentity, type IdentityKeyPair } from '../../shared/e2ee/identity.ts';
-import { openKeysMessage } from '../../shared/e2ee/key-message.ts';
+import { onlyKey, openKeysMessage } from '../../shared/e2ee/key-message.ts';
 import { dhKeyPairFromSeed, systemRandom, type DhKeyPair } from '../../shared/e2ee/primitives.ts';
 import { rosterHash, type VerifiedRoster } from '../../shared/e2ee/roster.ts';
 import type { Participant, Room } from '../../server/room.ts';
@@ -72,7 +72,7 @@ export class Impostor {
       from: from.id,
       roster: this.rosters.get(k.epoch),
       lastEpoch: this.lastKeyEpoch,
-      dh: this.dh,
+      dhFor: onlyKey(this.dh),
       acceptableEchoes: this.nonces,
     });
     if (!opened.ok) {

@@ -1,9 +1,14 @@
 // A member's signed acknowledgement that it installed an epoch's keys. It also
-// carries the member's next liveness nonce, which the leader echoes next time.
+// carries the member's next liveness nonce, which the leader echoes next time,
+// and its next X25519 public key, which the leader seals the next epoch to
+// (post-compromise healing: each epoch's key message to a member is sealed to
+// a key the member made after the previous one). An ack without `next` still
+// counts; the leader then keeps sealing to the member's last known key.
 
 import type { MeetingContext } from './announcement.ts';
 import { CONTEXT, E2EE_VERSION } from './constants.ts';
 import { constantTimeEqual } from '../bytes.ts';
+import { checkDhPublicKey } from './dh-key.ts';
 import { transcript } from './encoding.ts';
 import { fail, ok, type Result } from './errors.ts';
 import type { IdentityKeyPair } from './identity.ts';
@@ -17,6 +22,8 @@ export interface Ack {
   participantId: string;
   rosterHash: Uint8Array;
   nonce: Uint8Array;
+  /** The member's next X25519 public key (absent: keep sealing to the last one). */
+  next?: Uint8Array;
   signature: Uint8Array;
 }
 
@@ -32,6 +39,8 @@ function signedBytes(a: UnsignedAck): Uint8Array {
     a.participantId,
     a.rosterHash,
     a.nonce,
+    // Length-prefixed: absent (0 bytes) and present (32) never encode alike.
+    a.next ?? new Uint8Array(0),
   );
 }
 
@@ -58,6 +67,11 @@ export function verifyAck(a: Ack, check: AckCheck): Result<Ack> {
   const member = roster.roster.members[index];
   if (!member) return fail('NOT_A_MEMBER', `ack from '${a.participantId}', not a member of epoch ${a.epoch}`);
   if (!constantTimeEqual(a.rosterHash, roster.hash)) return fail('ROSTER_MISMATCH', `ack names another roster for epoch ${a.epoch}`);
+  // An unusable next key refuses the whole ack (an honest member never sends one): we keep sealing to the last key.
+  if (a.next) {
+    const next = checkDhPublicKey(a.next, `next X25519 key of '${a.participantId}'`);
+    if (!next.ok) return next;
+  }
   if (!verify(a.signature, signedBytes(a), member.identityKey))
     return fail('BAD_SIGNATURE', `ack signature of '${a.participantId}' is invalid`);
   return ok(a);

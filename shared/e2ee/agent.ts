@@ -19,6 +19,7 @@
 
 import { createAnnouncement, VerifiedAnnouncements, type Announcement } from './announcement.ts';
 import { ChatChannel } from './chat-channel.ts';
+import { DhKeyChain } from './dh-chain.ts';
 import { ID_PATTERN, LIMITS, SIZE, TIMING } from './constants.ts';
 import { checkDisplayName } from './display-name.ts';
 import { Emitter } from './emitter.ts';
@@ -42,7 +43,6 @@ import { cryptoReady, dhKeyPairFromSeed, systemRandom, wipe, type DhKeyPair, typ
 import { expectedLeader, rosterIndexOf, type VerifiedRoster } from './roster.ts';
 import { VerifyBudget } from './verify-budget.ts';
 import { encodeMessage, type WireMessage } from './wire.ts';
-import { WrapKeyCache } from './wrap-keys.ts';
 
 export type * from './events.ts';
 
@@ -78,7 +78,8 @@ export class MeetingKeyAgent {
   private readonly dh: DhKeyPair;
   private readonly announcement: Announcement;
   private readonly reassembler: Reassembler;
-  private readonly wrapKeys: WrapKeyCache;
+  /** Our X25519 key pairs for key messages: the announced one and the `next` ones of our acks (dh-chain.ts). */
+  private readonly dhKeys: DhKeyChain;
   private readonly presence: Presence;
   private readonly epochs: Epochs;
   private readonly chat: ChatChannel;
@@ -146,10 +147,10 @@ export class MeetingKeyAgent {
     const verifiedAnnouncements = new VerifiedAnnouncements(2 * LIMITS.maxMembers);
     this.reassembler = new Reassembler({ now: this.now });
     this.budget = new VerifyBudget({ now: this.now });
-    this.wrapKeys = new WrapKeyCache(this.dh, this.exportSecret);
+    this.dhKeys = new DhKeyChain(this.dh, this.random, this.exportSecret, this.selfId);
     this.presence = new Presence({ ...meeting, selfId: this.selfId }, verifiedAnnouncements, this.budget);
     this.epochs = new Epochs(this.selfId, this.events, this.exportSecret);
-    const us = { ...meeting, selfId: this.selfId, self: this.announcement, identity, dh: this.dh };
+    const us = { ...meeting, selfId: this.selfId, self: this.announcement, identity };
     this.chat = new ChatChannel({
       ...{ ...us, random: this.random, now: this.now },
       epochs: this.epochs,
@@ -159,7 +160,7 @@ export class MeetingKeyAgent {
     });
     this.member = new MemberSide({
       ...us,
-      ...{ nonces, verifiedAnnouncements, presence: this.presence, epochs: this.epochs, wrapKeys: this.wrapKeys, budget: this.budget },
+      ...{ nonces, verifiedAnnouncements, presence: this.presence, epochs: this.epochs, dhKeys: this.dhKeys, budget: this.budget },
       exportSecret: this.exportSecret,
       send: (to, m) => this.sendMessage(to, m),
       reject: (code, message, from) => this.reject(code, message, from),
@@ -209,7 +210,6 @@ export class MeetingKeyAgent {
     this.lead = new LeaderRunner({
       ...us,
       ...{ random: this.random, timing: this.timing, now: this.now, queue: this.queue, presence: this.presence, epochs: this.epochs },
-      wrapKeys: this.wrapKeys,
       epochHint: () => this.verifiedEpoch,
       ended: () => this.ended,
       reject: (code, message, from) => this.reject(code, message, from),
@@ -385,7 +385,7 @@ export class MeetingKeyAgent {
     if (this.state === 'stopped') return;
     this.queue.clearTimers();
     this.epochs.clear();
-    this.wrapKeys.clear();
+    this.dhKeys.clear();
     wipe(this.dh.privateKey);
     this.reassembler.clear();
     this.link.destroy();

@@ -201,7 +201,8 @@ export interface AgentOptions {
   newLink?: (secret: Uint8Array) => RelaySeal;
   /**
    * TEST BUILDS ONLY. Called with a copy of every secret the agent creates or
-   * receives (epoch keys, chat keys, its X25519 private key, wrap keys), so a
+   * receives (epoch keys, chat keys, its X25519 private keys, each key
+   * message's sender private key, wrap keys), so a
    * test can search the server's capture for them. Production never passes it.
    */
   onSecretForTest?: (label: string, bytes: Uint8Array) => void;

@@ -1,10 +1,17 @@
 // The key message: the leader's signed delivery of one epoch key to members.
 // One message may carry entries for many recipients (normally all of them, as
 // one broadcast, to stay within the server's message rate). Each entry is the
-// epoch key encrypted (XChaCha20-Poly1305, key from X25519 between the
-// leader's and the recipient's per-meeting keys) with associated data binding
-// meeting, instance, epoch, leader, recipient, echoed liveness nonce and roster
-// hash; the leader's signature covers the same fields for every entry.
+// epoch key encrypted (XChaCha20-Poly1305, key from X25519 between a fresh
+// sender key made for this message alone and the recipient's current epoch
+// key, the `next` key of its last ack or else the key it announced) with
+// associated data binding meeting, instance, epoch, leader, recipient, echoed
+// liveness nonce and roster hash; the leader's signature covers the same
+// fields, the sender key and each entry's recipient key.
+//
+// Post-compromise healing (finding 12): the sender's private key is erased as
+// soon as the message is sealed, and each member erases its epoch keys once a
+// newer one is used, so no long-lived X25519 key opens recorded key messages
+// (the announced key still does, for a new leader's first epoch: docs/threat-model.md).
 
 import type { SpendCheck } from './announcement.ts';
 import { CONTEXT, E2EE_VERSION, SIZE } from './constants.ts';
@@ -12,14 +19,17 @@ import { constantTimeEqual } from '../bytes.ts';
 import { transcript, type Field } from './encoding.ts';
 import { E2eeError, fail, ok, type Result } from './errors.ts';
 import type { IdentityKeyPair } from './identity.ts';
+import { checkDhPublicKey } from './dh-key.ts';
 import { isAcceptableEcho } from './liveness.ts';
-import { open, seal, sign, verify, wrapKey, type DhKeyPair, type RandomBytes } from './primitives.ts';
+import { dhKeyPairFromSeed, open, seal, sign, verify, wipe, wrapKey, type DhKeyPair, type RandomBytes } from './primitives.ts';
 import { rosterLeader, type VerifiedRoster } from './roster.ts';
 
 export interface KeyEntry {
   to: string;
   /** The recipient's liveness nonce this entry answers. */
   echo: Uint8Array;
+  /** The recipient's X25519 public key this entry is sealed to (its current epoch key). */
+  dh: Uint8Array;
   /** AEAD nonce || ciphertext of the 32-byte epoch key. */
   box: Uint8Array;
 }
@@ -30,6 +40,8 @@ export interface KeysMessage {
   epoch: number;
   leaderId: string;
   rosterHash: Uint8Array;
+  /** The X25519 public key made for this message alone (its private key is erased once the message is sealed). */
+  senderDh: Uint8Array;
   entries: KeyEntry[];
   signature: Uint8Array;
 }
@@ -45,9 +57,10 @@ function signedBytes(m: UnsignedKeys): Uint8Array {
     { u64: m.epoch },
     m.leaderId,
     m.rosterHash,
+    m.senderDh,
     { u32: m.entries.length },
   ];
-  for (const e of m.entries) fields.push(e.to, e.echo, e.box);
+  for (const e of m.entries) fields.push(e.to, e.echo, e.dh, e.box);
   return transcript(...fields);
 }
 
@@ -67,6 +80,7 @@ function entryAd(m: Omit<UnsignedKeys, 'entries'>, to: string, echo: Uint8Array)
 
 export interface KeyRecipient {
   participantId: string;
+  /** The recipient's current epoch key: the `next` of its last ack, else the key it announced. */
   dhKey: Uint8Array;
   /** Latest liveness nonce the leader knows for this recipient. */
   echo: Uint8Array;
@@ -77,33 +91,45 @@ export interface KeysInput {
   epochKey: Uint8Array;
   recipients: readonly KeyRecipient[];
   identity: IdentityKeyPair;
-  dh: DhKeyPair;
+  /** Also makes the sender key pair, erased before this returns. */
   random: RandomBytes;
-  /** Optional cache of wrap keys per peer X25519 key: the DH is the costly part. */
-  wrapKeyFor?: (recipientDhKey: Uint8Array) => Uint8Array | undefined;
+  /** Test builds only (AgentOptions.onSecretForTest): the sender's private key and each wrap key. */
+  exportSecret?: (label: string, bytes: Uint8Array) => void;
 }
 
 /**
- * Seals the epoch key to every recipient and signs the lot, or fails with
- * BAD_PUBLIC_KEY (naming the first recipient we cannot derive a wrap key
- * for) and nothing else happens: a key message is all or nothing. The leader
- * leaves such recipients out before it gets here (leader.ts).
+ * Seals the epoch key to every recipient under a fresh sender key pair and
+ * signs the lot, or fails with BAD_PUBLIC_KEY (naming the first recipient
+ * whose key we refuse) and nothing else happens: a key message is all or
+ * nothing. The leader leaves such recipients out before it gets here
+ * (leader.ts). The sender's private key and the wrap keys are erased either way.
  */
 export function sealKeysMessage(input: KeysInput): Result<KeysMessage> {
   const r = input.roster.roster;
+  const sender = dhKeyPairFromSeed(input.random(32));
+  input.exportSecret?.(`X25519 sender private key for epoch ${r.epoch}`, sender.privateKey);
   const header = {
     meetingId: r.meetingId,
     instanceId: r.instanceId,
     epoch: r.epoch,
     leaderId: rosterLeader(r).participantId,
     rosterHash: input.roster.hash,
+    senderDh: sender.publicKey,
   };
   const entries: KeyEntry[] = [];
-  for (const rec of input.recipients) {
-    const wk = input.wrapKeyFor?.(rec.dhKey) ?? wrapKey(input.dh.publicKey, rec.dhKey, rec.dhKey, input.dh.privateKey);
-    if (!wk) return fail('BAD_PUBLIC_KEY', `cannot derive a wrap key for '${rec.participantId}' (X25519 refused its key)`);
-    const box = seal(input.epochKey, entryAd(header, rec.participantId, rec.echo), wk, input.random);
-    entries.push({ to: rec.participantId, echo: rec.echo, box });
+  try {
+    for (const rec of input.recipients) {
+      const sound = checkDhPublicKey(rec.dhKey, `X25519 key of '${rec.participantId}'`);
+      if (!sound.ok) return sound;
+      const wk = wrapKey(sender.publicKey, rec.dhKey, rec.dhKey, sender.privateKey);
+      if (!wk) return fail('BAD_PUBLIC_KEY', `cannot derive a wrap key for '${rec.participantId}' (X25519 refused its key)`);
+      input.exportSecret?.(`wrap key (lead) for '${rec.participantId}' in epoch ${r.epoch}`, wk);
+      const box = seal(input.epochKey, entryAd(header, rec.participantId, rec.echo), wk, input.random);
+      wipe(wk);
+      entries.push({ to: rec.participantId, echo: rec.echo, dh: rec.dhKey, box });
+    }
+  } finally {
+    wipe(sender.privateKey);
   }
   const unsigned = { ...header, entries };
   return ok({ ...unsigned, signature: sign(signedBytes(unsigned), input.identity.privateKey) });
@@ -126,11 +152,18 @@ export interface KeysCheck {
   roster: VerifiedRoster | undefined;
   /** Highest epoch whose key we already accepted (0 before the first). */
   lastEpoch: number;
-  /** Our per-meeting X25519 key pair. */
-  dh: DhKeyPair;
+  /**
+   * Our X25519 key pair for the public key our entry names (entry.dh): the
+   * one we announced, or one we sent as `next` in an ack and still hold.
+   * Undefined if we do not hold it (erased, or never ours).
+   */
+  dhFor: (publicKey: Uint8Array) => DhKeyPair | undefined;
   /** Liveness nonces we would accept an echo of. */
   acceptableEchoes: readonly Uint8Array[];
-  wrapKeyFor?: (leaderDhKey: Uint8Array) => Uint8Array | undefined;
+  /** Tests only: derive the wrap key some other way (an attacker holding some private key). */
+  wrapKeyFor?: (senderDh: Uint8Array, recipientDh: Uint8Array) => Uint8Array | undefined;
+  /** Test builds only (AgentOptions.onSecretForTest): the wrap key. */
+  exportSecret?: (label: string, bytes: Uint8Array) => void;
   /** Asked before the signature check, charged to the relay sender. */
   spend?: SpendCheck;
   /** Participants the server reported gone: a key message from one of them is refused unchecked. */
@@ -141,8 +174,15 @@ export interface OpenedKeys {
   epoch: number;
   epochKey: Uint8Array;
   echo: Uint8Array;
+  /** Which of our X25519 public keys opened it (entry.dh). */
+  dhKey: Uint8Array;
   /** The verified roster this key belongs to. */
   roster: VerifiedRoster;
+}
+
+/** A check's key lookup for one key pair (tests, and participants that never rotate their key). */
+export function onlyKey(dh: DhKeyPair): (publicKey: Uint8Array) => DhKeyPair | undefined {
+  return (publicKey) => (constantTimeEqual(publicKey, dh.publicKey) ? dh : undefined);
 }
 
 export function openKeysMessage(m: KeysMessage, check: KeysCheck): Result<OpenedKeys> {
@@ -171,8 +211,18 @@ export function openKeysMessage(m: KeysMessage, check: KeysCheck): Result<Opened
     return fail('BAD_SIGNATURE', `key message signature for epoch ${m.epoch} is invalid`);
   if (!isAcceptableEcho(entry.echo, check.acceptableEchoes))
     return fail('STALE_NONCE', `key message for epoch ${m.epoch} echoes a stale liveness nonce`);
-  const wk = check.wrapKeyFor?.(leader.dhKey) ?? wrapKey(leader.dhKey, check.dh.publicKey, leader.dhKey, check.dh.privateKey);
+  const senderKey = checkDhPublicKey(m.senderDh, `sender key of the key message for epoch ${m.epoch}`);
+  if (!senderKey.ok) return senderKey;
+  let wk: Uint8Array | undefined;
+  if (check.wrapKeyFor) wk = check.wrapKeyFor(m.senderDh, entry.dh);
+  else {
+    const own = check.dhFor(entry.dh);
+    if (!own) return fail('DECRYPT_FAILED', `the key for epoch ${m.epoch} is sealed to an X25519 key we do not hold`);
+    wk = wrapKey(m.senderDh, own.publicKey, m.senderDh, own.privateKey);
+  }
+  if (wk) check.exportSecret?.(`wrap key (member) for epoch ${m.epoch}`, wk);
   const key = wk && open(entry.box, entryAd(m, entry.to, entry.echo), wk);
+  if (wk) wipe(wk);
   if (!key || key.length !== SIZE.epochKey) return fail('DECRYPT_FAILED', `cannot decrypt the key for epoch ${m.epoch}`);
-  return ok({ epoch: m.epoch, epochKey: key, echo: entry.echo, roster });
+  return ok({ epoch: m.epoch, epochKey: key, echo: entry.echo, dhKey: entry.dh, roster });
 }

@@ -14,10 +14,9 @@ import * as leader from './leader.ts';
 import type { LeaderContext, LeaderState, LeaderStep, LeaderTimer } from './leader.ts';
 import type { Presence } from './presence.ts';
 import { verifyResendRequest, type ResendRequest } from './resend.ts';
-import type { DhKeyPair, RandomBytes } from './primitives.ts';
+import type { RandomBytes } from './primitives.ts';
 import type { VerifiedRoster } from './roster.ts';
 import type { WireMessage } from './wire.ts';
-import type { WrapKeyCache } from './wrap-keys.ts';
 
 export type LeaderTransition = (s: LeaderState, ctx: LeaderContext, now: number) => LeaderStep;
 
@@ -27,14 +26,12 @@ export interface LeaderRunnerOptions {
   selfId: string;
   self: Announcement;
   identity: IdentityKeyPair;
-  dh: DhKeyPair;
   random: RandomBytes;
   timing: AgentTiming;
   now: () => number;
   queue: InputQueue;
   presence: Presence;
   epochs: Epochs;
-  wrapKeys: WrapKeyCache;
   /** Highest epoch of a roster we verified (never from unverified messages). */
   epochHint: () => number;
   /** Removed, denied or stopped: we no longer act for the meeting. */
@@ -117,6 +114,7 @@ export class LeaderRunner {
     const checked = verifyAck(a, { meetingId, instanceId, from, selfId, roster: o.epochs.roster(a.epoch) });
     if (!checked.ok) return o.reject(checked.error.code, checked.error.message, from);
     o.presence.echoes.set(from, a.nonce);
+    if (a.next) o.presence.ackedNext(from, a.epoch, a.next);
     this.run((s, ctx) => leader.acked(s, ctx, from, a.epoch));
   }
 
@@ -178,14 +176,13 @@ export class LeaderRunner {
   }
 
   private context(): LeaderContext {
-    const { presence: p, wrapKeys } = this.o;
+    const { presence: p } = this.o;
     return {
       meetingId: this.o.meetingId,
       instanceId: this.o.instanceId,
       selfId: this.o.selfId,
       self: this.o.self,
       identity: this.o.identity,
-      dh: this.o.dh,
       random: this.o.random,
       timing: this.o.timing,
       head: this.o.epochs.head,
@@ -195,7 +192,7 @@ export class LeaderRunner {
       departed: p.departed,
       echoes: p.echoes,
       epochHint: this.o.epochHint(),
-      wrapKeyFor: (peerDh) => wrapKeys.get('lead', peerDh),
+      dhKeyFor: p.dhKeyFor,
       exportSecret: this.o.exportSecret,
     };
   }

@@ -4,8 +4,9 @@
 // No timers, sends or events happen here: a step asks for them (`arm`,
 // `send`, `lobby`, ...) and leader-runner.ts carries them out, so these
 // functions are tested with explicit times and no clock. The only calls out
-// are the injected ones in the context: randomness (epoch keys), the wrap-key
-// cache and the test-only secret hook.
+// are the injected ones in the context: randomness (epoch keys and each key
+// message's sender key), the members' acked X25519 keys and the test-only
+// secret hook.
 //
 // Batching is leading-edge: an isolated change starts its epoch at once (on
 // the next turn, so notices arriving together still share it); changes within
@@ -18,13 +19,13 @@ import { admissible, createAdmission, lobbyWaiting, type LobbyInput } from './ad
 import type { Announcement } from './announcement.ts';
 import { createCommit, type Commit, type CommitReason } from './commit.ts';
 import { LIMITS, SIZE } from './constants.ts';
-import { toBase64Url } from './encoding.ts';
+import { checkDhPublicKey } from './dh-key.ts';
 import type { E2eeErrorCode } from './errors.ts';
 import type { AgentTiming, LobbyEntry, LobbyEvent } from './events.ts';
 import type { IdentityKeyPair } from './identity.ts';
 import { sealKeysMessage, type KeysMessage } from './key-message.ts';
 import { planMembers, sameMembers } from './membership.ts';
-import { wrapKey, type DhKeyPair, type RandomBytes } from './primitives.ts';
+import type { RandomBytes } from './primitives.ts';
 import { createRoster, GENESIS_HASH, type Roster, type RosterMember, type VerifiedRoster } from './roster.ts';
 import { fingerprint } from './security-code.ts';
 import type { WireMessage } from './wire.ts';
@@ -82,7 +83,6 @@ export interface LeaderContext {
   selfId: string;
   self: Announcement;
   identity: IdentityKeyPair;
-  dh: DhKeyPair;
   random: RandomBytes;
   timing: Pick<AgentTiming, 'batchMs' | 'commitTimeoutMs' | 'resendMinIntervalMs'>;
   /** Our newest verified roster, or null before the first (a new chain). */
@@ -98,8 +98,12 @@ export interface LeaderContext {
   echoes: ReadonlyMap<string, Uint8Array>;
   /** Highest epoch of a roster we verified: a new chain continues after it. Never taken from unverified messages. */
   epochHint: number;
-  /** Cached X25519 wrap key for a member's DH key. */
-  wrapKeyFor: (peerDh: Uint8Array) => Uint8Array | undefined;
+  /**
+   * The X25519 key a member's last verified ack named as `next`: its next
+   * epoch is sealed to it. Undefined (no ack with one reached us): the key in
+   * its announcement, as the roster carries it.
+   */
+  dhKeyFor: (participantId: string) => Uint8Array | undefined;
   /** Test builds only: see AgentOptions.onSecretForTest. */
   exportSecret: (label: string, bytes: Uint8Array) => void;
 }
@@ -207,26 +211,19 @@ export function markDirty(state: LeaderState, ctx: LeaderContext, now: number, f
   return { state: { ...dirty, flushAt: at }, out: [{ type: 'arm', timer: 'flush', at }] };
 }
 
-interface WrapKeys {
-  /** Wrap key by the recipient's X25519 key (base64url). */
-  keys: Map<string, Uint8Array>;
-  unsealable: RosterMember[];
+/** The X25519 key we seal `m`'s next epoch to: its acked `next`, else its announced key. */
+function currentDhKey(m: RosterMember, ctx: LeaderContext): Uint8Array {
+  return ctx.dhKeyFor(m.participantId) ?? m.dhKey;
 }
 
 /**
- * Splits the planned recipients into those we can seal a key to and those we
- * cannot (X25519 refuses the key: announcements are checked on receipt, so
- * this is a second line). Returns the wrap keys by X25519 key for the sealable.
+ * The planned recipients we cannot seal a key to: their key is refused
+ * (non-canonical or of small order). Announcements and acks are checked on
+ * receipt, so this is a second line; a key that passes gives X25519 a
+ * non-zero shared secret with any sender key.
  */
-function wrapKeysFor(recipients: readonly RosterMember[], ctx: LeaderContext): WrapKeys {
-  const keys = new Map<string, Uint8Array>();
-  const unsealable: RosterMember[] = [];
-  for (const m of recipients) {
-    const wk = ctx.wrapKeyFor(m.dhKey) ?? wrapKey(ctx.dh.publicKey, m.dhKey, m.dhKey, ctx.dh.privateKey);
-    if (wk) keys.set(toBase64Url(m.dhKey), wk);
-    else unsealable.push(m);
-  }
-  return { keys, unsealable };
+function unsealableOf(recipients: readonly RosterMember[], ctx: LeaderContext): RosterMember[] {
+  return recipients.filter((m) => !checkDhPublicKey(currentDhKey(m, ctx)).ok);
 }
 
 /**
@@ -252,7 +249,7 @@ export function flush(state: LeaderState, ctx: LeaderContext, now: number): Lead
     excluded: ctx.excluded,
   });
   // A member we cannot seal to is left out (and reported once) rather than stalling everyone else.
-  const { keys: wrapKeys, unsealable } = wrapKeysFor(planned.slice(1), ctx);
+  const unsealable = unsealableOf(planned.slice(1), ctx);
   const leftOut = new Set(state.leftOut);
   for (const m of unsealable) {
     if (leftOut.has(m.participantId)) continue;
@@ -279,12 +276,12 @@ export function flush(state: LeaderState, ctx: LeaderContext, now: number): Lead
   const epochKey = ctx.random(SIZE.epochKey);
   const recipients = members.slice(1).map((m) => ({
     participantId: m.participantId,
-    dhKey: m.dhKey,
+    dhKey: currentDhKey(m, ctx),
     echo: ctx.echoes.get(m.participantId) ?? m.nonce,
   }));
-  const { identity, dh, random } = ctx;
-  const wrapKeyFor = (peerDh: Uint8Array) => wrapKeys.get(toBase64Url(peerDh));
-  const keys = recipients.length > 0 ? sealKeysMessage({ roster, epochKey, recipients, identity, dh, random, wrapKeyFor }) : null;
+  const { identity, random, exportSecret } = ctx;
+  // A fresh sender key pair per key message, erased once sealed (key-message.ts).
+  const keys = recipients.length > 0 ? sealKeysMessage({ roster, epochKey, recipients, identity, random, exportSecret }) : null;
   if (keys && !keys.ok) {
     out.push({ type: 'error', code: keys.error.code, message: `epoch ${epoch} not started: ${keys.error.message}` });
     return { state: { ...closed, leftOut }, out };

@@ -1,13 +1,15 @@
 // The member's side of the protocol: verifies the leader's rosters, opens its
 // key messages (and acks them), follows its commits, and takes its admission
 // decisions. Each input is checked by the pure modules; this keeps no state of
-// its own beyond the liveness nonces, and tells the agent what changed.
+// its own beyond the liveness nonces and its X25519 key chain (dh-chain.ts),
+// and tells the agent what changed.
 
 import { constantTimeEqual } from '../bytes.ts';
 import { createAck } from './ack.ts';
 import { verifyAdmissionForMember, verifyAdmissionForNewcomer, type Admission } from './admission.ts';
 import type { Announcement, VerifiedAnnouncements } from './announcement.ts';
 import { verifyCommit, type Commit } from './commit.ts';
+import type { DhKeyChain } from './dh-chain.ts';
 import type { Epochs } from './epochs.ts';
 import type { E2eeErrorCode } from './errors.ts';
 import type { DecidedBy, RekeyReason } from './events.ts';
@@ -15,12 +17,10 @@ import type { IdentityKeyPair } from './identity.ts';
 import { openKeysMessage, type KeysMessage } from './key-message.ts';
 import type { LivenessNonces } from './liveness.ts';
 import type { Presence } from './presence.ts';
-import type { DhKeyPair } from './primitives.ts';
 import { expectedLeader, rosterLeader, verifyRoster, type Roster, type VerifiedRoster } from './roster.ts';
 import { fingerprint } from './security-code.ts';
 import type { VerifyBudget } from './verify-budget.ts';
 import type { WireMessage } from './wire.ts';
-import type { WrapKeyCache } from './wrap-keys.ts';
 
 export interface MemberOptions {
   meetingId: string;
@@ -28,12 +28,12 @@ export interface MemberOptions {
   selfId: string;
   self: Announcement;
   identity: IdentityKeyPair;
-  dh: DhKeyPair;
+  /** Our X25519 key pairs: the announced one and the `next` ones of our acks. */
+  dhKeys: DhKeyChain;
   nonces: LivenessNonces;
   verifiedAnnouncements: VerifiedAnnouncements;
   presence: Presence;
   epochs: Epochs;
-  wrapKeys: WrapKeyCache;
   /** Signature checks per relay sender. */
   budget: VerifyBudget;
   exportSecret: (label: string, bytes: Uint8Array) => void;
@@ -94,9 +94,9 @@ export class MemberSide {
       from,
       roster: o.epochs.roster(k.epoch),
       lastEpoch: o.epochs.keyEpoch,
-      dh: o.dh,
+      dhFor: o.dhKeys.find,
+      exportSecret: o.exportSecret,
       acceptableEchoes: o.nonces.acceptable(),
-      wrapKeyFor: (leaderDh) => o.wrapKeys.get('member', leaderDh),
       spend: o.budget.spender(from),
       departed: o.presence.departed,
     });
@@ -109,7 +109,9 @@ export class MemberSide {
     o.epochs.install(roster, opened.value.epochKey);
     const { meetingId, instanceId, selfId: participantId } = o;
     const nonce = o.nonces.issue();
-    const ack = createAck({ meetingId, instanceId, epoch: k.epoch, participantId, rosterHash: roster.hash, nonce }, o.identity);
+    // Keys made before the one this message used are erased; the leader seals the next epoch to `next`.
+    const next = o.dhKeys.used(opened.value.dhKey);
+    const ack = createAck({ meetingId, instanceId, epoch: k.epoch, participantId, rosterHash: roster.hash, nonce, next }, o.identity);
     o.send(k.leaderId, { type: 'ack', ack });
     o.installed(k.epoch);
   }

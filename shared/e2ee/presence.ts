@@ -18,6 +18,13 @@ export class Presence {
   readonly candidates = new Map<string, Announcement>();
   /** Latest liveness nonce we know per participant, echoed if we lead. */
   readonly echoes = new Map<string, Uint8Array>();
+  /**
+   * Per member, the `next` X25519 key of its newest verified ack (and that
+   * ack's epoch): if we lead, we seal its next epoch to it. Without one, the
+   * key it announced. Only acks sent to us land here, so a new leader starts
+   * from the announced keys.
+   */
+  private readonly nextDh = new Map<string, { epoch: number; key: Uint8Array }>();
   /** Removed or denied participants (from signed rosters and leader-signed denials): never added again. */
   readonly excluded = new Set<string>();
   /** Participants who sent a payload sealed with our meeting link: they hold it. */
@@ -71,8 +78,19 @@ export class Presence {
     this.departed.add(id);
     this.candidates.delete(id);
     this.echoes.delete(id);
+    this.nextDh.delete(id);
     return true;
   }
+
+  /** A verified ack's `next` key. An ack for an older epoch than the newest we took one from changes nothing. */
+  ackedNext(id: string, epoch: number, key: Uint8Array): void {
+    const known = this.nextDh.get(id);
+    if (known && known.epoch > epoch) return;
+    this.nextDh.set(id, { epoch, key });
+  }
+
+  /** The key to seal `id`'s next epoch to, if its acks named one. */
+  dhKeyFor = (id: string): Uint8Array | undefined => this.nextDh.get(id)?.key;
 
   isPresent = (id: string): boolean => !this.departed.has(id) && this.joinOrder.includes(id);
 

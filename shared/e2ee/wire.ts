@@ -70,7 +70,7 @@ function toJson(m: WireMessage): object {
     }
     case 'keys': {
       const k = m.keys;
-      const entries = k.entries.map((e) => ({ to: e.to, echo: b64(e.echo), box: b64(e.box) }));
+      const entries = k.entries.map((e) => ({ to: e.to, echo: b64(e.echo), dh: b64(e.dh), box: b64(e.box) }));
       return {
         ...head,
         meeting: k.meetingId,
@@ -78,6 +78,7 @@ function toJson(m: WireMessage): object {
         epoch: k.epoch,
         leader: k.leaderId,
         rosterHash: b64(k.rosterHash),
+        sdh: b64(k.senderDh),
         entries,
         sig: b64(k.signature),
       };
@@ -92,6 +93,7 @@ function toJson(m: WireMessage): object {
         id: a.participantId,
         rosterHash: b64(a.rosterHash),
         nonce: b64(a.nonce),
+        ...(a.next ? { next: b64(a.next) } : {}),
         sig: b64(a.signature),
       };
     }
@@ -304,7 +306,12 @@ function parseBody(o: Json): WireMessage {
     case 'keys': {
       const entries: KeyEntry[] = array(o, 'entries', LIMITS.maxMembers).map((e, i) => {
         const x = object(e, `entries[${i}]`);
-        return { to: id(x, 'to'), echo: bytes(x, 'echo', SIZE.livenessNonce), box: bytes(x, 'box', SIZE.keyBox) };
+        return {
+          to: id(x, 'to'),
+          echo: bytes(x, 'echo', SIZE.livenessNonce),
+          dh: bytes(x, 'dh', SIZE.dhPublicKey),
+          box: bytes(x, 'box', SIZE.keyBox),
+        };
       });
       unique(
         entries.map((e) => e.to),
@@ -318,6 +325,7 @@ function parseBody(o: Json): WireMessage {
           epoch: epoch(o),
           leaderId: id(o, 'leader'),
           rosterHash: bytes(o, 'rosterHash', SIZE.hash),
+          senderDh: bytes(o, 'sdh', SIZE.dhPublicKey),
           entries,
           signature: bytes(o, 'sig', SIZE.signature),
         },
@@ -333,6 +341,8 @@ function parseBody(o: Json): WireMessage {
           participantId: id(o, 'id'),
           rosterHash: bytes(o, 'rosterHash', SIZE.hash),
           nonce: bytes(o, 'nonce', SIZE.livenessNonce),
+          // Optional: without it the leader keeps sealing to the member's last key.
+          ...(o['next'] === undefined ? {} : { next: bytes(o, 'next', SIZE.dhPublicKey) }),
           signature: bytes(o, 'sig', SIZE.signature),
         },
       };

@@ -3,7 +3,7 @@ import { decodeMessage, encodeMessage } from '../../shared/e2ee/wire.ts';
 import { initCrypto } from '../../shared/e2ee/index.ts';
 import { TIMING } from '../../shared/e2ee/constants.ts';
 import { createKeysMessage } from '../../shared/e2ee/key-message.ts';
-import { dhKeyPairFromSeed, systemRandom } from '../../shared/e2ee/primitives.ts';
+import { systemRandom } from '../../shared/e2ee/primitives.ts';
 import { createRoster, memberFromAnnouncement, rosterHash, type Roster } from '../../shared/e2ee/roster.ts';
 import { FakeHub, seededRandom, Simulation, VirtualClock, type FakeHubOptions, type SimParticipant } from '../../harness/sim.ts';
 
@@ -171,13 +171,11 @@ describe('MeetingKeyAgent', () => {
     // The server relaying the same roster as if it came from the leader does not help.
     relayAs(c, a.id, encodeMessage({ type: 'roster', roster: forged.roster }));
     // Nor does a key message Bob signs for that epoch.
-    const bobDh = dhKeyPairFromSeed(systemRandom(32));
     const keys = createKeysMessage({
       roster: forged,
       epochKey: systemRandom(32),
       recipients: [{ participantId: c.id, dhKey: c.agent.ownAnnouncement.dhKey, echo: c.agent.ownAnnouncement.nonce }],
       identity: b.identity,
-      dh: bobDh,
       random: systemRandom,
     });
     relayAs(c, b.id, encodeMessage({ type: 'keys', keys }));

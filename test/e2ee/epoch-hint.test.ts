@@ -9,7 +9,7 @@ import { generateIdentity } from '../../shared/e2ee/identity.ts';
 import { createKeysMessage } from '../../shared/e2ee/key-message.ts';
 import * as leader from '../../shared/e2ee/leader.ts';
 import type { LeaderContext } from '../../shared/e2ee/leader.ts';
-import { dhKeyPairFromSeed, initCrypto, systemRandom } from '../../shared/e2ee/primitives.ts';
+import { initCrypto, systemRandom } from '../../shared/e2ee/primitives.ts';
 import { createRoster, memberFromAnnouncement, type Roster } from '../../shared/e2ee/roster.ts';
 import { CTX, participant, rosterOf } from './fixtures.ts';
 import { codes, harness, inject, wait } from './harness.ts';
@@ -39,7 +39,6 @@ describe('the epoch a new chain starts from', () => {
       epochKey: systemRandom(32),
       recipients: [{ participantId: xavier.id, dhKey: xavier.agent.ownAnnouncement.dhKey, echo: xavier.agent.ownAnnouncement.nonce }],
       identity: nobody,
-      dh: dhKeyPairFromSeed(systemRandom(32)),
       random: systemRandom,
     });
     inject(xavier, silentId, { type: 'keys', keys });
@@ -78,7 +77,6 @@ describe('a chain at the last epoch', () => {
       selfId: 'alice',
       self: alice.announcement,
       identity: alice.identity,
-      dh: alice.dh,
       random: systemRandom,
       timing: { batchMs: TIMING.batchMs, commitTimeoutMs: TIMING.commitTimeoutMs, resendMinIntervalMs: TIMING.resendMinIntervalMs },
       head,
@@ -88,7 +86,7 @@ describe('a chain at the last epoch', () => {
       departed: new Set(),
       echoes: new Map(),
       epochHint: MAX,
-      wrapKeyFor: () => undefined,
+      dhKeyFor: () => undefined,
       exportSecret: () => {},
     };
     const armed = leader.markDirty(leader.initialState(head), ctx, 1000);

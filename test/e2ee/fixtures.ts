@@ -67,7 +67,6 @@ export function keysFor(
     epochKey,
     recipients: recipients.map((p) => ({ participantId: p.id, dhKey: p.dh.publicKey, echo: echo?.(p) ?? p.nonces.latest })),
     identity: leader.identity,
-    dh: leader.dh,
     random: systemRandom,
   });
 }

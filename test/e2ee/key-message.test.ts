@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createKeysMessage, openKeysMessage, type KeysCheck, type KeysMessage } from '../../shared/e2ee/key-message.ts';
+import { createKeysMessage, onlyKey, openKeysMessage, type KeysCheck, type KeysMessage } from '../../shared/e2ee/key-message.ts';
 import { initCrypto, systemRandom } from '../../shared/e2ee/primitives.ts';
 import type { VerifiedRoster } from '../../shared/e2ee/roster.ts';
 import { CTX, flipped, keysFor, participant, rosterOf, type TestParticipant } from './fixtures.ts';
@@ -25,7 +25,7 @@ function asBob(overrides: Partial<KeysCheck> = {}): KeysCheck {
     from: 'alice',
     roster: r1,
     lastEpoch: 0,
-    dh: bob.dh,
+    dhFor: onlyKey(bob.dh),
     acceptableEchoes: bob.nonces.acceptable(),
     ...overrides,
   };
@@ -35,7 +35,12 @@ const codeOf = (r: { ok: boolean; error?: { code: string } }) => (r.ok ? 'ok' : 
 describe('key message', () => {
   it('gives each recipient the epoch key', () => {
     const forBob = openKeysMessage(msg, asBob());
-    const forCarol = openKeysMessage(msg, { ...asBob(), selfId: 'carol', dh: carol.dh, acceptableEchoes: carol.nonces.acceptable() });
+    const forCarol = openKeysMessage(msg, {
+      ...asBob(),
+      selfId: 'carol',
+      dhFor: onlyKey(carol.dh),
+      acceptableEchoes: carol.nonces.acceptable(),
+    });
     expect(forBob).toMatchObject({ ok: true, value: { epoch: 1, epochKey } });
     expect(forCarol).toMatchObject({ ok: true, value: { epoch: 1, epochKey } });
   });
@@ -66,7 +71,6 @@ describe('key message', () => {
       epochKey,
       recipients: [{ participantId: 'bob', dhKey: carol.dh.publicKey, echo: bob.nonces.latest }],
       identity: alice.identity,
-      dh: alice.dh,
       random: systemRandom,
     });
     expect(codeOf(openKeysMessage(readdressed, asBob()))).toBe('DECRYPT_FAILED');
@@ -85,9 +89,9 @@ describe('key message', () => {
     const newer = p.nonces.issue();
     p.nonces.consume(newer);
     const replayLike = keysFor(r, alice, [p], systemRandom(32), () => old);
-    expect(codeOf(openKeysMessage(replayLike, { ...asBob(), roster: r, dh: p.dh, acceptableEchoes: p.nonces.acceptable() }))).toBe(
-      'STALE_NONCE',
-    );
+    expect(
+      codeOf(openKeysMessage(replayLike, { ...asBob(), roster: r, dhFor: onlyKey(p.dh), acceptableEchoes: p.nonces.acceptable() })),
+    ).toBe('STALE_NONCE');
   });
 
   it('rejects a key message echoing a nonce we never issued', () => {
@@ -100,7 +104,7 @@ describe('key message', () => {
     const r = rosterOf([alice, p], 1);
     const fresh = p.nonces.issue();
     const m = keysFor(r, alice, [p], systemRandom(32), () => fresh);
-    expect(openKeysMessage(m, { ...asBob(), roster: r, dh: p.dh, acceptableEchoes: p.nonces.acceptable() }).ok).toBe(true);
+    expect(openKeysMessage(m, { ...asBob(), roster: r, dhFor: onlyKey(p.dh), acceptableEchoes: p.nonces.acceptable() }).ok).toBe(true);
   });
 
   it('rejects a key message from a non-leader, even one validly signed by a member', () => {
@@ -109,7 +113,6 @@ describe('key message', () => {
       epochKey: systemRandom(32),
       recipients: [{ participantId: 'bob', dhKey: bob.dh.publicKey, echo: bob.nonces.latest }],
       identity: carol.identity,
-      dh: carol.dh,
       random: systemRandom,
     });
     // ...but the roster Bob verified for epoch 1 says Alice leads.

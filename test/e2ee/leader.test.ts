@@ -36,7 +36,6 @@ class World {
       selfId: 'alice',
       self: this.alice.announcement,
       identity: this.alice.identity,
-      dh: this.alice.dh,
       random: systemRandom,
       timing: { batchMs, commitTimeoutMs, resendMinIntervalMs: TIMING.resendMinIntervalMs },
       head: this.head,
@@ -46,7 +45,7 @@ class World {
       departed: new Set(),
       echoes: new Map(),
       epochHint: 0,
-      wrapKeyFor: () => undefined,
+      dhKeyFor: () => undefined,
       exportSecret: () => {},
     };
   }

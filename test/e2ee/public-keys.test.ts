@@ -100,7 +100,6 @@ describe('a leader that meets a key it cannot seal to', () => {
       selfId: 'alice',
       self: alice.announcement,
       identity: alice.identity,
-      dh: alice.dh,
       random: systemRandom,
       timing: { batchMs: TIMING.batchMs, commitTimeoutMs: TIMING.commitTimeoutMs, resendMinIntervalMs: TIMING.resendMinIntervalMs },
       head: null,
@@ -110,7 +109,7 @@ describe('a leader that meets a key it cannot seal to', () => {
       departed: new Set(),
       echoes: new Map(),
       epochHint: 0,
-      wrapKeyFor: () => undefined,
+      dhKeyFor: () => undefined,
       exportSecret: () => {},
     };
   }

@@ -97,8 +97,8 @@ describe('security code against a malicious leader (agents built by hand)', () =
       [carol, views.carol],
     ] as const) {
       const roster = createRoster({ ...CTX, epoch: 1, prevHash: GENESIS_HASH, members, locked: view.locked ?? false }, alice.identity);
-      const { identity, dh } = alice;
-      const keys = createKeysMessage({ roster, epochKey: view.key, recipients, identity, dh, random: systemRandom });
+      const { identity } = alice;
+      const keys = createKeysMessage({ roster, epochKey: view.key, recipients, identity, random: systemRandom });
       const commit = createCommit({ ...CTX, epoch: 1, leaderId: 'alice', rosterHash: roster.hash, reason: 'all-acked' }, alice.identity);
       const messages: WireMessage[] = [
         { type: 'roster', roster: roster.roster },

@@ -7,7 +7,7 @@ import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createAnnouncement, type Announcement } from '../../shared/e2ee/announcement.ts';
 import { LIMITS } from '../../shared/e2ee/constants.ts';
 import { generateIdentity } from '../../shared/e2ee/identity.ts';
-import { openKeysMessage } from '../../shared/e2ee/key-message.ts';
+import { onlyKey, openKeysMessage } from '../../shared/e2ee/key-message.ts';
 import { dhKeyPairFromSeed, initCrypto, systemRandom, verify } from '../../shared/e2ee/primitives.ts';
 import { createRoster, memberFromAnnouncement, verifyRoster, type RosterMember } from '../../shared/e2ee/roster.ts';
 import { VerifyBudget } from '../../shared/e2ee/verify-budget.ts';
@@ -72,7 +72,7 @@ describe('roster checks that cost nothing come first', () => {
     // A key message: one check, after the free ones.
     const keys = keysFor(r, alice, [bob, carol]);
     const acceptableEchoes = bob.nonces.acceptable();
-    const keysCheck = { ...CTX, selfId: 'bob', from: 'alice', roster: r, lastEpoch: 0, dh: bob.dh, acceptableEchoes };
+    const keysCheck = { ...CTX, selfId: 'bob', from: 'alice', roster: r, lastEpoch: 0, dhFor: onlyKey(bob.dh), acceptableEchoes };
     vi.mocked(verify).mockClear();
     expect(codeOf(openKeysMessage(keys, { ...keysCheck, spend: () => false }))).toBe('RATE_LIMITED');
     expect(verifications()).toBe(0);
@@ -84,7 +84,7 @@ describe('roster checks that cost nothing come first', () => {
     const r = rosterOf([alice, bob], 1);
     const acceptableEchoes = bob.nonces.acceptable();
     const departed = new Set(['alice']);
-    const check = { ...CTX, selfId: 'bob', from: 'alice', roster: r, lastEpoch: 0, dh: bob.dh, acceptableEchoes, departed };
+    const check = { ...CTX, selfId: 'bob', from: 'alice', roster: r, lastEpoch: 0, dhFor: onlyKey(bob.dh), acceptableEchoes, departed };
     vi.mocked(verify).mockClear();
     expect(codeOf(openKeysMessage(keysFor(r, alice, [bob]), check))).toBe('NOT_LEADER');
     expect(verifications()).toBe(0);

@@ -72,7 +72,7 @@ describe('signaling server', () => {
         c.ws.on('message', (d) => seen.push((JSON.parse(d.toString()) as { type: string }).type));
         return seen;
       });
-      const joins = await Promise.all(clients.map((c, i) => c.join(m)));
+      const joins = await Promise.all(clients.map((c) => c.join(m)));
       const [first, second] = joins[0]!.peers.length === 0 ? [0, 1] : [1, 0];
       await clients[first]!.waitFor((n) => n.type === 'participant-joined' && n.participantId === joins[second]!.participantId);
       expect(order[first]!.indexOf('response'), `round ${round}: ${order[first]!.join()}`).toBe(0);

@@ -58,7 +58,6 @@ export class Forger {
       epochKey: this.bytes(32),
       recipients,
       identity: this.identity,
-      dh: this.dh,
       random: this.bytes.bind(this),
     });
     return encodeMessage({ type: 'keys', keys });

@@ -627,7 +627,11 @@ export class MeetingKeyAgent {
   private onNoLinkProof(from: string, error: E2eeError): void {
     this.reject(error.code, error.message, from);
     if (!this.presence.failedProof(from)) return;
-    this.events.emit('outsider', { participantId: from, outside: true, reason: error.code === 'LINK_RETIRED' ? 'link-retired' : 'no-link' });
+    this.events.emit('outsider', {
+      participantId: from,
+      outside: true,
+      reason: error.code === 'LINK_RETIRED' ? 'link-retired' : 'no-link',
+    });
     if (this.presence.isPresent(from)) this.sendMessage(from, { type: 'announce', announcement: this.announcement });
     if (!this.epochs.head) this.armOrphanTimer();
   }

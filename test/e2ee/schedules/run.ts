@@ -7,6 +7,7 @@
 import { Simulation, VirtualClock, seededRandom, type SimParticipant } from '../../../harness/sim.ts';
 import type { IdentityKeyPair } from '../../../shared/e2ee/identity.ts';
 import { encodeMessage } from '../../../shared/e2ee/wire.ts';
+import { LinkSeal } from '../../../shared/e2ee/link.ts';
 import { Forger, SMALL_ORDER_KEYS } from './forge.ts';
 import { checkConverged, checkStatus, checkStopBound, CONVERGE_MS, Watched, WireView } from './invariants.ts';
 import { AdversarialHub } from './network.ts';
@@ -26,6 +27,10 @@ export async function runSchedule(seed: number, serverIdentity: IdentityKeyPair)
   const hub = new AdversarialHub(clock, rng);
   const sim = new Simulation({ hub, env: clock, meetingId: 'schedule' });
   const forger = new Forger(serverIdentity, rng);
+  // Half of the forgeries come from an insider who holds the meeting link (sealed with it, so they
+  // reach the checks behind the envelope); the rest from the server alone (refused unread).
+  const insider = new LinkSeal(sim.linkSecret, 'schedule', 'schedule-instance');
+  const forged = (from: string, payload: string): string => (rng() < 0.5 ? insider.seal(from, payload) : payload);
   const wire = new WireView(hub.wire);
   const watched: Watched[] = [];
   const own: string[] = [];
@@ -117,7 +122,7 @@ export async function runSchedule(seed: number, serverIdentity: IdentityKeyPair)
       own.push(id);
       const lowOrder = rng() < 0.5;
       const a = forger.announce(id, lowOrder ? pick(SMALL_ORDER_KEYS) : undefined);
-      hub.inject(id, null, encodeMessage({ type: 'announce', announcement: a }));
+      hub.inject(id, null, forged(id, encodeMessage({ type: 'announce', announcement: a })));
       return `server joins its own ${id}${lowOrder ? ' with a small-order X25519 key' : ''}`;
     }
     if (r < 0.75 && own.length > 0) {
@@ -129,10 +134,10 @@ export async function runSchedule(seed: number, serverIdentity: IdentityKeyPair)
     const epoch = newestEpoch() + (rng() < 0.5 ? 1 : 0);
     if (r < 0.85) {
       const padding = rng() < 0.2 ? 1025 : 0;
-      hub.inject(from, null, forger.roster(from, announcements, epoch, padding));
+      hub.inject(from, null, forged(from, forger.roster(from, announcements, epoch, padding)));
       return `forged roster of epoch ${epoch} led by ${from}${padding ? ` with ${padding} made-up members` : ''}`;
     }
-    hub.inject(from, null, forger.keys(from, announcements, epoch));
+    hub.inject(from, null, forged(from, forger.keys(from, announcements, epoch)));
     return `forged keys of epoch ${epoch} from ${from}`;
   }
 }

@@ -186,6 +186,7 @@ export class MeetingKeyAgent {
         }
       },
       committedEarly: (epoch) => this.watch.committedEarly(epoch),
+      catchUp: () => this.requestResend(),
     });
     this.watch = new KeyWatch({
       timing: this.timing,
@@ -200,12 +201,7 @@ export class MeetingKeyAgent {
         this.events.emit('stop-sending', { epoch: this.epochs.sendEpoch, waitingFor, reason });
         this.setState('rekeying', { reason });
       },
-      request: () => {
-        const to = this.epochs.head && expectedLeader(this.epochs.head.roster, this.presence.departed)?.participantId;
-        if (!to || to === this.selfId) return;
-        const request = { meetingId, instanceId, participantId: this.selfId, have: this.epochs.keyEpoch };
-        this.sendMessage(to, { type: 'resend', resend: createResendRequest(request, identity) });
-      },
+      request: () => this.requestResend(),
     });
     this.lead = new LeaderRunner({
       ...us,
@@ -270,17 +266,17 @@ export class MeetingKeyAgent {
         this.lead.begin();
         return this.lead.run(leader.flush);
       }
-      this.reannounce(this.timing.reannounceMs, this.timing.reannounceAttempts);
+      this.reannounce();
     });
   }
 
-  /** While nobody has keyed us, announce again with back-off (TIMING.reannounceMs says why). */
-  private reannounce(delayMs: number, left: number): void {
+  /** Until we hold a key, announce again every reannounceMs, reannounceAttempts times (TIMING.reannounceMs says why). */
+  private reannounce(left = this.timing.reannounceAttempts): void {
     if (left <= 0) return;
-    this.queue.timer(delayMs, () => {
-      if (this.ended || this.epochs.head || this.lead.state) return;
+    this.queue.timer(this.timing.reannounceMs, () => {
+      if (this.ended || this.epochs.keyEpoch > 0 || this.lead.state) return;
       this.sendMessage(null, { type: 'announce', announcement: this.announcement });
-      this.reannounce(delayMs * 2, left - 1);
+      this.reannounce(left - 1);
     });
   }
 
@@ -487,6 +483,14 @@ export class MeetingKeyAgent {
     if (roster?.members.some((m) => this.presence.departed.has(m.participantId))) this.watch.learned(epoch + 1, 'member-left');
   }
 
+  /** Asks the leader our head names for its newest epoch (and the rosters since our newest key). */
+  private requestResend(): void {
+    const to = this.epochs.head && expectedLeader(this.epochs.head.roster, this.presence.departed)?.participantId;
+    if (!to || to === this.selfId || this.lead.state) return;
+    const request = { ...this.meeting, participantId: this.selfId, have: this.epochs.keyEpoch };
+    this.sendMessage(to, { type: 'resend', resend: createResendRequest(request, this.identity) });
+  }
+
   // ---------------------------------------------------------------- the meeting link
 
   /** Leader: the new link goes to every member of `epoch`, sealed with the link they hold now; then we take it. */
@@ -640,6 +644,8 @@ export class MeetingKeyAgent {
     const added = this.presence.announce(from, a, this.epochs.head?.roster ?? null);
     if (!added.ok) return this.reject(added.error.code, added.error.message, from);
     if (added.value) this.lead.run(leader.candidatesChanged);
+    // Announcing again although we keyed it: what we sent it did not arrive.
+    else this.lead.reannounced(from);
   }
 
   private handleRemoved(reason: 'removed-by-leader' | 'dropped'): void {

@@ -69,6 +69,11 @@ export const LIMITS = {
   maxMembers: 1024,
   /** Epochs are 48 bits in the KID. */
   maxEpoch: 2 ** 48 - 1,
+  /**
+   * Verified rosters kept behind the head: for acks, commits and chat of recent
+   * epochs, and for a leader to resend the chain to a member that missed some.
+   */
+  keptRosters: 16,
   /** Display names, in Unicode code points. */
   maxDisplayName: MAX_DISPLAY_NAME,
   /** Chat text, in UTF-16 code units (what a text field's maxlength counts). */
@@ -103,17 +108,25 @@ export const TIMING = {
    * sending and asks for a resend: under the 2 s bound of protocol.md §7a.
    */
   keyWaitMs: 1500,
-  /** While stopped, a member repeats its resend request this often, at most resendAttempts times. */
+  /**
+   * While stopped, a member repeats its resend request this often, up to
+   * resendAttempts times (a minute): a server that withheld the answer for a
+   * while must not leave it stopped once it relays again. A newer change
+   * starts a new round.
+   */
   resendRetryMs: 2000,
-  resendAttempts: 5,
+  resendAttempts: 30,
   /** The leader answers one member's resend requests at most once per this long. */
   resendMinIntervalMs: 1000,
   /**
-   * A newcomer nobody has keyed announces itself again after this long, then
-   * after twice as long, reannounceAttempts times in all: its first
+   * A newcomer announces itself again this often until it holds a key: its
    * announcement may have been lost, or replaced by the server with one no
-   * link opens (which made it an outsider to the others until it proves it).
+   * link opens (which made it an outsider to the others until it proves it),
+   * or what the leader sent back was withheld (the leader answers a member of
+   * its epoch that announces again with its roster and keys, rate-limited).
+   * One small message every 2 s while waiting (also in a lobby), for up to
+   * reannounceAttempts times (a minute).
    */
   reannounceMs: 2000,
-  reannounceAttempts: 4,
+  reannounceAttempts: 30,
 } as const;

@@ -12,9 +12,6 @@ import type { VerifiedRoster } from './roster.ts';
 import { describeRoster } from './roster-view.ts';
 import { fingerprint, securityCode } from './security-code.ts';
 
-/** Rosters kept behind the head, for acks, commits and chat of recent epochs. */
-const KEPT_ROSTERS = 8;
-
 export class Epochs {
   private current: VerifiedRoster | null = null;
   private readonly rosters = new Map<number, VerifiedRoster>();
@@ -56,7 +53,7 @@ export class Epochs {
   adopt(v: VerifiedRoster): void {
     this.current = v;
     this.rosters.set(v.roster.epoch, v);
-    for (const epoch of this.rosters.keys()) if (epoch <= v.roster.epoch - KEPT_ROSTERS) this.rosters.delete(epoch);
+    for (const epoch of this.rosters.keys()) if (epoch <= v.roster.epoch - LIMITS.keptRosters) this.rosters.delete(epoch);
   }
 
   /** Derives the epoch's frame and chat keys (erasing the epoch key) and hands the receive keys out. */

@@ -4,8 +4,8 @@
 // send under a newer epoch within keyWaitMs. If it holds that epoch's key by
 // then it switches to it (the commit may be late or withheld); if not, it stops
 // sending (the send key is cleared: frames are dropped, never sent under the
-// epoch the change made outdated) and asks its leader for a resend, a few
-// times. When the key arrives it sends under it at once.
+// epoch the change made outdated) and asks its leader for a resend, every
+// resendRetryMs while it stays stopped (resendAttempts times per change). When the key arrives it sends under it at once.
 
 import type { AgentTiming, RekeyReason } from './events.ts';
 import type { InputQueue } from './input-queue.ts';
@@ -48,10 +48,10 @@ export class KeyWatch {
     if (!this.o.applies()) return;
     // The deadline runs from the first change we learned of; later ones do not push it back.
     if (this.timer === null && !this.stopped) this.timer = this.o.queue.timer(this.o.timing.keyWaitMs, () => this.deadline());
-    // Stopped and done asking: a newer epoch is worth a new round of requests.
-    else if (this.stopped && this.timer === null) {
+    // Stopped: a newer epoch is worth a new round of requests (now, if between rounds).
+    else if (this.stopped) {
       this.attempts = 0;
-      this.retry();
+      if (this.timer === null) this.retry();
     }
   }
 

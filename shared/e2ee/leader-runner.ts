@@ -113,12 +113,23 @@ export class LeaderRunner {
     const { meetingId, instanceId, selfId } = o;
     const checked = verifyAck(a, { meetingId, instanceId, from, selfId, roster: o.epochs.roster(a.epoch) });
     if (!checked.ok) return o.reject(checked.error.code, checked.error.message, from);
-    o.presence.echoes.set(from, a.nonce);
+    o.presence.ackedEcho(from, a.epoch, a.nonce);
     if (a.next) o.presence.ackedNext(from, a.epoch, a.next);
     this.run((s, ctx) => leader.acked(s, ctx, from, a.epoch));
   }
 
   /** A member's resend request: only the leader answers (leader.resend, rate-limited there). */
+  /**
+   * A member of our newest epoch announced again: it has no key yet (a newcomer
+   * whose roster or key message the server withheld), so it gets them again,
+   * as for a resend request (rate-limited the same way).
+   */
+  reannounced(from: string): void {
+    const sent = this.lead?.sent;
+    if (!sent || !sent.roster.members.some((m) => m.participantId === from)) return;
+    this.run((s, ctx, now) => leader.resend(s, ctx, now, from, 0));
+  }
+
   resend(from: string, r: ResendRequest): void {
     const { o } = this;
     const head = o.epochs.head;
@@ -193,6 +204,7 @@ export class LeaderRunner {
       echoes: p.echoes,
       epochHint: this.o.epochHint(),
       dhKeyFor: p.dhKeyFor,
+      rosterAt: (epoch) => this.o.epochs.roster(epoch),
       exportSecret: this.o.exportSecret,
     };
   }

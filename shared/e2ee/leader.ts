@@ -104,6 +104,8 @@ export interface LeaderContext {
    * its announcement, as the roster carries it.
    */
   dhKeyFor: (participantId: string) => Uint8Array | undefined;
+  /** A verified roster of ours by epoch, if we still keep it (for a member catching up on the chain). */
+  rosterAt: (epoch: number) => VerifiedRoster | undefined;
   /** Test builds only: see AgentOptions.onSecretForTest. */
   exportSecret: (label: string, bytes: Uint8Array) => void;
 }
@@ -368,10 +370,18 @@ export function resend(state: LeaderState, ctx: LeaderContext, now: number, from
     const message = `resend request from '${from}' within ${ctx.timing.resendMinIntervalMs} ms of the last: not answered`;
     return { state, out: [{ type: 'error', code: 'RATE_LIMITED', message, from }] };
   }
-  const out: LeaderOutput[] = [
+  // A member keyed before (have > 0) gets the rosters between its newest key and ours first: it
+  // verifies each against the one before (the chain), so it can take ours though it missed some
+  // (those we no longer keep, it cannot). A newcomer (have 0) takes ours as its first.
+  const out: LeaderOutput[] = [];
+  for (let e = Math.max(have + 1, sent.epoch - LIMITS.keptRosters); have > 0 && e < sent.epoch; e++) {
+    const r = ctx.rosterAt(e);
+    if (r) out.push({ type: 'send', to: from, message: { type: 'roster', roster: r.roster } });
+  }
+  out.push(
     { type: 'send', to: from, message: { type: 'roster', roster: sent.roster } },
     { type: 'send', to: from, message: { type: 'keys', keys: sent.keys } },
-  ];
+  );
   if (sent.commit) out.push({ type: 'send', to: from, message: { type: 'commit', commit: sent.commit } });
   return { state: { ...state, resentAt: new Map([...state.resentAt, [from, now]]) }, out };
 }

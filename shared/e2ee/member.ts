@@ -48,6 +48,8 @@ export interface MemberOptions {
   learned: (epoch: number, reason: RekeyReason) => void;
   installed: (epoch: number) => void;
   committedEarly: (epoch: number) => boolean;
+  /** Ask our leader to resend what we missed (its rosters since our newest key, and its keys). */
+  catchUp: () => void;
   /** A leader-signed decision about us, as a newcomer. */
   decided: (decision: Admission['decision'], by: DecidedBy) => void;
   /** A leader-signed denial of another newcomer: we keep it in case we lead next. */
@@ -76,6 +78,9 @@ export class MemberSide {
     if (!result.ok) {
       // Before our first roster, rosters of epochs we are not part of are expected (they are broadcast).
       if (!o.epochs.head && result.error.code === 'NOT_IN_ROSTER') return;
+      // A newer roster that does not chain to ours: we missed some. Ask our leader for them (it
+      // answers with the chain, rate-limited); nothing else changes, since this one is unverified.
+      if (result.error.code === 'ROSTER_CHAIN_BROKEN') o.catchUp();
       return o.reject(result.error.code, result.error.message, from);
     }
     const { kind, verified } = result.value;

@@ -18,6 +18,8 @@ export class Presence {
   readonly candidates = new Map<string, Announcement>();
   /** Latest liveness nonce we know per participant, echoed if we lead. */
   readonly echoes = new Map<string, Uint8Array>();
+  /** Epoch of the ack each echo came from (none: from an announcement or roster). */
+  private readonly echoEpoch = new Map<string, number>();
   /**
    * Per member, the `next` X25519 key of its newest verified ack (and that
    * ack's epoch): if we lead, we seal its next epoch to it. Without one, the
@@ -78,11 +80,25 @@ export class Presence {
     this.departed.add(id);
     this.candidates.delete(id);
     this.echoes.delete(id);
+    this.echoEpoch.delete(id);
     this.nextDh.delete(id);
     return true;
   }
 
   /** A verified ack's `next` key. An ack for an older epoch than the newest we took one from changes nothing. */
+  /**
+   * A verified ack's liveness nonce becomes `id`'s echo, unless we already took
+   * one from an ack for a later epoch: a replayed old ack must not roll the echo
+   * back (the member has moved past that nonce and would refuse our next key
+   * message as STALE_NONCE, and every resend of it).
+   */
+  ackedEcho(id: string, epoch: number, nonce: Uint8Array): void {
+    const known = this.echoEpoch.get(id);
+    if (known !== undefined && known > epoch) return;
+    this.echoEpoch.set(id, epoch);
+    this.echoes.set(id, nonce);
+  }
+
   ackedNext(id: string, epoch: number, key: Uint8Array): void {
     const known = this.nextDh.get(id);
     if (known && known.epoch > epoch) return;

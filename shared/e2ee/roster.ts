@@ -177,7 +177,10 @@ export function verifyRoster(r: Roster, check: RosterCheck): Result<RosterOutcom
   if (r.meetingId !== check.meetingId) return fail('WRONG_MEETING', `roster for meeting '${r.meetingId}'`);
   if (r.instanceId !== check.instanceId) return fail('WRONG_INSTANCE', 'roster for another instance of this meeting');
   const leader = rosterLeader(r);
-  if (leader.participantId !== check.from)
+  // A roster comes from its leader, except one that continues our chain: our current leader
+  // relays the ones we missed when we ask for a resend (its predecessor may have signed them).
+  // Those must still chain to our head and be signed by the leader our head says follows.
+  if (leader.participantId !== check.from && !check.head)
     return fail('NOT_LEADER', `roster relayed from '${check.from}' names '${leader.participantId}' as leader`);
   // The codec already bounds both lists; this keeps the bound with the checks for in-memory callers.
   if (r.members.length > LIMITS.maxMembers || r.excluded.length > LIMITS.maxMembers) {
@@ -191,7 +194,15 @@ export function verifyRoster(r: Roster, check: RosterCheck): Result<RosterOutcom
     if (!constantTimeEqual(r.prevHash, head.hash))
       return fail('ROSTER_CHAIN_BROKEN', `roster ${r.epoch} does not chain to roster ${head.roster.epoch}`);
     const expected = expectedLeader(head.roster, check.departed);
-    if (leader.participantId !== expected?.participantId) {
+    // Relayed to catch us up, a roster may come from a leader that has left since: one ranked
+    // before the leader we expect now, which led when it signed (the chain check placed it).
+    const rank = (id: string | undefined) => head.roster.members.findIndex((m) => m.participantId === id);
+    const earlierLeader =
+      leader.participantId !== check.from &&
+      check.departed.has(leader.participantId) &&
+      rank(leader.participantId) >= 0 &&
+      rank(leader.participantId) < rank(expected?.participantId);
+    if (leader.participantId !== expected?.participantId && !earlierLeader) {
       return fail(
         'NOT_LEADER',
         `'${leader.participantId}' is not the leader after roster ${head.roster.epoch} (expected '${expected?.participantId ?? 'nobody'}')`,

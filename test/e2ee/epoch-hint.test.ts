@@ -87,6 +87,7 @@ describe('a chain at the last epoch', () => {
       echoes: new Map(),
       epochHint: MAX,
       dhKeyFor: () => undefined,
+      rosterAt: () => undefined,
       exportSecret: () => {},
     };
     const armed = leader.markDirty(leader.initialState(head), ctx, 1000);

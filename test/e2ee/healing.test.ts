@@ -292,6 +292,7 @@ describe('the leader seals each member to its current key', () => {
       echoes: new Map(),
       epochHint: 0,
       dhKeyFor,
+      rosterAt: () => undefined,
       exportSecret: () => {},
     };
   }

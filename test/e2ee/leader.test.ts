@@ -46,6 +46,7 @@ class World {
       echoes: new Map(),
       epochHint: 0,
       dhKeyFor: () => undefined,
+      rosterAt: () => undefined,
       exportSecret: () => {},
     };
   }

@@ -110,6 +110,7 @@ describe('a leader that meets a key it cannot seal to', () => {
       echoes: new Map(),
       epochHint: 0,
       dhKeyFor: () => undefined,
+      rosterAt: () => undefined,
       exportSecret: () => {},
     };
   }

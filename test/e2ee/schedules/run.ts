@@ -75,6 +75,15 @@ export async function runSchedule(seed: number, serverIdentity: IdentityKeyPair)
     await clock.advance(CONVERGE_MS, quiesce);
     check();
     problems.push(...checkConverged(sim.members));
+    if (process.env.E2EE_SCHEDULE_VERBOSE) {
+      for (const m of sim.members) {
+        const lead = (m.agent as unknown as { lead: { lead: unknown } }).lead.lead;
+        if (lead)
+          steps.push(
+            `${m.id} leader state: ${JSON.stringify(lead, (_k, v) => (v instanceof Set ? [...v] : v instanceof Map ? [...v.keys()] : v instanceof Uint8Array ? '<bytes>' : v))}`,
+          );
+      }
+    }
   }
   if (problems.length > 0) steps.push(...describe(sim.members));
   return { seed, steps, problems };
@@ -146,7 +155,11 @@ export async function runSchedule(seed: number, serverIdentity: IdentityKeyPair)
 function describe(members: readonly SimParticipant[]): string[] {
   return members.map((m) => {
     const roster = m.log.roster ? `roster ${m.log.roster.epoch} [${m.log.roster.members.map((x) => x.participantId).join()}]` : 'no roster';
-    const errors = [...new Set(m.log.errors.map((e) => `${e.code}${e.from ? ` from ${e.from}` : ''}`))].join(', ');
+    const errors = [
+      ...new Set(
+        m.log.errors.map((e) => `${e.code}${e.from ? ` from ${e.from}` : ''}${process.env.E2EE_SCHEDULE_VERBOSE ? ` (${e.message})` : ''}`),
+      ),
+    ].join(', ');
     return `${m.id}: ${m.log.state}, epoch ${m.agent.currentEpoch}, ${roster}${m.agent.isLeader ? ', leads' : ''}; errors: ${errors || 'none'}`;
   });
 }

@@ -96,7 +96,9 @@ describe('attack: relabel-source (camera ↔ screen share)', () => {
         console.log(`[relabel-source] Bob's drops of Alice's frames: ${JSON.stringify(b.received[alice!.id])}`);
         expect(stats.roles[`relabelled:${meeting}`]).toBe(alice!.id);
         expect(stats.perRecipient[bob!.id]?.['relabelled-consumes']).toBeGreaterThanOrEqual(2);
-        expect(dropped(b, alice!.id, 'WRONG_SOURCE')).toBeGreaterThan(10);
+        await expect
+          .poll(async () => dropped(await pageState(bob!.page), alice!.id, 'WRONG_SOURCE'), { timeout: 10_000 })
+          .toBeGreaterThan(10);
         expect(tileOf(b, alice!.id)!.e2ee).toBe('failing');
         expect(screenTileOf(b, alice!.id)!.e2ee).toBe('failing');
         // Nothing of either stream was decoded, in either tile.
@@ -140,7 +142,9 @@ describe('attack: relabel-sender (Alice ↔ Bob)', () => {
         expect(stats.perRecipient[bob!.id]).toBeUndefined();
         for (const who of [alice!, bob!]) {
           // Counted on the tile the frames arrived on: each got the other's frames, every one dropped.
-          expect(dropped(c, who.id, 'WRONG_SENDER')).toBeGreaterThan(10);
+          await expect
+            .poll(async () => dropped(await pageState(carol!.page), who.id, 'WRONG_SENDER'), { timeout: 10_000 })
+            .toBeGreaterThan(10);
           expect(c.received[who.id]?.decrypted ?? 0).toBe(0);
           expect(tileOf(c, who.id)!.e2ee).toBe('failing');
           expect(await decodedFrom(carol!.page, who.id, 'camera')).toBe(0);

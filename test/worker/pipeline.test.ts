@@ -126,6 +126,14 @@ describe('encrypt stage', () => {
     expect(bob.stats.snapshot().send).toMatchObject({ encrypted: 0, dropped: { NO_KEY: 3 }, lastError: { code: 'NO_KEY' } });
   });
 
+  it('refuses a receive key for our own sender KID, even one that arrives while our send key is being derived', async () => {
+    const alice = side();
+    const pending = alice.keys.setSendKey(ALICE_KID, ALICE_KEY);
+    expect(await alice.keys.addReceiveKey(ALICE_KID, 'mallory', BOB_KEY)).toMatchObject({ ok: false, error: { code: 'KID_CONFLICT' } });
+    expect((await pending).ok).toBe(true);
+    expect(alice.keys.sendKid).toBe(ALICE_KID);
+  });
+
   it.each([
     ['vp8', VP8_KEYFRAME, 10],
     ['vp8', VP8_DELTA, 3],

@@ -97,11 +97,10 @@ export class WorkerKeys {
   /** Installs a sender's key under its three source KIDs. */
   async addReceiveKey(senderKid: bigint, participantId: string, baseKey: Uint8Array): Promise<Result<void>> {
     if (this.sentKids.has(senderKidOf(senderKid))) return fail('KID_CONFLICT', `KID ${senderKid} is a send key here`);
-    for (const source of KID_SOURCES) {
-      const r = await this.receive.addReceiveKey(mediaKid(senderKid, source), baseKey, { owner: participantId });
-      if (!r.ok) return r;
-    }
-    return { ok: true, value: undefined };
+    const results = await Promise.all(
+      KID_SOURCES.map((source) => this.receive.addReceiveKey(mediaKid(senderKid, source), baseKey, { owner: participantId })),
+    );
+    return results.find((r) => !r.ok) ?? { ok: true, value: undefined };
   }
 
   /**
@@ -111,13 +110,15 @@ export class WorkerKeys {
    * re-keyed without (a leaver) still hold.
    */
   async setSendKey(senderKid: bigint, baseKey: Uint8Array): Promise<Result<void>> {
-    const generation = ++this.sendGeneration;
     const base = senderKidOf(senderKid);
+    if (KID_SOURCES.some((s) => this.receive.hasReceiveKey(mediaKid(base, s)))) {
+      this.clearSendKey();
+      return fail('KID_CONFLICT', `KID ${senderKid} is a receive key here`);
+    }
+    const generation = ++this.sendGeneration;
+    // Marked before deriving, so a receive key for it that arrives meanwhile is refused.
     this.sentKids.add(base);
-    const conflict = KID_SOURCES.some((s) => this.receive.hasReceiveKey(mediaKid(base, s)));
-    const results = conflict
-      ? [fail<void>('KID_CONFLICT', `KID ${senderKid} is a receive key here`)]
-      : await Promise.all(KID_SOURCES.map((s) => this.send[s].setSendKey(mediaKid(base, s), baseKey)));
+    const results = await Promise.all(KID_SOURCES.map((s) => this.send[s].setSendKey(mediaKid(base, s), baseKey)));
     const superseded = generation !== this.sendGeneration || results.some((r) => !r.ok && r.error.code === 'SUPERSEDED');
     if (superseded) return fail('SUPERSEDED', `a later send-key change replaced KID ${senderKid} before it was installed`);
     const refused = results.find((r) => !r.ok);

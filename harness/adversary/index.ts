@@ -69,7 +69,7 @@ const ATTACKS: Record<string, { factory: AttackFactory; summary: string }> = {
   },
   'relabel-kind': {
     factory: relabelKindAttack,
-    summary: "announces the first joiner's microphone as video, as its screen share (metadata only)",
+    summary: "announces the first joiner's microphone as video (its screen share) and its screen share as audio (metadata only)",
   },
   'impersonate-leader': {
     factory: impersonateLeaderAttack,

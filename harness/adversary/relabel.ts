@@ -11,8 +11,9 @@
 //   relabel-sender  the first two joiners' streams are swapped for everyone
 //                   else: the third joiner is told the first joiner's
 //                   microphone and camera are the second's, and the other way round.
-//   relabel-kind    the first joiner's microphone is announced as video, as
-//                   its screen share, to everyone.
+//   relabel-kind    the first joiner's microphone is announced as video (its
+//                   screen share), and its screen share (once it shares) as
+//                   audio (its microphone), to everyone.
 //
 // Receivers must drop every relabelled frame (WRONG_SOURCE, WRONG_SENDER: the
 // KID names the source and the key the sender) and say so on the tile; a
@@ -119,11 +120,13 @@ export const relabelSenderAttack: AttackFactory = (_ctx, stats) =>
     return undefined;
   });
 
-/** The first joiner's microphone announced as video (its screen share), for everyone. */
+/** The first joiner's microphone announced as video (its screen share) and its screen share as audio (its microphone), for everyone. */
 export const relabelKindAttack: AttackFactory = (_ctx, stats) =>
   relabelAttack(stats, (room, _to, _producerId, truth) => {
     const first = ids(room)[0];
-    if (truth.participantId !== first || truth.source !== 'mic') return undefined;
+    if (truth.participantId !== first) return undefined;
     stats.roles[`relabelled:${room.meetingId}`] = first;
-    return { ...truth, kind: 'video', source: 'screen' };
+    if (truth.source === 'mic') return { ...truth, kind: 'video', source: 'screen' };
+    if (truth.source === 'screen') return { ...truth, kind: 'audio', source: 'mic' };
+    return undefined;
   });

@@ -10,11 +10,12 @@
 //   Alice ↔ Bob      Carol is told Alice's streams are Bob's and Bob's are
 //                    Alice's. Carol drops both (WRONG_SENDER) and both tiles
 //                    say so; Alice and Bob, told the truth, see each other.
-//   mic → video      Alice's microphone arrives at Bob as a video screen
-//                    share. Bob refuses that consume before it reaches the
-//                    receive PeerConnection (where it would break every other
-//                    stream), its tile says why, and Alice's camera keeps
-//                    decoding at Bob: the failure is contained to its stream.
+//   audio ↔ video    Alice's microphone arrives at Bob as a video screen
+//                    share, and her screen share as audio (her microphone).
+//                    Bob refuses both consumes before they reach the receive
+//                    PeerConnection (where either would break every other
+//                    stream), each tile says why, and Alice's camera keeps
+//                    decoding at Bob: each failure is contained to its stream.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
@@ -155,9 +156,9 @@ describe('attack: relabel-sender (Alice ↔ Bob)', () => {
   );
 });
 
-describe('attack: relabel-kind (microphone announced as video)', () => {
+describe('attack: relabel-kind (microphone announced as video, screen share as audio)', () => {
   it(
-    "Alice's microphone announced as a video screen share: Bob refuses that consume, its tile says why, and Alice's camera keeps decoding",
+    "Alice's microphone announced as video and her screen share as audio: Bob refuses both consumes, each tile says why, and Alice's camera keeps decoding",
     async () => {
       const server = await serverFor('relabel-kind');
       const meeting = `relabel-kind-${Date.now()}`;
@@ -171,20 +172,28 @@ describe('attack: relabel-kind (microphone announced as video)', () => {
         await expect.poll(() => decodedFrom(alice!.page, bob!.id, 'camera'), { timeout: 20_000 }).toBeGreaterThan(10);
         await expect
           .poll(async () => screenTileOf(await pageState(bob!.page), alice!.id)?.text ?? '', { timeout: 15_000 })
-          .toMatch(/^failing: screen not received \(consume refused: a video stream cannot carry audio\/opus\)$/);
+          .toBe('failing: screen not received (consume refused: a video stream cannot carry audio/opus)');
+        // The camera tile is unaffected so far: the refused microphone was announced as a screen share.
+        expect(tileOf(await pageState(bob!.page), alice!.id)!.e2ee).toBe('ok');
+
+        // Alice shares her screen: announced to Bob as her microphone, audio with VP8.
+        await alice!.page.getByTestId('screen-toggle').click();
+        await expect.poll(() => stats.perRecipient[bob!.id]?.['relabelled-consumes'] ?? 0, { timeout: 20_000 }).toBe(2);
+        await expect
+          .poll(async () => tileOf(await pageState(bob!.page), alice!.id)?.text ?? '', { timeout: 15_000 })
+          .toBe('failing: mic not received (consume refused: an audio stream cannot carry video/vp8)');
 
         const b = await pageState(bob!.page);
         report('relabel-kind', server, [{ name: 'Bob', s: b }]);
         console.log(`[relabel-kind] Bob's tiles for Alice: ${JSON.stringify([tileOf(b, alice!.id), screenTileOf(b, alice!.id)])}`);
         expect(stats.roles[`relabelled:${meeting}`]).toBe(alice!.id);
         expect(screenTileOf(b, alice!.id)!.e2ee).toBe('failing');
-        // The refused stream was never received (no track), and Alice's camera tile is unaffected.
+        expect(tileOf(b, alice!.id)!.e2ee).toBe('failing');
+        // Neither refused stream was received (no track); Alice's camera still decodes after both refusals.
         expect(b.tracks[alice!.id]?.['screen']).toBeUndefined();
         expect(b.tracks[alice!.id]?.['mic']).toBeUndefined();
-        expect(tileOf(b, alice!.id)!.e2ee).toBe('ok');
         const before = await decodedFrom(bob!.page, alice!.id, 'camera');
-        await bob!.page.waitForTimeout(1500);
-        expect(await decodedFrom(bob!.page, alice!.id, 'camera')).toBeGreaterThan(before);
+        await expect.poll(() => decodedFrom(bob!.page, alice!.id, 'camera'), { timeout: 10_000 }).toBeGreaterThan(before + 10);
       });
     },
     ATTACK_TEST_TIMEOUT,

@@ -80,7 +80,8 @@ export function consumeMismatch(
   if (!Array.isArray(codecs) || codecs.length === 0) return 'answer has no codecs';
   for (const codec of codecs) {
     const mime = typeof codec?.mimeType === 'string' ? codec.mimeType.toLowerCase() : '';
-    if (!mime.startsWith(`${want}/`)) return `${want === 'audio' ? 'an audio' : 'a video'} stream cannot carry ${mime || 'an unnamed codec'}`;
+    if (!mime.startsWith(`${want}/`))
+      return `${want === 'audio' ? 'an audio' : 'a video'} stream cannot carry ${mime || 'an unnamed codec'}`;
   }
   return undefined;
 }

@@ -114,7 +114,7 @@ async function benchStages(suite: CipherSuite, frame: Uint8Array<ArrayBuffer>): 
   const receiver = new WorkerKeys({ suite: suite.id });
   await sender.setSendKey(0x123n, key);
   await receiver.addReceiveKey(0x123n, 'sender', key);
-  const options = { kind: 'video', codec: 'vp8', transformId: 't' } as const;
+  const options = { kind: 'video', codec: 'vp8', source: 'camera', transformId: 't' } as const;
   const deps = (keys: WorkerKeys) => ({ keys, stats: new FrameStats(), requestKeyFrame: () => {} });
   const encrypt = new FrameCryptor({ ...options, operation: 'encrypt', participantId: 'self' }, deps(sender));
   const decrypt = new FrameCryptor({ ...options, operation: 'decrypt', participantId: 'sender' }, deps(receiver));

@@ -58,6 +58,7 @@ export async function makeParticipants(suite: CipherSuiteId, baseKey: Uint8Array
     operation,
     kind,
     codec,
+    source: kind === 'audio' ? 'mic' : 'camera',
     participantId,
     transformId: `${operation}-${codec}`,
   });

@@ -3,7 +3,7 @@
 // It has no DOM code; the view subscribes to its changes.
 
 import type { JoinResult, MediaSource, MeetingMode, ProducerInfo, ServerNotice } from '../../shared/protocol/signaling.ts';
-import { MediaSession, type FrameHooks, type ReceiveGate, type RemoteTrack } from './media/sfu-session.ts';
+import { MediaSession, type ConsumeFailure, type FrameHooks, type ReceiveGate, type RemoteTrack } from './media/sfu-session.ts';
 import { Signaling, SignalingError } from './signaling.ts';
 
 /** Bound on notices buffered while the join response is outstanding. */
@@ -20,6 +20,8 @@ export interface RemoteParticipant {
   /** False once the server says it left (kept while it still holds the meeting key). */
   present: boolean;
   tracks: Partial<Record<MediaSource, RemoteTrack>>;
+  /** Streams we could not receive, by source: the tile says why (the rest of the meeting is unaffected). */
+  failedStreams: Partial<Record<MediaSource, { code: string; message: string }>>;
   micMuted: boolean;
   cameraOff: boolean;
   e2ee: E2eeState;
@@ -151,6 +153,7 @@ export class Meeting {
     this.media = media;
     media.onTrack((t) => this.onRemoteTrack(t));
     media.onTrackEnded((t) => this.onRemoteTrackEnded(t));
+    media.onConsumeFailed((f) => this.onConsumeFailed(f));
     media.onTransportState(({ direction, state }) => {
       if (state === 'failed') this.alert('error', `Media connection (${direction}) failed; check the network or the server's RTC address.`);
     });
@@ -163,7 +166,7 @@ export class Meeting {
     this.phase = 'joined';
     this.changed();
     if (join.tapping) this.alert('warn', 'This server is recording what it can see (tap mode). Media and keys stay encrypted.');
-    for (const p of this.pendingProducers.values()) void media.consume(p);
+    for (const p of this.pendingProducers.values()) void this.consume(media, p);
     this.pendingProducers.clear();
     await this.publishLocal();
   }
@@ -188,7 +191,7 @@ export class Meeting {
   private addParticipant(id: string): RemoteParticipant {
     let p = this.participants.get(id);
     if (!p) {
-      p = { id, present: true, tracks: {}, micMuted: false, cameraOff: false, e2ee: 'waiting-for-key', speaking: false };
+      p = { id, present: true, tracks: {}, failedStreams: {}, micMuted: false, cameraOff: false, e2ee: 'waiting-for-key', speaking: false };
       this.participants.set(id, p);
     }
     p.present = true;
@@ -224,14 +227,17 @@ export class Meeting {
       }
       case 'producer-added':
         this.setProducerState(n.producerId, n.participantId, n.source, n.paused);
-        if (this.mediaReady) void this.media?.consume(n);
+        if (this.mediaReady && this.media) void this.consume(this.media, n);
         else this.pendingProducers.set(n.producerId, n);
         break;
-      case 'producer-closed':
+      case 'producer-closed': {
         this.pendingProducers.delete(n.producerId);
+        const r = this.remoteProducers.get(n.producerId);
+        if (r) delete this.participants.get(r.participantId)?.failedStreams[r.source];
         this.remoteProducers.delete(n.producerId);
         this.media?.closeConsumerOfProducer(n.producerId);
         break;
+      }
       case 'producer-paused': {
         const r = this.remoteProducers.get(n.producerId);
         if (r && r.participantId === n.participantId) this.setProducerState(n.producerId, r.participantId, r.source, n.paused);
@@ -253,10 +259,32 @@ export class Meeting {
     this.changed();
   }
 
+  /**
+   * Receives one producer, awaited here so a failure cannot go unseen: it is
+   * contained to that stream and shown on its tile (MediaSession.consume
+   * reports its own failures; anything else thrown is reported the same way).
+   */
+  private async consume(media: MediaSession, p: ProducerInfo): Promise<void> {
+    try {
+      await media.consume(p);
+    } catch (e) {
+      const message = e instanceof Error ? e.message : String(e);
+      this.onConsumeFailed({ producerId: p.producerId, participantId: p.participantId, source: p.source, code: 'CONSUME_FAILED', message });
+    }
+  }
+
+  private onConsumeFailed(f: ConsumeFailure): void {
+    const p = this.participants.get(f.participantId);
+    if (!p) return;
+    p.failedStreams[f.source] = { code: f.code, message: f.message };
+    this.changed();
+  }
+
   private onRemoteTrack(t: RemoteTrack): void {
     const p = this.participants.get(t.participantId);
     if (!p) return;
     p.tracks[t.source] = t;
+    delete p.failedStreams[t.source];
     const r = this.remoteProducers.get(t.producerId);
     this.applyPaused(p, t.source, r ? r.paused : t.paused);
     this.changed();

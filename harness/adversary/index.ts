@@ -19,6 +19,7 @@ import { ghostAttack } from './ghost.ts';
 import { impersonateLeaderAttack } from './impersonate-leader.ts';
 import { injectPlaintextAttack } from './inject-plaintext.ts';
 import { nameSwapAttack } from './name-swap.ts';
+import { relabelKindAttack, relabelSenderAttack, relabelSourceAttack } from './relabel.ts';
 import { replayAttack } from './replay.ts';
 import { swapAttack } from './swap.ts';
 import { swapResignAttack } from './swap-resign.ts';
@@ -57,6 +58,18 @@ const ATTACKS: Record<string, { factory: AttackFactory; summary: string }> = {
     summary:
       "lists a made-up participant first in every newcomer's join result, withholds the real leader's messages from it, " +
       'and sends it a roster signed by the server as that made-up leader',
+  },
+  'relabel-source': {
+    factory: relabelSourceAttack,
+    summary: "announces the first joiner's camera as its screen share and its screen share as its camera (metadata only)",
+  },
+  'relabel-sender': {
+    factory: relabelSenderAttack,
+    summary: "tells everyone but the first two joiners that each one's microphone and camera are the other's (metadata only)",
+  },
+  'relabel-kind': {
+    factory: relabelKindAttack,
+    summary: "announces the first joiner's microphone as video (its screen share) and its screen share as audio (metadata only)",
   },
   'impersonate-leader': {
     factory: impersonateLeaderAttack,

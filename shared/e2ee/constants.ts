@@ -3,7 +3,8 @@
 import { MAX_DISPLAY_NAME } from '../display-name.ts';
 import { LIMITS as SIGNALING_LIMITS } from '../protocol/signaling.ts';
 
-export const E2EE_VERSION = 1;
+/** 2: the KID names the media source (kid.ts); version 1 clients read such KIDs wrongly, so they are refused by version. */
+export const E2EE_VERSION = 2;
 
 /**
  * Every signature, hash, KDF and AEAD input starts with one of these, so a
@@ -65,7 +66,7 @@ export const LIMITS = {
   /** Largest logical message after reassembling fragments. */
   maxMessageChars: 1024 * 1024,
   maxFragments: 32,
-  /** Roster index is 16 bits in the KID; the server admits far fewer. */
+  /** Roster index is 14 bits in the KID; the server admits far fewer. */
   maxMembers: 1024,
   /** Epochs are 48 bits in the KID. */
   maxEpoch: 2 ** 48 - 1,

@@ -3,7 +3,7 @@
 export { initCrypto, cryptoReady, type RandomBytes } from './primitives.ts';
 export { generateIdentity, identityFromSeed, type IdentityKeyPair } from './identity.ts';
 export { fingerprint, securityCode } from './security-code.ts';
-export { makeKid, kidEpoch, kidIndex, MAX_ROSTER_INDEX } from './kid.ts';
+export { makeKid, mediaKid, senderKidOf, kidSource, kidEpoch, kidIndex, MAX_ROSTER_INDEX, KID_SOURCES, type KidSource } from './kid.ts';
 export { deriveFrameKeys, type SenderKey } from './sender-keys.ts';
 export { checkDisplayName } from './display-name.ts';
 export { checkChatText } from './chat.ts';

@@ -101,7 +101,7 @@ function observe(): Promise<Observation> {
           s: await pageState(who.page),
           kidIndexOf: await readSurface(who.page, ({ e2ee }) => {
             const out: Record<string, number> = {};
-            for (const [id, r] of e2ee.frames.receive) if (r.lastKid !== undefined) out[id] = Number(BigInt(r.lastKid) & 0xffffn);
+            for (const [id, r] of e2ee.frames.receive) if (r.lastKid !== undefined) out[id] = Number((BigInt(r.lastKid) >> 2n) & 0x3fffn); // kidIndex (shared/e2ee/kid.ts)
             return out;
           }),
           text: await who.page.evaluate(() => document.body.innerText),

@@ -18,6 +18,9 @@ const REQUIRED = [
   'impersonate-leader',
   'name-swap',
   'fake-leader',
+  'relabel-source',
+  'relabel-sender',
+  'relabel-kind',
 ];
 
 describe('attack registry', () => {

@@ -18,6 +18,7 @@ const reported = (id: string, present = true): RemoteParticipant => ({
   id,
   present,
   tracks: {},
+  failedStreams: {},
   micMuted: false,
   cameraOff: false,
   e2ee: 'ok',

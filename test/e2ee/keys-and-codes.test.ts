@@ -6,7 +6,7 @@ import { createAnnouncement } from '../../shared/e2ee/announcement.ts';
 import { EpochKeyRing } from '../../shared/e2ee/key-ring.ts';
 import { createRoster, GENESIS_HASH, memberFromAnnouncement, type VerifiedRoster } from '../../shared/e2ee/roster.ts';
 import { generateIdentity, identityFromSeed } from '../../shared/e2ee/identity.ts';
-import { kidEpoch, kidIndex, makeKid, MAX_ROSTER_INDEX } from '../../shared/e2ee/kid.ts';
+import { kidEpoch, kidIndex, kidSource, KID_SOURCES, makeKid, MAX_ROSTER_INDEX, mediaKid, senderKidOf } from '../../shared/e2ee/kid.ts';
 import { LivenessNonces } from '../../shared/e2ee/liveness.ts';
 import { initCrypto, systemRandom } from '../../shared/e2ee/primitives.ts';
 import { fingerprint, securityCode } from '../../shared/e2ee/security-code.ts';
@@ -15,25 +15,37 @@ import { CTX, participant, rosterOf } from './fixtures.ts';
 
 beforeAll(initCrypto);
 
-describe('KID layout (epoch << 16 | roster index)', () => {
-  it('encodes epoch and index and decodes them back', () => {
+describe('KID layout (epoch << 16 | roster index << 2 | source)', () => {
+  it('encodes epoch, index and source and decodes them back', () => {
     expect(makeKid(1, 0)).toBe(0x10000n);
-    expect(makeKid(0x1234, 0xab)).toBe(0x123400abn);
-    const kid = makeKid(2 ** 48 - 1, MAX_ROSTER_INDEX);
+    expect(makeKid(0x1234, 0xab)).toBe(0x123402acn);
+    expect([mediaKid(makeKid(1, 0), 'mic'), mediaKid(makeKid(1, 0), 'camera'), mediaKid(makeKid(1, 0), 'screen')]).toEqual([
+      0x10001n,
+      0x10002n,
+      0x10003n,
+    ]);
+    const kid = mediaKid(makeKid(2 ** 48 - 1, MAX_ROSTER_INDEX), 'screen');
     expect(kid).toBe(2n ** 64n - 1n);
-    expect([kidEpoch(kid), kidIndex(kid)]).toEqual([2 ** 48 - 1, 65535]);
+    expect([kidEpoch(kid), kidIndex(kid), kidSource(kid)]).toEqual([2 ** 48 - 1, 16383, 'screen']);
+    expect(senderKidOf(kid)).toBe(makeKid(2 ** 48 - 1, MAX_ROSTER_INDEX));
   });
 
-  it('gives 250 senders in one epoch distinct KIDs', () => {
-    const kids = new Set(Array.from({ length: 250 }, (_, i) => makeKid(7, i)));
-    expect(kids.size).toBe(250);
+  it('a sender KID (source bits 0) names no source, so no frame carries it', () => {
+    expect(kidSource(makeKid(7, 3))).toBeUndefined();
+    expect(KID_SOURCES.map((s) => kidSource(mediaKid(makeKid(7, 3), s)))).toEqual(['mic', 'camera', 'screen']);
+  });
+
+  it('gives 250 senders with three sources each in one epoch distinct KIDs', () => {
+    const kids = new Set(Array.from({ length: 250 }, (_, i) => KID_SOURCES.map((s) => mediaKid(makeKid(7, i), s))).flat());
+    expect(kids.size).toBe(750);
     expect([...kids].every((k) => kidEpoch(k) === 7)).toBe(true);
+    expect(kidIndex(mediaKid(makeKid(7, 249), 'camera'))).toBe(249);
   });
 
   it('refuses values that do not fit', () => {
     expect(() => makeKid(0, 0)).toThrow(RangeError);
     expect(() => makeKid(2 ** 48, 0)).toThrow(RangeError);
-    expect(() => makeKid(1, 65536)).toThrow(RangeError);
+    expect(() => makeKid(1, 16384)).toThrow(RangeError);
   });
 });
 
@@ -68,7 +80,7 @@ describe('frame base keys (HKDF-SHA256 via WebCrypto)', () => {
     const subtle = globalThis.crypto.subtle;
     const ikm = await subtle.importKey('raw', new Uint8Array(key), 'HKDF', false, ['deriveBits']);
     const salt = new Uint8Array(
-      transcript('e2ee-meet/v1/sframe-epoch', { u32: 1 }, labels.meetingId, labels.instanceId, { u64: labels.epoch }),
+      transcript('e2ee-meet/v1/sframe-epoch', { u32: 2 }, labels.meetingId, labels.instanceId, { u64: labels.epoch }),
     );
     const info = new Uint8Array(transcript('e2ee-meet/v1/sframe-base-key', { u64: labels.epoch }, { u32: 0 }, 'a'));
     const expected = new Uint8Array(await subtle.deriveBits({ name: 'HKDF', hash: 'SHA-256', salt, info }, ikm, 256));
@@ -82,7 +94,7 @@ describe('frame base keys (HKDF-SHA256 via WebCrypto)', () => {
       const l = { ...labels, epoch };
       const key = systemRandom(32);
       const ikm = await subtle.importKey('raw', new Uint8Array(key), 'HKDF', false, ['deriveBits']);
-      const salt = new Uint8Array(transcript('e2ee-meet/v1/sframe-epoch', { u32: 1 }, l.meetingId, l.instanceId, { u64: l.epoch }));
+      const salt = new Uint8Array(transcript('e2ee-meet/v1/sframe-epoch', { u32: 2 }, l.meetingId, l.instanceId, { u64: l.epoch }));
       const webcrypto = async (info: Uint8Array): Promise<Uint8Array> =>
         new Uint8Array(await subtle.deriveBits({ name: 'HKDF', hash: 'SHA-256', salt, info: new Uint8Array(info) }, ikm, 256));
       const keys = await deriveFrameKeys(key, l, members);

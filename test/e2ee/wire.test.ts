@@ -44,7 +44,8 @@ describe('wire codec', () => {
 
   it('rejects unknown types and versions with their own codes', () => {
     expect(codeOf(decodeMessage(JSON.stringify({ ...announceJson(), t: 'gossip' })))).toBe('UNKNOWN_TYPE');
-    expect(codeOf(decodeMessage(JSON.stringify({ ...announceJson(), v: 2 })))).toBe('UNSUPPORTED_VERSION');
+    // Version 1 is the KID layout without the media source: refused by version, not misread.
+    for (const v of [1, 3]) expect(codeOf(decodeMessage(JSON.stringify({ ...announceJson(), v })))).toBe('UNSUPPORTED_VERSION');
   });
 
   it.each([
@@ -74,7 +75,7 @@ describe('wire codec', () => {
     expect(codeOf(decodeMessage(JSON.stringify({ ...roster, members: [] })))).toBe('MALFORMED');
     const commit = {
       t: 'commit',
-      v: 1,
+      v: 2,
       meeting: 'm',
       instance: 'i',
       epoch: 1,

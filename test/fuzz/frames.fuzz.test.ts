@@ -13,7 +13,9 @@
 //      KID/CTR fields. Their originals are not yet accepted, so each mutant's
 //      drop reason is predictable, and none may be accepted.
 //   2. genuine frames, some delivered as views into larger buffers, a few
-//      "re-routed" to another sender's receiver (WRONG_SENDER): the control.
+//      "re-routed" to another sender's receiver (WRONG_SENDER) or
+//      "relabelled" to the same sender's receiver of another media source
+//      (WRONG_SOURCE: a camera frame on the screen-share stream): the control.
 //   3. replays of accepted frames, and frames held back for a while: late but
 //      within the replay window (accepted) or too old (REPLAY).
 // The decrypt stage counts drops in FrameStats, and the counters must add up
@@ -37,6 +39,7 @@ import {
   type Result,
   type DecryptedFrame,
 } from '../../shared/sframe/index.ts';
+import { kidSource, KID_SOURCES, mediaKid, senderKidOf, type KidSource } from '../../shared/e2ee/kid.ts';
 import { Rng } from './rng.ts';
 
 const SEED = 0x5f4a3e01;
@@ -48,13 +51,24 @@ const TAG = 16; // the default suite, AES_128_GCM_SHA256_128
 const CODECS = ['vp8', 'vp9', 'opus', 'h264'] as const;
 type Codec = (typeof CODECS)[number];
 
-const DROP_REASONS: readonly DropReason[] = ['NO_KEY', 'UNKNOWN_KID', 'AUTH_FAILED', 'REPLAY', 'MALFORMED', 'WRONG_SENDER', 'INTERNAL'];
+const DROP_REASONS: readonly DropReason[] = [
+  'NO_KEY',
+  'UNKNOWN_KID',
+  'AUTH_FAILED',
+  'REPLAY',
+  'MALFORMED',
+  'WRONG_SENDER',
+  'WRONG_SOURCE',
+  'INTERNAL',
+];
 /** Anything a receiver may answer for bytes it cannot open. */
 const ANY_DROP: readonly DropReason[] = ['MALFORMED', 'UNKNOWN_KID', 'AUTH_FAILED', 'REPLAY'];
 
 interface Sender {
   name: string;
+  /** The KID its frames carry: one media source's KID (shared/e2ee/kid.ts). */
   kid: bigint;
+  source: KidSource;
   key: Uint8Array;
   store: SFrameKeyStore;
 }
@@ -76,8 +90,10 @@ interface Delivery {
   data: Uint8Array;
   /** The participant whose consumer delivered the frame. */
   via: string;
+  /** The media source of that consumer; default: the source that participant sends. */
+  source?: KidSource;
   expect: Expectation;
-  /** For re-routed frames: the key store opens them (they are genuine) for this owner. */
+  /** For re-routed and relabelled frames: the key store opens them (they are genuine) for this owner. */
   trueOwner?: string;
   /** Accepting this frame commits (kid, ctr) to the replay window. */
   commits?: { kid: bigint; ctr: bigint };
@@ -87,9 +103,11 @@ const keyOf = (seed: number): Uint8Array => Uint8Array.from({ length: 16 }, (_, 
 
 async function makeSender(name: string, kid: bigint, key: Uint8Array, ctrFloor = 0n): Promise<Sender> {
   const store = new SFrameKeyStore();
+  const source = kidSource(kid);
+  if (!source) throw new Error(`${name}: KID ${kid} names no media source`);
   const r = await store.setSendKey(kid, key, ctrFloor);
   if (!r.ok) throw new Error(`${name}: ${r.error.message}`);
-  return { name, kid, key, store };
+  return { name, kid, source, key, store };
 }
 
 /** A plausible plaintext frame for `codec` (VP8 keyframes need 10 clear bytes, deltas 3). */
@@ -154,32 +172,37 @@ describe('frame decryption under fuzzing', () => {
     const started = performance.now();
 
     // Three members whose keys the receiver holds (an inline, a 3-byte and an
-    // 8-byte KID), one whose key it lacks, and a forger who reuses Alice's KID
-    // with another key and counters far ahead of hers.
+    // 8-byte KID; screen, camera and screen frames), one whose key it lacks,
+    // and a forger who reuses Alice's KID with another key and counters far
+    // ahead of hers. The receiver holds each member's key under all three of
+    // its source KIDs, as the worker installs them.
     const alice = await makeSender('alice', 3n, keyOf(1));
-    const bob = await makeSender('bob', 0x1_0000n, keyOf(2));
+    const bob = await makeSender('bob', 0x1_0002n, keyOf(2));
     const carol = await makeSender('carol', 0x0123_4567_89ab_cdefn, keyOf(3));
-    const eve = await makeSender('eve', 0x2_0000n, keyOf(4));
+    const eve = await makeSender('eve', 0x2_0001n, keyOf(4));
     const mallory = await makeSender('mallory', alice.kid, keyOf(5), 1_000_000n);
     const members = [alice, bob, carol];
-    const installed = new Set(members.map((m) => m.kid));
+    const installed = new Set(members.flatMap((m) => KID_SOURCES.map((s) => mediaKid(m.kid, s))));
+    const sourceOf = new Map(members.map((m) => [m.name, m.source]));
 
     const keys = new WorkerKeys();
     const store = new SFrameKeyStore();
     for (const m of members) {
-      await keys.addReceiveKey(m.kid, m.name, m.key);
-      const r = await store.addReceiveKey(m.kid, m.key, { owner: m.name });
-      expect(r.ok).toBe(true);
+      expect((await keys.addReceiveKey(senderKidOf(m.kid), m.name, m.key)).ok).toBe(true);
+      for (const s of KID_SOURCES) {
+        const r = await store.addReceiveKey(mediaKid(m.kid, s), m.key, { owner: m.name });
+        expect(r.ok).toBe(true);
+      }
     }
     const stats = new FrameStats();
-    /** One decrypt stage per (receiving participant, codec), as the worker has one per consumer. */
+    /** One decrypt stage per (receiving participant, codec, source), as the worker has one per consumer. */
     const cryptors = new Map<string, FrameCryptor>();
-    const cryptorFor = (via: string, codec: string): FrameCryptor => {
-      const transformId = `${via}/${codec}`;
+    const cryptorFor = (via: string, codec: string, source: KidSource): FrameCryptor => {
+      const transformId = `${via}/${codec}/${source}`;
       let c = cryptors.get(transformId);
       if (!c) {
         const kind = codec === 'opus' ? 'audio' : 'video';
-        const options = { operation: 'decrypt', kind, codec, participantId: via, transformId } as const;
+        const options = { operation: 'decrypt', kind, codec, source, participantId: via, transformId } as const;
         c = new FrameCryptor(options, { keys, stats, requestKeyFrame: () => {} });
         cryptors.set(transformId, c);
       }
@@ -210,7 +233,7 @@ describe('frame decryption under fuzzing', () => {
 
     async function deliver(d: Delivery): Promise<void> {
       const [viaKeys, viaStore] = await Promise.all([
-        settle<FrameResult>(() => cryptorFor(d.via, d.codec).decrypt(d.data)),
+        settle<FrameResult>(() => cryptorFor(d.via, d.codec, d.source ?? sourceOf.get(d.via) ?? 'camera').decrypt(d.data)),
         settle<Result<DecryptedFrame>>(() => store.decrypt(d.codec, d.data)),
       ]);
       delivered++;
@@ -244,7 +267,7 @@ describe('frame decryption under fuzzing', () => {
         if (typeof r.message !== 'string' || r.message.length === 0) return fail(d, 'drop without a message');
         if (!d.expect.reasons.includes(r.code))
           return fail(d, `dropped as ${r.code}, expected ${d.expect.reasons.join('|')}: ${r.message}`);
-        if (r.code === 'WRONG_SENDER') {
+        if (r.code === 'WRONG_SENDER' || r.code === 'WRONG_SOURCE') {
           if (!s.ok || s.value.owner !== d.trueOwner) return fail(d, 'key store did not open a re-routed genuine frame for its owner');
         } else if (s.ok) {
           return fail(d, 'ACCEPTED by the bare key store');
@@ -252,8 +275,8 @@ describe('frame decryption under fuzzing', () => {
           return fail(d, `key store says ${s.error.code}, the decrypt stage ${r.code}`);
         }
       }
-      // Accepted frames (re-routed ones too: the store opened them) move the replay window.
-      if (d.commits && (r.ok || r.code === 'WRONG_SENDER')) {
+      // Accepted frames (re-routed and relabelled ones too: the store opened them) move the replay window.
+      if (d.commits && (r.ok || r.code === 'WRONG_SENDER' || r.code === 'WRONG_SOURCE')) {
         const { kid, ctr } = d.commits;
         if (ctr > (top.get(kid) ?? -1n)) top.set(kid, ctr);
       }
@@ -296,6 +319,7 @@ describe('frame decryption under fuzzing', () => {
       'delete-byte': 3,
       'rekid-unknown': 4,
       'rekid-other-member': 4,
+      'rekid-other-source': 4,
       'rectr-ahead': 4,
       'rectr-random': 2,
       'huge-header': 3,
@@ -377,6 +401,12 @@ describe('frame decryption under fuzzing', () => {
           const other = rng.pick(members.filter((x) => x !== f.sender));
           // Another member's key cannot open it; its window may already be past this CTR.
           return d(concat(w.subarray(0, clear), headerBytes(other.kid, f.ctr), w.subarray(clear + header)), ['AUTH_FAILED', 'REPLAY']);
+        }
+        case 'rekid-other-source': {
+          // The same sender's KID for another source (camera → screen): another key, so the tag fails.
+          const other = rng.pick(KID_SOURCES.filter((x) => x !== f.sender.source));
+          const kid = mediaKid(f.sender.kid, other);
+          return d(concat(w.subarray(0, clear), headerBytes(kid, f.ctr), w.subarray(clear + header)), ['AUTH_FAILED']);
         }
         case 'rectr-ahead': {
           // This round's originals are not accepted yet, so a counter at or after them passes the window check.
@@ -509,6 +539,20 @@ describe('frame decryption under fuzzing', () => {
           accepted.push(f);
           // eslint-disable-next-line no-dupe-else-if -- each rng.chance() draws a new number
         } else if (rng.chance(0.03)) {
+          // The sender's own receiver, but the one the server labelled as another of its sources.
+          genuine.push({
+            category: 'relabelled',
+            codec: f.codec,
+            data: f.wire,
+            via: f.sender.name,
+            source: rng.pick(KID_SOURCES.filter((x) => x !== f.sender.source)),
+            trueOwner: f.sender.name,
+            commits,
+            expect: { ok: false, reasons: ['WRONG_SOURCE'] },
+          });
+          accepted.push(f);
+          // eslint-disable-next-line no-dupe-else-if -- each rng.chance() draws a new number
+        } else if (rng.chance(0.03)) {
           held.push({ frame: f, dueRound: round + (rng.chance(0.5) ? rng.int(1, 2) : rng.int(45, 60)) });
         } else {
           let data = f.wire;
@@ -603,6 +647,8 @@ describe('frame decryption under fuzzing', () => {
     expect(byCategory.get('late-in-window')?.reasons.get('OK')).toBeGreaterThan(0);
     expect(byCategory.get('late-too-old')?.reasons.get('REPLAY')).toBeGreaterThan(0);
     expect(byCategory.get('re-routed')?.reasons.get('WRONG_SENDER')).toBeGreaterThan(0);
+    expect(byCategory.get('relabelled')?.reasons.get('WRONG_SOURCE')).toBeGreaterThan(0);
+    expect(byCategory.get('rekid-other-source')?.reasons.get('AUTH_FAILED')).toBeGreaterThan(0);
     // Forged frames far ahead never moved Alice's window: her frames kept opening.
     expect(top.get(alice.kid)! < 1_000_000n).toBe(true);
   }, 60_000);

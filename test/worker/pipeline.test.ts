@@ -7,9 +7,13 @@ import { WorkerKeys } from '../../client/src/e2ee/worker/keys.ts';
 import { FrameCryptor, KEYFRAME_REQUEST_INTERVAL_MS, type EncodedFrame } from '../../client/src/e2ee/worker/pipeline.ts';
 import type { TransformOptions } from '../../client/src/e2ee/worker/protocol.ts';
 import { FrameStats } from '../../client/src/e2ee/worker/stats.ts';
+import { makeKid, mediaKid } from '../../shared/e2ee/kid.ts';
 
-const ALICE_KID = (1n << 16n) | 1n;
-const BOB_KID = (1n << 16n) | 2n;
+// Sender KIDs (source bits 0): the worker installs each sender's three source KIDs under its base key.
+const ALICE_KID = makeKid(1, 1);
+const BOB_KID = makeKid(1, 2);
+/** What Alice's camera frames carry (the cryptors below default to camera streams). */
+const ALICE_CAMERA = mediaKid(ALICE_KID, 'camera');
 const ALICE_KEY = Uint8Array.from({ length: 16 }, (_, i) => i + 1);
 const BOB_KEY = Uint8Array.from({ length: 16 }, (_, i) => 100 + i);
 
@@ -50,7 +54,7 @@ function side(): Side {
     clock,
     cryptor: (options) =>
       new FrameCryptor(
-        { kind: 'video', codec: 'vp8', participantId: 'self', transformId: 't1', ...options },
+        { kind: 'video', codec: 'vp8', source: 'camera', participantId: 'self', transformId: 't1', ...options },
         { keys: s.keys, stats: s.stats, now: () => clock.t, requestKeyFrame: () => s.keyFrameRequests++ },
       ),
   };
@@ -81,10 +85,10 @@ describe('encrypt stage', () => {
     const out = output();
     const plain = bytes(encoded(VP8_DELTA));
     const r = await alice.cryptor({ operation: 'encrypt' }).encryptFrame(encoded(VP8_DELTA), out);
-    expect(r).toMatchObject({ ok: true, kid: ALICE_KID });
+    expect(r).toMatchObject({ ok: true, kid: ALICE_CAMERA });
     expect(out.frames).toHaveLength(1);
     expect(bytes(out.frames[0]!).length).toBeGreaterThan(plain.length);
-    expect(alice.stats.snapshot().send).toMatchObject({ encrypted: 1, kid: ALICE_KID, dropped: {} });
+    expect(alice.stats.snapshot().send).toMatchObject({ encrypted: 1, kid: ALICE_CAMERA, dropped: {} });
   });
 
   it('drops a frame when there is no send key, and never passes it on in clear', async () => {
@@ -108,7 +112,7 @@ describe('encrypt stage', () => {
     // Bob sends under epoch 1. The next epoch's KID is one this worker holds as
     // a receive key (a KID of an older meeting instance): the key is refused.
     const { bob } = await meeting();
-    const nextKid = (2n << 16n) | 1n;
+    const nextKid = makeKid(2, 1);
     expect((await bob.keys.addReceiveKey(nextKid, 'carol', ALICE_KEY)).ok).toBe(true);
     const refused = await bob.keys.setSendKey(nextKid, BOB_KEY);
     expect(refused).toMatchObject({ ok: false, error: { code: 'KID_CONFLICT' } });
@@ -120,6 +124,14 @@ describe('encrypt stage', () => {
     }
     expect(out.frames).toEqual([]);
     expect(bob.stats.snapshot().send).toMatchObject({ encrypted: 0, dropped: { NO_KEY: 3 }, lastError: { code: 'NO_KEY' } });
+  });
+
+  it('refuses a receive key for our own sender KID, even one that arrives while our send key is being derived', async () => {
+    const alice = side();
+    const pending = alice.keys.setSendKey(ALICE_KID, ALICE_KEY);
+    expect(await alice.keys.addReceiveKey(ALICE_KID, 'mallory', BOB_KEY)).toMatchObject({ ok: false, error: { code: 'KID_CONFLICT' } });
+    expect((await pending).ok).toBe(true);
+    expect(alice.keys.sendKid).toBe(ALICE_KID);
   });
 
   it.each([
@@ -144,22 +156,26 @@ describe('decrypt stage', () => {
     const original = bytes(encoded(VP8_KEYFRAME));
     const receiver = bob.cryptor({ operation: 'decrypt', participantId: 'alice', transformId: 'r1' });
     const r = await receiver.decryptFrame(await sealed(alice, encoded(VP8_KEYFRAME)), out);
-    expect(r).toMatchObject({ ok: true, kid: ALICE_KID });
+    expect(r).toMatchObject({ ok: true, kid: ALICE_CAMERA });
     expect(bytes(out.frames[0]!)).toEqual(original);
     expect(out.frames[0]!.type).toBe('key');
     const snap = bob.stats.snapshot();
-    expect(snap.receive).toEqual([{ participantId: 'alice', decrypted: 1, dropped: {}, lastKid: ALICE_KID, lastDecryptAt: bob.clock.t }]);
-    expect(snap.streams).toEqual([{ transformId: 'r1', decrypted: 1, dropped: {}, lastKid: ALICE_KID, lastDecryptAt: bob.clock.t }]);
+    expect(snap.receive).toEqual([
+      { participantId: 'alice', decrypted: 1, dropped: {}, lastKid: ALICE_CAMERA, lastDecryptAt: bob.clock.t },
+    ]);
+    expect(snap.streams).toEqual([{ transformId: 'r1', decrypted: 1, dropped: {}, lastKid: ALICE_CAMERA, lastDecryptAt: bob.clock.t }]);
   });
 
   it('round-trips Opus and VP8 frames through piped TransformStreams, as the worker runs them', async () => {
     const { alice, bob } = await meeting();
-    for (const [codec, kind, first] of [
-      ['opus', 'audio', OPUS_TOC],
-      ['vp8', 'video', VP8_DELTA],
+    for (const [codec, kind, mediaSource, first] of [
+      ['opus', 'audio', 'mic', OPUS_TOC],
+      ['vp8', 'video', 'camera', VP8_DELTA],
     ] as const) {
-      const enc = alice.cryptor({ operation: 'encrypt', codec, kind }).toTransformStream();
-      const dec = bob.cryptor({ operation: 'decrypt', codec, kind, participantId: 'alice', transformId: `r-${codec}` }).toTransformStream();
+      const enc = alice.cryptor({ operation: 'encrypt', codec, kind, source: mediaSource }).toTransformStream();
+      const dec = bob
+        .cryptor({ operation: 'decrypt', codec, kind, source: mediaSource, participantId: 'alice', transformId: `r-${codec}` })
+        .toTransformStream();
       const source = new ReadableStream<EncodedFrame>({
         start(c) {
           for (let i = 0; i < 5; i++) c.enqueue(encoded(first, 50 + i));
@@ -178,7 +194,7 @@ describe('decrypt stage', () => {
   it('drops and counts a frame whose KID it holds no key for', async () => {
     const { bob } = await meeting();
     const carol = side();
-    await carol.keys.setSendKey(0x3_0003n, ALICE_KEY);
+    await carol.keys.setSendKey(makeKid(3, 3), ALICE_KEY);
     const out = output();
     const receiver = bob.cryptor({ operation: 'decrypt', participantId: 'carol', transformId: 'r9' });
     const r = await receiver.decryptFrame(await sealed(carol, encoded(VP8_DELTA)), out);
@@ -224,6 +240,66 @@ describe('decrypt stage', () => {
     expect(out.frames).toEqual([]);
     const stream = expect.objectContaining({ transformId: 'r-dave', decrypted: 0, dropped: { WRONG_SENDER: 1 } });
     expect(bob.stats.snapshot().streams).toEqual([stream]);
+  });
+
+  it.each([
+    ['camera', 'screen', 'video', 'vp8', VP8_DELTA],
+    ['screen', 'camera', 'video', 'vp8', VP8_DELTA],
+    ['mic', 'camera', 'video', 'opus', OPUS_TOC],
+    ['camera', 'mic', 'audio', 'vp8', VP8_DELTA],
+  ] as const)(
+    "drops Alice's %s frame on the receiver the server labelled as her %s (WRONG_SOURCE): a relabelled stream",
+    async (sent, labelled, kind, codec, first) => {
+      const { alice, bob } = await meeting();
+      const out = output();
+      const wire = await alice.cryptor({ operation: 'encrypt', source: sent, codec }).encryptFrame(encoded(first), output());
+      expect(wire).toMatchObject({ ok: true, kid: mediaKid(ALICE_KID, sent) });
+      const sealedFrame = { data: (wire as { data: Uint8Array<ArrayBuffer> }).data.buffer };
+      const receiver = bob.cryptor({
+        operation: 'decrypt',
+        participantId: 'alice',
+        source: labelled,
+        kind,
+        codec,
+        transformId: 'r-relabel',
+      });
+      const r = await receiver.decryptFrame(sealedFrame, out);
+      expect(r).toMatchObject({ ok: false, code: 'WRONG_SOURCE' });
+      expect(out.frames).toEqual([]);
+      const stream = expect.objectContaining({ transformId: 'r-relabel', decrypted: 0, dropped: { WRONG_SOURCE: 1 } });
+      expect(bob.stats.snapshot().streams).toEqual([stream]);
+    },
+  );
+
+  it("drops Bob's camera frame on the receiver labelled as Alice's camera (WRONG_SENDER before any source check)", async () => {
+    const { alice, bob } = await meeting();
+    const carol = side();
+    await carol.keys.addReceiveKey(ALICE_KID, 'alice', ALICE_KEY);
+    await carol.keys.addReceiveKey(BOB_KID, 'bob', BOB_KEY);
+    const fromBob = await sealed(bob, encoded(VP8_DELTA));
+    const fromAlice = await sealed(alice, encoded(VP8_DELTA));
+    const asAlice = carol.cryptor({ operation: 'decrypt', participantId: 'alice', transformId: 'r-alice' });
+    const asBob = carol.cryptor({ operation: 'decrypt', participantId: 'bob', transformId: 'r-bob' });
+    expect(await asAlice.decryptFrame(fromBob, output())).toMatchObject({ ok: false, code: 'WRONG_SENDER' });
+    expect(await asBob.decryptFrame(fromAlice, output())).toMatchObject({ ok: false, code: 'WRONG_SENDER' });
+  });
+
+  it('the three sources of one sender decrypt under three different keys: no source KID opens another source frame', async () => {
+    const { alice } = await meeting();
+    const wire = bytes(await sealed(alice, encoded(VP8_DELTA)));
+    // Rewrite the KID in the header (right after VP8's 3 clear bytes) from camera to screen: the tag no longer verifies.
+    const header = wire[3]!;
+    const kidLength = header & 0x80 ? ((header >> 4) & 0x07) + 1 : 0;
+    expect(kidLength).toBeGreaterThan(0);
+    const kidEnd = 3 + 1 + kidLength;
+    expect(wire[kidEnd - 1]! & 0x03).toBe(2); // camera
+    wire[kidEnd - 1] = (wire[kidEnd - 1]! & ~0x03) | 3; // screen
+    const bob = side();
+    await bob.keys.addReceiveKey(ALICE_KID, 'alice', ALICE_KEY);
+    const r = await bob
+      .cryptor({ operation: 'decrypt', participantId: 'alice', source: 'screen' })
+      .decryptFrame({ data: wire.buffer }, output());
+    expect(r).toMatchObject({ ok: false, code: 'AUTH_FAILED' });
   });
 
   it('drops a frame whose KID belongs to an old epoch once its grace period is over', async () => {

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseOptions, parsePageMessage } from '../../client/src/e2ee/worker/protocol.ts';
 
-const OPTIONS = { operation: 'decrypt', kind: 'video', codec: 'vp8', participantId: 'p1', transformId: 'r1' };
+const OPTIONS = { operation: 'decrypt', kind: 'video', codec: 'vp8', source: 'camera', participantId: 'p1', transformId: 'r1' };
 
 describe('frame worker messages', () => {
   it('accepts each message the page sends, keeping only its known fields', () => {
@@ -44,10 +44,13 @@ describe('frame worker messages', () => {
     expect(parsePageMessage(message)).toBeUndefined();
   });
 
-  it('refuses transform options with an unknown operation or kind', () => {
+  it('refuses transform options with an unknown operation, kind or media source', () => {
     expect(parseOptions(OPTIONS)).toEqual(OPTIONS);
     expect(parseOptions({ ...OPTIONS, operation: 'passthrough' })).toBeUndefined();
     expect(parseOptions({ ...OPTIONS, kind: 'data' })).toBeUndefined();
     expect(parseOptions({ ...OPTIONS, transformId: 7 })).toBeUndefined();
+    // The source decides the KID a frame must carry: without one, a stream has nothing to check against.
+    expect(parseOptions({ ...OPTIONS, source: undefined })).toBeUndefined();
+    expect(parseOptions({ ...OPTIONS, source: 'speaker' })).toBeUndefined();
   });
 });

@@ -376,12 +376,20 @@ export class E2eeController {
 
   /**
    * A tile's E2EE state: not in the verified roster → waiting for key; any of
-   * the tile's streams with recent drops and nothing decrypting → failing
-   * (per stream, so a forged stream cannot hide behind a healthy camera).
+   * the tile's streams we could not receive (a consume that failed, e.g. a
+   * microphone the server calls video) or with recent drops and nothing
+   * decrypting (e.g. WRONG_SENDER, WRONG_SOURCE: a relabelled stream) →
+   * failing (per stream, so a forged stream cannot hide behind a healthy camera).
    */
   tileStatus(p: RemoteParticipant, kind: 'camera' | 'screen' = 'camera'): TileStatus {
     if (!this.inRoster(p.id)) return { state: 'waiting-for-key', text: 'waiting for key' };
-    const tracks = kind === 'screen' ? [p.tracks.screen] : [p.tracks.camera, p.tracks.mic];
+    const sources = kind === 'screen' ? (['screen'] as const) : (['camera', 'mic'] as const);
+    for (const source of sources) {
+      const f = p.failedStreams[source];
+      if (f)
+        return { state: 'failing', text: `failing: ${source} not received (${f.code.replace(/_/g, ' ').toLowerCase()}: ${f.message})` };
+    }
+    const tracks = sources.map((source) => p.tracks[source]);
     const now = Date.now();
     for (const t of tracks) {
       if (!t) continue;

@@ -4,7 +4,7 @@
 //
 // One worker per meeting instance: reset() (on a rejoin) ends the old worker
 // with every key it held, and the new transports' senders and receivers attach
-// to the new one. KIDs (epoch << 16 | index) restart with each instance, so
+// to the new one. KIDs (epoch << 16 | index << 2 | source) restart with each instance, so
 // keys of two instances must never meet in one worker.
 
 import type { FrameHooks, ReceiverInfo, SenderInfo } from '../media/sfu-session.ts';
@@ -160,13 +160,28 @@ export class FrameCrypto implements FrameHooks {
   }
 
   onSender(sender: RTCRtpSender, info: SenderInfo): void {
-    this.attach(sender, { operation: 'encrypt', kind: info.kind, codec: info.codec, participantId: 'self', transformId: `s${++this.seq}` });
+    this.attach(sender, {
+      operation: 'encrypt',
+      kind: info.kind,
+      codec: info.codec,
+      source: info.source,
+      participantId: 'self',
+      transformId: `s${++this.seq}`,
+    });
   }
 
   onReceiver(receiver: RTCRtpReceiver, info: ReceiverInfo): void {
     const transformId = `r${++this.seq}`;
     this.transformOfProducer.set(info.producerId, transformId);
-    this.attach(receiver, { operation: 'decrypt', kind: info.kind, codec: info.codec, participantId: info.participantId, transformId });
+    // The sender and source this page shows the stream as (the consumer it opened): frames under any other KID are dropped.
+    this.attach(receiver, {
+      operation: 'decrypt',
+      kind: info.kind,
+      codec: info.codec,
+      source: info.source,
+      participantId: info.participantId,
+      transformId,
+    });
   }
 
   addReceiveKey(kid: bigint, participantId: string, baseKey: Uint8Array): void {

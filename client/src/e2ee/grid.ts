@@ -48,5 +48,5 @@ export function gridEntries(
 }
 
 function unreported(id: string): RemoteParticipant {
-  return { id, present: false, tracks: {}, micMuted: false, cameraOff: false, e2ee: 'waiting-for-key', speaking: false };
+  return { id, present: false, tracks: {}, failedStreams: {}, micMuted: false, cameraOff: false, e2ee: 'waiting-for-key', speaking: false };
 }

@@ -47,6 +47,45 @@ export interface RemoteTrack {
 
 type Listener<T> = (v: T) => void;
 
+/** A consume that failed: its stream is not received, and its tile says why. Other streams are not affected. */
+export interface ConsumeFailure {
+  producerId: string;
+  participantId: string;
+  source: MediaSource;
+  /**
+   * CONSUME_REFUSED: the server's answer does not fit what it announced or
+   * itself (a microphone said to be video, a codec of the other kind), so it
+   * is never handed to the receive PeerConnection, where one bad media section
+   * breaks every later consume. CONSUME_FAILED: the server or the browser
+   * refused it.
+   */
+  code: 'CONSUME_REFUSED' | 'CONSUME_FAILED';
+  message: string;
+}
+
+/** The kind each media source must have. */
+export const KIND_OF_SOURCE: Readonly<Record<MediaSource, 'audio' | 'video'>> = { mic: 'audio', camera: 'video', screen: 'video' };
+
+/** Why a consume answer cannot be received as the stream it claims to be, or undefined if it can. */
+export function consumeMismatch(
+  announced: ProducerInfo,
+  c: { producerId: string; participantId: string; kind: string; source: string; rtpParameters: unknown },
+): string | undefined {
+  if (c.producerId !== announced.producerId) return `answer is for producer ${c.producerId}, not ${announced.producerId}`;
+  if (c.participantId !== announced.participantId || c.source !== announced.source)
+    return `announced as ${announced.participantId}'s ${announced.source}, answered as ${c.participantId}'s ${c.source}`;
+  const want = KIND_OF_SOURCE[announced.source];
+  if (c.kind !== want) return `a ${announced.source} must be ${want}, the server says ${c.kind}`;
+  const codecs = (c.rtpParameters as { codecs?: Array<{ mimeType?: unknown }> } | undefined)?.codecs;
+  if (!Array.isArray(codecs) || codecs.length === 0) return 'answer has no codecs';
+  for (const codec of codecs) {
+    const mime = typeof codec?.mimeType === 'string' ? codec.mimeType.toLowerCase() : '';
+    if (!mime.startsWith(`${want}/`))
+      return `${want === 'audio' ? 'an audio' : 'a video'} stream cannot carry ${mime || 'an unnamed codec'}`;
+  }
+  return undefined;
+}
+
 export class MediaSession {
   private device?: Device;
   private sendTransport?: msc.Transport;
@@ -58,6 +97,7 @@ export class MediaSession {
   private readonly trackListeners = new Set<Listener<RemoteTrack>>();
   private readonly trackEndedListeners = new Set<Listener<RemoteTrack>>();
   private readonly stateListeners = new Set<Listener<{ direction: 'send' | 'recv'; state: string }>>();
+  private readonly consumeFailedListeners = new Set<Listener<ConsumeFailure>>();
 
   constructor(
     private readonly signaling: Signaling,
@@ -73,6 +113,9 @@ export class MediaSession {
   }
   onTransportState(l: Listener<{ direction: 'send' | 'recv'; state: string }>): void {
     this.stateListeners.add(l);
+  }
+  onConsumeFailed(l: Listener<ConsumeFailure>): void {
+    this.consumeFailedListeners.add(l);
   }
 
   async start(join: JoinResult): Promise<void> {
@@ -164,14 +207,28 @@ export class MediaSession {
     await this.producers.get(source)?.replaceTrack({ track });
   }
 
+  /**
+   * Receives one producer. Never rejects: a consume that fails is contained to
+   * its own stream (reported through onConsumeFailed, for its tile), and the
+   * receive connection stays usable for everyone else's.
+   */
   async consume(p: ProducerInfo): Promise<void> {
     if (this.byProducer.has(p.producerId) || this.consuming.has(p.producerId) || !this.recvTransport) return;
     this.consuming.add(p.producerId);
     try {
       await this.consumeOnce(p);
+    } catch (e) {
+      const refused = e instanceof ConsumeRefused;
+      this.consumeFailed(p, refused ? 'CONSUME_REFUSED' : 'CONSUME_FAILED', e instanceof Error ? e.message : String(e));
     } finally {
       this.consuming.delete(p.producerId);
     }
+  }
+
+  private consumeFailed(p: ProducerInfo, code: ConsumeFailure['code'], message: string): void {
+    console.warn(`cannot receive ${p.source} of ${p.participantId}: ${code}: ${message}`);
+    const failure: ConsumeFailure = { producerId: p.producerId, participantId: p.participantId, source: p.source, code, message };
+    for (const l of this.consumeFailedListeners) l(failure);
   }
 
   private async consumeOnce(p: ProducerInfo): Promise<void> {
@@ -183,10 +240,15 @@ export class MediaSession {
       rtpCapabilities: this.device!.rtpCapabilities as never,
     });
     if (!r.ok) {
-      console.warn(`cannot receive ${p.source} of ${p.participantId}: ${r.error.message}`);
+      this.consumeFailed(p, 'CONSUME_FAILED', `${r.error.code}: ${r.error.message}`);
       return;
     }
     const c = r.data;
+    // Checked before mediasoup-client sees it: a media section of the wrong kind
+    // fails in setRemoteDescription and stays in the receive SDP, so every later
+    // consume (anyone's) would fail too.
+    const mismatch = consumeMismatch(p, c);
+    if (mismatch) throw new ConsumeRefused(mismatch);
     const codecName = (c.rtpParameters as unknown as msc.RtpParameters).codecs[0]?.mimeType.split('/')[1]?.toLowerCase() ?? 'unknown';
     const consumer = await this.recvTransport.consume({
       id: c.consumerId,
@@ -259,3 +321,6 @@ export class MediaSession {
     this.recvTransport?.close();
   }
 }
+
+/** A consume answer this client will not receive (see consumeMismatch). */
+class ConsumeRefused extends Error {}

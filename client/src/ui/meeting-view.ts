@@ -156,7 +156,8 @@ export class MeetingView {
       const p = entry.participant;
       wanted.add(p.id);
       this.renderTile(p.id, entry, 'camera');
-      if (p.tracks.screen) {
+      // A screen share we could not receive keeps its tile, which says why.
+      if (p.tracks.screen || p.failedStreams.screen) {
         wanted.add(`${p.id}:screen`);
         this.renderTile(`${p.id}:screen`, entry, 'screen');
       }

@@ -5,7 +5,7 @@
 // RTCRtp objects, only keys, counters and somewhere to put the output.
 //
 //   encrypt: SFrame-encrypt, or drop and count (never pass a frame in clear).
-//   decrypt: decrypt and check the sender, or drop and count by reason; after
+//   decrypt: decrypt and check the sender and source, or drop and count by reason; after
 //            drops, ask for a keyframe so the video decoder can recover.
 
 import type { FrameResult, WorkerKeys } from './keys.ts';
@@ -81,18 +81,18 @@ export class FrameCryptor {
   /** Encrypts one frame's bytes and counts the outcome. A failure means: drop it. */
   encrypt(data: Uint8Array): Promise<FrameResult> {
     const { keys, stats } = this.deps;
-    return keys.encrypt(this.options.codec, data).then((r) => {
+    return keys.encrypt(this.options.codec, data, this.options.source).then((r) => {
       if (r.ok) stats.encrypted(r.kid);
       else stats.encryptDropped(r.code);
       return r;
     });
   }
 
-  /** Decrypts one frame's bytes (checking they came from options.participantId) and counts the outcome. */
+  /** Decrypts one frame's bytes (checking they came from options.participantId's options.source) and counts the outcome. */
   decrypt(data: Uint8Array, frameType?: EncodedFrame['type']): Promise<FrameResult> {
     const { keys, stats } = this.deps;
-    const { codec, participantId, transformId } = this.options;
-    return keys.decrypt(codec, data, participantId).then((r) => {
+    const { codec, participantId, transformId, source } = this.options;
+    return keys.decrypt(codec, data, { participantId, source }).then((r) => {
       if (!r.ok) {
         stats.decryptDropped(participantId, r.code, transformId);
         this.dropsSinceGood++;

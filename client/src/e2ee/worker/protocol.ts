@@ -4,6 +4,7 @@
 
 import type { CodedError } from '../../../../shared/result.ts';
 import type { SFrameErrorCode } from '../../../../shared/sframe/index.ts';
+import { KID_SOURCES, type KidSource } from '../../../../shared/e2ee/kid.ts';
 
 export type TransformOperation = 'encrypt' | 'decrypt';
 
@@ -14,6 +15,11 @@ export interface TransformOptions {
   codec: string;
   /** Remote sender (decrypt) or 'self' (encrypt). */
   participantId: string;
+  /**
+   * The media source: encrypt sends under this source's KID; decrypt accepts
+   * only frames under it (the source of the consumer the page opened), others are WRONG_SOURCE.
+   */
+  source: KidSource;
   /** Unique per transform, so the page can address it (e.g. keyframe requests). */
   transformId: string;
 }
@@ -36,7 +42,12 @@ export type PageToWorker =
   /** Test builds only: the worker refuses it otherwise. */
   | { type: 'test-config'; plaintext: boolean; corruptReceiveKeys: boolean };
 
-export type DropReason = 'NO_KEY' | 'UNKNOWN_KID' | 'AUTH_FAILED' | 'REPLAY' | 'MALFORMED' | 'WRONG_SENDER' | 'INTERNAL';
+/**
+ * Why a frame was dropped. WRONG_SENDER: it decrypted under another member's
+ * key than the stream's; WRONG_SOURCE: under the right member's key for
+ * another media source (a camera frame in a screen-share stream).
+ */
+export type DropReason = 'NO_KEY' | 'UNKNOWN_KID' | 'AUTH_FAILED' | 'REPLAY' | 'MALFORMED' | 'WRONG_SENDER' | 'WRONG_SOURCE' | 'INTERNAL';
 
 /** Decrypt counters of one sender, or of one received stream. */
 export interface ReceiveCounters {
@@ -143,9 +154,10 @@ export function parsePageMessage(v: unknown): PageToWorker | undefined {
 
 export function parseOptions(v: unknown): TransformOptions | undefined {
   if (!isObj(v)) return undefined;
-  const { operation, kind, codec, participantId, transformId } = v;
+  const { operation, kind, codec, participantId, transformId, source } = v;
   if (operation !== 'encrypt' && operation !== 'decrypt') return undefined;
   if (kind !== 'audio' && kind !== 'video') return undefined;
+  if (!KID_SOURCES.includes(source as KidSource)) return undefined;
   if (typeof codec !== 'string' || typeof participantId !== 'string' || typeof transformId !== 'string') return undefined;
-  return { operation, kind, codec, participantId, transformId };
+  return { operation, kind, codec, participantId, transformId, source: source as KidSource };
 }

@@ -347,6 +347,9 @@ export class MeetingKeyAgent {
       },
       () => {
         this.exclude(participantId);
+        // The removed member holds our epoch: the stop rule binds us as it binds members.
+        const head = this.epochs.head;
+        if (head) this.watch.learned(head.roster.epoch + 1, 'member-left');
         this.lead.run(leader.markDirty);
       },
     );
@@ -551,7 +554,11 @@ export class MeetingKeyAgent {
       this.armOrphanTimer();
       return;
     }
-    if (this.lead.state) return this.lead.run((s, ctx, now) => leader.participantLeft(s, ctx, now, id));
+    if (this.lead.state) {
+      // The leader is bound by the same rule: a new epoch within keyWaitMs (even before its commit), or it stops.
+      if (rosterIndexOf(head.roster, id) >= 0) this.watch.learned(head.roster.epoch + 1, 'member-left');
+      return this.lead.run((s, ctx, now) => leader.participantLeft(s, ctx, now, id));
+    }
     if (expectedLeader(head.roster, this.presence.departed)?.participantId === this.selfId) {
       // Failover: batch with other departures that arrive together (a leader
       // and its successor often go at once).

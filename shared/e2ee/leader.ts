@@ -74,6 +74,12 @@ export interface LeaderState {
   readonly resentAt: ReadonlyMap<string, number>;
   /** Start a new epoch even if membership and lock stay the same (a new meeting link rides on it). */
   readonly rotate: boolean;
+  /**
+   * Members whose ack did not come before an epoch's commit timeout, and none
+   * since: the next epochs do not wait for them (a participant that never acks,
+   * such as one an insider runs, would cost every change the whole timeout).
+   */
+  readonly unresponsive: ReadonlySet<string>;
 }
 
 /** What the rest of the agent knows, read (never changed) by a step, plus the signing keys and injected randomness. */
@@ -178,6 +184,7 @@ export function initialState(head: VerifiedRoster | null): LeaderState {
     sent: null,
     resentAt: new Map(),
     rotate: false,
+    unresponsive: new Set(),
   };
 }
 
@@ -306,7 +313,7 @@ export function flush(state: LeaderState, ctx: LeaderContext, now: number): Lead
   const lobby = refreshLobby({ ...next, leftOut, admitted: without(next.admitted, gone) }, { ...ctx, head: roster, candidates });
   out.push(...lobby.out, { type: 'install', roster, epochKey });
 
-  const awaiting = new Set(recipients.map((r) => r.participantId).filter(ctx.isPresent));
+  const awaiting = new Set(recipients.map((r) => r.participantId).filter((id) => ctx.isPresent(id) && !state.unresponsive.has(id)));
   const commitAt = now + ctx.timing.commitTimeoutMs;
   out.push({ type: 'arm', timer: 'commit', at: commitAt });
   const record: SentEpoch = { epoch, roster: roster.roster, keys: keys?.value ?? null, commit: null };
@@ -330,15 +337,18 @@ export function commit(state: LeaderState, ctx: LeaderContext, reason: CommitRea
   }
   out.push({ type: 'switch', epoch: pending.epoch });
   if (state.dirty && state.flushAt === null) out.push({ type: 'flush-next' });
-  return { state: { ...state, pending: null, sent }, out };
+  const unresponsive = reason === 'timeout' ? new Set([...state.unresponsive, ...pending.awaiting]) : state.unresponsive;
+  return { state: { ...state, pending: null, sent, unresponsive }, out };
 }
 
 /** A verified ack for `epoch` from `from`: commits once every present recipient acked. */
 export function acked(state: LeaderState, ctx: LeaderContext, from: string, epoch: number): LeaderStep {
-  const pending = state.pending;
-  if (!pending || pending.epoch !== epoch) return still(state);
+  // Any verified ack shows the member responds: we wait for it again from the next epoch on.
+  const responsive = state.unresponsive.has(from) ? { ...state, unresponsive: without(state.unresponsive, [from]) } : state;
+  const pending = responsive.pending;
+  if (!pending || pending.epoch !== epoch) return still(responsive);
   const awaiting = without(pending.awaiting, [from]);
-  const next = { ...state, pending: { ...pending, awaiting } };
+  const next = { ...responsive, pending: { ...pending, awaiting } };
   return awaiting.size === 0 ? commit(next, ctx, 'all-acked') : still(next);
 }
 

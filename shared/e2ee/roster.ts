@@ -177,10 +177,11 @@ export function verifyRoster(r: Roster, check: RosterCheck): Result<RosterOutcom
   if (r.meetingId !== check.meetingId) return fail('WRONG_MEETING', `roster for meeting '${r.meetingId}'`);
   if (r.instanceId !== check.instanceId) return fail('WRONG_INSTANCE', 'roster for another instance of this meeting');
   const leader = rosterLeader(r);
-  // A roster comes from its leader, except one that continues our chain: our current leader
-  // relays the ones we missed when we ask for a resend (its predecessor may have signed them).
-  // Those must still chain to our head and be signed by the leader our head says follows.
-  if (leader.participantId !== check.from && !check.head)
+  // A roster comes from its leader, or from the leader our head names now: it relays the ones we
+  // missed when we ask for a resend (its predecessor may have signed them). Those must still chain
+  // to our head and be signed by a leader of it (checked below).
+  const relayer = check.head && expectedLeader(check.head.roster, check.departed)?.participantId;
+  if (leader.participantId !== check.from && relayer !== check.from)
     return fail('NOT_LEADER', `roster relayed from '${check.from}' names '${leader.participantId}' as leader`);
   // The codec already bounds both lists; this keeps the bound with the checks for in-memory callers.
   if (r.members.length > LIMITS.maxMembers || r.excluded.length > LIMITS.maxMembers) {

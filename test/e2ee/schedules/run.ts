@@ -75,17 +75,21 @@ export async function runSchedule(seed: number, serverIdentity: IdentityKeyPair)
     await clock.advance(CONVERGE_MS, quiesce);
     check();
     problems.push(...checkConverged(sim.members));
+  }
+  if (problems.length > 0) {
+    steps.push(...describe(sim.members));
+    // Test aid (E2EE_SCHEDULE_VERBOSE=1): each leader's state, to see why a change did not finish.
     if (process.env.E2EE_SCHEDULE_VERBOSE) {
       for (const m of sim.members) {
         const lead = (m.agent as unknown as { lead: { lead: unknown } }).lead.lead;
-        if (lead)
-          steps.push(
-            `${m.id} leader state: ${JSON.stringify(lead, (_k, v) => (v instanceof Set ? [...v] : v instanceof Map ? [...v.keys()] : v instanceof Uint8Array ? '<bytes>' : v))}`,
-          );
+        const json = JSON.stringify(lead, (_k, v: unknown) =>
+          v instanceof Set ? [...v] : v instanceof Map ? [...v.keys()] : v instanceof Uint8Array ? '<bytes>' : v,
+        );
+        if (lead) steps.push(`${m.id} leader state: ${json}`);
       }
     }
   }
-  if (problems.length > 0) steps.push(...describe(sim.members));
+
   return { seed, steps, problems };
 
   async function randomStep(): Promise<string> {

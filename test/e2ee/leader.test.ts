@@ -191,6 +191,25 @@ describe('leader: acks and commit', () => {
     expect(sent(out)[0]?.message).toMatchObject({ type: 'commit', commit: { epoch: 2, reason: 'timeout' } });
   });
 
+  it('does not wait again for a member that missed a commit timeout, until it acks', () => {
+    const w = inFlight();
+    w.step((s, ctx) => leader.acked(s, ctx, 'bob', 2));
+    w.step((s, ctx) => leader.commit(s, ctx, 'timeout'));
+    // Carol never acked epoch 2: epoch 3 (Dave joins) waits for Bob and Dave only.
+    w.arrive('dave');
+    w.step((s, ctx) => leader.candidatesChanged(s, ctx, 5000));
+    w.step((s, ctx) => leader.flush(s, ctx, 5000));
+    expect(w.state.pending?.awaiting).toEqual(new Set(['bob', 'dave']));
+    // A late ack from her for epoch 2 shows she answers: epoch 4 waits for her again.
+    w.step((s, ctx) => leader.acked(s, ctx, 'carol', 2));
+    w.step((s, ctx) => leader.acked(s, ctx, 'bob', 3));
+    w.step((s, ctx) => leader.acked(s, ctx, 'dave', 3));
+    w.arrive('erin');
+    w.step((s, ctx) => leader.candidatesChanged(s, ctx, 9000));
+    w.step((s, ctx) => leader.flush(s, ctx, 9000));
+    expect(w.state.pending?.awaiting).toEqual(new Set(['bob', 'carol', 'dave', 'erin']));
+  });
+
   it('commits when the last member it waits for leaves, and drops that member in the next epoch', () => {
     const w = inFlight();
     w.step((s, ctx) => leader.acked(s, ctx, 'bob', 2));

@@ -270,11 +270,15 @@ export class MeetingKeyAgent {
     });
   }
 
-  /** Until we hold a key, announce again every reannounceMs, reannounceAttempts times (TIMING.reannounceMs says why). */
+  /**
+   * Until we send under an epoch, announce again every reannounceMs,
+   * reannounceAttempts times (TIMING.reannounceMs says why). Holding a key is
+   * not enough: its commit, or a newer roster and key, may have been withheld.
+   */
   private reannounce(left = this.timing.reannounceAttempts): void {
     if (left <= 0) return;
     this.queue.timer(this.timing.reannounceMs, () => {
-      if (this.ended || this.epochs.keyEpoch > 0 || this.lead.state) return;
+      if (this.ended || this.epochs.sendEpoch > 0 || this.lead.state) return;
       this.sendMessage(null, { type: 'announce', announcement: this.announcement });
       this.reannounce(left - 1);
     });

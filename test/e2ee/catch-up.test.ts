@@ -71,6 +71,24 @@ describe('a newcomer whose keys were withheld', () => {
   });
 });
 
+describe('a newcomer whose commit was withheld', () => {
+  it('holds the key but never switched: it announces again and the leader resends roster, keys and commit', async () => {
+    const h = harness({ seed: 75 });
+    const [alice, bob] = (await meeting(h, ['Alice', 'Bob'])) as [SimParticipant, SimParticipant];
+    let holding = true;
+    const withheld = (to: string, plain: string) => to !== alice.id && to !== bob.id && isType(plain, 'commit');
+    h.drop = (_from, to, plain) => holding && withheld(to, plain);
+    const nina = await h.sim.join({ name: 'Nina' });
+    await advance(h, 3_000);
+    expect(nina.log.received.size).toBeGreaterThan(0); // keyed
+    expect(nina.log.state).toBe('waiting-for-key'); // but never told to switch
+    holding = false;
+    await advance(h, 2_500);
+    expect(nina.log.state).toBe('ok');
+    expect(nina.agent.currentEpoch).toBe(alice.agent.currentEpoch);
+  });
+});
+
 describe('a replayed old ack', () => {
   it('does not roll back the nonce the leader echoes, so the member still accepts its next key message', async () => {
     const h = harness({ seed: 74 });

@@ -65,6 +65,7 @@ export class MeetingKeyAgent {
   private readonly newLink: (secret: Uint8Array) => RelaySeal;
   private readonly meeting: { meetingId: string; instanceId: string };
   private readonly identity: AgentOptions['identity'];
+  private readonly nonces: LivenessNonces;
   /** Leader: a new link to publish under the first epoch after `after`. */
   private pendingLink: { secret: Uint8Array; after: number } | null = null;
   /** The newest link update we issued or took; its epoch. */
@@ -140,6 +141,7 @@ export class MeetingKeyAgent {
     this.dh = dhKeyPairFromSeed(this.random(32));
     this.exportSecret(`X25519 private key of ${this.selfId}`, this.dh.privateKey);
     const nonces = new LivenessNonces(this.random);
+    this.nonces = nonces;
     const meeting = { meetingId, instanceId };
     const ours = { participantId: this.selfId, name: name.value, dhKey: this.dh.publicKey, nonce: nonces.latest };
     this.announcement = createAnnouncement({ ...meeting, ...ours }, identity);
@@ -494,7 +496,7 @@ export class MeetingKeyAgent {
   private requestResend(): void {
     const to = this.epochs.head && expectedLeader(this.epochs.head.roster, this.presence.departed)?.participantId;
     if (!to || to === this.selfId || this.lead.state) return;
-    const request = { ...this.meeting, participantId: this.selfId, have: this.epochs.keyEpoch };
+    const request = { ...this.meeting, participantId: this.selfId, have: this.epochs.keyEpoch, nonce: this.nonces.latest };
     this.sendMessage(to, { type: 'resend', resend: createResendRequest(request, this.identity) });
   }
 

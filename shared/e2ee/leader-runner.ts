@@ -136,7 +136,9 @@ export class LeaderRunner {
     if (!this.lead || !head) return;
     const checked = verifyResendRequest(r, { meetingId: o.meetingId, instanceId: o.instanceId, from, roster: head });
     if (!checked.ok) return o.reject(checked.error.code, checked.error.message, from);
-    this.run((s, ctx, now) => leader.resend(s, ctx, now, from, r.have));
+    // Its newest nonce is the one it issued acking `have` (a replayed older request cannot roll it back).
+    const fresh = o.presence.ackedEcho(from, r.have, r.nonce);
+    this.run((s, ctx, now) => leader.resend(s, ctx, now, from, r.have, fresh ? r.nonce : undefined));
   }
 
   /** Runs one transition (if we lead) and carries out what it asks for, in order. */

@@ -18,6 +18,7 @@
 import { admissible, createAdmission, lobbyWaiting, type LobbyInput } from './admission.ts';
 import type { Announcement } from './announcement.ts';
 import { createCommit, type Commit, type CommitReason } from './commit.ts';
+import { constantTimeEqual } from '../bytes.ts';
 import { LIMITS, SIZE } from './constants.ts';
 import { checkDhPublicKey } from './dh-key.ts';
 import type { E2eeErrorCode } from './errors.ts';
@@ -372,13 +373,20 @@ export function participantLeft(state: LeaderState, ctx: LeaderContext, now: num
  * to it alone, at most once per member per resendMinIntervalMs: the answer is
  * never broadcast and never bigger than what the epoch already sent it.
  */
-export function resend(state: LeaderState, ctx: LeaderContext, now: number, from: string, have: number): LeaderStep {
+export function resend(state: LeaderState, ctx: LeaderContext, now: number, from: string, have: number, nonce?: Uint8Array): LeaderStep {
   const sent = state.sent;
   if (!sent || sent.epoch <= have || !sent.keys?.entries.some((e) => e.to === from)) return still(state);
   const last = state.resentAt.get(from);
   if (last !== undefined && now - last < ctx.timing.resendMinIntervalMs) {
     const message = `resend request from '${from}' within ${ctx.timing.resendMinIntervalMs} ms of the last: not answered`;
     return { state, out: [{ type: 'error', code: 'RATE_LIMITED', message, from }] };
+  }
+  // Our key message echoes another nonce than the member's newest (we took over as leader and never
+  // saw its last ack): it may refuse it (STALE_NONCE). A new epoch echoes the newest instead. Only
+  // for a request not older than the acks we saw (`nonce` given), so a replayed one rotates nothing.
+  const entry = sent.keys.entries.find((e) => e.to === from);
+  if (entry && nonce && !constantTimeEqual(entry.echo, nonce)) {
+    return andThen({ state: { ...state, resentAt: new Map([...state.resentAt, [from, now]]) }, out: [] }, (s) => rotate(s, ctx, now));
   }
   // A member keyed before (have > 0) gets the rosters between its newest key and ours first: it
   // verifies each against the one before (the chain), so it can take ours though it missed some

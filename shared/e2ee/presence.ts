@@ -92,11 +92,12 @@ export class Presence {
    * back (the member has moved past that nonce and would refuse our next key
    * message as STALE_NONCE, and every resend of it).
    */
-  ackedEcho(id: string, epoch: number, nonce: Uint8Array): void {
+  ackedEcho(id: string, epoch: number, nonce: Uint8Array): boolean {
     const known = this.echoEpoch.get(id);
-    if (known !== undefined && known > epoch) return;
+    if (known !== undefined && known > epoch) return false;
     this.echoEpoch.set(id, epoch);
     this.echoes.set(id, nonce);
+    return true;
   }
 
   ackedNext(id: string, epoch: number, key: Uint8Array): void {

@@ -18,13 +18,20 @@ export interface ResendRequest {
   participantId: string;
   /** Newest epoch whose key the requester holds: only a newer one is sent. */
   have: number;
+  /**
+   * The requester's newest liveness nonce (§6). A leader that took over never
+   * saw its last ack: if the key message it would resend echoes an older
+   * nonce (which the requester would refuse as STALE_NONCE), it starts a new
+   * epoch echoing this one instead.
+   */
+  nonce: Uint8Array;
   signature: Uint8Array;
 }
 
 type UnsignedRequest = Omit<ResendRequest, 'signature'>;
 
 function signedBytes(r: UnsignedRequest): Uint8Array {
-  return transcript(CONTEXT.resend, { u32: E2EE_VERSION }, r.meetingId, r.instanceId, r.participantId, { u64: r.have });
+  return transcript(CONTEXT.resend, { u32: E2EE_VERSION }, r.meetingId, r.instanceId, r.participantId, { u64: r.have }, r.nonce);
 }
 
 export function createResendRequest(fields: UnsignedRequest, identity: IdentityKeyPair): ResendRequest {

@@ -112,7 +112,15 @@ function toJson(m: WireMessage): object {
     }
     case 'resend': {
       const r = m.resend;
-      return { ...head, meeting: r.meetingId, instance: r.instanceId, id: r.participantId, have: r.have, sig: b64(r.signature) };
+      return {
+        ...head,
+        meeting: r.meetingId,
+        instance: r.instanceId,
+        id: r.participantId,
+        have: r.have,
+        nonce: b64(r.nonce),
+        sig: b64(r.signature),
+      };
     }
     case 'admission': {
       const a = m.admission;
@@ -371,6 +379,7 @@ function parseBody(o: Json): WireMessage {
           instanceId: id(o, 'instance'),
           participantId: id(o, 'id'),
           have: int(o, 'have', 0, LIMITS.maxEpoch),
+          nonce: bytes(o, 'nonce', SIZE.livenessNonce),
           signature: bytes(o, 'sig', SIZE.signature),
         },
       };

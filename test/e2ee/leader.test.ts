@@ -334,6 +334,18 @@ describe('leader: resend requests (finding 2)', () => {
     expect(w.step((s, ctx) => leader.resend(s, ctx, 20_000, 'carol', 0))).toEqual([]);
   });
 
+  it('starts a new epoch instead when its key message echoes another nonce than the member’s newest', () => {
+    const w = keyedBob(true);
+    const echoed = w.state.sent!.keys!.entries[0]!.echo;
+    // The nonce it echoed: the usual answer.
+    expect(kinds(w.step((s, ctx) => leader.resend(s, ctx, 11_000, 'bob', 1, echoed)))).toEqual(['send roster', 'send keys', 'send commit']);
+    // A newer one (an ack we never saw, as a leader that took over): no resend, a new epoch.
+    const out = w.step((s, ctx) => leader.resend(s, ctx, 13_000, 'bob', 1, new Uint8Array(16).fill(9)));
+    expect(kinds(out)).not.toContain('send keys');
+    expect(armed(out, 'flush')).toBeDefined();
+    expect(w.state.rotate).toBe(true);
+  });
+
   it('answers each member at most once per interval', () => {
     const w = keyedBob(true);
     w.step((s, ctx) => leader.resend(s, ctx, 11_000, 'bob', 1));

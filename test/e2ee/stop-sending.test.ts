@@ -239,7 +239,9 @@ describe('a resend request gets the key to the member, which resumes sending', (
     const h = harness({ seed: 25 });
     const [alice, bob, carol] = await meeting(h, ['Alice', 'Bob', 'Carol']);
     const { meetingId, instanceId } = alice!.agent.ownAnnouncement;
-    const request = createResendRequest({ meetingId, instanceId, participantId: bob!.id, have: 0 }, bob!.identity);
+    // An old request (have 0, an old nonce): answered with what the leader sent, never a new epoch.
+    const nonce = new Uint8Array(16).fill(5);
+    const request = createResendRequest({ meetingId, instanceId, participantId: bob!.id, have: 0, nonce }, bob!.identity);
     const before = h.traffic.length;
     for (let i = 0; i < 5; i++) inject(alice!, bob!.id, { type: 'resend', resend: request });
     await h.sim.settle();
@@ -252,7 +254,7 @@ describe('a resend request gets the key to the member, which resumes sending', (
     expect(codes(alice!).filter((c) => c === 'RATE_LIMITED')).toHaveLength(4);
     // Replayed from someone else, or signed by someone else: refused.
     inject(alice!, carol!.id, { type: 'resend', resend: request });
-    const forged = createResendRequest({ meetingId, instanceId, participantId: carol!.id, have: 0 }, bob!.identity);
+    const forged = createResendRequest({ meetingId, instanceId, participantId: carol!.id, have: 0, nonce }, bob!.identity);
     inject(alice!, carol!.id, { type: 'resend', resend: forged });
     await h.sim.settle();
     expect(codes(alice!).slice(-2)).toEqual(['SENDER_MISMATCH', 'BAD_SIGNATURE']);
@@ -263,11 +265,11 @@ describe('a resend request gets the key to the member, which resumes sending', (
   it('the resend request is a validated wire message', () => {
     const good = encodeMessage({
       type: 'resend',
-      resend: { meetingId: 'm', instanceId: 'i', participantId: 'bob', have: 3, signature: new Uint8Array(64) },
+      resend: { meetingId: 'm', instanceId: 'i', participantId: 'bob', have: 3, nonce: new Uint8Array(16), signature: new Uint8Array(64) },
     });
     const decoded = decodeMessage(good);
     expect(decoded.ok && decoded.value.type === 'resend' && decoded.value.resend.have).toBe(3);
-    for (const bad of [{ have: -1 }, { have: 2 ** 48 }, { have: '3' }, { id: 'no spaces' }, { sig: 'AAAA' }]) {
+    for (const bad of [{ have: -1 }, { have: 2 ** 48 }, { have: '3' }, { id: 'no spaces' }, { sig: 'AAAA' }, { nonce: 'AAAA' }]) {
       const r = decodeMessage(JSON.stringify({ ...JSON.parse(good), ...bad }));
       expect(r.ok ? 'accepted' : r.error.code).toBe('MALFORMED');
     }

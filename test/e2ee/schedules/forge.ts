@@ -18,10 +18,10 @@ export const SMALL_ORDER_KEYS = [Uint8Array.from({ length: 32 }, (_, i) => (i ==
 
 const [ZERO16, ZERO32, ZERO64] = [new Uint8Array(16), new Uint8Array(32), new Uint8Array(64)];
 
-const oversized = new Map<string, string>();
-
 export class Forger {
   private readonly dh: DhKeyPair;
+  // Per run, not per process: a cache shared between runs would skip rng draws and break replay by seed.
+  private readonly oversized = new Map<string, string>();
 
   constructor(
     private readonly identity: IdentityKeyPair,
@@ -42,10 +42,10 @@ export class Forger {
   roster(leaderId: string, others: readonly Announcement[], epoch: number, padding = 0): string {
     // An oversized roster is refused before anyone reads its members: build each (leader, epoch) once per run.
     const key = `${leaderId}/${epoch}`;
-    const cached = padding > 0 ? oversized.get(key) : undefined;
+    const cached = padding > 0 ? this.oversized.get(key) : undefined;
     if (cached) return cached;
     const payload = encodeMessage({ type: 'roster', roster: this.signedRoster(leaderId, others, epoch, padding).roster });
-    if (padding > 0) oversized.set(key, payload);
+    if (padding > 0) this.oversized.set(key, payload);
     return payload;
   }
 

@@ -380,6 +380,9 @@ export class Simulation {
     a.on('status', (e) => {
       log.state = e.state;
       log.statuses.push(e);
+      // As the app does (client/src/e2ee/controller.ts): removed by the leader, it leaves the meeting,
+      // and the server reports it gone (members waiting for it as their next leader move on).
+      if (e.state === 'removed' && e.reason === 'removed-by-leader') env.setTimer(() => connection.leave(), 0);
     });
     a.on('lobby', (e) => (log.lobby = e));
     a.on('chat', (e) => log.chats.push(e));

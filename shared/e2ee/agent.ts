@@ -189,6 +189,9 @@ export class MeetingKeyAgent {
       },
       committedEarly: (epoch) => this.watch.committedEarly(epoch),
       catchUp: () => this.requestResend(),
+      stuck: () => this.state === 'rekeying' || this.state === 'waiting-for-key',
+      forked: () => this.requestResend(Math.max(this.epochs.keyEpoch, this.epochs.head?.roster.epoch ?? 0)),
+      restarted: () => this.watch.reset(),
     });
     this.watch = new KeyWatch({
       timing: this.timing,
@@ -492,11 +495,14 @@ export class MeetingKeyAgent {
     if (roster?.members.some((m) => this.presence.departed.has(m.participantId))) this.watch.learned(epoch + 1, 'member-left');
   }
 
-  /** Asks the leader our head names for its newest epoch (and the rosters since our newest key). */
-  private requestResend(): void {
+  /**
+   * Asks the leader our head names for its newest epoch (and the rosters since our newest key).
+   * `have` above our newest key says our head is on another chain than the leader's (§7.5a).
+   */
+  private requestResend(have = this.epochs.keyEpoch): void {
     const to = this.epochs.head && expectedLeader(this.epochs.head.roster, this.presence.departed)?.participantId;
     if (!to || to === this.selfId || this.lead.state) return;
-    const request = { ...this.meeting, participantId: this.selfId, have: this.epochs.keyEpoch, nonce: this.nonces.latest };
+    const request = { ...this.meeting, participantId: this.selfId, have, nonce: this.nonces.latest };
     this.sendMessage(to, { type: 'resend', resend: createResendRequest(request, this.identity) });
   }
 

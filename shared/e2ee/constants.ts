@@ -75,6 +75,13 @@ export const LIMITS = {
    * epochs, and for a leader to resend the chain to a member that missed some.
    */
   keptRosters: 16,
+  /**
+   * How far past our own newest epoch a member's resend request may say it
+   * holds a key (a fork of the chain, made while the server split the group):
+   * we start a new epoch above it, and so can be pushed at most this far per
+   * request (rate-limited), never to the last epoch in one step.
+   */
+  maxForkAhead: 64,
   /** Display names, in Unicode code points. */
   maxDisplayName: MAX_DISPLAY_NAME,
   /** Chat text, in UTF-16 code units (what a text field's maxlength counts). */

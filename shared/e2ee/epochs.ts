@@ -91,6 +91,17 @@ export class Epochs {
     for (const epoch of epochs) if (this.keys.retire(epoch)) this.events.emit('retire-epoch', { epoch });
   }
 
+  /**
+   * Before we first send, a new first roster replaces ours: the rosters and
+   * keys we took under the old one go with it. `keyEpoch` stays, so no epoch
+   * number is ever installed twice (its leader is asked for a newer one, §7.5a).
+   */
+  restartChain(): void {
+    this.retire(this.held());
+    this.rosters.clear();
+    this.current = null;
+  }
+
   /** Erases every key (stop()). */
   clear(): void {
     this.keys.clear();

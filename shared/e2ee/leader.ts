@@ -48,6 +48,8 @@ export interface SentEpoch {
   readonly keys: KeysMessage | null;
   /** Null until committed. */
   readonly commit: Commit | null;
+  /** Members whose ack of this epoch we verified: they hold its key on our chain. */
+  readonly acked: ReadonlySet<string>;
 }
 
 export interface LeaderState {
@@ -81,6 +83,12 @@ export interface LeaderState {
    * such as one an insider runs, would cost every change the whole timeout).
    */
   readonly unresponsive: ReadonlySet<string>;
+  /**
+   * The next epoch must be above this one: a member of ours holds a key for
+   * an epoch of another chain (a fork, made while the server split us) and
+   * only takes a roster newer than its own (§7.5a).
+   */
+  readonly floor: number;
 }
 
 /** What the rest of the agent knows, read (never changed) by a step, plus the signing keys and injected randomness. */
@@ -186,6 +194,7 @@ export function initialState(head: VerifiedRoster | null): LeaderState {
     resentAt: new Map(),
     rotate: false,
     unresponsive: new Set(),
+    floor: 0,
   };
 }
 
@@ -272,7 +281,7 @@ export function flush(state: LeaderState, ctx: LeaderContext, now: number): Lead
     return { state: { ...next, leftOut }, out };
   }
   // A new chain continues after the highest verified epoch we know (the hint); never past the KID's 48 bits.
-  const epoch = (head?.roster.epoch ?? ctx.epochHint) + 1;
+  const epoch = Math.max(head?.roster.epoch ?? ctx.epochHint, state.floor) + 1;
   if (epoch > LIMITS.maxEpoch) {
     const message = `epoch ${epoch - 1} is the last one (2^48 - 1): no further rotation, restart the meeting`;
     out.push({ type: 'error', code: 'EPOCH_EXHAUSTED', message });
@@ -317,7 +326,7 @@ export function flush(state: LeaderState, ctx: LeaderContext, now: number): Lead
   const awaiting = new Set(recipients.map((r) => r.participantId).filter((id) => ctx.isPresent(id) && !state.unresponsive.has(id)));
   const commitAt = now + ctx.timing.commitTimeoutMs;
   out.push({ type: 'arm', timer: 'commit', at: commitAt });
-  const record: SentEpoch = { epoch, roster: roster.roster, keys: keys?.value ?? null, commit: null };
+  const record: SentEpoch = { epoch, roster: roster.roster, keys: keys?.value ?? null, commit: null, acked: new Set() };
   const state2 = { ...lobby.state, pending: { epoch, roster, awaiting, commitAt }, sent: record, resentAt: new Map() };
   const started: LeaderStep = { state: state2, out };
   return awaiting.size === 0 ? andThen(started, (s) => commit(s, ctx, 'all-acked')) : started;
@@ -345,7 +354,9 @@ export function commit(state: LeaderState, ctx: LeaderContext, reason: CommitRea
 /** A verified ack for `epoch` from `from`: commits once every present recipient acked. */
 export function acked(state: LeaderState, ctx: LeaderContext, from: string, epoch: number): LeaderStep {
   // Any verified ack shows the member responds: we wait for it again from the next epoch on.
-  const responsive = state.unresponsive.has(from) ? { ...state, unresponsive: without(state.unresponsive, [from]) } : state;
+  const unresponsive = state.unresponsive.has(from) ? { ...state, unresponsive: without(state.unresponsive, [from]) } : state;
+  const sent = unresponsive.sent;
+  const responsive = sent?.epoch === epoch ? { ...unresponsive, sent: { ...sent, acked: new Set([...sent.acked, from]) } } : unresponsive;
   const pending = responsive.pending;
   if (!pending || pending.epoch !== epoch) return still(responsive);
   const awaiting = without(pending.awaiting, [from]);
@@ -375,7 +386,15 @@ export function participantLeft(state: LeaderState, ctx: LeaderContext, now: num
  */
 export function resend(state: LeaderState, ctx: LeaderContext, now: number, from: string, have: number, nonce?: Uint8Array): LeaderStep {
   const sent = state.sent;
-  if (!sent || sent.epoch <= have || !sent.keys?.entries.some((e) => e.to === from)) return still(state);
+  if (!sent || !sent.keys?.entries.some((e) => e.to === from)) return still(state);
+  // A member of ours that holds a key as new as ours or newer is on another chain (a fork, made while
+  // the server split us): it takes only a roster newer than its own, so the next epoch goes above it.
+  // One that acked our newest epoch is on our chain (it waits for a change we do not know of yet).
+  // Each floor starts one epoch at most (the floor only rises), so a repeated request rotates nothing.
+  if (have >= sent.epoch) {
+    if (sent.acked.has(from) || have - sent.epoch > LIMITS.maxForkAhead || have <= state.floor) return still(state);
+    return rotate({ ...state, floor: have }, ctx, now);
+  }
   const last = state.resentAt.get(from);
   if (last !== undefined && now - last < ctx.timing.resendMinIntervalMs) {
     const message = `resend request from '${from}' within ${ctx.timing.resendMinIntervalMs} ms of the last: not answered`;

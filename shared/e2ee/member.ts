@@ -50,6 +50,12 @@ export interface MemberOptions {
   committedEarly: (epoch: number) => boolean;
   /** Ask our leader to resend what we missed (its rosters since our newest key, and its keys). */
   catchUp: () => void;
+  /** Whether we are stopped (not sending under our head): only then may a roster graft onto it (§7.5a). */
+  stuck: () => boolean;
+  /** Our leader sent a roster of another chain no newer than our head: ask it for an epoch above ours. */
+  forked: () => void;
+  /** We replaced our first roster before sending: a change learned under the old one no longer applies. */
+  restarted: () => void;
   /** A leader-signed decision about us, as a newcomer. */
   decided: (decision: Admission['decision'], by: DecidedBy) => void;
   /** A leader-signed denial of another newcomer: we keep it in case we lead next. */
@@ -62,29 +68,50 @@ export class MemberSide {
   roster(from: string, r: Roster): void {
     const { o } = this;
     // Our head again (a resend answers with roster, keys and commit; we may have had the roster): nothing new.
-    const head = o.epochs.head?.roster;
-    if (head && r.epoch === head.epoch && constantTimeEqual(r.signature, head.signature)) return;
+    const current = o.epochs.head?.roster;
+    if (current && r.epoch === current.epoch && constantTimeEqual(r.signature, current.signature)) return;
+    // Before we first send, the roster we hold decided nothing (any present participant that holds the
+    // link may have sent it, and its leader may never key us or commit): another one that lists us
+    // replaces it, checked as a first roster, and what we took under the old one goes (§7.5a). Once
+    // its leader keyed us, only a newer one does (a late copy of an older roster changes nothing).
+    const held = o.epochs.head;
+    const tentative = o.epochs.sendEpoch === 0;
+    if (tentative && held && r.epoch <= held.roster.epoch && o.epochs.installed(held.roster.epoch)) {
+      return o.reject('STALE_EPOCH', `roster epoch ${r.epoch} is not after ${held.roster.epoch}, whose key we hold`, from);
+    }
+    // One without us is checked against ours, as always: a valid successor that drops us removes us.
+    const head = tentative && r.members.some((m) => m.participantId === o.selfId) ? null : held;
+    const stuck = o.stuck();
     const result = verifyRoster(r, {
       meetingId: o.meetingId,
       instanceId: o.instanceId,
       from,
       self: o.self,
-      head: o.epochs.head,
+      head,
       departed: o.presence.departed,
       verifiedAnnouncements: o.verifiedAnnouncements,
       isPresent: o.presence.isPresent,
       spend: o.budget.spender(from),
+      graft: stuck,
     });
     if (!result.ok) {
       // Before our first roster, rosters of epochs we are not part of are expected (they are broadcast).
-      if (!o.epochs.head && result.error.code === 'NOT_IN_ROSTER') return;
+      if (!head && result.error.code === 'NOT_IN_ROSTER') return;
       // A newer roster that does not chain to ours: we missed some. Ask our leader for them (it
       // answers with the chain, rate-limited); nothing else changes, since this one is unverified.
       if (result.error.code === 'ROSTER_CHAIN_BROKEN') o.catchUp();
+      // Stopped, and our leader leads a chain of its own at or below our head (it took over without
+      // the rosters we had): it starts an epoch above ours when asked, and that one grafts (§7.5a).
+      const leader = head && expectedLeader(head.roster, o.presence.departed)?.participantId;
+      if (result.error.code === 'STALE_EPOCH' && stuck && from === leader && rosterLeader(r).participantId === from) o.forked();
       return o.reject(result.error.code, result.error.message, from);
     }
     const { kind, verified } = result.value;
     if (kind === 'removed') return o.removed(verified.roster.excluded.includes(o.selfId) ? 'removed-by-leader' : 'dropped');
+    if (tentative && held && head === null) {
+      o.epochs.restartChain();
+      o.restarted();
+    }
     o.adopt(verified);
     o.learned(verified.roster.epoch, 'newer-roster');
   }
@@ -105,7 +132,13 @@ export class MemberSide {
       spend: o.budget.spender(from),
       departed: o.presence.departed,
     });
-    if (!opened.ok) return o.reject(opened.error.code, opened.error.message, from);
+    if (!opened.ok) {
+      // Stopped, and our leader's newest epoch is no newer than a key we took on another chain (or
+      // under a first roster we replaced): it starts one above ours when asked (§7.5a).
+      const leader = expectedLeader(o.epochs.head.roster, o.presence.departed)?.participantId;
+      if (opened.error.code === 'STALE_EPOCH' && o.stuck() && from === leader && k.leaderId === from) o.forked();
+      return o.reject(opened.error.code, opened.error.message, from);
+    }
     const roster = opened.value.roster;
     o.exportSecret(`epoch ${k.epoch} key`, opened.value.epochKey);
     o.epochs.keyEpoch = k.epoch;

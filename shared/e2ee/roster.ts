@@ -128,6 +128,12 @@ export interface RosterCheck extends MeetingContext {
   isPresent?: (participantId: string) => boolean;
   /** Asked before each signature check (the roster's, then each new entry's), charged to the relay sender. */
   spend?: SpendCheck;
+  /**
+   * We are stuck (not sending under our head, §7.5a): a newer roster that does
+   * not chain to our head may replace it, if our expected leader signed and
+   * sent it itself and it keeps every continuing member's entry.
+   */
+  graft?: boolean;
 }
 
 export type RosterOutcome =
@@ -169,6 +175,23 @@ function checkOrder(prev: Roster, next: Roster): Result<Set<string>> {
 }
 
 /**
+ * A graft (§7.5a) has no common roster to order against: continuing members
+ * must still carry the entries our head verified (a leader cannot swap a
+ * member's keys this way), in any order. Yields the continuing members' IDs.
+ */
+function keptEntries(prev: Roster, next: Roster): Result<Set<string>> {
+  const prevById = new Map(prev.members.map((m) => [m.participantId, m]));
+  const continuing = new Set<string>();
+  for (const m of next.members) {
+    const before = prevById.get(m.participantId);
+    if (!before) continue;
+    if (!sameMember(before, m)) return fail('ROSTER_ORDER', `member '${m.participantId}' changed its keys`);
+    continuing.add(m.participantId);
+  }
+  return ok(continuing);
+}
+
+/**
  * Every check that costs no signature comes first (sender, size, chain,
  * order, exclusions, whether we are listed), so a roster meant to waste our
  * CPU is refused before any: see protocol.md §4.2 for the order.
@@ -190,11 +213,18 @@ export function verifyRoster(r: Roster, check: RosterCheck): Result<RosterOutcom
 
   const head = check.head;
   let continuing = new Set<string>();
+  let grafted = false;
   if (head) {
     if (r.epoch <= head.roster.epoch) return fail('STALE_EPOCH', `roster epoch ${r.epoch} is not after ${head.roster.epoch}`);
-    if (!constantTimeEqual(r.prevHash, head.hash))
-      return fail('ROSTER_CHAIN_BROKEN', `roster ${r.epoch} does not chain to roster ${head.roster.epoch}`);
     const expected = expectedLeader(head.roster, check.departed);
+    if (!constantTimeEqual(r.prevHash, head.hash)) {
+      const graft = check.graft && expected && check.from === expected.participantId && sameMember(leader, expected);
+      if (!graft) return fail('ROSTER_CHAIN_BROKEN', `roster ${r.epoch} does not chain to roster ${head.roster.epoch}`);
+      const kept = keptEntries(head.roster, r);
+      if (!kept.ok) return kept;
+      continuing = kept.value;
+      grafted = true;
+    }
     // Relayed to catch us up, a roster may come from a leader that has left since: one ranked
     // before the leader we expect now, which led when it signed (the chain check placed it).
     const rank = (id: string | undefined) => head.roster.members.findIndex((m) => m.participantId === id);
@@ -209,9 +239,11 @@ export function verifyRoster(r: Roster, check: RosterCheck): Result<RosterOutcom
         `'${leader.participantId}' is not the leader after roster ${head.roster.epoch} (expected '${expected?.participantId ?? 'nobody'}')`,
       );
     }
-    const order = checkOrder(head.roster, r);
-    if (!order.ok) return order;
-    continuing = order.value;
+    if (!grafted) {
+      const order = checkOrder(head.roster, r);
+      if (!order.ok) return order;
+      continuing = order.value;
+    }
   } else if (check.isPresent && !check.isPresent(leader.participantId)) {
     // With a head, the expected leader is a present member by construction.
     return fail('UNKNOWN_PARTICIPANT', `roster from '${leader.participantId}', whom the server does not list as present`);

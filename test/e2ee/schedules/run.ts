@@ -80,6 +80,7 @@ export async function runSchedule(seed: number, serverIdentity: IdentityKeyPair)
     steps.push(...describe(sim.members));
     // Test aid (E2EE_SCHEDULE_VERBOSE=1): each leader's state, to see why a change did not finish.
     if (process.env.E2EE_SCHEDULE_VERBOSE) {
+      steps.push(...describe(sim.excluded).map((line) => `(excluded) ${line}`));
       for (const m of sim.members) {
         const lead = (m.agent as unknown as { lead: { lead: unknown } }).lead.lead;
         const json = JSON.stringify(lead, (_k, v: unknown) =>

@@ -1,0 +1,38 @@
+// Issue #12, I3: after the server stops interfering, members that it split onto
+// different chains (or a newcomer that a participant of its own captured) end
+// on one epoch and one security code (docs/protocol.md §7.5a). Each case is a
+// schedule the adversarial test found stuck for good before the rule it names;
+// the schedule is replayed by its seed and every invariant is asserted.
+
+import { beforeAll, describe, expect, it } from 'vitest';
+import { generateIdentity, type IdentityKeyPair } from '../../shared/e2ee/identity.ts';
+import { initCrypto } from '../../shared/e2ee/primitives.ts';
+import { runSchedule } from './schedules/run.ts';
+
+let server: IdentityKeyPair;
+beforeAll(async () => {
+  await initCrypto();
+  server = generateIdentity();
+});
+
+async function converges(seed: number): Promise<void> {
+  const r = await runSchedule(seed, server);
+  expect(r.problems, `seed ${seed}:\n${r.steps.join('\n')}`).toEqual([]);
+}
+
+describe('members the server split onto two chains end on one', () => {
+  it('a successor whose epoch is no newer than a member’s key starts one above it when that member asks (seed 562)', () => converges(562));
+  it('…and again with a member that holds a key of the successor’s own epoch number (seed 574)', () => converges(574));
+  it('a stopped member takes a roster that does not chain to its head from the leader its head names (seed 101)', () => converges(101));
+  it('…also when that leader forked several epochs back (seed 288)', () => converges(288));
+});
+
+describe('a participant removed by the leader', () => {
+  it('leaves, as the app does, so members waiting for it as their next leader move on (seed 388)', () => converges(388));
+});
+
+describe('a newcomer captured before it ever sent', () => {
+  it('replaces a first roster whose leader never keys it with the real leader’s (seed 150)', () => converges(150));
+  it('drops the keys it took under the replaced roster and is keyed again above them (seed 391)', () => converges(391));
+  it('does not go back to an older roster once the leader of its own keyed it (seed 17)', () => converges(17));
+});

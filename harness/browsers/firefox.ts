@@ -48,10 +48,10 @@ export async function launchFirefox(opts: { loopbackIce?: boolean } = {}): Promi
     async newPage(url: string, label: string, o: NewPageOptions = {}): Promise<TestPage> {
       // One browser context per participant: its own IndexedDB, so its own identity key.
       const context = await browser.createBrowserContext();
-      const page = await context.newPage();
+      const page = await context.newPage({ background: o.front === false });
       const logs = watchConsole(page, label);
       for (const script of [TRACK_PEER_CONNECTIONS, ...(o.initScripts ?? [])]) await page.evaluateOnNewDocument(script);
-      if (o.front !== false) await page.bringToFront();
+      if (o.front !== false) await page.bringToFront(); // a test may have moved another tab in front
       await page.goto(url);
       return {
         browser: 'firefox',

@@ -25,7 +25,7 @@ export async function untilInPage<R, A = null>(
   fn: (arg: A) => R | Promise<R>,
   arg?: A,
   opts: { timeout?: number; what?: string } = {},
-): Promise<R> {
+): Promise<NonNullable<R>> {
   const timeout = opts.timeout ?? 20_000;
   const deadline = Date.now() + timeout;
   for (;;) {

@@ -21,7 +21,7 @@ export interface TestPage {
 export interface NewPageOptions {
   /** Plain JavaScript run before the page's own scripts. */
   initScripts?: string[];
-  /** Bring the tab to front once it is open (default true). */
+  /** Open the tab in front (default true); false opens it behind the current one (Firefox; Chromium ignores it). */
   front?: boolean;
 }
 

@@ -167,3 +167,83 @@ describe('mixed meetings (Chromium and Firefox)', () => {
     });
   });
 });
+
+/** Init script: the browser lacks both encoded-transform APIs, as an old or unsupported browser would. */
+const WITHOUT_ENCODED_TRANSFORMS = `(() => {
+  delete window.RTCRtpScriptTransform;
+  if (window.RTCRtpSender) delete RTCRtpSender.prototype.createEncodedStreams;
+})();`;
+
+/** Init script: getUserMedia answers only when the test calls window.__answerMedia(), like a pending permission prompt. */
+const PENDING_PERMISSION = `(() => {
+  const md = navigator.mediaDevices;
+  const real = md.getUserMedia.bind(md);
+  let answer;
+  const answered = new Promise((r) => (answer = r));
+  window.__answerMedia = () => answer();
+  md.getUserMedia = (c) => answered.then(() => real(c));
+})();`;
+
+describe('browser support screens', () => {
+  it.each(['chromium', 'firefox'] as const)(
+    'a %s without encoded transforms gets the unsupported screen, naming what is missing and the browsers that work, instead of the pre-join form',
+    async (name) => {
+      const browser = name === 'chromium' ? chromium : firefox;
+      const meeting = `unsupported-${Date.now()}`;
+      const page = await browser.newPage(`${server.url}/?meeting=${meeting}${linkFragment(meeting)}`, `${name} una`, {
+        initScripts: [WITHOUT_ENCODED_TRANSFORMS],
+      });
+      await withTestPages([page], async () => {
+        const screen = await untilInPage(page, () => {
+          const el = document.querySelector('[data-testid=unsupported-browser]');
+          return el && { missing: el.getAttribute('data-missing'), text: el.textContent ?? '' };
+        });
+        expect(screen.missing).toBe('encoded-transform');
+        expect(screen.text).toContain('RTCRtpScriptTransform');
+        expect(screen.text).toMatch(/Chromium-based.*Firefox.*Safari.*untested/);
+        expect(await inPage(page, () => document.querySelector('[data-testid=name-input]'))).toBeNull();
+        if (name === 'firefox') await shot(page, 'firefox-unsupported-browser.png');
+      });
+    },
+  );
+
+  it('a Firefox join link opened in a background tab says to click the tab, and joins once the tab is in front', async () => {
+    const meeting = `background-${Date.now()}`;
+    const front = await firefox.newPage(`${server.url}/`, 'firefox front');
+    const back = await firefox.newPage(`${server.url}/?meeting=${meeting}&name=Bao&join=1${linkFragment(meeting)}`, 'firefox back', {
+      front: false,
+    });
+    await withTestPages([front, back], async () => {
+      await untilInPage(back, () => document.querySelector('[data-testid=media-wait]')?.getAttribute('data-reason') === 'focus', null, {
+        what: 'the click-this-tab note',
+      });
+      expect(await inPage(back, () => document.querySelector('[data-testid=media-wait]')?.textContent)).toContain('Click this tab to join');
+      await back.bringToFront();
+      await joinedAs(back, 30_000);
+      expect(await inPage(back, () => document.querySelector('[data-testid=media-wait]'))).toBeNull();
+    });
+  });
+
+  it('a join link waiting for camera and microphone permission says so, and joins once they are answered', async () => {
+    const meeting = `permission-${Date.now()}`;
+    const page = await firefox.newPage(`${server.url}/?meeting=${meeting}&name=Pia&join=1${linkFragment(meeting)}`, 'firefox pia', {
+      initScripts: [PENDING_PERMISSION],
+    });
+    await withTestPages([page], async () => {
+      await untilInPage(
+        page,
+        () => document.querySelector('[data-testid=media-wait]')?.getAttribute('data-reason') === 'permission',
+        null,
+        {
+          what: 'the permission note',
+        },
+      );
+      expect(await inPage(page, () => document.querySelector('[data-testid=media-wait]')?.textContent)).toContain(
+        'Waiting for camera and microphone permission',
+      );
+      await shot(page, 'firefox-waiting-for-permission.png');
+      await inPage(page, () => (window as unknown as { __answerMedia: () => void }).__answerMedia());
+      await joinedAs(page, 30_000);
+    });
+  });
+});

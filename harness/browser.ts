@@ -130,6 +130,7 @@ export function cameraOverride(spec: string): string {
   if (!m) throw new Error(`camera spec must look like 320x180@15, not ${spec}`);
   return `(() => {
   const md = navigator.mediaDevices;
+  if (!md) return; // a document without camera access (Firefox runs init scripts in about:blank too)
   const orig = md.getUserMedia.bind(md);
   md.getUserMedia = (c) => orig(c && c.video ? { ...c, video: { ...(typeof c.video === 'object' ? c.video : {}), width: ${m[1]}, height: ${m[2]}, frameRate: ${m[3]} } } : c);
 })();`;

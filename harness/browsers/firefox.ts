@@ -7,10 +7,10 @@ import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { TRACK_PEER_CONNECTIONS } from '../browser.ts';
 import type { NewPageOptions, TestBrowser, TestPage } from './types.ts';
 
-export const FIREFOX = process.env['FIREFOX_PATH'] ?? '/usr/bin/firefox-esr';
+const FIREFOX = process.env['FIREFOX_PATH'] ?? '/usr/bin/firefox-esr';
 
 /** Fake camera and microphone, granted without a prompt; media plays without a gesture. */
-export const FIREFOX_MEDIA_PREFS: Readonly<Record<string, unknown>> = {
+const FIREFOX_MEDIA_PREFS: Readonly<Record<string, unknown>> = {
   'media.navigator.streams.fake': true,
   'media.navigator.permission.disabled': false,
   'permissions.default.camera': 1,
@@ -28,7 +28,7 @@ export const FIREFOX_MEDIA_PREFS: Readonly<Record<string, unknown>> = {
  * loopback), so they need this pref; the stock-Firefox test runs without it
  * inside a namespace of its own (test/e2e/stock-firefox.test.ts).
  */
-export const FIREFOX_LOOPBACK_PREFS: Readonly<Record<string, unknown>> = {
+const FIREFOX_LOOPBACK_PREFS: Readonly<Record<string, unknown>> = {
   'media.peerconnection.ice.loopback': true,
 };
 

@@ -5,7 +5,6 @@ import { launchFirefox } from './firefox.ts';
 import type { BrowserName, TestBrowser, TestPage } from './types.ts';
 
 export type { BrowserName, NewPageOptions, TestBrowser, TestPage } from './types.ts';
-export { FIREFOX, FIREFOX_LOOPBACK_PREFS, FIREFOX_MEDIA_PREFS } from './firefox.ts';
 
 export function launchTestBrowser(name: BrowserName, opts: { loopbackIce?: boolean } = {}): Promise<TestBrowser> {
   return name === 'chromium' ? launchChromium() : launchFirefox(opts);
@@ -39,24 +38,6 @@ export async function untilInPage<R, A = null>(
       throw new Error(`${page.label}: timed out after ${timeout} ms waiting for ${opts.what ?? fn.toString().slice(0, 100)}`);
     await new Promise((r) => setTimeout(r, 200));
   }
-}
-
-/** Video frames decoded and audio packets received over every RTCPeerConnection the page made. */
-export function inboundTotals(page: TestPage): Promise<{ videoFramesDecoded: number; videoBytes: number; audioPackets: number }> {
-  return inPage(page, async () => {
-    const t = { videoFramesDecoded: 0, videoBytes: 0, audioPackets: 0 };
-    for (const pc of (window as unknown as { __pcs?: RTCPeerConnection[] }).__pcs ?? []) {
-      if (pc.connectionState === 'closed') continue;
-      (await pc.getStats()).forEach((s: Record<string, unknown>) => {
-        if (s['type'] !== 'inbound-rtp') return;
-        if (s['kind'] === 'video') {
-          t.videoFramesDecoded += Number(s['framesDecoded'] ?? 0);
-          t.videoBytes += Number(s['bytesReceived'] ?? 0);
-        } else t.audioPackets += Number(s['packetsReceived'] ?? 0);
-      });
-    }
-    return t;
-  });
 }
 
 /** Closes pages whatever happens; prints their console lines if `scenario` fails. */

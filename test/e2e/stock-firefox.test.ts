@@ -17,8 +17,9 @@ const run = promisify(execFile);
 const NS = `e2ee-ff-${process.pid}`;
 const ADDRESS = '10.213.7.1';
 // `ip` needs root; elsewhere sudo without a password, or the test fails saying so.
+const options = { timeout: 120_000, cwd: REPO_ROOT };
 const asRoot = (cmd: string, args: string[]) =>
-  process.getuid?.() === 0 ? run(cmd, args, { timeout: 120_000 }) : run('sudo', ['-n', cmd, ...args], { timeout: 120_000 });
+  process.getuid?.() === 0 ? run(cmd, args, options) : run('sudo', ['-n', cmd, ...args], options);
 const ip = (...args: string[]) => asRoot('ip', args);
 
 beforeAll(async () => {

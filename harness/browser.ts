@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { readSurface } from './test-surface.ts';
+import { readSurface, type EvaluatesExpressions } from './test-surface.ts';
 
 export const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 
@@ -85,7 +85,11 @@ export async function inboundStats(page: Page): Promise<Record<string, MediaStat
  * track the meeting holds for them, so a stream that ends (someone left, a
  * share stopped) does not distort the count.
  */
-export async function videoFramesDecodedFrom(page: Page, participantId: string, source: 'camera' | 'screen' = 'camera'): Promise<number> {
+export async function videoFramesDecodedFrom(
+  page: EvaluatesExpressions,
+  participantId: string,
+  source: 'camera' | 'screen' = 'camera',
+): Promise<number> {
   return readSurface(
     page,
     async ({ meeting }, { id, source }) => {
@@ -126,6 +130,7 @@ export function cameraOverride(spec: string): string {
   if (!m) throw new Error(`camera spec must look like 320x180@15, not ${spec}`);
   return `(() => {
   const md = navigator.mediaDevices;
+  if (!md) return; // a document without camera access (Firefox runs init scripts in about:blank too)
   const orig = md.getUserMedia.bind(md);
   md.getUserMedia = (c) => orig(c && c.video ? { ...c, video: { ...(typeof c.video === 'object' ? c.video : {}), width: ${m[1]}, height: ${m[2]}, frameRate: ${m[3]} } } : c);
 })();`;

@@ -3,7 +3,7 @@
 
 import type { Page } from 'playwright-core';
 import { TEST_SURFACE_GLOBAL } from '../client/src/test-surface.ts';
-import { readSurface } from './test-surface.ts';
+import { readSurface, type EvaluatesExpressions } from './test-surface.ts';
 
 export interface E2eeSnapshot {
   selfId: string;
@@ -18,7 +18,7 @@ export interface E2eeSnapshot {
   errors: string[];
 }
 
-export function e2eeSnapshot(page: Page): Promise<E2eeSnapshot> {
+export function e2eeSnapshot(page: EvaluatesExpressions): Promise<E2eeSnapshot> {
   return readSurface(page, ({ e2ee: c, meeting }) => {
     const received: Record<string, { decrypted: number; dropped: Record<string, number>; lastKid?: string }> = {};
     for (const [id, s] of c.frames.receive) {

@@ -5,7 +5,6 @@
 // Playwright evaluates the expression over the DevTools protocol, which the
 // page's Content-Security-Policy does not restrict.
 
-import type { Page } from 'playwright-core';
 import { TEST_SURFACE_GLOBAL, type TestSurface } from '../client/src/test-surface.ts';
 
 export { TEST_SURFACE_GLOBAL };
@@ -13,6 +12,12 @@ export type { KeyRecord, TestSurface } from '../client/src/test-surface.ts';
 
 /** Server options that serve the test build. */
 export const TEST_BUILD_ARGS: readonly string[] = ['--static', 'dist-test', '--test-mode'];
+
+/** What the readers need of a page: a Playwright Page and a harness/browsers TestPage both have it. */
+export interface EvaluatesExpressions {
+  evaluate(expression: string): Promise<unknown>;
+}
+type Page = EvaluatesExpressions;
 
 type Reader<A, R> = (surface: TestSurface, arg: A) => R | Promise<R>;
 

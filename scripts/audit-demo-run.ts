@@ -15,6 +15,7 @@ import { launchBrowser, openParticipant } from '../harness/browser.ts';
 import { TEST_BUILD_ARGS, readSurface, type KeyRecord } from '../harness/test-surface.ts';
 import { auditTap, type AuditSummary } from './audit/index.ts';
 import { linkFragment } from '../harness/meeting-link.ts';
+import { LOOPBACK_MEDIA_ENV } from '../harness/server.ts';
 
 export interface DemoRun {
   label: 'encrypted' | 'control';
@@ -35,7 +36,8 @@ async function runMeeting(browser: Browser, o: DemoOptions, label: DemoRun['labe
   const log = o.log ?? (() => {});
   const dir = path.join(o.outDir, label);
   fs.rmSync(dir, { recursive: true, force: true });
-  const cfg = parseConfig(['--port', '0', '--workers', '1', ...TEST_BUILD_ARGS, '--tap', dir], {}, o.repoRoot);
+  // Media on loopback only: the demo's browsers run on this machine.
+  const cfg = parseConfig(['--port', '0', '--workers', '1', ...TEST_BUILD_ARGS, '--tap', dir], { ...LOOPBACK_MEDIA_ENV }, o.repoRoot);
   if (isConfigError(cfg)) throw new Error(cfg.message);
   const serverLog = createLogger('warn');
   const tap = new Tap(dir, serverLog);

@@ -5,8 +5,9 @@
 #   flatbuffers-compiler pkg-config build-essential python3-pip
 #       -> building mediasoup-worker against Debian libraries
 #          (scripts/mediasoup/build-worker.sh)
-#   chromium ffmpeg
-#       -> headless browser tests and the media audit
+#   chromium firefox-esr ffmpeg
+#       -> headless browser tests (Chromium through playwright-core, Firefox
+#          through puppeteer-core over WebDriver BiDi) and the media audit
 #
 # Idempotent and fast when everything is already installed: the check is a
 # single dpkg-query call; `apt-get update` runs only when something is missing.
@@ -28,10 +29,11 @@ PKGS_NO_RECOMMENDS=(
   python3-pip
   ffmpeg
 )
-# Installed with --no-install-recommends too; chromium's hard dependencies are
-# enough for headless use (fonts come in through its Depends).
-PKGS_CHROMIUM=(
+# Installed with --no-install-recommends too; the browsers' hard dependencies
+# are enough for headless use (fonts come in through their Depends).
+PKGS_BROWSERS=(
   chromium
+  firefox-esr
 )
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
@@ -39,7 +41,7 @@ if ! command -v dpkg-query >/dev/null 2>&1; then
 fi
 
 missing=()
-for pkg in "${PKGS_NO_RECOMMENDS[@]}" "${PKGS_CHROMIUM[@]}"; do
+for pkg in "${PKGS_NO_RECOMMENDS[@]}" "${PKGS_BROWSERS[@]}"; do
   status="$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)"
   if [[ "$status" != "installed" ]]; then
     missing+=("$pkg")
@@ -80,7 +82,7 @@ run_apt apt-get install -y -q --no-install-recommends \
   "${missing[@]}"
 
 # Sanity checks for the tools other scripts rely on.
-for tool in flatc pkg-config chromium ffmpeg; do
+for tool in flatc pkg-config chromium firefox-esr ffmpeg; do
   command -v "$tool" >/dev/null 2>&1 || die "'$tool' not found after install"
 done
 rm -f "$APT_LOG"

@@ -53,6 +53,7 @@ export async function startServer(cfg: ServerConfig, hooks: ServerHooks = {}, lo
   const registry = new RoomRegistry(pool, {
     listenIp: cfg.mediasoup.listenIp,
     announcedAddress: cfg.mediasoup.announcedAddress,
+    localListenIp: cfg.mediasoup.localListenIp,
     observer: hooks.roomObserver,
     log,
   });
@@ -85,7 +86,7 @@ export async function startServer(cfg: ServerConfig, hooks: ServerHooks = {}, lo
   const shownHost = cfg.host === '127.0.0.1' || cfg.host === '0.0.0.0' ? 'localhost' : cfg.host;
   const url = `${cfg.https ? 'https' : 'http'}://${shownHost}:${port}`;
   log.info(
-    `serving ${url} (${pool.size} mediasoup worker${pool.size === 1 ? '' : 's'}, media on ${cfg.mediasoup.announcedAddress ?? cfg.mediasoup.listenIp})`,
+    `serving ${url} (${pool.size} mediasoup worker${pool.size === 1 ? '' : 's'}, media on ${cfg.mediasoup.announcedAddress ?? cfg.mediasoup.listenIp}${cfg.mediasoup.localListenIp ? ` and ${cfg.mediasoup.localListenIp}` : ''})`,
   );
 
   return {

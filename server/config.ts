@@ -18,6 +18,12 @@ export interface ServerConfig {
     listenIp: string;
     /** Address put into ICE candidates (what browsers connect to). */
     announcedAddress?: string;
+    /**
+     * Serving localhost by default: a non-loopback address of this machine
+     * that media also listens on, because Firefox gathers no loopback ICE
+     * candidates and so cannot reach 127.0.0.1. Off with an explicit --rtc-ip.
+     */
+    localListenIp?: string;
     minPort: number;
     maxPort: number;
     logLevel: 'debug' | 'warn' | 'error' | 'none';
@@ -62,7 +68,9 @@ export const USAGE = `Usage: npm start -- [options]
   --https-cert FILE      serve HTTPS with this certificate (env HTTPS_CERT)
   --https-key FILE       ... and this private key (env HTTPS_KEY)
   --workers N            mediasoup workers (env MEDIASOUP_WORKERS, default: CPU cores)
-  --rtc-ip IP            IP the media sockets bind to (env RTC_LISTEN_IP)
+  --rtc-ip IP            IP the media sockets bind to (env RTC_LISTEN_IP); serving
+                         localhost without it, media also listens on this machine's
+                         first non-loopback IPv4 (Firefox needs it); 127.0.0.1 turns that off
   --announced-ip IP      IP browsers connect to for media (env RTC_ANNOUNCED_IP)
   --rtc-min-port N       lowest media port (env RTC_MIN_PORT, default 40000)
   --rtc-max-port N       highest media port (env RTC_MAX_PORT, default 49999)
@@ -148,11 +156,15 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     return bad('--attack is a test-only option and is refused without --test-mode');
   }
 
-  // On loopback the media sockets stay on loopback too; otherwise bind all
-  // interfaces and announce the first external IPv4 unless told otherwise.
+  // On loopback the media sockets stay on loopback too, plus this machine's
+  // first non-loopback IPv4 for Firefox (no loopback ICE candidates): its
+  // sockets accept only ICE-authenticated peers, whose credentials go over the
+  // loopback-only signaling. Otherwise bind all interfaces and announce the
+  // first external IPv4 unless told otherwise.
   const loopback = host === '127.0.0.1' || host === 'localhost' || host === '::1';
   const listenIp = str('rtc-ip') ?? (loopback ? '127.0.0.1' : '0.0.0.0');
   const announcedAddress = str('announced-ip') ?? (listenIp === '0.0.0.0' ? firstExternalIPv4() : undefined);
+  const localListenIp = loopback && str('rtc-ip') === undefined ? firstExternalIPv4() : undefined;
 
   return {
     host,
@@ -163,6 +175,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       numWorkers: workers as number,
       listenIp,
       announcedAddress,
+      localListenIp,
       minPort: minPort as number,
       maxPort: maxPort as number,
       logLevel: logLevel as ServerConfig['mediasoup']['logLevel'],

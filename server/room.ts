@@ -82,6 +82,8 @@ export class Participant {
 export interface RoomOptions {
   listenIp: string;
   announcedAddress?: string;
+  /** A second address media listens on (see ServerConfig's localListenIp). */
+  localListenIp?: string;
   observer?: RoomObserver;
   log: Logger;
 }
@@ -154,12 +156,13 @@ export class Room {
 
   async createTransport(p: Participant, direction: TransportDirection): Promise<TransportResult> {
     if (p.transports.size >= 4) throw new RoomError('BAD_MESSAGE', 'too many transports for one participant');
-    const listenInfo = { ip: this.opts.listenIp, announcedAddress: this.opts.announcedAddress };
+    const listenAt = [{ ip: this.opts.listenIp, announcedAddress: this.opts.announcedAddress }];
+    if (this.opts.localListenIp) listenAt.push({ ip: this.opts.localListenIp, announcedAddress: undefined });
     const transport = await this.router.createWebRtcTransport({
-      listenInfos: [
-        { protocol: 'udp', ...listenInfo },
-        { protocol: 'tcp', ...listenInfo },
-      ],
+      listenInfos: listenAt.flatMap((at) => [
+        { protocol: 'udp' as const, ...at },
+        { protocol: 'tcp' as const, ...at },
+      ]),
       preferUdp: true,
       initialAvailableOutgoingBitrate: 1_000_000,
       appData: { direction, participantId: p.id },

@@ -10,6 +10,7 @@ import type { types as ms } from 'mediasoup';
 export interface RoomRegistryOptions {
   listenIp: string;
   announcedAddress?: string;
+  localListenIp?: string;
   observer?: RoomObserver;
   log: Logger;
 }

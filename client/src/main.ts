@@ -19,6 +19,8 @@ import { MeetingView } from './ui/meeting-view.ts';
 import { PrejoinView, type PrejoinChoice } from './ui/prejoin-view.ts';
 import { h } from './ui/dom.ts';
 import { showTestBuildBanner } from './ui/test-build-banner.ts';
+import { showWhileMediaPending, unsupportedBrowserScreen } from './ui/browser-screens.ts';
+import { missingCapabilities, probeCapabilities } from './capabilities.ts';
 import { clearRelayForTest, createKeyLog, installTestSurface } from './test-surface.ts';
 
 const app = document.getElementById('app')!;
@@ -106,19 +108,8 @@ async function enterMeeting(
 
   const path = detectTransformPath(params.get('transform'));
   if (!path) {
-    // Never fall back to unencrypted media.
-    app.replaceChildren(
-      h(
-        'div',
-        { class: 'fatal', role: 'alert' },
-        h('h1', {}, 'This browser cannot encrypt media end to end'),
-        h(
-          'p',
-          {},
-          'It supports neither RTCRtpScriptTransform nor encoded insertable streams. Use a current Chromium-based browser or Safari.',
-        ),
-      ),
-    );
+    // Never fall back to unencrypted media (main() checked already; this keeps the type honest).
+    app.replaceChildren(unsupportedBrowserScreen(['encoded-transform']));
     return;
   }
   const frames = new FrameCrypto(path);
@@ -176,12 +167,18 @@ async function main(): Promise<void> {
   const name = cleanDisplayName(params.get('name') ?? '') || cleanDisplayName(localStorage.getItem('displayName') ?? '');
 
   if (__E2EE_TEST_HOOKS__) showTestBuildBanner();
+  // Capability, not browser name: say so before anyone fills in a form.
+  const missing = missingCapabilities(probeCapabilities());
+  if (missing.length > 0) return void app.replaceChildren(unsupportedBrowserScreen(missing));
   const link = linkSecretFromHash(location.hash);
   // A link to a meeting must carry its secret: no trust-on-first-use fallback.
   if (meetingParam !== null && !link.ok) return showIncompleteLink(link.error.code);
   await initCrypto();
   if (params.get('join') === '1' && meetingId && name && link.ok) {
-    const [{ stream, warning }, { identity }] = await Promise.all([getLocalMedia({}), loadIdentity(params.get('guest') === '1')]);
+    const media = getLocalMedia({});
+    // A prompt, or Firefox holding the camera until the tab is in front: say so rather than show a blank page.
+    showWhileMediaPending(app, media);
+    const [{ stream, warning }, { identity }] = await Promise.all([media, loadIdentity(params.get('guest') === '1')]);
     const choice = { meetingId, name, mode, secret: toBase64Url(link.value), guest: params.get('guest') === '1' };
     await enterMeeting(choice, stream, identity, link.value, warning);
     return;

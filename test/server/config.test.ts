@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { isConfigError, parseConfig, USAGE, type ServerConfig } from '../../server/config.ts';
 
@@ -15,6 +16,16 @@ describe('server configuration', () => {
     expect(c.mediasoup.listenIp).toBe('127.0.0.1');
     expect(c.tapDir).toBeUndefined();
     expect(c.staticDir).toBe('/repo/dist');
+  });
+
+  it('serving localhost, media also listens on a non-loopback address (Firefox gathers no loopback candidates) unless --rtc-ip pins it', () => {
+    const external = Object.values(os.networkInterfaces())
+      .flat()
+      .find((a) => a?.family === 'IPv4' && !a.internal)?.address;
+    expect(ok([]).mediasoup.localListenIp).toBe(external);
+    expect(ok(['--rtc-ip', '127.0.0.1']).mediasoup.localListenIp).toBeUndefined();
+    expect(ok([], { RTC_LISTEN_IP: '127.0.0.1' }).mediasoup.localListenIp).toBeUndefined();
+    expect(ok(['--host', '0.0.0.0']).mediasoup.localListenIp).toBeUndefined();
   });
 
   it('takes flags over environment variables', () => {

@@ -13,7 +13,8 @@ import type { Browser, Page } from 'playwright-core';
 import type { RunningServer } from '../../server/app.ts';
 import { createLogger } from '../../server/log.ts';
 import { Tap } from '../../server/tap/tap.ts';
-import { cameraOverride, launchBrowser, openParticipant, tmpDir } from '../../harness/browser.ts';
+import { cameraOverride, launchBrowser, openParticipant, tmpDir, videoFramesDecodedFrom } from '../../harness/browser.ts';
+import { readSurface } from '../../harness/test-surface.ts';
 import { checkTapFrames } from '../../harness/fault-invariants.ts';
 import {
   STATUS_LOG,
@@ -79,6 +80,34 @@ async function meetingWholeAgain(notIds: [string | undefined, string | undefined
   for (const p of pages) expect(p.logs.filter((l) => l.includes('KID_CONFLICT'))).toEqual([]);
 }
 
+/**
+ * Waits (server down) for a back-off wait of more than 1.5 s, triggers an early
+ * retry, and says whether the next attempt started within 1 s.
+ */
+async function retriesAtOnce(page: Page, trigger: (p: Page) => Promise<unknown>): Promise<boolean> {
+  const waiting = () =>
+    readSurface(page, ({ meeting: m }) => ({ attempt: m.reconnecting?.attempt ?? 0, left: (m.reconnecting?.nextTryAt ?? 0) - Date.now() }));
+  const deadline = Date.now() + 20_000;
+  let w = await waiting();
+  while (w.left < 1500 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+    w = await waiting();
+  }
+  if (w.left < 1500) return false;
+  await trigger(page);
+  await new Promise((r) => setTimeout(r, 1000));
+  return (await waiting()).attempt > w.attempt;
+}
+
+/** The server's ICE username fragment in each open PeerConnection of the page (changes with an ICE restart). */
+function serverIceUfrags(page: Page): Promise<string[]> {
+  return page.evaluate(() =>
+    ((window as unknown as { __pcs?: RTCPeerConnection[] }).__pcs ?? [])
+      .filter((pc) => pc.connectionState !== 'closed' && pc.remoteDescription)
+      .map((pc) => /a=ice-ufrag:(\S+)/.exec(pc.remoteDescription!.sdp)?.[1] ?? ''),
+  );
+}
+
 /** Runs a fault step; on failure prints the pages' console lines. */
 async function step(run: () => Promise<void>): Promise<void> {
   try {
@@ -116,9 +145,14 @@ describe('a meeting survives faults with E2EE intact', () => {
       const deadline = Date.now() + 5000;
       while (Date.now() < deadline && !((await said(pages[0]!.page)) && (await said(pages[1]!.page))))
         await new Promise((r) => setTimeout(r, 100));
-      await new Promise((r) => setTimeout(r, 1000));
+      // While it is down, Alice presses Try now and Bob's browser reports the network back: each tries at once.
+      const tryNow = await Promise.all([
+        retriesAtOnce(pages[0]!.page, (p) => p.click('[data-testid=reconnect-now]')),
+        retriesAtOnce(pages[1]!.page, (p) => p.evaluate(() => void window.dispatchEvent(new Event('online')))),
+      ]);
       await startServer(port);
       for (const p of pages) expect(await said(p.page)).toBe(true);
+      expect(tryNow).toEqual([true, true]);
       await meetingWholeAgain(old);
     }),
   );
@@ -144,6 +178,26 @@ describe('a meeting survives faults with E2EE intact', () => {
       expect(after).toEqual(epochs);
       for (const [i, p] of pages.entries())
         expect((await statusLog(p.page)).slice(logLengths[i])).not.toContainEqual(expect.stringMatching(/^reconnecting/));
+    }),
+  );
+
+  it('an ICE restart on both transports (a network change): media keeps flowing, nobody rejoins', { timeout: 40_000 }, () =>
+    step(async () => {
+      const before = [...ids] as [string, string];
+      const decoded = await Promise.all([videoFramesDecodedFrom(pages[0]!.page, ids[1]), videoFramesDecodedFrom(pages[1]!.page, ids[0])]);
+      const ufragsBefore = await Promise.all(pages.map((p) => serverIceUfrags(p.page)));
+      for (const p of pages) await readSurface(p.page, ({ meeting }) => meeting.media?.restartIceNow().then(() => true));
+      // The server handed out new ICE credentials and the browser applied them, on both transports.
+      const ufragsAfter = await Promise.all(pages.map((p) => serverIceUfrags(p.page)));
+      for (const [i, after] of ufragsAfter.entries()) {
+        expect(after).toHaveLength(2);
+        for (const u of after) expect(ufragsBefore[i]).not.toContain(u);
+      }
+      await waitDecoding(pages[0]!.page, ids[1], decoded[0]! + 30, 20_000);
+      await waitDecoding(pages[1]!.page, ids[0], decoded[1]! + 30, 20_000);
+      await meetingWholeAgain([undefined, undefined]);
+      expect(ids).toEqual(before);
+      for (const p of pages) expect(p.logs.filter((l) => l.includes('ICE restart 1 of 2')).length).toBe(2);
     }),
   );
 

@@ -7,6 +7,9 @@
 #          (scripts/mediasoup/build-worker.sh)
 #   chromium ffmpeg
 #       -> headless browser tests and the media audit
+#   iproute2 nftables
+#       -> the impaired-network fault test (namespace, veth, tc; nftables
+#          drops packets where the kernel has no netem)
 #
 # Idempotent and fast when everything is already installed: the check is a
 # single dpkg-query call; `apt-get update` runs only when something is missing.
@@ -27,6 +30,8 @@ PKGS_NO_RECOMMENDS=(
   build-essential
   python3-pip
   ffmpeg
+  iproute2
+  nftables
 )
 # Installed with --no-install-recommends too; chromium's hard dependencies are
 # enough for headless use (fonts come in through its Depends).

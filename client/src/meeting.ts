@@ -8,6 +8,9 @@ import { Signaling, SignalingError } from './signaling.ts';
 import { RECONNECT_POLICY, backoffDelay } from './net/backoff.ts';
 import type { ReconnectCause, ReconnectStatus } from './net/reconnect-status.ts';
 
+/** Join refusals that a reconnect cannot get past: the meeting screen says why instead of retrying. */
+const REFUSALS: ReadonlySet<string> = new Set(['MEETING_FULL', 'CALL_FULL', 'MODE_MISMATCH', 'UNSUPPORTED_VERSION']);
+
 /** Bound on notices buffered while the join response is outstanding. */
 const MAX_EARLY_NOTICES = 1000;
 
@@ -429,12 +432,21 @@ export class Meeting {
         this.reconnecting = undefined;
         this.alert('info', 'Reconnected to the meeting.');
         return;
-      } catch {
+      } catch (e) {
         const signaling = this.signaling;
         this.signaling = undefined; // its close must not count as another drop
         signaling?.close();
         this.dropMedia();
         if ((this.phase as MeetingPhase) === 'left') return;
+        // The server answered and refused us (the call filled up meanwhile…): trying again will not help.
+        if (e instanceof SignalingError && REFUSALS.has(e.error.code)) {
+          this.reconnecting = undefined;
+          this.phase = 'failed';
+          this.error = e.error.message;
+          this.errorCode = e.error.code;
+          this.changed();
+          return;
+        }
         this.phase = 'reconnecting';
       }
     }

@@ -11,6 +11,13 @@ import type { ReconnectCause, ReconnectStatus } from './net/reconnect-status.ts'
 /** Join refusals that a reconnect cannot get past: the meeting screen says why instead of retrying. */
 const REFUSALS: ReadonlySet<string> = new Set(['MEETING_FULL', 'CALL_FULL', 'MODE_MISMATCH', 'UNSUPPORTED_VERSION']);
 
+/**
+ * One reconnect attempt (socket, join, media set-up) that has not finished by
+ * then is abandoned and the next one scheduled: a server that accepts the
+ * socket but never answers must not hold the meeting in "reconnecting" forever.
+ */
+const RECONNECT_ATTEMPT_TIMEOUT_MS = 15_000;
+
 /** Bound on notices buffered while the join response is outstanding. */
 const MAX_EARLY_NOTICES = 1000;
 
@@ -131,6 +138,8 @@ export class Meeting {
     try {
       await this.connect();
     } catch (e) {
+      // Already reconnecting (the connection dropped after the join): that goes on.
+      if (this.phase !== 'connecting') return;
       this.phase = 'failed';
       this.error = e instanceof SignalingError ? e.error.message : e instanceof Error ? e.message : String(e);
       this.errorCode = e instanceof SignalingError ? e.error.code : 'UNREACHABLE';
@@ -170,7 +179,12 @@ export class Meeting {
     this.changed();
     if (join.tapping) this.alert('warn', 'This server is recording what it can see (tap mode). Media and keys stay encrypted.');
     this.consumePending(media);
-    await this.publishLocal();
+    // Joined from here on: a failure to publish (the connection dropping
+    // meanwhile, say) is the reconnect's business, not a failed join.
+    await this.publishLocal().catch((e: unknown) => {
+      if (this.signaling === signaling && this.phase === 'joined')
+        this.alert('error', `Could not send your camera or microphone: ${e instanceof Error ? e.message : String(e)}`);
+    });
   }
 
   /** A new media session (device, transports) on this signaling connection. */
@@ -428,7 +442,7 @@ export class Meeting {
       this.reconnecting = { cause, attempt: attempt + 1, nextTryAt: undefined };
       this.changed();
       try {
-        await this.connect();
+        await withTimeout(this.connect(), RECONNECT_ATTEMPT_TIMEOUT_MS, 'the server did not answer');
         this.reconnecting = undefined;
         this.alert('info', 'Reconnected to the meeting.');
         return;
@@ -525,4 +539,21 @@ export class Meeting {
     this.remoteProducers.clear();
     this.changed();
   }
+}
+
+/** `p`, or a rejection after `ms` (p's own later failure is then ignored). */
+function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(message)), ms);
+    p.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(timer);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  });
 }

@@ -8,6 +8,9 @@
 #   chromium firefox-esr ffmpeg
 #       -> headless browser tests (Chromium through playwright-core, Firefox
 #          through puppeteer-core over WebDriver BiDi) and the media audit
+#   iproute2 nftables
+#       -> the impaired-network fault test (namespace, veth, tc; nftables
+#          drops packets where the kernel has no netem)
 #
 # Idempotent and fast when everything is already installed: the check is a
 # single dpkg-query call; `apt-get update` runs only when something is missing.
@@ -28,6 +31,8 @@ PKGS_NO_RECOMMENDS=(
   build-essential
   python3-pip
   ffmpeg
+  iproute2
+  nftables
 )
 # Installed with --no-install-recommends too; the browsers' hard dependencies
 # are enough for headless use (fonts come in through their Depends).

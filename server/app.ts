@@ -16,12 +16,17 @@ import { checkServable, type TestBuildError } from './test-build.ts';
 import { Connection, type OutgoingInterceptor, type RelayInterceptor, type SignalObserver } from './connection.ts';
 import { WorkerPool } from './workers.ts';
 
+/** How long shutdown waits for clients to acknowledge the close after the restart notice. */
+const SHUTDOWN_GRACE_MS = 500;
+
 export interface RunningServer {
   url: string;
   port: number;
   registry: RoomRegistry;
   /** One per open signaling connection (the name stays: bench/server-load-child.ts reads it). */
   sessions: Set<Connection>;
+  /** Process ids of the mediasoup workers (fault tests and benches kill one). */
+  workerPids(): number[];
   log: Logger;
   close(): Promise<void>;
 }
@@ -94,8 +99,11 @@ export async function startServer(cfg: ServerConfig, hooks: ServerHooks = {}, lo
     port,
     registry,
     sessions,
+    workerPids: () => pool.pids,
     log,
     async close() {
+      // Every client hears that the server is restarting before its socket closes.
+      await Promise.all([...sessions].map((c) => c.shutDown(SHUTDOWN_GRACE_MS)));
       for (const c of wss.clients) c.terminate();
       wss.close();
       registry.closeAll();

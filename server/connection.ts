@@ -192,6 +192,8 @@ export class Connection implements Peer {
       case 'leave':
         this.leaveRoom();
         return {};
+      case 'restart-ice':
+        return { iceParameters: await room.restartIce(p, msg.transportId) };
     }
   }
 
@@ -228,6 +230,27 @@ export class Connection implements Peer {
     this.sendRaw({ type: 'error', error: { code, message } });
     this.leaveRoom();
     this.ws.close(1011, message.slice(0, 120));
+  }
+
+  /**
+   * The server is shutting down: say so (the client shows "the server is
+   * restarting" and reconnects when it is back), then close with 1012
+   * (service restart). Resolves when the socket closed, or after `graceMs`.
+   */
+  shutDown(graceMs: number): Promise<void> {
+    if (this.ws.readyState !== this.ws.OPEN) return Promise.resolve();
+    this.sendRaw({ type: 'server-restarting' });
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.ws.terminate();
+        resolve();
+      }, graceMs);
+      this.ws.once('close', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      this.ws.close(1012, 'server restarting');
+    });
   }
 
   private leaveRoom(): void {

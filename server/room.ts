@@ -51,6 +51,8 @@ export const MEDIA_CODECS: ms.RouterRtpCodecCapability[] = [
 
 export interface RoomObserver {
   producerCreated?(room: Room, participant: Participant, producer: ms.Producer, source: MediaSource): void;
+  /** The room's media moved to a new router (its worker died); what was made on the old one is gone. */
+  routerReplaced?(room: Room): void;
   roomClosed?(room: Room): void;
 }
 
@@ -102,9 +104,44 @@ export class Room {
   constructor(
     readonly meetingId: string,
     readonly mode: MeetingMode,
-    readonly router: ms.Router,
+    private currentRouter: ms.Router,
     private readonly opts: RoomOptions,
   ) {}
+
+  get router(): ms.Router {
+    return this.currentRouter;
+  }
+
+  /**
+   * Moves the meeting onto a new router after its worker died. Everyone stays
+   * in the meeting (and the meeting keeps its instance, so its keys stay
+   * valid); their transports, producers and consumers died with the worker,
+   * so each is told to set up media again.
+   */
+  async moveTo(router: ms.Router): Promise<void> {
+    if (this.closed) {
+      router.close();
+      return;
+    }
+    const old = this.currentRouter;
+    this.currentRouter = router;
+    this.speakerObserver = undefined;
+    if (!old.closed) old.close();
+    for (const p of this.participants.values()) {
+      p.transports.clear();
+      p.producers.clear();
+      p.consumers.clear();
+    }
+    this.opts.observer?.routerReplaced?.(this);
+    this.broadcast({ type: 'media-restart', routerRtpCapabilities: router.rtpCapabilities as unknown as JsonObject });
+    await Promise.resolve();
+  }
+
+  /** New ICE credentials for one of the participant's transports (it asks after its connection failed). */
+  async restartIce(p: Participant, transportId: string): Promise<JsonObject> {
+    const t = this.transport(p, transportId);
+    return (await mediaCall(() => t.restartIce())) as unknown as JsonObject;
+  }
 
   get isClosed(): boolean {
     return this.closed;

@@ -24,7 +24,7 @@ export class RoomRegistry {
     private readonly pool: WorkerPool,
     private readonly opts: RoomRegistryOptions,
   ) {
-    pool.onWorkerDied = (worker) => this.closeRoomsOn(worker);
+    pool.onWorkerDied = (dead, fresh) => void this.moveRoomsOff(dead, fresh);
   }
 
   get size(): number {
@@ -59,11 +59,10 @@ export class RoomRegistry {
   }
 
   private async create(meetingId: string, mode: MeetingMode): Promise<Room> {
-    const worker = this.pool.pick();
-    const router = await worker.createRouter({ mediaCodecs: MEDIA_CODECS, appData: { workerPid: worker.pid } });
+    const router = await newRouter(this.pool.pick());
     const room = new Room(meetingId, mode, router, this.opts);
     this.rooms.set(meetingId, room);
-    this.opts.log.info(`meeting ${meetingId}: room created (instance ${room.instanceId}, worker ${worker.pid})`);
+    this.opts.log.info(`meeting ${meetingId}: room created (instance ${room.instanceId}, worker ${String(router.appData['workerPid'])})`);
     return room;
   }
 
@@ -79,10 +78,21 @@ export class RoomRegistry {
     this.opts.log.info(`meeting ${room.meetingId}: room closed`);
   }
 
-  private closeRoomsOn(worker: ms.Worker): void {
-    for (const room of this.all()) {
-      if (room.router.closed || (room.router.appData as { workerPid?: number }).workerPid === worker.pid) {
-        for (const p of room.participants.values()) p.peer.disconnect('MEDIA_ERROR', 'the media server restarted; please rejoin');
+  /**
+   * The meetings of a dead worker move to its replacement: a new router, and
+   * every participant told to set up media again (Room.moveTo). Only when no
+   * worker is left are they closed, with a reason the clients show.
+   */
+  private async moveRoomsOff(dead: ms.Worker, fresh: ms.Worker | undefined): Promise<void> {
+    const onDead = (room: Room): boolean => room.router.closed || (room.router.appData as { workerPid?: number }).workerPid === dead.pid;
+    for (const room of this.all().filter(onDead)) {
+      try {
+        if (!fresh || fresh.closed) throw new Error('no mediasoup worker is running');
+        await room.moveTo(await newRouter(fresh));
+        this.opts.log.warn(`meeting ${room.meetingId}: moved to worker ${fresh.pid} after worker ${dead.pid} died`);
+      } catch (e) {
+        this.opts.log.error(`meeting ${room.meetingId}: cannot move off dead worker ${dead.pid}: ${String(e)}`);
+        for (const p of room.participants.values()) p.peer.disconnect('MEDIA_ERROR', 'the media server failed; please rejoin');
         this.closeRoom(room);
       }
     }
@@ -91,4 +101,8 @@ export class RoomRegistry {
   closeAll(): void {
     for (const room of this.all()) this.closeRoom(room);
   }
+}
+
+function newRouter(worker: ms.Worker): Promise<ms.Router> {
+  return worker.createRouter({ mediaCodecs: MEDIA_CODECS, appData: { workerPid: worker.pid } });
 }

@@ -1,5 +1,6 @@
 // A pool of mediasoup workers; each new meeting's router goes to the next
-// worker in turn. A worker that dies is replaced and its meetings are closed.
+// worker in turn. A worker that dies is replaced, and the replacement is handed
+// to whoever moves the dead worker's meetings onto it (rooms.ts).
 
 import * as mediasoup from 'mediasoup';
 import type { types as ms } from 'mediasoup';
@@ -10,8 +11,11 @@ export class WorkerPool {
   private workers: ms.Worker[] = [];
   private next = 0;
   private closed = false;
-  /** Called when a worker dies, so the meetings on it can be closed. */
-  onWorkerDied: (worker: ms.Worker) => void = () => {};
+  /**
+   * Called once a dead worker's replacement is up (fresh = undefined when it
+   * could not be started), so the meetings on the dead one can move.
+   */
+  onWorkerDied: (dead: ms.Worker, fresh: ms.Worker | undefined) => void = () => {};
 
   private constructor(
     private readonly cfg: ServerConfig['mediasoup'],
@@ -37,21 +41,37 @@ export class WorkerPool {
     worker.on('died', (err) => {
       if (this.closed) return;
       this.log.error(`mediasoup worker ${worker.pid} died: ${err.message}; replacing it`);
-      this.onWorkerDied(worker);
       void this.spawn(index, span).then(
         (w) => {
           this.workers[index] = w;
+          this.log.warn(`mediasoup worker ${w.pid} replaces ${worker.pid}`);
+          this.onWorkerDied(worker, w);
         },
-        (e: unknown) => this.log.error(`could not replace mediasoup worker: ${String(e)}`),
+        (e: unknown) => {
+          this.log.error(`could not replace mediasoup worker: ${String(e)}`);
+          this.onWorkerDied(
+            worker,
+            this.workers.find((w) => !w.closed),
+          );
+        },
       );
     });
     return worker;
   }
 
+  /** The next live worker in turn (a dead one waiting for its replacement is skipped while another lives). */
   pick(): ms.Worker {
-    const w = this.workers[this.next % this.workers.length]!;
-    this.next++;
-    return w;
+    for (let i = 0; i < this.workers.length; i++) {
+      const w = this.workers[this.next % this.workers.length]!;
+      this.next++;
+      if (!w.closed) return w;
+    }
+    return this.workers[this.next++ % this.workers.length]!;
+  }
+
+  /** Process ids of the current workers (tests and benches kill one). */
+  get pids(): number[] {
+    return this.workers.map((w) => w.pid);
   }
 
   get size(): number {

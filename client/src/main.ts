@@ -143,6 +143,7 @@ async function enterMeeting(
     if (meeting.phase === 'left') e2ee.stop();
   });
   if (warning) meeting.alert('warn', warning);
+  window.addEventListener('online', () => meeting.networkBack());
   document.addEventListener('autoplay-blocked', () => showAudioUnlock(), { once: true });
   try {
     await meeting.start(stream);

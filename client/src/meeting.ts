@@ -2,9 +2,21 @@
 // consumes everyone else's and keeps the participant state the UI renders.
 // It has no DOM code; the view subscribes to its changes.
 
-import type { JoinResult, MediaSource, MeetingMode, ProducerInfo, ServerNotice } from '../../shared/protocol/signaling.ts';
+import type { JoinResult, JsonObject, MediaSource, MeetingMode, ProducerInfo, ServerNotice } from '../../shared/protocol/signaling.ts';
 import { MediaSession, type ConsumeFailure, type FrameHooks, type ReceiveGate, type RemoteTrack } from './media/sfu-session.ts';
 import { Signaling, SignalingError } from './signaling.ts';
+import { RECONNECT_POLICY, backoffDelay } from './net/backoff.ts';
+import type { ReconnectCause, ReconnectStatus } from './net/reconnect-status.ts';
+
+/** Join refusals that a reconnect cannot get past: the meeting screen says why instead of retrying. */
+const REFUSALS: ReadonlySet<string> = new Set(['MEETING_FULL', 'CALL_FULL', 'MODE_MISMATCH', 'UNSUPPORTED_VERSION']);
+
+/**
+ * One reconnect attempt (socket, join, media set-up) that has not finished by
+ * then is abandoned and the next one scheduled: a server that accepts the
+ * socket but never answers must not hold the meeting in "reconnecting" forever.
+ */
+const RECONNECT_ATTEMPT_TIMEOUT_MS = 15_000;
 
 /** Bound on notices buffered while the join response is outstanding. */
 const MAX_EARLY_NOTICES = 1000;
@@ -53,6 +65,8 @@ export class Meeting {
   /** The server's code when joining failed (e.g. CALL_FULL), for the UI. */
   errorCode?: string;
   join?: JoinResult;
+  /** While phase is 'reconnecting': why, which attempt, when the next try is (the screen shows it). */
+  reconnecting?: ReconnectStatus;
   readonly participants = new Map<string, RemoteParticipant>();
   readonly alerts: Alert[] = [];
   local = { micMuted: false, cameraOff: false, sharing: false };
@@ -74,6 +88,10 @@ export class Meeting {
   private readonly remoteProducers = new Map<string, { participantId: string; source: MediaSource; paused: boolean }>();
   private mediaReady = false;
   private screenStream?: MediaStream;
+  /** Set by the server's restart notice, so the drop that follows is shown as a restart. */
+  private disconnectCause: ReconnectCause = 'lost';
+  /** Ends the current back-off wait early (Try now, the browser's online event). */
+  private wakeReconnect?: () => void;
   /** When a new consumer may be resumed (the E2EE controller sets it). */
   receiveGate: ReceiveGate = () => Promise.resolve();
   /**
@@ -120,6 +138,8 @@ export class Meeting {
     try {
       await this.connect();
     } catch (e) {
+      // Already reconnecting (the connection dropped after the join): that goes on.
+      if (this.phase !== 'connecting') return;
       this.phase = 'failed';
       this.error = e instanceof SignalingError ? e.error.message : e instanceof Error ? e.message : String(e);
       this.errorCode = e instanceof SignalingError ? e.error.code : 'UNREACHABLE';
@@ -149,26 +169,86 @@ export class Meeting {
     const overtaken = early;
     early = null;
     for (const n of overtaken) this.handleNotice(n);
+    for (const p of join.producers) {
+      this.pendingProducers.set(p.producerId, p);
+      this.setProducerState(p.producerId, p.participantId, p.source, p.paused);
+    }
+    const media = await this.startMedia(signaling, join.routerRtpCapabilities);
+    this.phase = 'joined';
+    this.disconnectCause = 'lost';
+    this.changed();
+    if (join.tapping) this.alert('warn', 'This server is recording what it can see (tap mode). Media and keys stay encrypted.');
+    this.consumePending(media);
+    // Joined from here on: a failure to publish (the connection dropping
+    // meanwhile, say) is the reconnect's business, not a failed join.
+    await this.publishLocal().catch((e: unknown) => {
+      if (this.signaling === signaling && this.phase === 'joined')
+        this.alert('error', `Could not send your camera or microphone: ${e instanceof Error ? e.message : String(e)}`);
+    });
+  }
+
+  /** A new media session (device, transports) on this signaling connection. */
+  private async startMedia(signaling: Signaling, routerRtpCapabilities: JsonObject): Promise<MediaSession> {
     const media = new MediaSession(signaling, this.opts.hooks, (info) => this.receiveGate(info));
     this.media = media;
     media.onTrack((t) => this.onRemoteTrack(t));
     media.onTrackEnded((t) => this.onRemoteTrackEnded(t));
     media.onConsumeFailed((f) => this.onConsumeFailed(f));
     media.onTransportState(({ direction, state }) => {
-      if (state === 'failed') this.alert('error', `Media connection (${direction}) failed; check the network or the server's RTC address.`);
+      if (state === 'failed') this.alert('warn', `Media connection (${direction}) failed; trying to restore it…`);
     });
-    for (const p of join.producers) {
-      this.pendingProducers.set(p.producerId, p);
-      this.setProducerState(p.producerId, p.participantId, p.source, p.paused);
-    }
-    await media.start(join);
+    // ICE restarts did not bring the media path back: rejoin from scratch.
+    media.onGaveUp(() => {
+      if (this.media !== media || this.phase !== 'joined') return;
+      this.disconnectCause = 'media-failed';
+      signaling.close();
+    });
+    await media.start(routerRtpCapabilities);
     this.mediaReady = true;
-    this.phase = 'joined';
-    this.changed();
-    if (join.tapping) this.alert('warn', 'This server is recording what it can see (tap mode). Media and keys stay encrypted.');
+    return media;
+  }
+
+  private consumePending(media: MediaSession): void {
     for (const p of this.pendingProducers.values()) void this.consume(media, p);
     this.pendingProducers.clear();
-    await this.publishLocal();
+  }
+
+  /**
+   * The meeting's media process died and the server moved the meeting to a
+   * fresh one: same meeting, same people, same keys; new transports, and
+   * every stream published and received again. The frame worker and its
+   * counters stay, so no (key, KID, CTR) repeats on the new senders.
+   */
+  private async restartMedia(routerRtpCapabilities: JsonObject): Promise<void> {
+    const signaling = this.signaling;
+    if (!signaling || this.phase !== 'joined') return;
+    this.alert('warn', 'The media server restarted. Reconnecting audio and video…');
+    this.media?.close();
+    this.media = undefined;
+    this.mediaReady = false;
+    this.pendingProducers.clear();
+    this.remoteProducers.clear();
+    for (const p of this.participants.values()) {
+      p.tracks = {};
+      p.failedStreams = {};
+    }
+    this.changed();
+    try {
+      const media = await this.startMedia(signaling, routerRtpCapabilities);
+      if (this.signaling !== signaling) return;
+      this.consumePending(media);
+      await this.publishLocal();
+      const screen = this.screenStream?.getVideoTracks()[0];
+      if (this.local.sharing && screen) await media.publish(screen, 'screen');
+      this.alert('info', 'Audio and video are back.');
+    } catch (e) {
+      // Could not set media up again on this connection: rejoin from scratch.
+      console.warn(`media restart failed: ${e instanceof Error ? e.message : String(e)}`);
+      if (this.signaling === signaling) {
+        this.disconnectCause = 'media-failed';
+        signaling.close();
+      }
+    }
   }
 
   private async publishLocal(): Promise<void> {
@@ -252,6 +332,12 @@ export class Meeting {
       case 'error':
         this.alert('error', `Server: ${n.error.message}`);
         break;
+      case 'server-restarting':
+        this.disconnectCause = 'server-restarting';
+        break;
+      case 'media-restart':
+        void this.restartMedia(n.routerRtpCapabilities);
+        break;
       default:
         break;
     }
@@ -310,40 +396,92 @@ export class Meeting {
   private onDisconnected(): void {
     if (this.phase === 'left' || this.phase === 'reconnecting') return;
     const wasJoined = this.phase === 'joined';
-    this.media?.close();
-    this.media = undefined;
-    this.mediaReady = false;
-    this.participants.clear();
-    this.remoteProducers.clear();
+    this.dropMedia();
     if (!wasJoined) {
       this.phase = 'failed';
       this.error = 'Lost the connection to the meeting server.';
       this.changed();
       return;
     }
-    void this.reconnect();
+    const cause = this.disconnectCause;
+    this.disconnectCause = 'lost';
+    void this.reconnect(cause);
   }
 
-  /** Rejoins after a lost connection: a fresh participant, fresh keys (the old ones are gone with the old epoch). */
-  private async reconnect(): Promise<void> {
-    const delays = [500, 1000, 2000, 4000, 8000];
-    for (let attempt = 0; attempt < delays.length; attempt++) {
-      this.phase = 'reconnecting';
-      this.error = `Connection lost. Reconnecting (attempt ${attempt + 1} of ${delays.length})…`;
+  private dropMedia(): void {
+    this.media?.close();
+    this.media = undefined;
+    this.mediaReady = false;
+    this.participants.clear();
+    this.remoteProducers.clear();
+    this.pendingProducers.clear();
+  }
+
+  /**
+   * Rejoins after a lost connection: a fresh participant, fresh keys (the old
+   * ones are gone with the old epoch). Waits follow exponential back-off with
+   * full jitter (net/backoff.ts); tryReconnectNow() cuts a wait short.
+   */
+  private async reconnect(cause: ReconnectCause): Promise<void> {
+    this.phase = 'reconnecting';
+    for (let attempt = 0; attempt < RECONNECT_POLICY.maxAttempts; attempt++) {
+      const wait = backoffDelay(attempt, RECONNECT_POLICY);
+      this.reconnecting = { cause, attempt: attempt + 1, nextTryAt: Date.now() + wait };
+      this.error = undefined;
       this.changed();
-      await new Promise((r) => setTimeout(r, delays[attempt]));
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, wait);
+        function done(): void {
+          clearTimeout(timer);
+          resolve();
+        }
+        this.wakeReconnect = done;
+      });
+      this.wakeReconnect = undefined;
       if ((this.phase as MeetingPhase) === 'left') return;
+      this.reconnecting = { cause, attempt: attempt + 1, nextTryAt: undefined };
+      this.changed();
       try {
-        await this.connect();
+        await withTimeout(this.connect(), RECONNECT_ATTEMPT_TIMEOUT_MS, 'the server did not answer');
+        this.reconnecting = undefined;
         this.alert('info', 'Reconnected to the meeting.');
         return;
-      } catch {
-        this.signaling?.close();
+      } catch (e) {
+        const signaling = this.signaling;
+        this.signaling = undefined; // its close must not count as another drop
+        signaling?.close();
+        this.dropMedia();
+        if ((this.phase as MeetingPhase) === 'left') return;
+        // The server answered and refused us (the call filled up meanwhile…): trying again will not help.
+        if (e instanceof SignalingError && REFUSALS.has(e.error.code)) {
+          this.reconnecting = undefined;
+          this.phase = 'failed';
+          this.error = e.error.message;
+          this.errorCode = e.error.code;
+          this.changed();
+          return;
+        }
+        this.phase = 'reconnecting';
       }
     }
+    this.reconnecting = undefined;
     this.phase = 'failed';
-    this.error = 'Could not reconnect to the meeting server. Check your network and reload the page to try again.';
+    this.error = 'Could not reconnect to the meeting server. Check your network and press Rejoin to try again.';
     this.changed();
+  }
+
+  /** Try now (the button): skip the rest of the back-off wait. */
+  tryReconnectNow(): void {
+    this.wakeReconnect?.();
+  }
+
+  /**
+   * The browser's `online` event: the network is back or changed. Reconnecting:
+   * try at once. Joined: restart ICE, since the media path may sit on an old address.
+   */
+  networkBack(): void {
+    if (this.phase === 'reconnecting') this.tryReconnectNow();
+    else if (this.phase === 'joined') void this.media?.restartIceNow();
   }
 
   async setMicMuted(muted: boolean): Promise<void> {
@@ -390,6 +528,8 @@ export class Meeting {
     if (this.phase === 'left') return;
     this.phase = 'left';
     this.error = reason;
+    this.reconnecting = undefined;
+    this.wakeReconnect?.();
     await this.signaling?.request({ type: 'leave' });
     this.media?.close();
     this.signaling?.close();
@@ -399,4 +539,21 @@ export class Meeting {
     this.remoteProducers.clear();
     this.changed();
   }
+}
+
+/** `p`, or a rejection after `ms` (p's own later failure is then ignored). */
+function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(message)), ms);
+    p.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(timer);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  });
 }

@@ -52,6 +52,9 @@ export class Signaling {
       };
       ws.onmessage = (ev) => this.onMessage(typeof ev.data === 'string' ? ev.data : '');
       ws.onclose = (ev) => {
+        // Closed before it opened (no error event first): this attempt failed.
+        clearTimeout(timer);
+        reject(new SignalingError({ code: 'INTERNAL', message: 'could not reach the meeting server' }));
         for (const done of this.pending.values()) done({ ok: false, error: { code: 'INTERNAL', message: 'connection closed' } });
         this.pending.clear();
         this.onClose(ev);

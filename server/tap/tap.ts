@@ -105,6 +105,11 @@ class RoomTap {
     });
   }
 
+  /** The old router's direct transport died with it: the next producer gets one on the new router. */
+  routerReplaced(): void {
+    this.direct = undefined;
+  }
+
   private writeIndex(): void {
     fs.writeFileSync(path.join(this.dir, 'index.json'), JSON.stringify(this.index, null, 2));
   }
@@ -146,6 +151,10 @@ export class Tap implements SignalObserver, RoomObserver {
     this.for(room)
       .producer(participant, producer, source)
       .catch((e: unknown) => this.log.error(`tap: cannot record producer ${producer.id}: ${String(e)}`));
+  }
+
+  routerReplaced(room: Room): void {
+    this.rooms.get(room)?.routerReplaced();
   }
 
   roomClosed(room: Room): void {

@@ -88,6 +88,11 @@ export interface RelayRequest {
 export interface LeaveRequest {
   type: 'leave';
 }
+/** New ICE credentials for one of our transports (after its connection failed or a network change). */
+export interface RestartIceRequest {
+  type: 'restart-ice';
+  transportId: string;
+}
 
 export type ClientRequestBody =
   | JoinRequest
@@ -100,7 +105,8 @@ export type ClientRequestBody =
   | ResumeConsumerRequest
   | RequestKeyFrameRequest
   | RelayRequest
-  | LeaveRequest;
+  | LeaveRequest
+  | RestartIceRequest;
 
 /** Every client message carries a request id; the server answers each one. */
 export type ClientMessage = ClientRequestBody & { id: number };
@@ -152,6 +158,9 @@ export interface ConsumeResult {
   rtpParameters: JsonObject;
 }
 export type EmptyResult = Record<string, never>;
+export interface RestartIceResult {
+  iceParameters: JsonObject;
+}
 
 export interface ResultByRequest {
   join: JoinResult;
@@ -165,6 +174,7 @@ export interface ResultByRequest {
   'request-keyframe': EmptyResult;
   relay: EmptyResult;
   leave: EmptyResult;
+  'restart-ice': RestartIceResult;
 }
 
 // ---------------------------------------------------------------- errors
@@ -249,6 +259,24 @@ export interface RelayDelivery {
   payload: string;
 }
 
+/**
+ * The server is shutting down (SIGTERM) and will close this connection next:
+ * the client says "the server is restarting" and reconnects when it is back.
+ */
+export interface ServerRestarting {
+  type: 'server-restarting';
+}
+/**
+ * The media process of this meeting died and the meeting moved to a fresh
+ * one: every transport, producer and consumer is gone. Participants, keys and
+ * the signaling connection stay; clients make new transports, publish again
+ * and consume what the others publish again.
+ */
+export interface MediaRestart {
+  type: 'media-restart';
+  routerRtpCapabilities: JsonObject;
+}
+
 export type ServerMessage =
   | ResponseOk
   | ResponseErr
@@ -260,6 +288,8 @@ export type ServerMessage =
   | ProducerPaused
   | ConsumerClosed
   | ActiveSpeaker
-  | RelayDelivery;
+  | RelayDelivery
+  | ServerRestarting
+  | MediaRestart;
 
 export type ServerNotice = Exclude<ServerMessage, ResponseOk | ResponseErr>;

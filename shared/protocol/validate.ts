@@ -134,6 +134,8 @@ function parseBody(o: JsonObject, id: number): ClientMessage {
     }
     case 'leave':
       return { id, type };
+    case 'restart-ice':
+      return { id, type, transportId: uuid(o, 'transportId') };
     default:
       throw new Invalid('BAD_MESSAGE', `unknown message type ${JSON.stringify(String(type)).slice(0, 80)}`);
   }
@@ -177,6 +179,8 @@ const SERVER_TYPES = new Set<ServerMessage['type']>([
   'consumer-closed',
   'active-speaker',
   'relay',
+  'server-restarting',
+  'media-restart',
 ]);
 
 /**
@@ -208,6 +212,9 @@ export function parseServerMessage(raw: string): ServerMessage | undefined {
       break;
     case 'producer-added':
       if (typeof d['producerId'] !== 'string' || typeof d['participantId'] !== 'string') return undefined;
+      break;
+    case 'media-restart':
+      if (!isObject(d['routerRtpCapabilities'])) return undefined;
       break;
     default:
       break;

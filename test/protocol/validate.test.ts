@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { LIMITS, PROTOCOL_VERSION } from '../../shared/protocol/signaling.ts';
-import { parseClientMessage } from '../../shared/protocol/validate.ts';
+import { parseClientMessage, parseServerMessage } from '../../shared/protocol/validate.ts';
 
 const UUID = '0b7d3f5e-1c2a-4b8e-9f00-123456789abc';
 const parse = (o: unknown) => parseClientMessage(JSON.stringify(o));
@@ -78,5 +78,23 @@ describe('signaling message validation', () => {
 
   it('rejects arrays, numbers and null as messages', () => {
     for (const raw of ['[]', '42', 'null', '"join"']) expect(parseClientMessage(raw).ok).toBe(false);
+  });
+});
+
+describe('fault recovery messages', () => {
+  it('accepts an ICE restart request only for a transport id', () => {
+    expect(parse({ id: 3, type: 'restart-ice', transportId: UUID })).toMatchObject({
+      ok: true,
+      value: { type: 'restart-ice', transportId: UUID },
+    });
+    expect(parse({ id: 3, type: 'restart-ice', transportId: 'x' })).toMatchObject({ ok: false, error: { code: 'BAD_MESSAGE', id: 3 } });
+    expect(parse({ id: 3, type: 'restart-ice' })).toMatchObject({ ok: false, error: { code: 'BAD_MESSAGE' } });
+  });
+
+  it('lets the client read the server-restarting notice, and a media restart only with router capabilities', () => {
+    expect(parseServerMessage('{"type":"server-restarting"}')).toEqual({ type: 'server-restarting' });
+    expect(parseServerMessage('{"type":"media-restart","routerRtpCapabilities":{"codecs":[]}}')).toMatchObject({ type: 'media-restart' });
+    expect(parseServerMessage('{"type":"media-restart"}')).toBeUndefined();
+    expect(parseServerMessage('{"type":"media-restart","routerRtpCapabilities":[1]}')).toBeUndefined();
   });
 });

@@ -1,13 +1,16 @@
 // The server as people start it, in its own process: `npm start -- …` (its
 // dispatch: the production server, or the test-only adversary for --attack),
-// --help and bad options, the test build refused without --test-mode, and a
-// malformed request that used to end the process (issue #12: `GET /%ff`).
+// --help and bad options, the test build refused without --test-mode, a
+// malformed request that used to end the process (issue #12: `GET /%ff`), and
+// the "server restarting" notice on SIGTERM (issue #13).
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { PROTOCOL_VERSION } from '../../shared/protocol/signaling.ts';
 import { REPO_ROOT } from '../../harness/server.ts';
 import { rawRequest } from './raw-http.ts';
 
@@ -91,6 +94,30 @@ describe('npm start', () => {
     expect(l.child.exitCode).toBeNull();
     // It is the production server: no attack on it.
     expect(l.output()).not.toContain('ATTACK MODE');
+  });
+
+  it('on SIGTERM tells a joined client the server is restarting, closes its socket with 1012 and exits 0', async () => {
+    // The server process itself (node with tsx's loader), so its own exit code is seen.
+    const l = launch(process.execPath, ['--import', 'tsx', 'server/main.ts', ...LIGHT]);
+    const url = await l.ready;
+    expect(url, l.output()).toBeDefined();
+    const ws = new WebSocket(`${url!.replace(/^http/, 'ws')}/ws`);
+    const received: string[] = [];
+    const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
+    const joined = new Promise<void>((resolve) =>
+      ws.on('message', (d: Buffer) => {
+        received.push(d.toString());
+        if (received.length === 1) resolve();
+      }),
+    );
+    await new Promise<void>((resolve) => ws.on('open', () => resolve()));
+    ws.send(JSON.stringify({ id: 1, type: 'join', v: PROTOCOL_VERSION, meetingId: 'restart-notice', mode: 'meeting' }));
+    await joined;
+    expect(JSON.parse(received[0]!)).toMatchObject({ type: 'response', id: 1, ok: true });
+    l.child.kill('SIGTERM');
+    expect(await closed).toBe(1012);
+    expect(received.slice(1).map((m) => JSON.parse(m) as { type: string })).toEqual([{ type: 'server-restarting' }]);
+    expect(await l.exited).toBe(0);
   });
 
   it('runs --test-mode --attack NAME as the adversary, and says so', async () => {

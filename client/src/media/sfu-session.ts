@@ -4,7 +4,7 @@
 // created, so no frame can flow before its transform is attached.
 
 import { Device, type types as msc } from 'mediasoup-client';
-import type { JoinResult, MediaSource, ProducerInfo } from '../../../shared/protocol/signaling.ts';
+import type { JsonObject, MediaSource, ProducerInfo } from '../../../shared/protocol/signaling.ts';
 import type { Signaling } from '../signaling.ts';
 
 export interface SenderInfo {
@@ -20,6 +20,16 @@ export interface ReceiverInfo extends SenderInfo {
 
 /** Longer than a key rotation takes (bounded by the leader's 1.5 s commit timeout). */
 const DEFERRED_CLOSE_MS = 2000;
+
+/**
+ * A transport 'disconnected' this long (ICE consent lost, a network change)
+ * gets an ICE restart; 'failed' gets one at once. A restart that has not
+ * brought it back to 'connected' after ICE_RESTART_WAIT_MS is tried again, and
+ * after MAX_ICE_RESTARTS the session gives up and the meeting rejoins.
+ */
+const ICE_DISCONNECTED_GRACE_MS = 2000;
+const ICE_RESTART_WAIT_MS = 8000;
+const MAX_ICE_RESTARTS = 2;
 
 export interface FrameHooks {
   /** RTCPeerConnection settings the transform path needs (e.g. encodedInsertableStreams). */
@@ -98,6 +108,9 @@ export class MediaSession {
   private readonly trackEndedListeners = new Set<Listener<RemoteTrack>>();
   private readonly stateListeners = new Set<Listener<{ direction: 'send' | 'recv'; state: string }>>();
   private readonly consumeFailedListeners = new Set<Listener<ConsumeFailure>>();
+  private readonly gaveUpListeners = new Set<() => void>();
+  private readonly iceWatch = { send: { restarts: 0, timer: 0 }, recv: { restarts: 0, timer: 0 } };
+  private closed = false;
 
   constructor(
     private readonly signaling: Signaling,
@@ -117,10 +130,14 @@ export class MediaSession {
   onConsumeFailed(l: Listener<ConsumeFailure>): void {
     this.consumeFailedListeners.add(l);
   }
+  /** ICE restarts did not restore a transport: the caller rejoins from scratch. */
+  onGaveUp(l: () => void): void {
+    this.gaveUpListeners.add(l);
+  }
 
-  async start(join: JoinResult): Promise<void> {
+  async start(routerRtpCapabilities: JsonObject): Promise<void> {
     const device = await Device.factory();
-    await device.load({ routerRtpCapabilities: join.routerRtpCapabilities as unknown as msc.RtpCapabilities });
+    await device.load({ routerRtpCapabilities: routerRtpCapabilities as unknown as msc.RtpCapabilities });
     this.device = device;
     this.sendTransport = await this.createTransport('send');
     this.recvTransport = await this.createTransport('recv');
@@ -157,8 +174,52 @@ export class MediaSession {
     }
     transport.on('connectionstatechange', (state) => {
       for (const l of this.stateListeners) l({ direction, state });
+      this.watchIce(direction, transport, state);
     });
     return transport;
+  }
+
+  /** ICE restart first (server and browser get new ICE credentials); a full rejoin only if that fails. */
+  private watchIce(direction: 'send' | 'recv', transport: msc.Transport, state: string): void {
+    const w = this.iceWatch[direction];
+    clearTimeout(w.timer);
+    if (this.closed || state === 'closed') return;
+    if (state === 'connected') w.restarts = 0;
+    else if (state === 'failed') void this.restartIce(direction, transport);
+    else if (state === 'disconnected')
+      w.timer = self.setTimeout(() => void this.restartIce(direction, transport), ICE_DISCONNECTED_GRACE_MS);
+  }
+
+  private async restartIce(direction: 'send' | 'recv', transport: msc.Transport): Promise<void> {
+    const w = this.iceWatch[direction];
+    if (this.closed || transport.closed) return;
+    if (w.restarts >= MAX_ICE_RESTARTS) {
+      console.warn(`${direction} transport did not recover after ${w.restarts} ICE restarts; rejoining`);
+      for (const l of this.gaveUpListeners) l();
+      return;
+    }
+    w.restarts++;
+    console.warn(`${direction} transport is ${transport.connectionState}: ICE restart ${w.restarts} of ${MAX_ICE_RESTARTS}`);
+    const r = await this.signaling.request({ type: 'restart-ice', transportId: transport.id });
+    if (r.ok && !transport.closed) {
+      await transport.restartIce({ iceParameters: r.data.iceParameters as unknown as msc.IceParameters }).catch((e: unknown) => {
+        console.warn(`ICE restart failed in the browser: ${e instanceof Error ? e.message : String(e)}`);
+      });
+    }
+    clearTimeout(w.timer);
+    w.timer = self.setTimeout(() => {
+      if (transport.connectionState !== 'connected') void this.restartIce(direction, transport);
+    }, ICE_RESTART_WAIT_MS);
+  }
+
+  /** Restarts ICE on both transports now (the network changed: the browser went back online). */
+  restartIceNow(): Promise<void[]> {
+    return Promise.all(
+      (['send', 'recv'] as const).flatMap((d) => {
+        const t = d === 'send' ? this.sendTransport : this.recvTransport;
+        return t ? [this.restartIce(d, t)] : [];
+      }),
+    );
   }
 
   /** Picks the codec we encrypt for: VP8 video (mediasoup can see keyframes), Opus audio. */
@@ -316,6 +377,9 @@ export class MediaSession {
   }
 
   close(): void {
+    this.closed = true;
+    clearTimeout(this.iceWatch.send.timer);
+    clearTimeout(this.iceWatch.recv.timer);
     for (const p of this.producers.values()) p.close();
     this.sendTransport?.close();
     this.recvTransport?.close();

@@ -6,6 +6,7 @@
 import type { Meeting, RemoteParticipant } from '../meeting.ts';
 import { gridEntries, type GridEntry } from '../e2ee/grid.ts';
 import { clear, h, lockIcon } from './dom.ts';
+import { reconnectText } from '../net/reconnect-status.ts';
 
 export interface MeetingViewExtras {
   /** Extra header content (security code, epoch), rendered on every change. */
@@ -30,6 +31,7 @@ export class MeetingView {
   private readonly headerExtra: HTMLElement;
   private readonly alerts: HTMLElement;
   private readonly status: HTMLElement;
+  private readonly retryNow: HTMLButtonElement;
   private readonly selfVideo: HTMLVideoElement;
   private readonly controls: HTMLElement;
   private readonly tiles = new Map<string, HTMLElement>();
@@ -47,7 +49,9 @@ export class MeetingView {
     this.grid = h('main', { class: 'grid', 'data-testid': 'grid', 'aria-label': 'Participants' });
     this.headerExtra = h('div', { class: 'header-extra' });
     this.alerts = h('div', { class: 'alerts', role: 'status', 'data-testid': 'alerts' });
-    this.status = h('span', { class: 'conn-status', 'data-testid': 'connection-state' });
+    this.status = h('span', { class: 'conn-status', 'data-testid': 'connection-state', role: 'status' });
+    this.retryNow = h('button', { class: 'retry-now', 'data-testid': 'reconnect-now', hidden: true }, 'Try now');
+    this.retryNow.addEventListener('click', () => meeting.tryReconnectNow());
     this.controls = h('nav', { class: 'controls', 'aria-label': 'Meeting controls' });
     this.root = h(
       'div',
@@ -57,6 +61,7 @@ export class MeetingView {
         { class: 'meeting-header' },
         h('div', { class: 'brand' }, lockIcon(), ' ', meeting.opts.mode === 'call' ? 'One-on-one call' : meeting.opts.meetingId),
         this.status,
+        this.retryNow,
         this.headerExtra,
       ),
       this.alerts,
@@ -77,6 +82,10 @@ export class MeetingView {
     this.renderControls();
     meeting.subscribe(() => this.render());
     this.render();
+    // The countdown to the next reconnect try.
+    setInterval(() => {
+      if (meeting.phase === 'reconnecting') this.renderStatus();
+    }, 1000);
   }
 
   private button(label: string, testid: string, pressed: boolean | undefined, onClick: () => void, extraClass = ''): HTMLButtonElement {
@@ -129,8 +138,9 @@ export class MeetingView {
     );
   }
 
-  private render(): void {
+  private renderStatus(): void {
     const m = this.meeting;
+    this.retryNow.hidden = !(m.phase === 'reconnecting' && m.reconnecting?.nextTryAt !== undefined);
     this.status.textContent =
       m.phase === 'joined'
         ? 'Connected'
@@ -141,9 +151,17 @@ export class MeetingView {
             : m.phase === 'failed'
               ? `Disconnected: ${m.error ?? ''}`
               : m.phase === 'reconnecting'
-                ? (m.error ?? 'Reconnecting…')
+                ? m.reconnecting
+                  ? reconnectText(m.reconnecting, Date.now())
+                  : 'Reconnecting…'
                 : m.phase;
     this.status.dataset['state'] = m.phase;
+    this.status.dataset['cause'] = m.reconnecting?.cause ?? '';
+  }
+
+  private render(): void {
+    const m = this.meeting;
+    this.renderStatus();
     this.renderControls();
     this.renderEndCard();
     this.extras.header?.(this.headerExtra);

@@ -33,6 +33,7 @@ export function allowedReply(req: ClientMessage, s: ConnState, arena: Arena): Al
       return okOr();
     case 'create-transport':
       return okOr('BAD_MESSAGE'); // at most four transports
+    case 'restart-ice':
     case 'connect-transport':
       return s.transports.has(req.transportId) ? okOr('MEDIA_ERROR') : only('UNKNOWN_TRANSPORT');
     case 'produce': {

@@ -21,6 +21,7 @@ import { fromBase64Url } from '../../../shared/e2ee/encoding.ts';
 import type { JoinResult, ServerNotice } from '../../../shared/protocol/signaling.ts';
 import type { Meeting, RemoteParticipant } from '../meeting.ts';
 import type { FrameCrypto, SendKeyResult } from './frame-crypto.ts';
+import { DecryptEpisodes, decryptAlertText, type DecryptObservation } from './decrypt-alerts.ts';
 import { gridEntries, type GridEntry } from './grid.ts';
 import { memberName, unverifiedLabel } from './names.ts';
 import { FAILING_AFTER_MS, shownE2eeState, type SendKeyFailure, type ShownE2eeState } from './shown-state.ts';
@@ -60,6 +61,8 @@ export class E2eeController {
   private readonly chatListeners = new Set<(c: ChatEvent) => void>();
   private readonly chatGapListeners = new Set<(g: ChatGapEvent) => void>();
   private readonly linkListeners = new Set<(secret: string) => void>();
+  /** Who we cannot decrypt: one alert per episode, by verified name (decrypt-alerts.ts). */
+  readonly decryptEpisodes = new DecryptEpisodes();
 
   /**
    * `secretSinkForTest` (test builds only, compiled out of dist/): told every
@@ -81,7 +84,10 @@ export class E2eeController {
     meeting.onNotice((n) => this.onNotice(n));
     // Before our first roster we cannot tell who holds the key: keep everyone the server says left until it arrives.
     meeting.holdsKey = (id) => this.roster.length === 0 || this.inRoster(id);
-    frames.onStats(() => meeting.changed());
+    frames.onStats(() => {
+      this.checkDecryption();
+      meeting.changed();
+    });
     frames.onWorkerEvent((m) => {
       if (m.type === 'need-keyframe') void meeting.media?.requestKeyFrames(m.participantId);
       if (m.type === 'error' && m.code === 'KEY_IMPORT')
@@ -401,6 +407,33 @@ export class E2eeController {
       }
     }
     return { state: 'ok', text: 'encrypted' };
+  }
+
+  /** Alerts once when a roster member's media stops decrypting, and once when it decrypts again. */
+  private checkDecryption(): void {
+    const self = this.meeting.join?.participantId;
+    const observations: DecryptObservation[] = [];
+    for (const m of this.roster) {
+      const p = this.meeting.participants.get(m.participantId);
+      if (!p || m.participantId === self) continue;
+      const kinds = p.tracks.screen || p.failedStreams.screen ? (['camera', 'screen'] as const) : (['camera'] as const);
+      const failing = kinds.map((k) => this.tileStatus(p, k)).find((s) => s.state === 'failing');
+      let lastDecryptAt: number | undefined;
+      for (const t of Object.values(p.tracks)) {
+        const at = this.frames.streams.get(t.producerId)?.lastDecryptAt;
+        if (at !== undefined && (lastDecryptAt === undefined || at > lastDecryptAt)) lastDecryptAt = at;
+      }
+      observations.push({
+        participantId: m.participantId,
+        failing: failing !== undefined,
+        reason: failing ? failing.text.replace(/^failing: /, '') : '',
+        lastDecryptAt,
+      });
+    }
+    for (const a of this.decryptEpisodes.step(observations, Date.now())) {
+      const { level, text } = decryptAlertText(a, this.nameOf(a.participantId));
+      this.meeting.alert(level, text);
+    }
   }
 
   /** Whether the user verified this member's identity key (roster members only). */

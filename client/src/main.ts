@@ -16,6 +16,7 @@ import { toBase64Url } from '../../shared/e2ee/encoding.ts';
 import { createLobbyOverlay, createSecurityPanel, renderSecurityHeader } from './ui/security-panel.ts';
 import { createChatPanel } from './ui/chat-panel.ts';
 import { MeetingView } from './ui/meeting-view.ts';
+import { CallMonitor } from './media/call-monitor.ts';
 import { PrejoinView, type PrejoinChoice } from './ui/prejoin-view.ts';
 import { h } from './ui/dom.ts';
 import { showTestBuildBanner } from './ui/test-build-banner.ts';
@@ -138,6 +139,7 @@ async function enterMeeting(
   });
   // Test build only: the one window hook tests read (never in dist/, see test-surface.ts).
   if (__E2EE_TEST_HOOKS__ && keyLog) installTestSurface({ meeting, e2ee, keys: keyLog.keys });
+  const monitor = new CallMonitor(meeting);
   const view = new MeetingView(meeting, stream, {
     header: (el) => renderSecurityHeader(el, e2ee),
     panels: [createSecurityPanel(meeting, e2ee), createChatPanel(e2ee)],
@@ -146,11 +148,17 @@ async function enterMeeting(
     tileIdentity: (p) => e2ee.identityOf(p.id),
     tiles: () => e2ee.gridEntries(),
     inviteLink: () => meetingLink(choice.meetingId, choice.mode, secretText),
+    activeSpeaker: () => monitor.speaker,
+    tileQuality: (p) => monitor.qualityOf(p.id),
   });
   app.replaceChildren(view.root);
   meeting.subscribe(() => {
-    if (meeting.phase === 'left') e2ee.stop();
+    if (meeting.phase === 'left') {
+      e2ee.stop();
+      monitor.stop();
+    }
   });
+  monitor.start();
   if (warning) meeting.alert('warn', warning);
   document.addEventListener('autoplay-blocked', () => showAudioUnlock(), { once: true });
   try {

@@ -6,7 +6,7 @@
 
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import type { RunningServer } from '../../server/app.ts';
 import { launchBrowser, openParticipant, resultsDir, withOpenPages } from '../../harness/browser.ts';
 import { startTestBuildServer } from '../../harness/server.ts';
@@ -30,7 +30,7 @@ const joinUrl = (meeting: string, name: string, extra = ''): string =>
   `${server.url}/?meeting=${meeting}&name=${name}&join=1${extra}${linkFragment(meeting)}`;
 
 /** The alert texts a page raised so far (the meeting's list: info alerts leave the screen after a few seconds). */
-const alertTexts = (page: Parameters<typeof readSurface>[0]): Promise<string[]> =>
+const alertTexts = (page: Page): Promise<string[]> =>
   readSurface(page, ({ meeting }) => meeting.alerts.map((a) => `${a.level}: ${a.text}`));
 
 describe('a participant whose frames do not decrypt', () => {
@@ -60,6 +60,96 @@ describe('a participant whose frames do not decrypt', () => {
         .toBe(1);
       await expect.poll(() => m.page.locator('[data-testid=tile]').getAttribute('data-e2ee'), { timeout: 10_000 }).toBe('ok');
       expect(cannot(await alertTexts(m.page))).toHaveLength(1);
+    });
+  });
+});
+
+/**
+ * Every shown tile's name and E2EE badge (and the self view's name) that is
+ * not what the page has at its centre: covered by something else, or off screen.
+ */
+function coveredLabels(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const out: string[] = [];
+    const labels = document.querySelectorAll<HTMLElement>(
+      '[data-testid=tile]:not([hidden]) .name, [data-testid=tile]:not([hidden]) .e2ee-badge, [data-testid=screen-tile]:not([hidden]) .name, [data-testid=screen-tile]:not([hidden]) .e2ee-badge, [data-testid=self-tile] .name',
+    );
+    for (const el of labels) {
+      const r = el.getBoundingClientRect();
+      const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+      if (r.width === 0 || !hit || !el.contains(hit))
+        out.push(`${el.className} "${el.textContent}" at ${Math.round(r.left)},${Math.round(r.top)} hits ${hit?.className ?? 'nothing'}`);
+    }
+    if (labels.length === 0) out.push('no labels');
+    return out;
+  });
+}
+
+describe('a two-person meeting', () => {
+  it('shows every name and E2EE badge at phone and desktop sizes, pins a tile, pages and features the speaker', async () => {
+    const meeting = `incall-${Date.now()}`;
+    const a = await openParticipant(browser, joinUrl(meeting, 'Alice'), 'alice');
+    await a.page.getByTestId('mic-toggle').waitFor();
+    const b = await openParticipant(browser, joinUrl(meeting, 'Bob'), 'bob');
+    await withOpenPages([a, b], async () => {
+      for (const p of [a, b])
+        await expect.poll(() => p.page.locator('[data-testid=tile][data-e2ee=ok]').count(), { timeout: 30_000 }).toBe(1);
+      const aliceId = (await b.page.locator('[data-testid=tile]').getAttribute('data-participant'))!;
+
+      for (const [w, hgt] of [
+        [390, 844],
+        [1280, 720],
+        [1920, 1080],
+      ] as const) {
+        for (const p of [a, b]) await p.page.setViewportSize({ width: w, height: hgt });
+        for (const p of [a, b]) await expect.poll(() => coveredLabels(p.page), { timeout: 5000 }).toEqual([]);
+        await b.page.screenshot({ path: shot(`two-person-${w}x${hgt}.png`) });
+      }
+
+      // Network quality from getStats: measured (not 'unknown') on a loopback call, with the figures in the tooltip.
+      const net = b.page.locator('[data-testid=tile] [data-testid=net-quality]');
+      await expect.poll(() => net.getAttribute('data-quality'), { timeout: 10_000 }).toBe('good');
+      expect(await net.getAttribute('title')).toMatch(/^Network good: loss \d+\.\d % · jitter \d+ ms · .*kbit\/s$/);
+
+      // Pin: the pinned tile is featured, and unpinning restores the grid.
+      const grid = b.page.getByTestId('grid');
+      await b.page.locator('[data-testid=tile] [data-testid=pin]').click();
+      expect(await grid.getAttribute('data-featured')).toBe(aliceId);
+      expect(await b.page.locator('[data-testid=tile] [data-testid=pin]').getAttribute('aria-pressed')).toBe('true');
+      expect(await coveredLabels(b.page)).toEqual([]);
+      await b.page.screenshot({ path: shot('pinned.png') });
+      await b.page.locator('[data-testid=tile] [data-testid=pin]').click();
+      expect(await grid.getAttribute('data-featured')).toBe('');
+
+      // Speaker view: Alice's fake microphone plays a tone, so she becomes the speaker from her audio level.
+      await b.page.getByTestId('layout-toggle').click();
+      expect(await grid.getAttribute('data-layout')).toBe('speaker');
+      await expect
+        .poll(() => readSurface(b.page, () => document.querySelector('[data-testid=grid]')?.getAttribute('data-featured')), {
+          timeout: 10_000,
+        })
+        .toBe(aliceId);
+      await b.page.getByTestId('layout-toggle').click();
+
+      // Pages: Alice shares her screen; at two tiles per page (the self view is one) Bob pages between her camera and her screen.
+      await a.page.getByTestId('screen-toggle').click();
+      const screenTile = b.page.locator('[data-testid=screen-tile]');
+      await screenTile.waitFor({ state: 'attached', timeout: 15_000 });
+      await b.page.getByTestId('tiles-per-page').selectOption('2');
+      await expect.poll(() => b.page.getByTestId('page-info').textContent()).toBe('Page 1 of 2');
+      expect(await b.page.locator('[data-testid=tile]').isVisible()).toBe(true);
+      expect(await screenTile.isVisible()).toBe(false);
+      expect(await b.page.getByTestId('page-prev').isDisabled()).toBe(true);
+      await b.page.getByTestId('page-next').click();
+      expect(await b.page.getByTestId('page-info').textContent()).toBe('Page 2 of 2');
+      expect(await screenTile.isVisible()).toBe(true);
+      expect(await b.page.locator('[data-testid=tile]').isVisible()).toBe(false);
+      expect(await coveredLabels(b.page)).toEqual([]);
+      await b.page.screenshot({ path: shot('pages.png') });
+      await b.page.getByTestId('tiles-per-page').selectOption('0');
+      await a.page.getByTestId('screen-toggle').click();
+      await expect.poll(() => screenTile.count(), { timeout: 10_000 }).toBe(0);
+      expect(await b.page.locator('.pager').isVisible()).toBe(false);
     });
   });
 });

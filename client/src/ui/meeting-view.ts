@@ -6,6 +6,7 @@
 import type { Meeting, RemoteParticipant } from '../meeting.ts';
 import { gridEntries, type GridEntry } from '../e2ee/grid.ts';
 import { clear, h, lockIcon } from './dom.ts';
+import { arrange, autoPerPage, PER_PAGE_CHOICES, type LayoutMode } from './layout.ts';
 
 export interface MeetingViewExtras {
   /** Extra header content (security code, epoch), rendered on every change. */
@@ -22,6 +23,10 @@ export interface MeetingViewExtras {
   tiles?: () => GridEntry[];
   /** The whole meeting link (with its secret), for the Invite button. */
   inviteLink?: () => string;
+  /** Who speaks now (from received audio levels), for the speaker layout. */
+  activeSpeaker?: () => string | undefined;
+  /** A participant's network quality as we receive them (level and the figures, for the tooltip). */
+  tileQuality?: (p: RemoteParticipant) => { level: string; text: string };
 }
 
 export class MeetingView {
@@ -31,7 +36,20 @@ export class MeetingView {
   private readonly alerts: HTMLElement;
   private readonly status: HTMLElement;
   private readonly selfVideo: HTMLVideoElement;
+  private readonly selfTile: HTMLElement;
   private readonly controls: HTMLElement;
+  private readonly viewBar: HTMLElement;
+  private readonly pageInfo: HTMLElement;
+  private readonly pagePrev: HTMLButtonElement;
+  private readonly pageNext: HTMLButtonElement;
+  private readonly layoutToggle: HTMLButtonElement;
+  private mode: LayoutMode = 'grid';
+  private pinned?: string;
+  private page = 0;
+  /** Tiles per screen the user chose (0: by window size). */
+  private perPageChoice = 0;
+  /** The speaker featured last: kept while nobody speaks, so the stage does not jump. */
+  private lastSpeaker?: string;
   private readonly tiles = new Map<string, HTMLElement>();
   private shownAlerts = 0;
   private endCard?: HTMLElement;
@@ -45,6 +63,43 @@ export class MeetingView {
     this.selfVideo.muted = true;
     this.selfVideo.srcObject = localStream;
     this.grid = h('main', { class: 'grid', 'data-testid': 'grid', 'aria-label': 'Participants' });
+    // The self view is a tile of the grid, so it never covers anyone's name or E2EE badge.
+    this.selfTile = h(
+      'section',
+      { class: 'tile self-tile', 'data-testid': 'self-tile', 'aria-label': 'You' },
+      this.selfVideo,
+      h('div', { class: 'tile-info' }, h('span', { class: 'name self-label' }, 'You')),
+    );
+    this.pagePrev = h('button', { class: 'small-btn', 'data-testid': 'page-prev', 'aria-label': 'Previous page' }, '‹');
+    this.pageNext = h('button', { class: 'small-btn', 'data-testid': 'page-next', 'aria-label': 'Next page' }, '›');
+    this.pageInfo = h('span', { class: 'page-info', 'data-testid': 'page-info' });
+    this.pagePrev.addEventListener('click', () => this.turnPage(-1));
+    this.pageNext.addEventListener('click', () => this.turnPage(1));
+    this.layoutToggle = h('button', { class: 'small-btn', 'data-testid': 'layout-toggle' });
+    this.layoutToggle.addEventListener('click', () => {
+      this.mode = this.mode === 'grid' ? 'speaker' : 'grid';
+      this.page = 0;
+      this.render();
+    });
+    const perPage = h(
+      'select',
+      { class: 'per-page', 'data-testid': 'tiles-per-page', 'aria-label': 'Tiles per page' },
+      h('option', { value: '0' }, 'Auto'),
+      ...PER_PAGE_CHOICES.map((n) => h('option', { value: String(n) }, `${n} per page`)),
+    );
+    perPage.addEventListener('change', () => {
+      this.perPageChoice = Number(perPage.value);
+      this.page = 0;
+      this.render();
+    });
+    this.viewBar = h(
+      'div',
+      { class: 'view-bar', 'aria-label': 'Layout' },
+      this.layoutToggle,
+      perPage,
+      h('span', { class: 'pager' }, this.pagePrev, this.pageInfo, this.pageNext),
+    );
+    addEventListener('resize', () => this.render());
     this.headerExtra = h('div', { class: 'header-extra' });
     this.alerts = h('div', { class: 'alerts', role: 'status', 'data-testid': 'alerts' });
     this.status = h('span', { class: 'conn-status', 'data-testid': 'connection-state' });
@@ -63,13 +118,7 @@ export class MeetingView {
       h(
         'div',
         { class: 'stage' },
-        h(
-          'div',
-          { class: 'grid-wrap' },
-          this.grid,
-          h('div', { class: 'self' }, this.selfVideo, h('span', { class: 'self-label' }, 'You')),
-          ...(extras.overlays ?? []),
-        ),
+        h('div', { class: 'grid-wrap' }, this.grid, this.viewBar, ...(extras.overlays ?? [])),
         ...(extras.panels ?? []),
       ),
       this.controls,
@@ -171,8 +220,58 @@ export class MeetingView {
     this.grid.dataset['count'] = String(this.tiles.size);
     if (this.tiles.size === 0) {
       if (!this.grid.querySelector('.empty'))
-        this.grid.append(h('p', { class: 'empty' }, 'Waiting for others to join… Share this page’s link to invite them.'));
+        this.grid.prepend(h('p', { class: 'empty' }, 'Waiting for others to join… Share this page’s link to invite them.'));
     } else this.grid.querySelector('.empty')?.remove();
+    this.applyLayout();
+  }
+
+  private turnPage(by: number): void {
+    this.page += by;
+    this.render();
+  }
+
+  /** Shows the featured tile, the current page and the self view; hides the rest (their media keeps playing). */
+  private applyLayout(): void {
+    const keys = [...this.tiles.keys()];
+    if (this.pinned && !this.tiles.has(this.pinned)) this.pinned = undefined;
+    const speaker = this.extras.activeSpeaker?.();
+    if (speaker && this.tiles.has(speaker)) this.lastSpeaker = speaker;
+    const layout = arrange({
+      keys,
+      mode: this.mode,
+      pinned: this.pinned,
+      speaker: this.lastSpeaker,
+      page: this.page,
+      perPage: this.perPageChoice || autoPerPage(innerWidth, innerHeight),
+    });
+    this.page = layout.page;
+    const shown = new Set(layout.shown);
+    for (const [key, tile] of this.tiles) {
+      tile.hidden = key !== layout.featured && !shown.has(key);
+      tile.classList.toggle('featured', key === layout.featured);
+      const pin = tile.querySelector<HTMLButtonElement>('.pin');
+      if (pin) {
+        pin.setAttribute('aria-pressed', String(key === this.pinned));
+        pin.textContent = key === this.pinned ? 'Unpin' : 'Pin';
+      }
+    }
+    // Order (featured first, self view last) is CSS, not DOM moves: a moved video element would restart.
+    if (this.selfTile.parentNode !== this.grid) this.grid.append(this.selfTile);
+    this.grid.classList.toggle('has-featured', layout.featured !== undefined);
+    this.grid.dataset['layout'] = this.mode;
+    this.grid.dataset['featured'] = layout.featured ?? '';
+    this.layoutToggle.textContent = this.mode === 'grid' ? 'Speaker view' : 'Grid view';
+    this.layoutToggle.setAttribute('aria-pressed', String(this.mode === 'speaker'));
+    this.pageInfo.textContent = `Page ${layout.page + 1} of ${layout.pages}`;
+    this.pagePrev.disabled = layout.page === 0;
+    this.pageNext.disabled = layout.page >= layout.pages - 1;
+    this.viewBar.querySelector<HTMLElement>('.pager')!.hidden = layout.pages <= 1;
+  }
+
+  private togglePin(key: string): void {
+    this.pinned = this.pinned === key ? undefined : key;
+    this.page = 0;
+    this.render();
   }
 
   /** Left, refused or disconnected: say so plainly and offer the way back. */
@@ -232,11 +331,15 @@ export class MeetingView {
           { class: 'tile-info' },
           h('span', { class: 'name' }),
           h('span', { class: 'mic' }),
+          h('span', { class: 'net', 'data-testid': 'net-quality', role: 'img' }),
           h('span', { class: 'ident' }),
           h('span', { class: 'e2ee-badge' }),
         ),
         h('div', { class: 'tile-note' }),
       );
+      const pin = h('button', { class: 'pin small-btn', 'data-testid': 'pin', 'aria-pressed': 'false' }, 'Pin');
+      pin.addEventListener('click', () => this.togglePin(key));
+      tile.append(pin);
       if (kind === 'camera') {
         tile.dataset['testid'] = 'tile';
         const audio = h('audio', { autoplay: true });
@@ -251,6 +354,10 @@ export class MeetingView {
     tile.classList.toggle('outside-key', !entry.inKey);
     tile.classList.toggle('absent', !entry.present);
     tile.setAttribute('aria-label', kind === 'screen' ? `${name}'s screen` : name);
+    const pinLabel = `${this.pinned === key ? 'Unpin' : 'Pin'} ${kind === 'screen' ? `${name}'s screen` : name}`;
+    const pinButton = tile.querySelector('.pin')!;
+    pinButton.setAttribute('aria-label', pinLabel);
+    pinButton.setAttribute('title', pinLabel);
     const status = this.extras.tileStatus?.(p, kind) ?? { state: p.e2ee, text: p.e2ee };
     tile.dataset['e2ee'] = status.state;
     const video = tile.querySelector('video')!;
@@ -278,11 +385,23 @@ export class MeetingView {
       el.textContent = ident === 'verified' ? '✓ verified' : ident === 'identity-changed' ? '⚠ identity changed' : '';
       el.className = `ident ${ident}`;
     }
+    const net = tile.querySelector<HTMLElement>('.net')!;
+    const quality = kind === 'camera' ? this.extras.tileQuality?.(p) : undefined;
+    net.hidden = !quality;
+    if (quality) {
+      net.dataset['quality'] = quality.level;
+      net.textContent = NET_BARS[quality.level] ?? '';
+      net.title = quality.text;
+      net.setAttribute('aria-label', quality.text);
+    }
     const badge = tile.querySelector('.e2ee-badge')!;
     badge.textContent = status.text;
     badge.className = `e2ee-badge ${status.state}`;
   }
 }
+
+/** Signal bars for the network level (the tooltip has the figures). */
+const NET_BARS: Record<string, string> = { good: '▂▄▆', fair: '▂▄', poor: '▂', unknown: '·' };
 
 /** What the tile must say besides the name: outside the key, said to have left, listening only. */
 function tileNotes(entry: GridEntry, silent: boolean): string[] {

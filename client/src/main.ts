@@ -15,8 +15,10 @@ import { fingerprint, initCrypto, linkSecretFromHash, newLinkSecret, type Identi
 import { toBase64Url } from '../../shared/e2ee/encoding.ts';
 import { createLobbyOverlay, createSecurityPanel, renderSecurityHeader } from './ui/security-panel.ts';
 import { createChatPanel } from './ui/chat-panel.ts';
+import { createDevicesPanel } from './ui/devices-panel.ts';
 import { MeetingView } from './ui/meeting-view.ts';
 import { CallMonitor } from './media/call-monitor.ts';
+import { constraintsFor } from './media/devices.ts';
 import { PrejoinView, type PrejoinChoice } from './ui/prejoin-view.ts';
 import { h } from './ui/dom.ts';
 import { showTestBuildBanner } from './ui/test-build-banner.ts';
@@ -37,8 +39,8 @@ async function getLocalMedia(choice: {
   audioDeviceId?: string;
   videoDeviceId?: string;
 }): Promise<{ stream: MediaStream; warning?: string }> {
-  const video = choice.videoDeviceId ? { deviceId: { exact: choice.videoDeviceId } } : { width: 640, height: 360, frameRate: 30 };
-  const audio = choice.audioDeviceId ? { deviceId: { exact: choice.audioDeviceId } } : true;
+  const { video } = constraintsFor('video', choice.videoDeviceId);
+  const { audio } = constraintsFor('audio', choice.audioDeviceId);
   try {
     return { stream: await navigator.mediaDevices.getUserMedia({ audio, video }) };
   } catch (e) {
@@ -142,7 +144,7 @@ async function enterMeeting(
   const monitor = new CallMonitor(meeting);
   const view = new MeetingView(meeting, stream, {
     header: (el) => renderSecurityHeader(el, e2ee),
-    panels: [createSecurityPanel(meeting, e2ee), createChatPanel(e2ee)],
+    panels: [createSecurityPanel(meeting, e2ee), createChatPanel(e2ee), createDevicesPanel(meeting)],
     overlays: [createLobbyOverlay(meeting, e2ee)],
     tileStatus: (p, kind) => e2ee.tileStatus(p, kind),
     tileIdentity: (p) => e2ee.identityOf(p.id),

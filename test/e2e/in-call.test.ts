@@ -8,7 +8,16 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import type { RunningServer } from '../../server/app.ts';
-import { launchBrowser, openParticipant, resultsDir, withOpenPages } from '../../harness/browser.ts';
+import {
+  inboundStats,
+  launchBrowser,
+  openParticipant,
+  resultsDir,
+  totals,
+  videoFramesDecodedFrom,
+  withOpenPages,
+} from '../../harness/browser.ts';
+import { e2eeSnapshot } from '../../harness/e2ee-page.ts';
 import { startTestBuildServer } from '../../harness/server.ts';
 import { readSurface } from '../../harness/test-surface.ts';
 import { linkFragment } from '../../harness/meeting-link.ts';
@@ -86,16 +95,32 @@ function coveredLabels(page: Page): Promise<string[]> {
 }
 
 describe('a two-person meeting', () => {
-  it('shows every name and E2EE badge at phone and desktop sizes, pins a tile, pages and features the speaker', async () => {
+  let a: Awaited<ReturnType<typeof openParticipant>>;
+  let b: Awaited<ReturnType<typeof openParticipant>>;
+  let aliceId: string;
+  beforeAll(async () => {
     const meeting = `incall-${Date.now()}`;
-    const a = await openParticipant(browser, joinUrl(meeting, 'Alice'), 'alice');
+    a = await openParticipant(browser, joinUrl(meeting, 'Alice'), 'alice');
     await a.page.getByTestId('mic-toggle').waitFor();
-    const b = await openParticipant(browser, joinUrl(meeting, 'Bob'), 'bob');
-    await withOpenPages([a, b], async () => {
-      for (const p of [a, b])
-        await expect.poll(() => p.page.locator('[data-testid=tile][data-e2ee=ok]').count(), { timeout: 30_000 }).toBe(1);
-      const aliceId = (await b.page.locator('[data-testid=tile]').getAttribute('data-participant'))!;
+    b = await openParticipant(browser, joinUrl(meeting, 'Bob'), 'bob');
+    for (const p of [a, b]) await p.page.locator('[data-testid=tile][data-e2ee=ok]').waitFor({ timeout: 30_000 });
+    aliceId = (await b.page.locator('[data-testid=tile]').getAttribute('data-participant'))!;
+  });
+  afterAll(async () => {
+    for (const p of [a, b]) await p?.page.context().close();
+  });
+  /** Prints both pages' console lines if the scenario fails (the pages stay open for the next case). */
+  const logged = async (scenario: () => Promise<void>): Promise<void> => {
+    try {
+      await scenario();
+    } catch (e) {
+      console.log([...a.logs, ...b.logs].join('\n'));
+      throw e;
+    }
+  };
 
+  it('shows every name and E2EE badge at phone and desktop sizes, pins a tile, pages and features the speaker', () =>
+    logged(async () => {
       for (const [w, hgt] of [
         [390, 844],
         [1280, 720],
@@ -150,6 +175,105 @@ describe('a two-person meeting', () => {
       await a.page.getByTestId('screen-toggle').click();
       await expect.poll(() => screenTile.count(), { timeout: 10_000 }).toBe(0);
       expect(await b.page.locator('.pager').isVisible()).toBe(false);
-    });
-  });
+      for (const p of [a, b]) await p.page.setViewportSize({ width: 1280, height: 800 });
+    }));
+
+  it('switches the camera during the call on the same encrypting sender, and falls back to the default when it is unplugged', () =>
+    logged(async () => {
+      const devices = await a.page.evaluate(async () =>
+        (await navigator.mediaDevices.enumerateDevices()).map((d) => `${d.kind}: ${d.label || '(no label)'}`),
+      );
+      console.log(`Chromium's fake devices: ${devices.join('; ')}`);
+      await a.page.getByTestId('devices-toggle').click();
+      const select = a.page.getByTestId('camera-select');
+      await expect.poll(() => select.locator('option').count()).toBeGreaterThan(0);
+      expect(await a.page.getByTestId('mic-select').locator('option').count()).toBeGreaterThan(0);
+
+      /** Alice's camera track, whether a sender carries it with its transform, and the sender count (a renegotiation would add one). */
+      const sending = () =>
+        readSurface(a.page, async ({ meeting, e2ee }) => {
+          const track = meeting.localTrack('video')!;
+          const pcs = (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs.filter((pc) => pc.connectionState !== 'closed');
+          const senders = pcs.flatMap((pc) => pc.getSenders());
+          const sender = senders.find((x) => x.track === track);
+          const transformed =
+            e2ee.frames.path === 'script-transform' ? Boolean((sender as unknown as { transform?: unknown })?.transform) : true;
+          return {
+            trackId: track.id,
+            onSender: Boolean(sender),
+            transformed,
+            senders: senders.length,
+            encrypted: e2ee.frames.send.encrypted,
+          };
+        });
+      const bobReceives = async () => ({
+        decrypted: (await e2eeSnapshot(b.page)).received[aliceId]?.decrypted ?? 0,
+        decoded: await videoFramesDecodedFrom(b.page, aliceId),
+      });
+      /** After a switch: still encrypted on the same senders, and Bob keeps decrypting and decoding. */
+      const keepsFlowing = async (before: Awaited<ReturnType<typeof sending>>) => {
+        const after = await sending();
+        expect(after.trackId).not.toBe(before.trackId);
+        expect(after.onSender).toBe(true);
+        expect(after.transformed).toBe(true);
+        expect(after.senders).toBe(before.senders);
+        const r0 = await bobReceives();
+        await expect.poll(async () => (await sending()).encrypted, { timeout: 10_000 }).toBeGreaterThan(after.encrypted + 50);
+        await expect.poll(async () => (await bobReceives()).decrypted, { timeout: 10_000 }).toBeGreaterThan(r0.decrypted + 50);
+        await expect.poll(async () => (await bobReceives()).decoded, { timeout: 10_000 }).toBeGreaterThan(r0.decoded + 10);
+        expect(await b.page.locator('[data-testid=tile]').getAttribute('data-e2ee')).toBe('ok');
+      };
+
+      // Chromium's fake capture may list one camera: then the same device is re-acquired, still a new track on the old sender.
+      const before = await sending();
+      expect(before.onSender).toBe(true);
+      const options = await select.locator('option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
+      const current = await select.inputValue();
+      const other = options.find((v) => v !== current);
+      if (other) await select.selectOption(other);
+      else await select.dispatchEvent('change');
+      await expect.poll(async () => (await sending()).trackId, { timeout: 10_000 }).not.toBe(before.trackId);
+      await keepsFlowing(before);
+
+      // Unplugged: the list no longer has the camera in use; the page falls back to the default and says so.
+      const beforeUnplug = await sending();
+      await readSurface(a.page, ({ meeting }) => {
+        const gone = meeting.localTrack('video')!.getSettings().deviceId;
+        const md = navigator.mediaDevices;
+        const list = md.enumerateDevices.bind(md);
+        md.enumerateDevices = async () => (await list()).filter((d) => d.deviceId !== gone);
+        md.dispatchEvent(new Event('devicechange'));
+      });
+      await expect
+        .poll(
+          async () =>
+            (await alertTexts(a.page)).filter((t) => /^warn: .* was disconnected: switched to the default camera\.$/.test(t)).length,
+          {
+            timeout: 10_000,
+          },
+        )
+        .toBe(1);
+      await keepsFlowing(beforeUnplug);
+      // The microphone: Chromium lists several fake ones; the new one goes out on the old sender too.
+      const mic = a.page.getByTestId('mic-select');
+      const micBefore = await readSurface(a.page, ({ meeting }) => meeting.localTrack('audio')!.id);
+      const mics = await mic.locator('option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
+      const otherMic = mics.find((v) => v !== '' && v !== 'default');
+      if (otherMic) await mic.selectOption(otherMic);
+      else await mic.dispatchEvent('change');
+      await expect
+        .poll(() => readSurface(a.page, ({ meeting }) => meeting.localTrack('audio')!.id), { timeout: 10_000 })
+        .not.toBe(micBefore);
+      expect(
+        await readSurface(a.page, ({ meeting }) =>
+          (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs.some((pc) =>
+            pc.getSenders().some((x) => x.track === meeting.localTrack('audio')),
+          ),
+        ),
+      ).toBe(true);
+      const audioBefore = totals(await inboundStats(b.page)).audioPackets;
+      await expect.poll(async () => totals(await inboundStats(b.page)).audioPackets, { timeout: 10_000 }).toBeGreaterThan(audioBefore + 20);
+      await a.page.screenshot({ path: shot('devices.png') });
+      await a.page.getByTestId('devices-toggle').click();
+    }));
 });

@@ -19,6 +19,7 @@ import { createDevicesPanel } from './ui/devices-panel.ts';
 import { MeetingView } from './ui/meeting-view.ts';
 import { CallMonitor } from './media/call-monitor.ts';
 import { constraintsFor } from './media/devices.ts';
+import type { InCallSignal } from './e2ee/in-call-signals.ts';
 import { PrejoinView, type PrejoinChoice } from './ui/prejoin-view.ts';
 import { h } from './ui/dom.ts';
 import { showTestBuildBanner } from './ui/test-build-banner.ts';
@@ -142,6 +143,10 @@ async function enterMeeting(
   // Test build only: the one window hook tests read (never in dist/, see test-surface.ts).
   if (__E2EE_TEST_HOOKS__ && keyLog) installTestSurface({ meeting, e2ee, keys: keyLog.keys });
   const monitor = new CallMonitor(meeting);
+  const signal = (s: InCallSignal): void => {
+    const r = e2ee.sendSignal(s);
+    if (!r.ok) meeting.alert('warn', `${s.type === 'hand' ? 'Hand' : 'Reaction'} not sent: ${r.message}`);
+  };
   const view = new MeetingView(meeting, stream, {
     header: (el) => renderSecurityHeader(el, e2ee),
     panels: [createSecurityPanel(meeting, e2ee), createChatPanel(e2ee), createDevicesPanel(meeting)],
@@ -152,7 +157,13 @@ async function enterMeeting(
     inviteLink: () => meetingLink(choice.meetingId, choice.mode, secretText),
     activeSpeaker: () => monitor.speaker,
     tileQuality: (p) => monitor.qualityOf(p.id),
+    hands: {
+      raised: (id) => e2ee.hands.has(id),
+      set: (raised) => signal({ type: 'hand', raised }),
+    },
+    react: (reaction) => signal({ type: 'reaction', reaction }),
   });
+  e2ee.onReaction((from, reaction) => view.showReaction(from, reaction));
   app.replaceChildren(view.root);
   meeting.subscribe(() => {
     if (meeting.phase === 'left') {

@@ -20,13 +20,30 @@ import {
 import { e2eeSnapshot } from '../../harness/e2ee-page.ts';
 import { startTestBuildServer } from '../../harness/server.ts';
 import { readSurface } from '../../harness/test-surface.ts';
-import { linkFragment } from '../../harness/meeting-link.ts';
+import { linkFragment, linkSecretFor } from '../../harness/meeting-link.ts';
+import { asInsider } from '../../harness/adversary/insider.ts';
+import { initCrypto } from '../../shared/e2ee/primitives.ts';
+import type { RelayInterceptor } from '../../server/connection.ts';
 
 let server: RunningServer;
 let browser: Browser;
 
+/**
+ * Every relayed payload, as an insider who holds the meeting link opens it
+ * (asInsider): what is inside the link envelope, so the test can show that
+ * raise hand and reactions are encrypted beneath it too, like chat.
+ */
+const relayed: { meetingId: string; payload: string }[] = [];
+const recorder: RelayInterceptor = {
+  relay(room, _from, to, payload) {
+    relayed.push({ meetingId: room.meetingId, payload });
+    return [{ to, payload }];
+  },
+};
+
 beforeAll(async () => {
-  server = await startTestBuildServer();
+  await initCrypto();
+  server = await startTestBuildServer([], { relayInterceptor: asInsider({ relayInterceptor: recorder }, linkSecretFor).relayInterceptor });
   browser = await launchBrowser();
 });
 afterAll(async () => {
@@ -98,8 +115,8 @@ describe('a two-person meeting', () => {
   let a: Awaited<ReturnType<typeof openParticipant>>;
   let b: Awaited<ReturnType<typeof openParticipant>>;
   let aliceId: string;
+  const meeting = `incall-${Date.now()}`;
   beforeAll(async () => {
-    const meeting = `incall-${Date.now()}`;
     a = await openParticipant(browser, joinUrl(meeting, 'Alice'), 'alice');
     await a.page.getByTestId('mic-toggle').waitFor();
     b = await openParticipant(browser, joinUrl(meeting, 'Bob'), 'bob');
@@ -275,5 +292,32 @@ describe('a two-person meeting', () => {
       await expect.poll(async () => totals(await inboundStats(b.page)).audioPackets, { timeout: 10_000 }).toBeGreaterThan(audioBefore + 20);
       await a.page.screenshot({ path: shot('devices.png') });
       await a.page.getByTestId('devices-toggle').click();
+    }));
+
+  it('sends raise hand and reactions encrypted and signed like chat: the other side shows them, the server sees a chat blob', () =>
+    logged(async () => {
+      const from = relayed.length;
+      await a.page.getByTestId('hand-toggle').click();
+      await a.page.getByTestId('react-thumbs-up').click();
+      const aliceTile = b.page.locator('[data-testid=tile]');
+      await expect.poll(() => aliceTile.locator('[data-testid=hand]').isVisible(), { timeout: 5000 }).toBe(true);
+      await aliceTile.locator('[data-testid=reaction][data-reaction=thumbs-up]').waitFor({ timeout: 5000 });
+      expect(await a.page.getByTestId('hand-toggle').getAttribute('aria-pressed')).toBe('true');
+      expect(await a.page.locator('[data-testid=self-tile] [data-testid=hand]').isVisible()).toBe(true);
+      expect(await alertTexts(b.page)).toContain('info: Alice raised their hand.');
+      await b.page.screenshot({ path: shot('hand-and-reaction.png') });
+
+      // Inside the link envelope: two chat messages, and nothing that names the hand or the reaction.
+      const sent = relayed.slice(from).filter((r) => r.meetingId === meeting);
+      expect(sent.filter((r) => r.payload.includes('"chat"')).length).toBeGreaterThanOrEqual(2);
+      for (const r of sent)
+        for (const clear of ['thumbs', '👍', '\\ud83d', 'hand', 'raised', 'reaction', 'signal']) expect(r.payload).not.toContain(clear);
+
+      await a.page.getByTestId('hand-toggle').click();
+      await expect.poll(() => aliceTile.locator('[data-testid=hand]').isVisible(), { timeout: 5000 }).toBe(false);
+      // Signals never show as chat messages.
+      await b.page.getByTestId('chat-toggle').click();
+      expect(await b.page.getByTestId('chat-log').locator('li').count()).toBe(0);
+      await b.page.getByTestId('chat-toggle').click();
     }));
 });

@@ -7,6 +7,8 @@ import type { Meeting, RemoteParticipant } from '../meeting.ts';
 import { gridEntries, type GridEntry } from '../e2ee/grid.ts';
 import { clear, h, lockIcon } from './dom.ts';
 import { arrange, autoPerPage, PER_PAGE_CHOICES, type LayoutMode } from './layout.ts';
+import { createReactionBar, showReactionOn } from './reactions.ts';
+import type { ReactionName } from '../e2ee/in-call-signals.ts';
 
 export interface MeetingViewExtras {
   /** Extra header content (security code, epoch), rendered on every change. */
@@ -27,6 +29,10 @@ export interface MeetingViewExtras {
   activeSpeaker?: () => string | undefined;
   /** A participant's network quality as we receive them (level and the figures, for the tooltip). */
   tileQuality?: (p: RemoteParticipant) => { level: string; text: string };
+  /** Raised hands (sent encrypted and signed, like chat). */
+  hands?: { raised: (participantId: string) => boolean; set: (raised: boolean) => void };
+  /** Sends a reaction (encrypted and signed, like chat). */
+  react?: (r: ReactionName) => void;
 }
 
 export class MeetingView {
@@ -68,7 +74,12 @@ export class MeetingView {
       'section',
       { class: 'tile self-tile', 'data-testid': 'self-tile', 'aria-label': 'You' },
       this.selfVideo,
-      h('div', { class: 'tile-info' }, h('span', { class: 'name self-label' }, 'You')),
+      h(
+        'div',
+        { class: 'tile-info' },
+        h('span', { class: 'name self-label' }, 'You'),
+        h('span', { class: 'hand', 'data-testid': 'hand', hidden: true }, '✋ Hand raised'),
+      ),
     );
     this.pagePrev = h('button', { class: 'small-btn', 'data-testid': 'page-prev', 'aria-label': 'Previous page' }, '‹');
     this.pageNext = h('button', { class: 'small-btn', 'data-testid': 'page-next', 'aria-label': 'Next page' }, '›');
@@ -148,10 +159,26 @@ export class MeetingView {
 
   private controlsShown = '';
 
+  private ownHand(): boolean {
+    const self = this.meeting.join?.participantId;
+    return self !== undefined && (this.extras.hands?.raised(self) ?? false);
+  }
+
+  private handButton(hands: NonNullable<MeetingViewExtras['hands']>): HTMLButtonElement {
+    const raised = this.ownHand();
+    return this.button(raised ? 'Lower hand' : 'Raise hand', 'hand-toggle', raised, () => hands.set(!raised));
+  }
+
+  /** A reaction's bubble on the sender's tile (ours on the self view). */
+  showReaction(participantId: string, reaction: ReactionName): void {
+    const tile = participantId === this.meeting.join?.participantId ? this.selfTile : this.tiles.get(participantId);
+    if (tile) showReactionOn(tile, reaction);
+  }
+
   /** Rebuilds the buttons only when their state changed, so a click never lands on a replaced button. */
   private renderControls(): void {
     const m = this.meeting;
-    const sig = JSON.stringify([m.local, (this.extras.panels ?? []).map((p) => p.hidden)]);
+    const sig = JSON.stringify([m.local, (this.extras.panels ?? []).map((p) => p.hidden), this.ownHand()]);
     if (sig === this.controlsShown) return;
     this.controlsShown = sig;
     clear(this.controls);
@@ -167,6 +194,8 @@ export class MeetingView {
         const p = m.local.sharing ? m.stopScreenShare() : m.startScreenShare();
         p.catch((e: unknown) => m.alert('error', `Screen share failed: ${e instanceof Error ? e.message : String(e)}`));
       }),
+      ...(this.extras.hands ? [this.handButton(this.extras.hands)] : []),
+      ...(this.extras.react ? [createReactionBar(this.extras.react)] : []),
       ...(this.extras.inviteLink ? [this.button('Invite', 'invite', undefined, () => this.copyInvite())] : []),
       ...(this.extras.panels ?? []).map((panel) =>
         this.button(panel.dataset['title'] ?? 'Panel', `${panel.dataset['testid'] ?? 'panel'}-toggle`, !panel.hidden, () => {
@@ -257,6 +286,7 @@ export class MeetingView {
     }
     // Order (featured first, self view last) is CSS, not DOM moves: a moved video element would restart.
     if (this.selfTile.parentNode !== this.grid) this.grid.append(this.selfTile);
+    this.selfTile.querySelector<HTMLElement>('.hand')!.hidden = !this.ownHand();
     this.grid.classList.toggle('has-featured', layout.featured !== undefined);
     this.grid.dataset['layout'] = this.mode;
     this.grid.dataset['featured'] = layout.featured ?? '';
@@ -332,6 +362,7 @@ export class MeetingView {
           h('span', { class: 'name' }),
           h('span', { class: 'mic' }),
           h('span', { class: 'net', 'data-testid': 'net-quality', role: 'img' }),
+          h('span', { class: 'hand', 'data-testid': 'hand', hidden: true }, '✋ Hand raised'),
           h('span', { class: 'ident' }),
           h('span', { class: 'e2ee-badge' }),
         ),
@@ -385,6 +416,7 @@ export class MeetingView {
       el.textContent = ident === 'verified' ? '✓ verified' : ident === 'identity-changed' ? '⚠ identity changed' : '';
       el.className = `ident ${ident}`;
     }
+    tile.querySelector<HTMLElement>('.hand')!.hidden = kind !== 'camera' || !(this.extras.hands?.raised(p.id) ?? false);
     const net = tile.querySelector<HTMLElement>('.net')!;
     const quality = kind === 'camera' ? this.extras.tileQuality?.(p) : undefined;
     net.hidden = !quality;

@@ -4,6 +4,8 @@
 // speaker view and pages, device switching with E2EE intact, network quality,
 // raise hand and reactions sealed like chat, and accessibility.
 
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
@@ -54,6 +56,37 @@ afterAll(async () => {
 const shot = (name: string): string => path.join(resultsDir(), name);
 const joinUrl = (meeting: string, name: string, extra = ''): string =>
   `${server.url}/?meeting=${meeting}&name=${name}&join=1${extra}${linkFragment(meeting)}`;
+
+/**
+ * Serious and critical axe-core violations on the page. axe's source is run
+ * through the DevTools protocol (page.evaluate): the app's Content-Security-Policy
+ * refuses inline scripts, so page.addScriptTag({content}) would be blocked.
+ */
+const AXE_SOURCE = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+async function axeViolations(page: Page): Promise<string[]> {
+  await page.evaluate(AXE_SOURCE);
+  return page.evaluate(async () => {
+    const axe = (
+      window as unknown as {
+        axe: {
+          run: (ctx: Document, o: object) => Promise<{ violations: { id: string; impact?: string; nodes: { target: unknown[] }[] }[] }>;
+        };
+      }
+    ).axe;
+    const r = await axe.run(document, { resultTypes: ['violations'] });
+    return r.violations
+      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => `${v.impact} ${v.id}: ${v.nodes.map((n) => JSON.stringify(n.target)).join(', ')}`);
+  });
+}
+
+/** Live regions on the page: the meeting keeps one, for alerts. */
+const liveRegions = (page: Page): Promise<string[]> =>
+  page.evaluate(() =>
+    [...document.querySelectorAll('[aria-live], [role=alert], [role=status], [role=log], [role=marquee], [role=timer]')].map(
+      (el) => el.getAttribute('data-testid') ?? el.className,
+    ),
+  );
 
 /** The alert texts a page raised so far (the meeting's list: info alerts leave the screen after a few seconds). */
 const alertTexts = (page: Page): Promise<string[]> =>
@@ -320,4 +353,64 @@ describe('a two-person meeting', () => {
       expect(await b.page.getByTestId('chat-log').locator('li').count()).toBe(0);
       await b.page.getByTestId('chat-toggle').click();
     }));
+
+  it('has one live region (alerts), keyboard shortcuts with a help dialog, and no serious or critical axe violations', () =>
+    logged(async () => {
+      expect(await liveRegions(b.page)).toEqual(['alerts']);
+      expect(await axeViolations(b.page)).toEqual([]);
+
+      const page = a.page;
+      const bobsTileOfAlice = b.page.locator('[data-testid=tile]');
+      await page.locator('body').click({ position: { x: 5, y: 5 } });
+      await page.keyboard.press('m');
+      await expect.poll(() => page.getByTestId('mic-toggle').getAttribute('aria-pressed')).toBe('true');
+      await expect.poll(() => bobsTileOfAlice.getAttribute('data-muted'), { timeout: 5000 }).toBe('true');
+      await page.keyboard.press('m');
+      await expect.poll(() => page.getByTestId('mic-toggle').getAttribute('aria-pressed')).toBe('false');
+      await page.keyboard.press('v');
+      await expect.poll(() => page.getByTestId('camera-toggle').getAttribute('aria-pressed')).toBe('true');
+      await page.keyboard.press('v');
+      await expect.poll(() => page.getByTestId('camera-toggle').getAttribute('aria-pressed')).toBe('false');
+      await page.keyboard.press('h');
+      await expect.poll(() => page.getByTestId('hand-toggle').getAttribute('aria-pressed')).toBe('true');
+      await page.keyboard.press('h');
+      await page.keyboard.press('c');
+      await expect.poll(() => page.getByTestId('chat').isVisible()).toBe(true);
+      // Typing is typing: an "m" in the chat box does not mute.
+      await page.getByTestId('chat-input').press('m');
+      await expect.poll(() => page.getByTestId('mic-toggle').getAttribute('aria-pressed')).toBe('false');
+      await page.locator('body').click({ position: { x: 5, y: 5 } });
+      await page.keyboard.press('c');
+      await expect.poll(() => page.getByTestId('chat').isVisible()).toBe(false);
+      await page.keyboard.press('s');
+      await b.page.locator('[data-testid=screen-tile]').waitFor({ state: 'attached', timeout: 15_000 });
+      await page.keyboard.press('s');
+      await expect.poll(() => b.page.locator('[data-testid=screen-tile]').count(), { timeout: 10_000 }).toBe(0);
+
+      await page.keyboard.press('?');
+      const help = page.getByTestId('shortcuts-help');
+      expect(await help.isVisible()).toBe(true);
+      const listed = (await help.textContent()) ?? '';
+      for (const what of ['Mute', 'camera', 'Share', 'chat', 'Leave', 'hand']) expect(listed).toContain(what);
+      expect(await axeViolations(page)).toEqual([]);
+      await page.screenshot({ path: shot('shortcuts-help.png') });
+      await page.keyboard.press('Escape');
+      expect(await help.isVisible()).toBe(false);
+
+      await page.keyboard.press('l');
+      expect(await page.getByTestId('end-screen').count()).toBe(0);
+      await page.keyboard.press('Shift+L');
+      await page.getByTestId('end-screen').waitFor({ timeout: 10_000 });
+    }));
+});
+
+describe('the pre-join screen', () => {
+  it('has no serious or critical axe violations', async () => {
+    const p = await openParticipant(browser, `${server.url}/`, 'prejoin');
+    await withOpenPages([p], async () => {
+      await p.page.getByTestId('prejoin').waitFor();
+      await expect.poll(() => p.page.getByTestId('prejoin-fingerprint').textContent()).toMatch(/\d/);
+      expect(await axeViolations(p.page)).toEqual([]);
+    });
+  });
 });

@@ -8,6 +8,8 @@ import { gridEntries, type GridEntry } from '../e2ee/grid.ts';
 import { clear, h, lockIcon } from './dom.ts';
 import { arrange, autoPerPage, PER_PAGE_CHOICES, type LayoutMode } from './layout.ts';
 import { createReactionBar, showReactionOn } from './reactions.ts';
+import { SHORTCUTS } from './shortcuts.ts';
+import { createShortcutsHelp, installShortcuts } from './shortcuts-help.ts';
 import type { ReactionName } from '../e2ee/in-call-signals.ts';
 
 export interface MeetingViewExtras {
@@ -103,16 +105,26 @@ export class MeetingView {
       this.page = 0;
       this.render();
     });
+    const help = createShortcutsHelp();
+    const helpButton = h(
+      'button',
+      { class: 'small-btn', 'data-testid': 'shortcuts-toggle', 'aria-keyshortcuts': 'Shift+?' },
+      'Shortcuts (?)',
+    );
+    helpButton.addEventListener('click', () => help.showModal());
     this.viewBar = h(
       'div',
-      { class: 'view-bar', 'aria-label': 'Layout' },
+      { class: 'view-bar', role: 'group', 'aria-label': 'Layout' },
       this.layoutToggle,
       perPage,
       h('span', { class: 'pager' }, this.pagePrev, this.pageInfo, this.pageNext),
+      helpButton,
+      help,
     );
     addEventListener('resize', () => this.render());
     this.headerExtra = h('div', { class: 'header-extra' });
-    this.alerts = h('div', { class: 'alerts', role: 'status', 'data-testid': 'alerts' });
+    // The page's one live region: alerts only (role log: each new alert is read once, nothing else is).
+    this.alerts = h('div', { class: 'alerts', role: 'log', 'aria-live': 'polite', 'aria-label': 'Alerts', 'data-testid': 'alerts' });
     this.status = h('span', { class: 'conn-status', 'data-testid': 'connection-state' });
     this.controls = h('nav', { class: 'controls', 'aria-label': 'Meeting controls' });
     this.root = h(
@@ -135,6 +147,7 @@ export class MeetingView {
       this.controls,
     );
     this.renderControls();
+    installShortcuts(this.root, help);
     meeting.subscribe(() => this.render());
     this.render();
   }
@@ -142,6 +155,8 @@ export class MeetingView {
   private button(label: string, testid: string, pressed: boolean | undefined, onClick: () => void, extraClass = ''): HTMLButtonElement {
     const b = h('button', { class: `ctl ${extraClass}`, 'data-testid': testid, 'aria-label': label, title: label }, label);
     if (pressed !== undefined) b.setAttribute('aria-pressed', String(pressed));
+    const shortcut = SHORTCUTS.find((s) => s.control === testid);
+    if (shortcut) b.setAttribute('aria-keyshortcuts', shortcut.keys);
     b.addEventListener('click', onClick);
     return b;
   }
@@ -166,7 +181,7 @@ export class MeetingView {
 
   private handButton(hands: NonNullable<MeetingViewExtras['hands']>): HTMLButtonElement {
     const raised = this.ownHand();
-    return this.button(raised ? 'Lower hand' : 'Raise hand', 'hand-toggle', raised, () => hands.set(!raised));
+    return this.button(raised ? 'Lower hand' : 'Raise hand', 'hand-toggle', raised, () => hands.set(!this.ownHand()));
   }
 
   /** A reaction's bubble on the sender's tile (ours on the self view). */
@@ -338,7 +353,7 @@ export class MeetingView {
   }
 
   private showAlert(level: string, text: string): void {
-    const el = h('div', { class: `alert ${level}`, role: level === 'error' ? 'alert' : 'status' }, text);
+    const el = h('div', { class: `alert ${level}` }, text);
     const close = h('button', { class: 'alert-close', 'aria-label': 'Dismiss' }, '×');
     close.addEventListener('click', () => el.remove());
     el.append(close);

@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { arrange, autoPerPage } from '../../client/src/ui/layout.ts';
-import { HOLD_MS, SpeakerDetector } from '../../client/src/media/speaker.ts';
+import { HOLD_MS, levelBetween, SpeakerDetector } from '../../client/src/media/speaker.ts';
 
 const keys = ['a', 'b', 'c', 'd', 'e'];
 
@@ -75,5 +75,14 @@ describe('active speaker', () => {
     const d = new SpeakerDetector();
     d.step([{ participantId: 'a', level: 0.3 }], 0);
     expect(d.step([{ participantId: 'b', level: 0 }], 100)).toBeUndefined();
+  });
+});
+
+describe('audio level over an interval', () => {
+  it('is the root of the mean energy, so a short sound between samples counts', () => {
+    // A 0.4-level beep of 0.1 s in a 0.5 s interval: energy 0.16 * 0.1.
+    expect(levelBetween({ energy: 1, duration: 10 }, { energy: 1.016, duration: 10.5 })).toBeCloseTo(Math.sqrt(0.032), 9);
+    expect(levelBetween(undefined, { energy: 1, duration: 10 })).toBe(0);
+    expect(levelBetween({ energy: 1, duration: 10 }, { energy: 1, duration: 10 })).toBe(0);
   });
 });

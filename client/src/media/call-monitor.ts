@@ -1,10 +1,10 @@
 // Samples what we receive, for the tiles: audio levels (who speaks now, for
-// the speaker view) twice a second, and each participant's network quality
+// the speaker view; the decoded audio's energy over each interval, from getStats) twice a second, and each participant's network quality
 // from getStats every two seconds. The decisions are pure (speaker.ts,
 // net-quality.ts); this only reads the receivers.
 
 import type { Meeting } from '../meeting.ts';
-import { SpeakerDetector, type LevelSample } from './speaker.ts';
+import { levelBetween, SpeakerDetector, type AudioEnergy, type LevelSample } from './speaker.ts';
 import { classifyNetwork, describeNetwork, figuresBetween, type InboundSample, type NetFigures, type NetLevel } from './net-quality.ts';
 
 const LEVEL_INTERVAL_MS = 500;
@@ -20,6 +20,8 @@ export class CallMonitor {
   private readonly detector = new SpeakerDetector();
   private readonly quality = new Map<string, NetQuality>();
   private readonly lastSamples = new Map<string, Map<string, InboundSample>>();
+  /** Audio counters of each received microphone at the last tick, by consumer. */
+  private readonly lastEnergy = new Map<string, AudioEnergy>();
   private timer?: ReturnType<typeof setInterval>;
   private tick = 0;
   private busy = false;
@@ -50,13 +52,22 @@ export class CallMonitor {
     try {
       const before = this.detector.speaker;
       const levels: LevelSample[] = [];
+      const energies = new Map<string, AudioEnergy>();
       for (const p of this.meeting.participants.values()) {
         const mic = p.tracks.mic;
         const receiver = mic && media.receiverOf(mic.consumerId);
-        if (!receiver || p.micMuted) continue;
-        const level = Math.max(0, ...receiver.getSynchronizationSources().map((s) => s.audioLevel ?? 0));
+        if (!mic || !receiver) continue;
+        const report = await receiver.getStats().catch(() => undefined);
+        report?.forEach((s: Record<string, unknown>) => {
+          if (s['type'] === 'inbound-rtp' && typeof s['totalAudioEnergy'] === 'number')
+            energies.set(mic.consumerId, { energy: s['totalAudioEnergy'], duration: Number(s['totalSamplesDuration'] ?? 0) });
+        });
+        const now = energies.get(mic.consumerId);
+        const level = now && !p.micMuted ? levelBetween(this.lastEnergy.get(mic.consumerId), now) : 0;
         levels.push({ participantId: p.id, level });
       }
+      this.lastEnergy.clear();
+      for (const [k, v] of energies) this.lastEnergy.set(k, v);
       let changed = this.detector.step(levels, Date.now()) !== before;
       if (++this.tick % STATS_EVERY === 0) changed = (await this.measureNetwork()) || changed;
       if (changed) this.meeting.changed();

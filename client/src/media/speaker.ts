@@ -1,6 +1,6 @@
-// Who speaks now, from received audio levels (0..1, as RTCRtpReceiver's
-// getSynchronizationSources reports them). Pure: the call monitor samples,
-// this decides, with hysteresis so the speaker view does not flicker.
+// Who speaks now, from received audio levels (0..1, the audio-level scale of
+// WebRTC stats). Pure: the call monitor samples, this decides, with
+// hysteresis so the speaker view does not flicker.
 
 export interface LevelSample {
   participantId: string;
@@ -13,6 +13,24 @@ export const SPEAKING_LEVEL = 0.05;
 export const HOLD_MS = 2500;
 /** Someone else takes over only when this much louder than a speaker still talking. */
 const TAKEOVER_RATIO = 2;
+
+/** Cumulative audio counters of one inbound stream (inbound-rtp totalAudioEnergy, totalSamplesDuration). */
+export interface AudioEnergy {
+  energy: number;
+  duration: number;
+}
+
+/**
+ * The level over the interval between two samples: the root of the mean
+ * energy. Unlike an instantaneous level it catches short sounds between
+ * samples (a word, a beep).
+ */
+export function levelBetween(prev: AudioEnergy | undefined, cur: AudioEnergy): number {
+  if (!prev) return 0;
+  const d = cur.duration - prev.duration;
+  const e = cur.energy - prev.energy;
+  return d > 0 && e > 0 ? Math.min(1, Math.sqrt(e / d)) : 0;
+}
 
 export class SpeakerDetector {
   private current?: string;

@@ -305,6 +305,7 @@ export class MeetingView {
     this.grid.classList.toggle('has-featured', layout.featured !== undefined);
     this.grid.dataset['layout'] = this.mode;
     this.grid.dataset['featured'] = layout.featured ?? '';
+    this.grid.dataset['speaker'] = speaker ?? '';
     this.layoutToggle.textContent = this.mode === 'grid' ? 'Speaker view' : 'Grid view';
     this.layoutToggle.setAttribute('aria-pressed', String(this.mode === 'speaker'));
     this.pageInfo.textContent = `Page ${layout.page + 1} of ${layout.pages}`;

@@ -6,10 +6,11 @@
 import type { Meeting, RemoteParticipant } from '../meeting.ts';
 import { gridEntries, type GridEntry } from '../e2ee/grid.ts';
 import { clear, h, lockIcon } from './dom.ts';
-import { arrange, autoPerPage, PER_PAGE_CHOICES, type LayoutMode } from './layout.ts';
+import { arrange, autoPerPage, type LayoutMode } from './layout.ts';
 import { createReactionBar, showReactionOn } from './reactions.ts';
 import { SHORTCUTS } from './shortcuts.ts';
-import { createShortcutsHelp, installShortcuts } from './shortcuts-help.ts';
+import { installShortcuts } from './shortcuts-help.ts';
+import { createViewBar, type ViewBar } from './view-bar.ts';
 import type { ReactionName } from '../e2ee/in-call-signals.ts';
 
 export interface MeetingViewExtras {
@@ -46,11 +47,7 @@ export class MeetingView {
   private readonly selfVideo: HTMLVideoElement;
   private readonly selfTile: HTMLElement;
   private readonly controls: HTMLElement;
-  private readonly viewBar: HTMLElement;
-  private readonly pageInfo: HTMLElement;
-  private readonly pagePrev: HTMLButtonElement;
-  private readonly pageNext: HTMLButtonElement;
-  private readonly layoutToggle: HTMLButtonElement;
+  private readonly viewBar: ViewBar;
   private mode: LayoutMode = 'grid';
   private pinned?: string;
   private page = 0;
@@ -83,44 +80,22 @@ export class MeetingView {
         h('span', { class: 'hand', 'data-testid': 'hand', hidden: true }, '✋ Hand raised'),
       ),
     );
-    this.pagePrev = h('button', { class: 'small-btn', 'data-testid': 'page-prev', 'aria-label': 'Previous page' }, '‹');
-    this.pageNext = h('button', { class: 'small-btn', 'data-testid': 'page-next', 'aria-label': 'Next page' }, '›');
-    this.pageInfo = h('span', { class: 'page-info', 'data-testid': 'page-info' });
-    this.pagePrev.addEventListener('click', () => this.turnPage(-1));
-    this.pageNext.addEventListener('click', () => this.turnPage(1));
-    this.layoutToggle = h('button', { class: 'small-btn', 'data-testid': 'layout-toggle' });
-    this.layoutToggle.addEventListener('click', () => {
-      this.mode = this.mode === 'grid' ? 'speaker' : 'grid';
-      this.page = 0;
-      this.render();
+    this.viewBar = createViewBar({
+      toggleMode: () => {
+        this.mode = this.mode === 'grid' ? 'speaker' : 'grid';
+        this.page = 0;
+        this.render();
+      },
+      setPerPage: (n) => {
+        this.perPageChoice = n;
+        this.page = 0;
+        this.render();
+      },
+      turnPage: (by) => {
+        this.page += by;
+        this.render();
+      },
     });
-    const perPage = h(
-      'select',
-      { class: 'per-page', 'data-testid': 'tiles-per-page', 'aria-label': 'Tiles per page' },
-      h('option', { value: '0' }, 'Auto'),
-      ...PER_PAGE_CHOICES.map((n) => h('option', { value: String(n) }, `${n} per page`)),
-    );
-    perPage.addEventListener('change', () => {
-      this.perPageChoice = Number(perPage.value);
-      this.page = 0;
-      this.render();
-    });
-    const help = createShortcutsHelp();
-    const helpButton = h(
-      'button',
-      { class: 'small-btn', 'data-testid': 'shortcuts-toggle', 'aria-keyshortcuts': 'Shift+?' },
-      'Shortcuts (?)',
-    );
-    helpButton.addEventListener('click', () => help.showModal());
-    this.viewBar = h(
-      'div',
-      { class: 'view-bar', role: 'group', 'aria-label': 'Layout' },
-      this.layoutToggle,
-      perPage,
-      h('span', { class: 'pager' }, this.pagePrev, this.pageInfo, this.pageNext),
-      helpButton,
-      help,
-    );
     addEventListener('resize', () => this.render());
     this.headerExtra = h('div', { class: 'header-extra' });
     // The page's one live region: alerts only (role log: each new alert is read once, nothing else is).
@@ -141,13 +116,13 @@ export class MeetingView {
       h(
         'div',
         { class: 'stage' },
-        h('div', { class: 'grid-wrap' }, this.grid, this.viewBar, ...(extras.overlays ?? [])),
+        h('div', { class: 'grid-wrap' }, this.grid, this.viewBar.el, ...(extras.overlays ?? [])),
         ...(extras.panels ?? []),
       ),
       this.controls,
     );
     this.renderControls();
-    installShortcuts(this.root, help);
+    installShortcuts(this.root, this.viewBar.help);
     meeting.subscribe(() => this.render());
     this.render();
   }
@@ -269,11 +244,6 @@ export class MeetingView {
     this.applyLayout();
   }
 
-  private turnPage(by: number): void {
-    this.page += by;
-    this.render();
-  }
-
   /** Shows the featured tile, the current page and the self view; hides the rest (their media keeps playing). */
   private applyLayout(): void {
     const keys = [...this.tiles.keys()];
@@ -306,12 +276,7 @@ export class MeetingView {
     this.grid.dataset['layout'] = this.mode;
     this.grid.dataset['featured'] = layout.featured ?? '';
     this.grid.dataset['speaker'] = speaker ?? '';
-    this.layoutToggle.textContent = this.mode === 'grid' ? 'Speaker view' : 'Grid view';
-    this.layoutToggle.setAttribute('aria-pressed', String(this.mode === 'speaker'));
-    this.pageInfo.textContent = `Page ${layout.page + 1} of ${layout.pages}`;
-    this.pagePrev.disabled = layout.page === 0;
-    this.pageNext.disabled = layout.page >= layout.pages - 1;
-    this.viewBar.querySelector<HTMLElement>('.pager')!.hidden = layout.pages <= 1;
+    this.viewBar.show(this.mode, layout);
   }
 
   private togglePin(key: string): void {

@@ -15,7 +15,11 @@ import { fingerprint, initCrypto, linkSecretFromHash, newLinkSecret, type Identi
 import { toBase64Url } from '../../shared/e2ee/encoding.ts';
 import { createLobbyOverlay, createSecurityPanel, renderSecurityHeader } from './ui/security-panel.ts';
 import { createChatPanel } from './ui/chat-panel.ts';
+import { createDevicesPanel } from './ui/devices-panel.ts';
 import { MeetingView } from './ui/meeting-view.ts';
+import { CallMonitor } from './media/call-monitor.ts';
+import { constraintsFor } from './media/devices.ts';
+import type { InCallSignal } from './e2ee/in-call-signals.ts';
 import { PrejoinView, type PrejoinChoice } from './ui/prejoin-view.ts';
 import { h } from './ui/dom.ts';
 import { showTestBuildBanner } from './ui/test-build-banner.ts';
@@ -38,8 +42,8 @@ async function getLocalMedia(choice: {
   audioDeviceId?: string;
   videoDeviceId?: string;
 }): Promise<{ stream: MediaStream; warning?: string }> {
-  const video = choice.videoDeviceId ? { deviceId: { exact: choice.videoDeviceId } } : { width: 640, height: 360, frameRate: 30 };
-  const audio = choice.audioDeviceId ? { deviceId: { exact: choice.audioDeviceId } } : true;
+  const { video } = constraintsFor('video', choice.videoDeviceId);
+  const { audio } = constraintsFor('audio', choice.audioDeviceId);
   try {
     return { stream: await navigator.mediaDevices.getUserMedia({ audio, video }) };
   } catch (e) {
@@ -129,19 +133,36 @@ async function enterMeeting(
   });
   // Test build only: the one window hook tests read (never in dist/, see test-surface.ts).
   if (__E2EE_TEST_HOOKS__ && keyLog) installTestSurface({ meeting, e2ee, keys: keyLog.keys });
+  const monitor = new CallMonitor(meeting);
+  const signal = (s: InCallSignal): void => {
+    const r = e2ee.sendSignal(s);
+    if (!r.ok) meeting.alert('warn', `${s.type === 'hand' ? 'Hand' : 'Reaction'} not sent: ${r.message}`);
+  };
   const view = new MeetingView(meeting, stream, {
     header: (el) => renderSecurityHeader(el, e2ee),
-    panels: [createSecurityPanel(meeting, e2ee), createChatPanel(e2ee)],
+    panels: [createSecurityPanel(meeting, e2ee), createChatPanel(e2ee), createDevicesPanel(meeting)],
     overlays: [createLobbyOverlay(meeting, e2ee)],
     tileStatus: (p, kind) => e2ee.tileStatus(p, kind),
     tileIdentity: (p) => e2ee.identityOf(p.id),
     tiles: () => e2ee.gridEntries(),
     inviteLink: () => meetingLink(choice.meetingId, choice.mode, secretText),
+    activeSpeaker: () => monitor.speaker,
+    tileQuality: (p) => monitor.qualityOf(p.id),
+    hands: {
+      raised: (id) => e2ee.hands.has(id),
+      set: (raised) => signal({ type: 'hand', raised }),
+    },
+    react: (reaction) => signal({ type: 'reaction', reaction }),
   });
+  e2ee.onReaction((from, reaction) => view.showReaction(from, reaction));
   app.replaceChildren(view.root);
   meeting.subscribe(() => {
-    if (meeting.phase === 'left') e2ee.stop();
+    if (meeting.phase === 'left') {
+      e2ee.stop();
+      monitor.stop();
+    }
   });
+  monitor.start();
   if (warning) meeting.alert('warn', warning);
   window.addEventListener('online', () => meeting.networkBack());
   document.addEventListener('autoplay-blocked', () => showAudioUnlock(), { once: true });

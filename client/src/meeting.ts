@@ -17,6 +17,7 @@ const REFUSALS: ReadonlySet<string> = new Set(['MEETING_FULL', 'CALL_FULL', 'MOD
  * socket but never answers must not hold the meeting in "reconnecting" forever.
  */
 const RECONNECT_ATTEMPT_TIMEOUT_MS = 15_000;
+import { constraintsFor } from './media/devices.ts';
 
 /** Bound on notices buffered while the join response is outstanding. */
 const MAX_EARLY_NOTICES = 1000;
@@ -516,6 +517,40 @@ export class Meeting {
     this.screenStream?.getTracks().forEach((t) => t.stop());
     this.screenStream = undefined;
     await this.media?.unpublish('screen');
+    this.changed();
+  }
+
+  /** The camera or microphone track we send now (undefined if we have none). */
+  localTrack(kind: 'audio' | 'video'): MediaStreamTrack | undefined {
+    return kind === 'audio' ? this.localStream?.getAudioTracks()[0] : this.localStream?.getVideoTracks()[0];
+  }
+
+  /**
+   * Switches camera or microphone during the call (deviceId undefined: the
+   * browser's default). The new track replaces the old one on the same RTP
+   * sender (producer.replaceTrack): its encrypting transform stays attached
+   * and nothing is renegotiated. Mute and camera-off carry over.
+   */
+  async switchDevice(kind: 'audio' | 'video', deviceId: string | undefined): Promise<void> {
+    const stream = this.localStream;
+    if (!stream) throw new Error('no local media');
+    const fresh = await navigator.mediaDevices.getUserMedia(constraintsFor(kind, deviceId));
+    const track = kind === 'audio' ? fresh.getAudioTracks()[0] : fresh.getVideoTracks()[0];
+    if (!track) throw new Error(`no ${kind === 'audio' ? 'microphone' : 'camera'} track`);
+    track.enabled = !(kind === 'audio' ? this.local.micMuted : this.local.cameraOff);
+    const source = kind === 'audio' ? 'mic' : 'camera';
+    const media = this.media;
+    if (media?.hasProducer(source)) await media.replaceTrack(source, track);
+    else if (media && this.phase === 'joined') {
+      // Joined without this device (it failed at start): publish it now.
+      await media.publish(track, source);
+      if (!track.enabled) await media.setPaused(source, true);
+    }
+    for (const old of kind === 'audio' ? stream.getAudioTracks() : stream.getVideoTracks()) {
+      stream.removeTrack(old);
+      old.stop();
+    }
+    stream.addTrack(track);
     this.changed();
   }
 

@@ -21,7 +21,9 @@ import { fromBase64Url } from '../../../shared/e2ee/encoding.ts';
 import type { JoinResult, ServerNotice } from '../../../shared/protocol/signaling.ts';
 import type { Meeting, RemoteParticipant } from '../meeting.ts';
 import type { FrameCrypto, SendKeyResult } from './frame-crypto.ts';
+import { DecryptEpisodes, decryptAlertText, type DecryptObservation } from './decrypt-alerts.ts';
 import { gridEntries, type GridEntry } from './grid.ts';
+import { encodeSignal, parseChatText, type InCallSignal, type ReactionName } from './in-call-signals.ts';
 import { memberName, unverifiedLabel } from './names.ts';
 import { FAILING_AFTER_MS, shownE2eeState, type SendKeyFailure, type ShownE2eeState } from './shown-state.ts';
 import { VerifiedStore, type Verification } from './verified-store.ts';
@@ -60,6 +62,11 @@ export class E2eeController {
   private readonly chatListeners = new Set<(c: ChatEvent) => void>();
   private readonly chatGapListeners = new Set<(g: ChatGapEvent) => void>();
   private readonly linkListeners = new Set<(secret: string) => void>();
+  /** Raised hands, by participant (ourselves included), from verified signed signals. */
+  readonly hands = new Set<string>();
+  private readonly reactionListeners = new Set<(from: string, reaction: ReactionName) => void>();
+  /** Who we cannot decrypt: one alert per episode, by verified name (decrypt-alerts.ts). */
+  readonly decryptEpisodes = new DecryptEpisodes();
 
   /**
    * `secretSinkForTest` (test builds only, compiled out of dist/): told every
@@ -81,7 +88,10 @@ export class E2eeController {
     meeting.onNotice((n) => this.onNotice(n));
     // Before our first roster we cannot tell who holds the key: keep everyone the server says left until it arrives.
     meeting.holdsKey = (id) => this.roster.length === 0 || this.inRoster(id);
-    frames.onStats(() => meeting.changed());
+    frames.onStats(() => {
+      this.checkDecryption();
+      meeting.changed();
+    });
     frames.onWorkerEvent((m) => {
       if (m.type === 'need-keyframe') void meeting.media?.requestKeyFrames(m.participantId);
       if (m.type === 'error' && m.code === 'KEY_IMPORT')
@@ -165,6 +175,9 @@ export class E2eeController {
           if (!after.has(m.participantId)) this.meeting.alert('info', `${memberName(m)} left; the meeting key changed.`);
         }
       }
+      // Hands of members who left go down; newcomers cannot read the earlier signal, so a raised hand is said again.
+      for (const id of [...this.hands]) if (!after.has(id)) this.hands.delete(id);
+      if (this.hands.has(join.participantId) && [...after].some((id) => !before.has(id))) this.sendSignal({ type: 'hand', raised: true });
       // Participants the server said left keep their tile only while they hold the key.
       this.meeting.forgetDeparted();
       this.meeting.changed();
@@ -178,6 +191,12 @@ export class E2eeController {
       this.meeting.changed();
     });
     agent.on('chat', (c) => {
+      const content = parseChatText(c.text);
+      if (content.kind === 'signal') return this.onSignal(c.from, c.own, content.signal);
+      if (content.kind === 'bad-signal') {
+        console.warn(`e2ee: dropped a malformed signal from ${c.from}: ${content.reason}`);
+        return;
+      }
       this.chat.push(c);
       if (this.chat.length > 500) this.chat.shift();
       for (const l of this.chatListeners) l(c);
@@ -338,6 +357,27 @@ export class E2eeController {
       : { ok: false, message: r.error.code === 'NO_KEY' ? 'Not sent: waiting for the meeting key.' : r.error.message };
   }
 
+  /** Sends a raised hand or a reaction the way chat goes (encrypted, signed); an error value without a key. */
+  sendSignal(signal: InCallSignal): { ok: true } | { ok: false; message: string } {
+    return this.sendChat(encodeSignal(signal));
+  }
+
+  onReaction(l: (from: string, reaction: ReactionName) => void): void {
+    this.reactionListeners.add(l);
+  }
+
+  private onSignal(from: string, own: boolean, signal: InCallSignal): void {
+    if (signal.type === 'reaction') {
+      for (const l of this.reactionListeners) l(from, signal.reaction);
+      return;
+    }
+    const was = this.hands.has(from);
+    if (signal.raised) this.hands.add(from);
+    else this.hands.delete(from);
+    if (!own && signal.raised && !was) this.meeting.alert('info', `${this.nameOf(from)} raised their hand.`);
+    this.meeting.changed();
+  }
+
   /** Called with the new secret (base64url) whenever the leader replaces the meeting link. */
   onLinkChanged(listener: (secret: string) => void): () => void {
     this.linkListeners.add(listener);
@@ -401,6 +441,33 @@ export class E2eeController {
       }
     }
     return { state: 'ok', text: 'encrypted' };
+  }
+
+  /** Alerts once when a roster member's media stops decrypting, and once when it decrypts again. */
+  private checkDecryption(): void {
+    const self = this.meeting.join?.participantId;
+    const observations: DecryptObservation[] = [];
+    for (const m of this.roster) {
+      const p = this.meeting.participants.get(m.participantId);
+      if (!p || m.participantId === self) continue;
+      const kinds = p.tracks.screen || p.failedStreams.screen ? (['camera', 'screen'] as const) : (['camera'] as const);
+      const failing = kinds.map((k) => this.tileStatus(p, k)).find((s) => s.state === 'failing');
+      let lastDecryptAt: number | undefined;
+      for (const t of Object.values(p.tracks)) {
+        const at = this.frames.streams.get(t.producerId)?.lastDecryptAt;
+        if (at !== undefined && (lastDecryptAt === undefined || at > lastDecryptAt)) lastDecryptAt = at;
+      }
+      observations.push({
+        participantId: m.participantId,
+        failing: failing !== undefined,
+        reason: failing ? failing.text.replace(/^failing: /, '') : '',
+        lastDecryptAt,
+      });
+    }
+    for (const a of this.decryptEpisodes.step(observations, Date.now())) {
+      const { level, text } = decryptAlertText(a, this.nameOf(a.participantId));
+      this.meeting.alert(level, text);
+    }
   }
 
   /** Whether the user verified this member's identity key (roster members only). */

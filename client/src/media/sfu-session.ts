@@ -363,6 +363,11 @@ export class MediaSession {
     if (id) this.closeConsumer(id);
   }
 
+  /** The receiver of a consumer we hold (audio levels, stats); undefined once it is closed. */
+  receiverOf(consumerId: string): RTCRtpReceiver | undefined {
+    return this.consumers.get(consumerId)?.consumer.rtpReceiver as RTCRtpReceiver | undefined;
+  }
+
   remoteTracks(): RemoteTrack[] {
     return [...this.consumers.values()].map((e) => e.info);
   }

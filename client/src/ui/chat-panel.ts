@@ -9,15 +9,17 @@ import { h } from './dom.ts';
 
 export function createChatPanel(e2ee: E2eeController): HTMLElement {
   const verified = e2ee.verified;
-  const log = h('ol', { class: 'chat-log', 'data-testid': 'chat-log', 'aria-live': 'polite', 'aria-label': 'Chat messages' });
+  // Not a live region: the page has one, for alerts (a busy chat would drown them).
+  const log = h('ol', { class: 'chat-log', 'data-testid': 'chat-log', 'aria-label': 'Chat messages' });
   const input = h('input', {
     class: 'chat-input',
     'data-testid': 'chat-input',
     maxlength: 4000,
     placeholder: 'Message everyone (Enter to send)',
     'aria-label': 'Chat message',
+    'aria-describedby': 'chat-note',
   });
-  const note = h('p', { class: 'hint', role: 'status' });
+  const note = h('p', { class: 'hint', id: 'chat-note' });
   const panel = h(
     'aside',
     { class: 'panel chat', 'data-testid': 'chat-panel', 'aria-label': 'Chat' },

@@ -7,6 +7,12 @@ import type { Meeting, RemoteParticipant } from '../meeting.ts';
 import { gridEntries, type GridEntry } from '../e2ee/grid.ts';
 import { clear, h, lockIcon } from './dom.ts';
 import { reconnectText } from '../net/reconnect-status.ts';
+import { arrange, autoPerPage, type LayoutMode } from './layout.ts';
+import { createReactionBar, showReactionOn } from './reactions.ts';
+import { SHORTCUTS } from './shortcuts.ts';
+import { installShortcuts } from './shortcuts-help.ts';
+import { createViewBar, type ViewBar } from './view-bar.ts';
+import type { ReactionName } from '../e2ee/in-call-signals.ts';
 
 export interface MeetingViewExtras {
   /** Extra header content (security code, epoch), rendered on every change. */
@@ -23,6 +29,14 @@ export interface MeetingViewExtras {
   tiles?: () => GridEntry[];
   /** The whole meeting link (with its secret), for the Invite button. */
   inviteLink?: () => string;
+  /** Who speaks now (from received audio levels), for the speaker layout. */
+  activeSpeaker?: () => string | undefined;
+  /** A participant's network quality as we receive them (level and the figures, for the tooltip). */
+  tileQuality?: (p: RemoteParticipant) => { level: string; text: string };
+  /** Raised hands (sent encrypted and signed, like chat). */
+  hands?: { raised: (participantId: string) => boolean; set: (raised: boolean) => void };
+  /** Sends a reaction (encrypted and signed, like chat). */
+  react?: (r: ReactionName) => void;
 }
 
 export class MeetingView {
@@ -33,7 +47,16 @@ export class MeetingView {
   private readonly status: HTMLElement;
   private readonly retryNow: HTMLButtonElement;
   private readonly selfVideo: HTMLVideoElement;
+  private readonly selfTile: HTMLElement;
   private readonly controls: HTMLElement;
+  private readonly viewBar: ViewBar;
+  private mode: LayoutMode = 'grid';
+  private pinned?: string;
+  private page = 0;
+  /** Tiles per screen the user chose (0: by window size). */
+  private perPageChoice = 0;
+  /** The speaker featured last: kept while nobody speaks, so the stage does not jump. */
+  private lastSpeaker?: string;
   private readonly tiles = new Map<string, HTMLElement>();
   private shownAlerts = 0;
   private endCard?: HTMLElement;
@@ -47,9 +70,39 @@ export class MeetingView {
     this.selfVideo.muted = true;
     this.selfVideo.srcObject = localStream;
     this.grid = h('main', { class: 'grid', 'data-testid': 'grid', 'aria-label': 'Participants' });
+    // The self view is a tile of the grid, so it never covers anyone's name or E2EE badge.
+    this.selfTile = h(
+      'section',
+      { class: 'tile self-tile', 'data-testid': 'self-tile', 'aria-label': 'You' },
+      this.selfVideo,
+      h(
+        'div',
+        { class: 'tile-info' },
+        h('span', { class: 'name self-label' }, 'You'),
+        h('span', { class: 'hand', 'data-testid': 'hand', hidden: true }, '✋ Hand raised'),
+      ),
+    );
+    this.viewBar = createViewBar({
+      toggleMode: () => {
+        this.mode = this.mode === 'grid' ? 'speaker' : 'grid';
+        this.page = 0;
+        this.render();
+      },
+      setPerPage: (n) => {
+        this.perPageChoice = n;
+        this.page = 0;
+        this.render();
+      },
+      turnPage: (by) => {
+        this.page += by;
+        this.render();
+      },
+    });
+    addEventListener('resize', () => this.render());
     this.headerExtra = h('div', { class: 'header-extra' });
-    this.alerts = h('div', { class: 'alerts', role: 'status', 'data-testid': 'alerts' });
-    this.status = h('span', { class: 'conn-status', 'data-testid': 'connection-state', role: 'status' });
+    // The page's one live region: alerts only (role log: each new alert is read once, nothing else is).
+    this.alerts = h('div', { class: 'alerts', role: 'log', 'aria-live': 'polite', 'aria-label': 'Alerts', 'data-testid': 'alerts' });
+    this.status = h('span', { class: 'conn-status', 'data-testid': 'connection-state' });
     this.retryNow = h('button', { class: 'retry-now', 'data-testid': 'reconnect-now', hidden: true }, 'Try now');
     this.retryNow.addEventListener('click', () => meeting.tryReconnectNow());
     this.controls = h('nav', { class: 'controls', 'aria-label': 'Meeting controls' });
@@ -68,18 +121,13 @@ export class MeetingView {
       h(
         'div',
         { class: 'stage' },
-        h(
-          'div',
-          { class: 'grid-wrap' },
-          this.grid,
-          h('div', { class: 'self' }, this.selfVideo, h('span', { class: 'self-label' }, 'You')),
-          ...(extras.overlays ?? []),
-        ),
+        h('div', { class: 'grid-wrap' }, this.grid, this.viewBar.el, ...(extras.overlays ?? [])),
         ...(extras.panels ?? []),
       ),
       this.controls,
     );
     this.renderControls();
+    installShortcuts(this.root, this.viewBar.help);
     meeting.subscribe(() => this.render());
     this.render();
     // The countdown to the next reconnect try.
@@ -91,6 +139,8 @@ export class MeetingView {
   private button(label: string, testid: string, pressed: boolean | undefined, onClick: () => void, extraClass = ''): HTMLButtonElement {
     const b = h('button', { class: `ctl ${extraClass}`, 'data-testid': testid, 'aria-label': label, title: label }, label);
     if (pressed !== undefined) b.setAttribute('aria-pressed', String(pressed));
+    const shortcut = SHORTCUTS.find((s) => s.control === testid);
+    if (shortcut) b.setAttribute('aria-keyshortcuts', shortcut.keys);
     b.addEventListener('click', onClick);
     return b;
   }
@@ -108,10 +158,26 @@ export class MeetingView {
 
   private controlsShown = '';
 
+  private ownHand(): boolean {
+    const self = this.meeting.join?.participantId;
+    return self !== undefined && (this.extras.hands?.raised(self) ?? false);
+  }
+
+  private handButton(hands: NonNullable<MeetingViewExtras['hands']>): HTMLButtonElement {
+    const raised = this.ownHand();
+    return this.button(raised ? 'Lower hand' : 'Raise hand', 'hand-toggle', raised, () => hands.set(!this.ownHand()));
+  }
+
+  /** A reaction's bubble on the sender's tile (ours on the self view). */
+  showReaction(participantId: string, reaction: ReactionName): void {
+    const tile = participantId === this.meeting.join?.participantId ? this.selfTile : this.tiles.get(participantId);
+    if (tile) showReactionOn(tile, reaction);
+  }
+
   /** Rebuilds the buttons only when their state changed, so a click never lands on a replaced button. */
   private renderControls(): void {
     const m = this.meeting;
-    const sig = JSON.stringify([m.local, (this.extras.panels ?? []).map((p) => p.hidden)]);
+    const sig = JSON.stringify([m.local, (this.extras.panels ?? []).map((p) => p.hidden), this.ownHand()]);
     if (sig === this.controlsShown) return;
     this.controlsShown = sig;
     clear(this.controls);
@@ -127,6 +193,8 @@ export class MeetingView {
         const p = m.local.sharing ? m.stopScreenShare() : m.startScreenShare();
         p.catch((e: unknown) => m.alert('error', `Screen share failed: ${e instanceof Error ? e.message : String(e)}`));
       }),
+      ...(this.extras.hands ? [this.handButton(this.extras.hands)] : []),
+      ...(this.extras.react ? [createReactionBar(this.extras.react)] : []),
       ...(this.extras.inviteLink ? [this.button('Invite', 'invite', undefined, () => this.copyInvite())] : []),
       ...(this.extras.panels ?? []).map((panel) =>
         this.button(panel.dataset['title'] ?? 'Panel', `${panel.dataset['testid'] ?? 'panel'}-toggle`, !panel.hidden, () => {
@@ -189,8 +257,50 @@ export class MeetingView {
     this.grid.dataset['count'] = String(this.tiles.size);
     if (this.tiles.size === 0) {
       if (!this.grid.querySelector('.empty'))
-        this.grid.append(h('p', { class: 'empty' }, 'Waiting for others to join… Share this page’s link to invite them.'));
+        this.grid.prepend(h('p', { class: 'empty' }, 'Waiting for others to join… Share this page’s link to invite them.'));
     } else this.grid.querySelector('.empty')?.remove();
+    this.applyLayout();
+  }
+
+  /** Shows the featured tile, the current page and the self view; hides the rest (their media keeps playing). */
+  private applyLayout(): void {
+    const keys = [...this.tiles.keys()];
+    if (this.pinned && !this.tiles.has(this.pinned)) this.pinned = undefined;
+    const speaker = this.extras.activeSpeaker?.();
+    if (speaker && this.tiles.has(speaker)) this.lastSpeaker = speaker;
+    const layout = arrange({
+      keys,
+      mode: this.mode,
+      pinned: this.pinned,
+      speaker: this.lastSpeaker,
+      page: this.page,
+      perPage: this.perPageChoice || autoPerPage(innerWidth, innerHeight),
+    });
+    this.page = layout.page;
+    const shown = new Set(layout.shown);
+    for (const [key, tile] of this.tiles) {
+      tile.hidden = key !== layout.featured && !shown.has(key);
+      tile.classList.toggle('featured', key === layout.featured);
+      const pin = tile.querySelector<HTMLButtonElement>('.pin');
+      if (pin) {
+        pin.setAttribute('aria-pressed', String(key === this.pinned));
+        pin.textContent = key === this.pinned ? 'Unpin' : 'Pin';
+      }
+    }
+    // Order (featured first, self view last) is CSS, not DOM moves: a moved video element would restart.
+    if (this.selfTile.parentNode !== this.grid) this.grid.append(this.selfTile);
+    this.selfTile.querySelector<HTMLElement>('.hand')!.hidden = !this.ownHand();
+    this.grid.classList.toggle('has-featured', layout.featured !== undefined);
+    this.grid.dataset['layout'] = this.mode;
+    this.grid.dataset['featured'] = layout.featured ?? '';
+    this.grid.dataset['speaker'] = speaker ?? '';
+    this.viewBar.show(this.mode, layout);
+  }
+
+  private togglePin(key: string): void {
+    this.pinned = this.pinned === key ? undefined : key;
+    this.page = 0;
+    this.render();
   }
 
   /** Left, refused or disconnected: say so plainly and offer the way back. */
@@ -227,7 +337,7 @@ export class MeetingView {
   }
 
   private showAlert(level: string, text: string): void {
-    const el = h('div', { class: `alert ${level}`, role: level === 'error' ? 'alert' : 'status' }, text);
+    const el = h('div', { class: `alert ${level}` }, text);
     const close = h('button', { class: 'alert-close', 'aria-label': 'Dismiss' }, '×');
     close.addEventListener('click', () => el.remove());
     el.append(close);
@@ -250,11 +360,16 @@ export class MeetingView {
           { class: 'tile-info' },
           h('span', { class: 'name' }),
           h('span', { class: 'mic' }),
+          h('span', { class: 'net', 'data-testid': 'net-quality', role: 'img' }),
+          h('span', { class: 'hand', 'data-testid': 'hand', hidden: true }, '✋ Hand raised'),
           h('span', { class: 'ident' }),
           h('span', { class: 'e2ee-badge' }),
         ),
         h('div', { class: 'tile-note' }),
       );
+      const pin = h('button', { class: 'pin small-btn', 'data-testid': 'pin', 'aria-pressed': 'false' }, 'Pin');
+      pin.addEventListener('click', () => this.togglePin(key));
+      tile.append(pin);
       if (kind === 'camera') {
         tile.dataset['testid'] = 'tile';
         const audio = h('audio', { autoplay: true });
@@ -269,6 +384,10 @@ export class MeetingView {
     tile.classList.toggle('outside-key', !entry.inKey);
     tile.classList.toggle('absent', !entry.present);
     tile.setAttribute('aria-label', kind === 'screen' ? `${name}'s screen` : name);
+    const pinLabel = `${this.pinned === key ? 'Unpin' : 'Pin'} ${kind === 'screen' ? `${name}'s screen` : name}`;
+    const pinButton = tile.querySelector('.pin')!;
+    pinButton.setAttribute('aria-label', pinLabel);
+    pinButton.setAttribute('title', pinLabel);
     const status = this.extras.tileStatus?.(p, kind) ?? { state: p.e2ee, text: p.e2ee };
     tile.dataset['e2ee'] = status.state;
     const video = tile.querySelector('video')!;
@@ -296,11 +415,24 @@ export class MeetingView {
       el.textContent = ident === 'verified' ? '✓ verified' : ident === 'identity-changed' ? '⚠ identity changed' : '';
       el.className = `ident ${ident}`;
     }
+    tile.querySelector<HTMLElement>('.hand')!.hidden = kind !== 'camera' || !(this.extras.hands?.raised(p.id) ?? false);
+    const net = tile.querySelector<HTMLElement>('.net')!;
+    const quality = kind === 'camera' ? this.extras.tileQuality?.(p) : undefined;
+    net.hidden = !quality;
+    if (quality) {
+      net.dataset['quality'] = quality.level;
+      net.textContent = NET_BARS[quality.level] ?? '';
+      net.title = quality.text;
+      net.setAttribute('aria-label', quality.text);
+    }
     const badge = tile.querySelector('.e2ee-badge')!;
     badge.textContent = status.text;
     badge.className = `e2ee-badge ${status.state}`;
   }
 }
+
+/** Signal bars for the network level (the tooltip has the figures). */
+const NET_BARS: Record<string, string> = { good: '▂▄▆', fair: '▂▄', poor: '▂', unknown: '·' };
 
 /** What the tile must say besides the name: outside the key, said to have left, listening only. */
 function tileNotes(entry: GridEntry, silent: boolean): string[] {

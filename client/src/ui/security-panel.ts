@@ -98,11 +98,7 @@ export function createSecurityPanel(meeting: Meeting, e2ee: E2eeController): HTM
               ? actionButton('Remove', 'remove', () => e2ee.leaderAction('remove', m.participantId), `Remove ${name} from the meeting`)
               : null,
             status === 'identity-changed' && !isSelf
-              ? h(
-                  'span',
-                  { class: 'warn-text', role: 'alert' },
-                  `Identity changed: you verified someone named ${name} with a different key.`,
-                )
+              ? h('span', { class: 'warn-text' }, `Identity changed: you verified someone named ${name} with a different key.`)
               : null,
           );
         }),
@@ -165,7 +161,7 @@ export function renderSecurityHeader(el: HTMLElement, e2ee: E2eeController): voi
 
 /** Shown to a newcomer the leader has not admitted yet (and after a denial). */
 export function createLobbyOverlay(meeting: Meeting, e2ee: E2eeController): HTMLElement {
-  const el = h('div', { class: 'lobby', 'data-testid': 'lobby', role: 'status', 'aria-live': 'polite' });
+  const el = h('div', { class: 'lobby', 'data-testid': 'lobby', role: 'dialog', 'aria-label': 'Lobby' });
   el.hidden = true;
   let shown = '';
   const render = (): void => {

@@ -14,6 +14,6 @@ const STYLE = [
 ].join('; ');
 
 export function showTestBuildBanner(): void {
-  const banner = h('div', { role: 'status', style: STYLE, 'data-testid': 'test-build-banner' }, 'test build — not for real meetings');
+  const banner = h('div', { role: 'note', style: STYLE, 'data-testid': 'test-build-banner' }, 'test build — not for real meetings');
   document.body.append(banner);
 }

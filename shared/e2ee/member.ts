@@ -102,8 +102,11 @@ export class MemberSide {
       if (result.error.code === 'ROSTER_CHAIN_BROKEN') o.catchUp();
       // Stopped, and our leader leads a chain of its own at or below our head (it took over without
       // the rosters we had): it starts an epoch above ours when asked, and that one grafts (§7.5a).
+      // (A roster of our own chain, resent to catch us up, is not one.)
       const leader = head && expectedLeader(head.roster, o.presence.departed)?.participantId;
-      if (result.error.code === 'STALE_EPOCH' && stuck && from === leader && rosterLeader(r).participantId === from) o.forked();
+      const ours = o.epochs.roster(r.epoch)?.roster;
+      const otherChain = !ours || !constantTimeEqual(ours.signature, r.signature);
+      if (result.error.code === 'STALE_EPOCH' && stuck && otherChain && from === leader && rosterLeader(r).participantId === from) o.forked();
       return o.reject(result.error.code, result.error.message, from);
     }
     const { kind, verified } = result.value;
@@ -136,7 +139,9 @@ export class MemberSide {
       // Stopped, and our leader's newest epoch is no newer than a key we took on another chain (or
       // under a first roster we replaced): it starts one above ours when asked (§7.5a).
       const leader = expectedLeader(o.epochs.head.roster, o.presence.departed)?.participantId;
-      if (opened.error.code === 'STALE_EPOCH' && o.stuck() && from === leader && k.leaderId === from) o.forked();
+      const ours = o.epochs.roster(k.epoch);
+      const otherChain = !ours || !constantTimeEqual(ours.hash, k.rosterHash);
+      if (opened.error.code === 'STALE_EPOCH' && o.stuck() && otherChain && from === leader && k.leaderId === from) o.forked();
       return o.reject(opened.error.code, opened.error.message, from);
     }
     const roster = opened.value.roster;

@@ -2,7 +2,7 @@
 // (client/src/e2ee/decrypt-alerts.ts), and one when it decrypts again.
 
 import { describe, expect, it } from 'vitest';
-import { DecryptEpisodes, decryptAlertText, type DecryptObservation } from '../../client/src/e2ee/decrypt-alerts.ts';
+import { DecryptEpisodes, KEY_ON_ITS_WAY_MS, decryptAlertText, type DecryptObservation } from '../../client/src/e2ee/decrypt-alerts.ts';
 
 const obs = (participantId: string, failing: boolean, lastDecryptAt?: number): DecryptObservation => ({
   participantId,
@@ -12,6 +12,22 @@ const obs = (participantId: string, failing: boolean, lastDecryptAt?: number): D
 });
 
 describe('decrypt failure episodes', () => {
+  it('does not alert for frames under a key still on its way (a join or a rotation), only once that lasts', () => {
+    const e = new DecryptEpisodes();
+    const unknown = (failing: boolean): DecryptObservation => ({
+      participantId: 'a',
+      failing,
+      reason: failing ? 'unknown kid' : '',
+      lastDecryptAt: undefined,
+    });
+    expect(e.step([unknown(true)], 1000)).toEqual([]);
+    expect(e.step([unknown(true)], 1000 + KEY_ON_ITS_WAY_MS - 1)).toEqual([]);
+    // The key came: no alert, and the wait starts over next time.
+    expect(e.step([unknown(false)], 1000 + KEY_ON_ITS_WAY_MS)).toEqual([]);
+    expect(e.step([unknown(true)], 5000)).toEqual([]);
+    expect(e.step([unknown(true)], 5000 + KEY_ON_ITS_WAY_MS)).toEqual([{ kind: 'failing', participantId: 'a', reason: 'unknown kid' }]);
+  });
+
   it('alerts once when a participant starts failing, however many ticks it keeps failing', () => {
     const e = new DecryptEpisodes();
     expect(e.step([obs('a', false, 50)], 100)).toEqual([]);

@@ -100,6 +100,27 @@ describe('Firefox', () => {
       expect(await inPage(a.page, () => document.querySelector('[data-testid=security-code]')?.textContent)).toBe(sa!.securityCode);
       await decodingEachOther([a, b]);
       await shot(a.page, 'firefox-meeting.png');
+      // The other screens, in Firefox too: the security panel with the code, and a chat message received.
+      await inPage(a.page, () => (document.querySelector('[data-testid=security-panel-toggle]') as HTMLElement).click());
+      await expect
+        .poll(() => inPage(a.page, () => document.querySelector('[data-testid=security-panel]')?.textContent ?? ''))
+        .toContain(sa!.securityCode);
+      await shot(a.page, 'firefox-security-panel.png');
+      const text = 'Firefox to Firefox ✓';
+      for (const p of [a.page, b.page]) await inPage(p, () => (document.querySelector('[data-testid=chat-toggle]') as HTMLElement).click());
+      await inPage(
+        a.page,
+        (t) => {
+          const input = document.querySelector('[data-testid=chat-input]') as HTMLInputElement;
+          input.value = t;
+          input.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', bubbles: true }));
+        },
+        text,
+      );
+      await expect
+        .poll(() => inPage(b.page, () => document.querySelector('[data-testid=chat-log] li:last-child .text')?.textContent ?? ''))
+        .toBe(text);
+      await shot(b.page, 'firefox-chat.png');
     });
   });
 

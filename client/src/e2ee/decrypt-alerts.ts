@@ -23,8 +23,17 @@ export type DecryptAlert = { kind: 'failing'; participantId: string; reason: str
  * not recovered, and is not announced as such. A participant no longer
  * observed (left the roster) closes its episode silently.
  */
+/**
+ * Frames under a key we do not hold yet ("unknown kid") are normal for a
+ * moment after a join or a rotation, while the key is on its way: only a
+ * failure that lasts this long opens an episode. Others (auth failed) open at once.
+ */
+export const KEY_ON_ITS_WAY_MS = 3000;
+
 export class DecryptEpisodes {
   private readonly open = new Map<string, number>();
+  /** Failing with an unknown key since (not alerted yet). */
+  private readonly waiting = new Map<string, number>();
 
   step(observations: readonly DecryptObservation[], now: number): DecryptAlert[] {
     const out: DecryptAlert[] = [];
@@ -33,7 +42,11 @@ export class DecryptEpisodes {
       seen.add(o.participantId);
       const since = this.open.get(o.participantId);
       if (since === undefined) {
-        if (o.failing) {
+        if (!o.failing || o.reason !== 'unknown kid') this.waiting.delete(o.participantId);
+        else if (!this.waiting.has(o.participantId)) this.waiting.set(o.participantId, now);
+        const waitingSince = this.waiting.get(o.participantId);
+        if (o.failing && (waitingSince === undefined || now - waitingSince >= KEY_ON_ITS_WAY_MS)) {
+          this.waiting.delete(o.participantId);
           this.open.set(o.participantId, now);
           out.push({ kind: 'failing', participantId: o.participantId, reason: o.reason });
         }
@@ -43,6 +56,7 @@ export class DecryptEpisodes {
       }
     }
     for (const id of [...this.open.keys()]) if (!seen.has(id)) this.open.delete(id);
+    for (const id of [...this.waiting.keys()]) if (!seen.has(id)) this.waiting.delete(id);
     return out;
   }
 

@@ -106,7 +106,8 @@ export class MemberSide {
       const leader = head && expectedLeader(head.roster, o.presence.departed)?.participantId;
       const ours = o.epochs.roster(r.epoch)?.roster;
       const otherChain = !ours || !constantTimeEqual(ours.signature, r.signature);
-      if (result.error.code === 'STALE_EPOCH' && stuck && otherChain && from === leader && rosterLeader(r).participantId === from) o.forked();
+      if (result.error.code === 'STALE_EPOCH' && stuck && otherChain && from === leader && rosterLeader(r).participantId === from)
+        o.forked();
       return o.reject(result.error.code, result.error.message, from);
     }
     const { kind, verified } = result.value;

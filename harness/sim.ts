@@ -291,6 +291,12 @@ export interface SimulationOptions {
   maxPayloadChars?: number;
   /** The meeting link's secret everyone joins with (a fresh one if absent); join() can give one its own. */
   linkSecret?: Uint8Array;
+  /**
+   * A participant the leader removes leaves, as the app does (true), or stays
+   * connected, as a modified client may (false, the default: tests of what a
+   * removed participant can still do).
+   */
+  removedLeave?: boolean;
 }
 
 function heldKeys(log: ParticipantLog, onlyEpoch?: number): string[] {
@@ -382,7 +388,7 @@ export class Simulation {
       log.statuses.push(e);
       // As the app does (client/src/e2ee/controller.ts): removed by the leader, it leaves the meeting,
       // and the server reports it gone (members waiting for it as their next leader move on).
-      if (e.state === 'removed' && e.reason === 'removed-by-leader') env.setTimer(() => connection.leave(), 0);
+      if (this.opts.removedLeave && e.state === 'removed' && e.reason === 'removed-by-leader') env.setTimer(() => connection.leave(), 0);
     });
     a.on('lobby', (e) => (log.lobby = e));
     a.on('chat', (e) => log.chats.push(e));

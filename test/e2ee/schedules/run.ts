@@ -25,7 +25,7 @@ export async function runSchedule(seed: number, serverIdentity: IdentityKeyPair)
   const pick = <T>(xs: readonly T[]): T | undefined => xs[Math.floor(rng() * xs.length)];
   const clock = new VirtualClock();
   const hub = new AdversarialHub(clock, rng);
-  const sim = new Simulation({ hub, env: clock, meetingId: 'schedule' });
+  const sim = new Simulation({ hub, env: clock, meetingId: 'schedule', removedLeave: true });
   const forger = new Forger(serverIdentity, rng);
   // Half of the forgeries come from an insider who holds the meeting link (sealed with it, so they
   // reach the checks behind the envelope); the rest from the server alone (refused unread).

@@ -144,6 +144,21 @@ function coveredLabels(page: Page): Promise<string[]> {
   });
 }
 
+/** Meeting controls (Mute, Leave, …) not shown in full at their centre: off screen, scrolled away or covered. */
+function unreachableControls(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const out: string[] = [];
+    for (const el of document.querySelectorAll<HTMLElement>('nav.controls button')) {
+      if (el.offsetParent === null) continue; // not shown at all (e.g. leader-only)
+      const r = el.getBoundingClientRect();
+      const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+      const inView = r.left >= 0 && r.right <= window.innerWidth && r.top >= 0 && r.bottom <= window.innerHeight;
+      if (!inView || !hit || !el.contains(hit)) out.push(`"${el.textContent}" at ${Math.round(r.left)},${Math.round(r.top)}`);
+    }
+    return out;
+  });
+}
+
 describe('a two-person meeting', () => {
   let a: Awaited<ReturnType<typeof openParticipant>>;
   let b: Awaited<ReturnType<typeof openParticipant>>;
@@ -178,6 +193,8 @@ describe('a two-person meeting', () => {
       ] as const) {
         for (const p of [a, b]) await p.page.setViewportSize({ width: w, height: hgt });
         for (const p of [a, b]) await expect.poll(() => coveredLabels(p.page), { timeout: 5000 }).toEqual([]);
+        // Every control, Leave included, is on screen without scrolling: on a phone they wrap onto more rows.
+        for (const p of [a, b]) await expect.poll(() => unreachableControls(p.page), { timeout: 5000 }).toEqual([]);
         await b.page.screenshot({ path: shot(`two-person-${w}x${hgt}.png`) });
       }
 

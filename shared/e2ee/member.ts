@@ -17,7 +17,7 @@ import type { IdentityKeyPair } from './identity.ts';
 import { openKeysMessage, type KeysMessage } from './key-message.ts';
 import type { LivenessNonces } from './liveness.ts';
 import type { Presence } from './presence.ts';
-import { expectedLeader, rosterLeader, verifyRoster, type Roster, type VerifiedRoster } from './roster.ts';
+import { expectedLeader, rosterIndexOf, rosterLeader, verifyRoster, type Roster, type VerifiedRoster } from './roster.ts';
 import { fingerprint } from './security-code.ts';
 import type { VerifyBudget } from './verify-budget.ts';
 import type { WireMessage } from './wire.ts';
@@ -67,20 +67,19 @@ export class MemberSide {
 
   roster(from: string, r: Roster): void {
     const { o } = this;
+    const held = o.epochs.head;
     // Our head again (a resend answers with roster, keys and commit; we may have had the roster): nothing new.
-    const current = o.epochs.head?.roster;
-    if (current && r.epoch === current.epoch && constantTimeEqual(r.signature, current.signature)) return;
+    if (held && r.epoch === held.roster.epoch && constantTimeEqual(r.signature, held.roster.signature)) return;
     // Before we first send, the roster we hold decided nothing (any present participant that holds the
     // link may have sent it, and its leader may never key us or commit): another one that lists us
     // replaces it, checked as a first roster, and what we took under the old one goes (§7.5a). Once
     // its leader keyed us, only a newer one does (a late copy of an older roster changes nothing).
-    const held = o.epochs.head;
     const tentative = o.epochs.sendEpoch === 0;
     if (tentative && held && r.epoch <= held.roster.epoch && o.epochs.installed(held.roster.epoch)) {
       return o.reject('STALE_EPOCH', `roster epoch ${r.epoch} is not after ${held.roster.epoch}, whose key we hold`, from);
     }
     // One without us is checked against ours, as always: a valid successor that drops us removes us.
-    const head = tentative && r.members.some((m) => m.participantId === o.selfId) ? null : held;
+    const head = tentative && rosterIndexOf(r, o.selfId) >= 0 ? null : held;
     const stuck = o.stuck();
     const result = verifyRoster(r, {
       meetingId: o.meetingId,
@@ -112,7 +111,8 @@ export class MemberSide {
     }
     const { kind, verified } = result.value;
     if (kind === 'removed') return o.removed(verified.roster.excluded.includes(o.selfId) ? 'removed-by-leader' : 'dropped');
-    if (tentative && held && head === null) {
+    // Replaced before we sent (only a tentative roster is ever checked without our head).
+    if (held && !head) {
       o.epochs.restartChain();
       o.restarted();
     }

@@ -18,7 +18,7 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Page } from 'playwright-core';
-import { cameraOverride, launchBrowser, openParticipant, videoFramesDecodedFrom } from '../harness/browser.ts';
+import { cameraOverride, closePages, launchBrowser, openParticipant, videoFramesDecodedFrom } from '../harness/browser.ts';
 import { parseCommandLine } from '../harness/cli.ts';
 import { e2eeSnapshot } from '../harness/e2ee-page.ts';
 import { cameraConsumerOf } from '../harness/fault-pages.ts';
@@ -160,11 +160,7 @@ async function main(): Promise<void> {
       }
     }
   } finally {
-    for (const p of pages)
-      await p.page
-        .context()
-        .close()
-        .catch(() => {});
+    await closePages(pages);
     await browser.close();
     await stopProcess(server.child, 'SIGTERM');
     build.cleanup();

@@ -161,6 +161,15 @@ export async function openParticipant(
   return { page, logs };
 }
 
+/** Closes each page's browser context (its own profile), ignoring pages already gone. */
+export async function closePages(pages: readonly { page: Page }[]): Promise<void> {
+  for (const p of pages)
+    await p.page
+      .context()
+      .close()
+      .catch(() => {});
+}
+
 /**
  * Runs a scenario on open pages: if it fails, prints their console lines (the
  * last `tail` of them, default all) before rethrowing; always closes the pages.
@@ -181,11 +190,7 @@ export async function withOpenPages<T>(
     );
     throw e;
   } finally {
-    for (const p of pages)
-      await p.page
-        .context()
-        .close()
-        .catch(() => {});
+    await closePages(pages);
   }
 }
 

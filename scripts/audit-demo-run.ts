@@ -11,7 +11,7 @@ import { isConfigError, parseConfig } from '../server/config.ts';
 import { startServer } from '../server/app.ts';
 import { createLogger } from '../server/log.ts';
 import { Tap } from '../server/tap/tap.ts';
-import { launchBrowser, openParticipant } from '../harness/browser.ts';
+import { closePages, launchBrowser, openParticipant } from '../harness/browser.ts';
 import { TEST_BUILD_ARGS, readSurface, type KeyRecord } from '../harness/test-surface.ts';
 import { auditTap, type AuditSummary } from './audit/index.ts';
 import { linkFragment } from '../harness/meeting-link.ts';
@@ -69,11 +69,7 @@ async function runMeeting(browser: Browser, o: DemoOptions, label: DemoRun['labe
     const summary = await auditTap(dir, { keys });
     return { label, dir, summary, keysExported: keys.length };
   } finally {
-    for (const p of pages)
-      await p.page
-        .context()
-        .close()
-        .catch(() => {});
+    await closePages(pages);
     await server.close().catch(() => {});
   }
 }

@@ -13,7 +13,7 @@ import type { Browser, Page } from 'playwright-core';
 import type { RunningServer } from '../../server/app.ts';
 import { createLogger } from '../../server/log.ts';
 import { Tap } from '../../server/tap/tap.ts';
-import { cameraOverride, launchBrowser, openParticipant, tmpDir, videoFramesDecodedFrom } from '../../harness/browser.ts';
+import { cameraOverride, closePages, launchBrowser, openParticipant, tmpDir, videoFramesDecodedFrom } from '../../harness/browser.ts';
 import { readSurface } from '../../harness/test-surface.ts';
 import { checkTapFrames } from '../../harness/fault-invariants.ts';
 import {
@@ -58,11 +58,7 @@ beforeAll(async () => {
 }, 90_000);
 
 afterAll(async () => {
-  for (const p of pages)
-    await p.page
-      .context()
-      .close()
-      .catch(() => {});
+  await closePages(pages);
   await browser?.close();
   await server?.close();
   await tap?.close();

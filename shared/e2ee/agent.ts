@@ -99,6 +99,8 @@ export class MeetingKeyAgent {
   /** The leader state and its timers, while we lead. */
   private readonly lead: LeaderRunner;
   private orphanTimer: TimerHandle | null = null;
+  /** When a link-sealed message from each participant last opened (a silent leader is passed over, §5). */
+  private readonly heard = new Map<string, number>();
   private state: AgentState = 'waiting-for-key';
   /** Signer of the lobby or denial message behind the current state. */
   private stateBy: StatusEvent['by'];
@@ -205,6 +207,7 @@ export class MeetingKeyAgent {
       stop: (waitingFor, reason) => {
         this.events.emit('stop-sending', { epoch: this.epochs.sendEpoch, waitingFor, reason });
         this.setState('rekeying', { reason });
+        this.armPassOver(waitingFor, this.timing.passOverMs - this.timing.keyWaitMs);
       },
       request: () => this.requestResend(),
     });
@@ -582,6 +585,27 @@ export class MeetingKeyAgent {
   }
 
   /**
+   * Stopped for a change whose roster has not come: if the leader we expect has sent nothing since we
+   * learned of the change, it is passed over at passOverMs, as if it had left (§5).
+   */
+  private armPassOver(waitingFor: number, delay: number): void {
+    const since = this.now() + delay - this.timing.passOverMs;
+    this.queue.timer(delay, () => {
+      const head = this.epochs.head;
+      if (this.ended || this.lead.state || this.state !== 'rekeying' || !head || head.roster.epoch >= waitingFor) return;
+      if (this.epochs.sendEpoch >= waitingFor) return;
+      const silent = expectedLeader(head.roster, this.presence.departed)?.participantId;
+      if (!silent || silent === this.selfId || (this.heard.get(silent) ?? -Infinity) >= since) return;
+      this.reject('LEADER_PASSED_OVER', `no epoch from '${silent}', the next leader, ${this.timing.passOverMs} ms after a change`, silent);
+      if (!this.presence.left(silent)) return;
+      this.onDeparture(silent);
+      this.requestResend();
+      // The next in line may be silent too: the rule applies again.
+      this.armPassOver(Math.max(waitingFor, head.roster.epoch + 1), this.timing.passOverMs);
+    });
+  }
+
+  /**
    * Nobody keyed us and everyone the server listed before us is gone: after a
    * grace period (for a leader that has a chain to add us to) we start a new chain.
    */
@@ -606,6 +630,7 @@ export class MeetingKeyAgent {
     if (payload.length > LIMITS.maxRelayPayload) return this.reject('TOO_LARGE', `payload of ${payload.length} characters`, from);
     const opened = this.link.open(from, payload);
     if (!opened.ok) return this.onNoLinkProof(from, opened.error);
+    this.heard.set(from, this.now());
     if (opened.value.retired) this.onStraggler(from);
     else this.stragglers.delete(from);
     if (this.presence.proved(from)) this.events.emit('outsider', { participantId: from, outside: false });

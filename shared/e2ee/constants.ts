@@ -123,6 +123,14 @@ export const TIMING = {
    * starts a new round.
    */
   resendRetryMs: 2000,
+  /**
+   * A member that stopped sending for a change (a member of its epoch left)
+   * and has heard nothing from the leader it expects, this long after it
+   * learned of the change, treats that leader as gone (protocol.md §5, pass-over):
+   * a participant that holds the link and is next in line must not stall the
+   * meeting by staying silent. An honest leader sends its epoch within keyWaitMs.
+   */
+  passOverMs: 6000,
   resendAttempts: 30,
   /** The leader answers one member's resend requests at most once per this long. */
   resendMinIntervalMs: 1000,

@@ -170,6 +170,7 @@ export interface AgentTiming {
   orphanTimeoutMs: number;
   keyWaitMs: number;
   resendRetryMs: number;
+  passOverMs: number;
   resendAttempts: number;
   resendMinIntervalMs: number;
   reannounceMs: number;

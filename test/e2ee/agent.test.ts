@@ -257,9 +257,13 @@ describe('MeetingKeyAgent', () => {
     await s.sim.settle();
     const d = await s.sim.join();
     await s.sim.settle();
-    // Alice keeps leading Alice, Bob and Dave; Carol refuses Alice's rosters and gets no new key.
-    expect(codes(c)).toContain('NOT_LEADER');
-    expect(c.log.received.has(a.agent.currentEpoch)).toBe(false);
+    // Alice keeps leading Alice, Bob and Dave. Carol waits for Bob, who was not told and sends
+    // nothing, passes him over too (§5) and leads a group without them: she gets no new key from Alice.
+    expect(codes(c)).toContain('LEADER_PASSED_OVER');
+    const carolSees = c.log.roster?.members.map((m) => m.participantId) ?? [];
+    expect(carolSees[0]).toBe(c.id);
+    expect(carolSees).not.toContain(a.id);
+    expect(carolSees).not.toContain(b.id);
     expect(d.log.roster?.members.map((m) => m.participantId)).toContain(c.id);
     expect(c.log.roster?.securityCode).not.toBe(a.log.roster?.securityCode);
   });

@@ -229,6 +229,13 @@ export class E2eeController {
       // payloads without our link's proof show on the sender's tile instead (outsiders).
       if (e.code === 'CHAT_UNKNOWN_EPOCH' || e.code === 'PARTICIPANT_EXCLUDED' || e.code === 'NO_LINK_PROOF' || e.code === 'LINK_RETIRED')
         return;
+      if (e.code === 'LEADER_PASSED_OVER' && e.from) {
+        const name = this.nameOf(e.from);
+        return this.meeting.alert(
+          'warn',
+          `${name} was next to hand out the new meeting key and sent nothing: the meeting continues without ${name}.`,
+        );
+      }
       const who = e.from ? ` from ${this.nameOf(e.from)}` : '';
       this.meeting.alert(
         'warn',

@@ -8,7 +8,8 @@
 //   - VmRSS of the server process, of its mediasoup worker(s), and the sum over
 //     the browser's processes (shared pages counted in each);
 //   - the server's live mediasoup objects (test mode's /test/media-counts).
-// Reported: each memory series' least-squares slope per hour; the mediasoup
+// Reported: each memory series' least-squares slope per hour (over the samples
+// with the most common number of participants); the mediasoup
 // counts after everyone has left against the empty server's; frames every page
 // dropped for key reasons (NO_KEY, UNKNOWN_KID; KID_CONFLICT errors and console
 // lines), expected 0; the longest time each receiver's decoded video from one
@@ -267,8 +268,13 @@ async function main(): Promise<void> {
     fs.rmSync(tapDir, { recursive: true, force: true });
   }
 
-  const hours = (s: Sample) => s.t / 3600;
-  const perHour = (y: (s: Sample) => number) => slope(samples.map((s) => [hours(s), y(s)] as const));
+  // Slopes over the samples taken with the most common number of people in the
+  // meeting, so the first sample (the steady two alone) does not pass for growth.
+  const inCount = new Map<number, number>();
+  for (const s of samples) inCount.set(s.participants, (inCount.get(s.participants) ?? 0) + 1);
+  const modal = [...inCount].sort((a, b) => b[1] - a[1])[0]?.[0];
+  const sloped = samples.filter((s) => s.participants === modal);
+  const perHour = (y: (s: Sample) => number) => slope(sloped.map((s) => [s.t / 3600, y(s)] as const));
   const slopes = {
     heapMBPerHour: Object.fromEntries(steady.map((p, i) => [p.label, perHour((s) => s.heapMB[i]!)])),
     serverRssMBPerHour: perHour((s) => s.serverRssMB),
@@ -284,6 +290,7 @@ async function main(): Promise<void> {
     joins,
     leaves,
     slopes,
+    slopesOver: `${sloped.length} of ${samples.length} samples, those with ${modal} participants`,
     first: samples[0],
     last: samples.at(-1),
     mediasoup: { baseline, afterEveryoneLeft: countsAfter, backToBaseline: sameCounts(countsAfter, baseline) },
@@ -295,7 +302,7 @@ async function main(): Promise<void> {
   };
 
   console.log(`\n${loadLine}`);
-  console.log('\nmemory series                     first MB    last MB   slope MB/h');
+  console.log(`\nmemory series                     first MB    last MB   slope MB/h (${result.slopesOver})`);
   const row = (name: string, y: (s: Sample) => number, sl: number): void =>
     console.log(
       `${name.padEnd(32)} ${fmt(samples[0] ? y(samples[0]) : NaN, 1).padStart(9)} ${fmt(samples.at(-1) ? y(samples.at(-1)!) : NaN, 1).padStart(10)} ${fmt(sl, 1).padStart(12)}`,

@@ -16,16 +16,15 @@
 //
 //   npm run bench:faults -- [--tries 5] [--faults socket-drop,sigterm,kill9,worker]
 
-import { spawn, type ChildProcess } from 'node:child_process';
 import type { Page } from 'playwright-core';
 import { cameraOverride, closePages, launchBrowser, openParticipant, videoFramesDecodedFrom } from '../harness/browser.ts';
 import { parseCommandLine } from '../harness/cli.ts';
 import { e2eeSnapshot } from '../harness/e2ee-page.ts';
 import { cameraConsumerOf } from '../harness/fault-pages.ts';
 import { linkFragment } from '../harness/meeting-link.ts';
-import { REPO_ROOT } from '../harness/server.ts';
 import { readSurface } from '../harness/test-surface.ts';
 import { descendants, fmt, frozenBuild, isMediasoupWorker, loadavg, machine, percentile, runBench, sleep } from './perf-lib.ts';
+import { startServerProcess, stopProcess } from './server-process.ts';
 
 const FAULTS = ['socket-drop', 'sigterm', 'kill9', 'worker'] as const;
 type Fault = (typeof FAULTS)[number];
@@ -47,46 +46,7 @@ for (const f of faults) if (!FAULTS.includes(f)) throw new Error(`unknown fault 
 
 const build = frozenBuild('dist-test');
 
-/** A server process; resolves once it says it is ready (listening). */
-function startServerProcess(): Promise<{ child: ChildProcess; readyAt: number }> {
-  // One process (node with tsx's loader, not the tsx launcher, which forks), so SIGKILL hits the server itself.
-  const args = [
-    '--import',
-    'tsx',
-    'server/main.ts',
-    '--port',
-    String(opts.port),
-    '--static',
-    build.path,
-    '--test-mode',
-    '--workers',
-    '1',
-    '--quiet',
-  ];
-  const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 60_000);
-    const onData = (d: Buffer): void => {
-      out += d.toString();
-      if (out.includes('Meeting server ready')) {
-        clearTimeout(timer);
-        resolve({ child, readyAt: Date.now() });
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-    child.once('exit', (code) => reject(new Error(`server exited (${String(code)}) before it was ready: ${out}`)));
-  });
-}
-
-function stopProcess(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill(signal);
-  });
-}
+const startServer = () => startServerProcess({ port: opts.port, staticDir: build.path });
 
 interface Party {
   page: Page;
@@ -124,7 +84,7 @@ async function recovered(pages: Party[], before: { consumers: Array<string | und
 
 async function main(): Promise<void> {
   console.log(`bench:faults on ${machine()}, load ${loadavg()}, client ${build.label}`);
-  let server = await startServerProcess();
+  let server = await startServer();
   const browser = await launchBrowser();
   const meeting = `faults-bench-${Date.now()}`;
   const url = (n: string) => `http://localhost:${opts.port}/?meeting=${meeting}&name=${n}&join=1${linkFragment(meeting)}`;
@@ -151,7 +111,7 @@ async function main(): Promise<void> {
           process.kill(worker.pid, 'SIGKILL');
         } else {
           await stopProcess(server.child, fault === 'sigterm' ? 'SIGTERM' : 'SIGKILL');
-          server = await startServerProcess();
+          server = await startServer();
           from = server.readyAt;
         }
         const at = await recovered(pages, before);

@@ -33,6 +33,13 @@ export interface NetNs {
   readonly method: ImpairMethod;
   /** Sets (or replaces) the impairment on both directions. */
   impair(i: Impairment): void;
+  /**
+   * Cuts everything on the path but TCP to and from `keepTcpPort` (signaling),
+   * so the media transports fail, ICE restarts included, while the socket lives.
+   */
+  cutAllBut(keepTcpPort: number): void;
+  /** Undoes cutAllBut (the impairment stays). */
+  uncut(): void;
   /** An executable that runs Chromium inside the namespace (for chromium.launch's executablePath). */
   chromiumWrapper(dir: string): string;
   destroy(): void;
@@ -97,6 +104,16 @@ export function createNetNs(tag: string): { ok: true; ns: NetNs } | { ok: false;
         `  chain ${label} {\n    type filter hook ${hook} priority 0; policy accept;\n${drop ? `    ${match} "${inner}" ${drop}\n` : ''}  }\n`;
       const rules = `flush ruleset\ntable inet impair {\n${chain('in', 'input', 'iifname')}${chain('out', 'output', 'oifname')}}\n`;
       execFileSync('ip', ['netns', 'exec', name, 'nft', '-f', '-'], { input: rules, stdio: ['pipe', 'pipe', 'pipe'] });
+    },
+    cutAllBut(port) {
+      // A table of its own, so it stacks on the impairment's and goes without touching it.
+      const chain = (label: string, hook: string, match: string): string =>
+        `  chain ${label} {\n    type filter hook ${hook} priority -10; policy accept;\n    ${match} "${inner}" tcp sport ${port} accept\n    ${match} "${inner}" tcp dport ${port} accept\n    ${match} "${inner}" drop\n  }\n`;
+      const rules = `table inet cut {\n${chain('in', 'input', 'iifname')}${chain('out', 'output', 'oifname')}}\n`;
+      execFileSync('ip', ['netns', 'exec', name, 'nft', '-f', '-'], { input: rules, stdio: ['pipe', 'pipe', 'pipe'] });
+    },
+    uncut() {
+      inNs('nft', ['delete', 'table', 'inet', 'cut']);
     },
     chromiumWrapper(dir) {
       const file = path.join(dir, `chromium-in-${name}.sh`);

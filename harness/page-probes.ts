@@ -164,3 +164,47 @@ export async function waitEpochAbove(pages: Page[], above: number, timeoutMs: nu
 export async function waitJoined(page: Page, timeoutMs = 30_000): Promise<void> {
   await waitForSurface(page, ({ meeting }) => meeting.phase === 'joined', null, { polling: 20, timeout: timeoutMs });
 }
+
+/**
+ * Init script: window.__decodeGaps, per inbound video track (trackIdentifier),
+ * the longest time framesDecoded did not grow between two growths, sampled
+ * every 250 ms from every RTCPeerConnection the page made (needs
+ * TRACK_PEER_CONNECTIONS). A track counts from its first decoded frame, so a
+ * new tile's wait for its first frame is not a gap; `last` is when it last
+ * grew (an open stall is now - last).
+ */
+export const DECODE_GAPS = `(() => {
+  const gaps = (window.__decodeGaps = {});
+  setInterval(async () => {
+    const now = performance.timeOrigin + performance.now();
+    for (const pc of window.__pcs || []) {
+      if (pc.connectionState === 'closed') continue;
+      let report;
+      try { report = await pc.getStats(); } catch (e) { continue; }
+      report.forEach((s) => {
+        if (s.type !== 'inbound-rtp' || s.kind !== 'video' || !s.trackIdentifier) return;
+        const n = Number(s.framesDecoded || 0);
+        const g = gaps[s.trackIdentifier];
+        if (!g) { if (n > 0) gaps[s.trackIdentifier] = { frames: n, last: now, maxGap: 0, maxGapEnd: now }; return; }
+        if (n > g.frames) {
+          if (now - g.last > g.maxGap) { g.maxGap = now - g.last; g.maxGapEnd = now; }
+          g.frames = n;
+          g.last = now;
+        }
+      });
+    }
+  }, 250);
+})();`;
+
+export interface DecodeGap {
+  frames: number;
+  /** When framesDecoded last grew (performance.timeOrigin + now, ms). */
+  last: number;
+  maxGap: number;
+  maxGapEnd: number;
+}
+
+/** The page's decode gaps by track id (DECODE_GAPS). */
+export function decodeGaps(page: Page): Promise<Record<string, DecodeGap>> {
+  return page.evaluate(() => ({ ...(window as unknown as { __decodeGaps?: Record<string, DecodeGap> }).__decodeGaps }));
+}

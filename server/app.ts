@@ -15,6 +15,7 @@ import { RoomRegistry } from './rooms.ts';
 import { checkServable, type TestBuildError } from './test-build.ts';
 import { Connection, type OutgoingInterceptor, type RelayInterceptor, type SignalObserver } from './connection.ts';
 import { WorkerPool } from './workers.ts';
+import { MEDIA_COUNTS_PATH, MediaObjectCounter } from './media-counts.ts';
 
 /** How long shutdown waits for clients to acknowledge the close after the restart notice. */
 const SHUTDOWN_GRACE_MS = 500;
@@ -54,7 +55,9 @@ export async function startServer(cfg: ServerConfig, hooks: ServerHooks = {}, lo
   log ??= createLogger(cfg.quiet ? 'warn' : 'info');
   const servable = checkServable(cfg.staticDir, cfg.testMode);
   if (!servable.ok) throw new StartupError(servable.error.code, servable.error.message);
-  const pool = await WorkerPool.create(cfg.mediasoup, log);
+  // Test mode only: live mediasoup objects over HTTP, for the soak bench's leak check.
+  const counter = cfg.testMode ? new MediaObjectCounter() : undefined;
+  const pool = await WorkerPool.create(cfg.mediasoup, log, (w) => counter?.watchWorker(w));
   const registry = new RoomRegistry(pool, {
     listenIp: cfg.mediasoup.listenIp,
     announcedAddress: cfg.mediasoup.announcedAddress,
@@ -63,7 +66,14 @@ export async function startServer(cfg: ServerConfig, hooks: ServerHooks = {}, lo
     log,
   });
 
-  const handler = staticHandler(cfg.staticDir);
+  const serveStatic = staticHandler(cfg.staticDir);
+  const handler: http.RequestListener = (req, res) => {
+    if (counter && req.method === 'GET' && req.url === MEDIA_COUNTS_PATH) {
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' }).end(JSON.stringify(counter.counts()));
+      return;
+    }
+    serveStatic(req, res);
+  };
   const server = cfg.https
     ? https.createServer({ cert: fs.readFileSync(cfg.https.certFile), key: fs.readFileSync(cfg.https.keyFile) }, handler)
     : http.createServer(handler);

@@ -20,10 +20,12 @@ export class WorkerPool {
   private constructor(
     private readonly cfg: ServerConfig['mediasoup'],
     private readonly log: Logger,
+    private readonly onWorker: (w: ms.Worker) => void,
   ) {}
 
-  static async create(cfg: ServerConfig['mediasoup'], log: Logger): Promise<WorkerPool> {
-    const pool = new WorkerPool(cfg, log);
+  /** `onWorker` sees each worker as it starts, replacements included (test mode counts media objects). */
+  static async create(cfg: ServerConfig['mediasoup'], log: Logger, onWorker: (w: ms.Worker) => void = () => {}): Promise<WorkerPool> {
+    const pool = new WorkerPool(cfg, log, onWorker);
     const span = Math.floor((cfg.maxPort - cfg.minPort + 1) / cfg.numWorkers);
     for (let i = 0; i < cfg.numWorkers; i++) pool.workers.push(await pool.spawn(i, span));
     return pool;
@@ -38,6 +40,7 @@ export class WorkerPool {
       rtcMaxPort: rtcMinPort + span - 1,
       appData: { index },
     });
+    this.onWorker(worker);
     worker.on('died', (err) => {
       if (this.closed) return;
       this.log.error(`mediasoup worker ${worker.pid} died: ${err.message}; replacing it`);

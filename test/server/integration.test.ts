@@ -6,6 +6,7 @@ import type { RunningServer } from '../../server/app.ts';
 import { LIMITS } from '../../shared/protocol/signaling.ts';
 import { startTestServer } from '../../harness/server.ts';
 import { TestClient } from '../../harness/ws-client.ts';
+import { MEDIA_COUNTS_PATH } from '../../server/media-counts.ts';
 
 let server: RunningServer;
 beforeAll(async () => {
@@ -187,5 +188,31 @@ describe('signaling server', () => {
     expect(transport.closed).toBe(true);
     expect(room.participants.has(jb.participantId)).toBe(false);
     await a.close();
+  });
+});
+
+describe('live mediasoup object counts (test mode only, for the soak bench)', () => {
+  it('are not served by a server outside test mode', async () => {
+    const res = await fetch(`${server.url}${MEDIA_COUNTS_PATH}`);
+    expect(res.headers.get('content-type')).not.toContain('application/json');
+    expect(await res.text()).not.toContain('transports');
+  });
+
+  it('follow a participant in and out: routers and transports come and go, back to the empty server', async () => {
+    const testServer = await startTestServer(['--test-mode']);
+    try {
+      const counts = async () => (await fetch(`${testServer.url}${MEDIA_COUNTS_PATH}`)).json();
+      const empty = { workers: 1, routers: 0, transports: 0, producers: 0, consumers: 0 };
+      expect(await counts()).toEqual(empty);
+      const c = await TestClient.connect(testServer.url);
+      await c.join(meeting());
+      expect((await c.request({ type: 'create-transport', direction: 'send' })).ok).toBe(true);
+      expect((await c.request({ type: 'create-transport', direction: 'recv' })).ok).toBe(true);
+      expect(await counts()).toEqual({ ...empty, routers: 1, transports: 2 });
+      c.ws.terminate();
+      await expect.poll(counts).toEqual(empty);
+    } finally {
+      await testServer.close();
+    }
   });
 });

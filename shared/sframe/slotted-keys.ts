@@ -172,11 +172,15 @@ export class SlottedReceiveKeys {
     });
   }
 
-  /** Whether the frame opens under `owner`'s key for its KID. The replay window is neither checked nor moved. */
-  probe(owner: string, codec: MediaCodec, frame: Uint8Array): Promise<boolean> {
+  /**
+   * Whether the frame opens under `owner`'s key for its KID (ok), or why not
+   * (MALFORMED, UNKNOWN_KID, AUTH_FAILED). The replay window is neither
+   * checked nor moved, and nothing opened is returned: for diagnosis only.
+   */
+  probe(owner: string, codec: MediaCodec, frame: Uint8Array): Promise<Result<void>> {
     const found = this.lookUp(owner, codec, frame);
-    if (!found.ok) return Promise.resolve(false);
-    return openMediaFrame(found.value.entry.ctx, found.value.parts).then((r) => r.ok);
+    if (!found.ok) return Promise.resolve(found);
+    return openMediaFrame(found.value.entry.ctx, found.value.parts).then((r) => (r.ok ? ok(undefined) : r));
   }
 
   /** Owners holding a key under this compact KID. */

@@ -236,6 +236,16 @@ describe('microphone frames through the worker', () => {
     });
   });
 
+  it("on a video stream: a microphone frame is WRONG_SOURCE, a forged one under the sender's compact KID AUTH_FAILED", async () => {
+    const { alice, carol } = await meeting();
+    const screen = carol.cryptor({ operation: 'decrypt', participantId: 'alice', kind: 'video', source: 'screen', codec: 'opus' });
+    const wire = await sealMic(alice.keys);
+    const forged = wire.slice();
+    forged[forged.length - 1]! ^= 1;
+    expect(await screen.decrypt(forged)).toMatchObject({ ok: false, code: 'AUTH_FAILED' });
+    expect(await screen.decrypt(wire)).toMatchObject({ ok: false, code: 'WRONG_SOURCE' });
+  });
+
   it('never open when any byte is changed (header, CTR, ciphertext or tag), and a replay is refused', async () => {
     const { alice, carol } = await meeting();
     const rx = carol.cryptor({ operation: 'decrypt', participantId: 'alice' });

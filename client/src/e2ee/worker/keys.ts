@@ -146,10 +146,12 @@ export class WorkerKeys {
     if (expected.source === 'mic') return this.decryptAudio(codec, data, expected);
     return this.receive.decrypt(codec, data).then((r) => {
       if (r.ok || r.error.code !== 'UNKNOWN_KID' || !hasCompactKid(codec, data)) return received(r, expected);
-      // A microphone frame on a video stream: the sender's audio key tells.
-      return this.audio
-        .probe(expected.participantId, codec, data)
-        .then((own) => (own ? failed('WRONG_SOURCE', `frame is mic, not ${expected.source}`) : received(r, expected)));
+      // A compact KID on a video stream names the sender's audio key: opening under it is WRONG_SOURCE (a
+      // microphone frame relabelled), failing under it AUTH_FAILED, as for any KID we hold a key for.
+      return this.audio.probe(expected.participantId, codec, data).then((own) => {
+        if (own.ok) return failed('WRONG_SOURCE', `frame is mic, not ${expected.source}`);
+        return own.error.code === 'UNKNOWN_KID' ? received(r, expected) : failed(reason(own.error.code), own.error.message);
+      });
     });
   }
 
@@ -173,7 +175,7 @@ export class WorkerKeys {
     const memo = expected.reroute;
     if (!memo) return undefined;
     const self = expected.participantId;
-    if (memo.suspect !== undefined && (await this.audio.probe(memo.suspect, codec, data))) return memo.suspect;
+    if (memo.suspect !== undefined && (await this.audio.probe(memo.suspect, codec, data)).ok) return memo.suspect;
     const now = this.now();
     if (now - memo.lastScanAt < AUDIO_SCAN_INTERVAL_MS) return undefined;
     memo.lastScanAt = now;
@@ -181,7 +183,7 @@ export class WorkerKeys {
     if (!parts.ok) return undefined;
     for (const owner of this.audio.ownersOf(parts.value.header.kid)) {
       if (owner === self || owner === memo.suspect) continue;
-      if (await this.audio.probe(owner, codec, data)) return (memo.suspect = owner);
+      if ((await this.audio.probe(owner, codec, data)).ok) return (memo.suspect = owner);
     }
     return undefined;
   }

@@ -18,6 +18,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { headerLength } from '../shared/sframe/header.ts';
+import { CIPHER_SUITES, DEFAULT_SUITE } from '../shared/sframe/suites.ts';
+import { AUDIO_SUITE } from '../shared/e2ee/audio-key.ts';
 import { launchBrowser } from '../harness/browser.ts';
 import { startTestServer } from '../harness/server.ts';
 import {
@@ -95,7 +97,10 @@ function cameraArgs(): string[] {
   }
   return [`--use-file-for-fake-video-capture=${file}`];
 }
-const TAG_BYTES = 16; // AES_128_GCM_SHA256_128, the key store's default suite
+const TAG_BYTES = CIPHER_SUITES[DEFAULT_SUITE].nt; // AES_128_GCM_SHA256_128: camera and screen share
+/** The microphone's format (docs/protocol.md §7.3a): a compact KID (0-7) and AES_128_CTR_HMAC_SHA256_64. */
+const AUDIO_TAG_BYTES = CIPHER_SUITES[AUDIO_SUITE].nt;
+const A_COMPACT_KID = 1n; // every compact KID takes the same header bytes
 
 interface PageSample {
   t: number; // stats timestamp, ms
@@ -207,6 +212,8 @@ interface Window {
   encryptedPerSec: number;
   /** SFrame header bytes for this window's KID and CTR range (mean over pages). */
   headerBytes: number;
+  /** The same for the microphone's frames (compact KID; CTR bounded by the audio packets sent). */
+  audioHeaderBytes: number;
   videoPacketsPerSec: number;
   rtxBps: number;
   /** Smallest sent frame height among the pages at the end, and any quality limitation reported. */
@@ -246,6 +253,7 @@ async function measure(pages: Page[], seconds: number, withCpu: boolean): Promis
     encrypted = 0,
     statsSec = 0,
     hdr = 0,
+    ahdr = 0,
     vpk = 0;
   for (let i = 0; i < pages.length; i++) {
     const a = before[i]!,
@@ -262,6 +270,8 @@ async function measure(pages: Page[], seconds: number, withCpu: boolean): Promis
     // CTR is per send key and counts every frame since the key was set; the
     // cumulative count bounds it from above (its byte length is what matters).
     hdr += b.kid === undefined ? 0 : headerLength(BigInt(b.kid), BigInt(Math.max(1, b.encrypted))) / pages.length;
+    // One Opus frame per audio packet; the mic's counter counts only its own frames.
+    ahdr += headerLength(A_COMPACT_KID, BigInt(Math.max(1, b.audioPackets))) / pages.length;
   }
   void statsSec;
   const rtx = after.reduce((n, b, k) => n + (b.videoRtxBytes - before[k]!.videoRtxBytes) / ((b.t - before[k]!.t) / 1000), 0);
@@ -277,6 +287,7 @@ async function measure(pages: Page[], seconds: number, withCpu: boolean): Promis
     decodedFps: decoded,
     encryptedPerSec: encrypted,
     headerBytes: hdr,
+    audioHeaderBytes: ahdr,
     videoPacketsPerSec: vpk,
     rtxBps: rtx * 8,
     frameHeight: Math.min(...after.map((b) => b.frameHeight)),
@@ -476,6 +487,15 @@ async function main(): Promise<void> {
       1,
     )} | |`,
   );
+  const audioPerFrame = med(on, (r) => r.main.audioHeaderBytes) + AUDIO_TAG_BYTES;
+  const audioOvh = aps * audioPerFrame * 8;
+  // Bytes per packet (one Opus frame each) do not depend on how many packets a starved machine gets out.
+  const perPacket = (rs: RunResult[]): number => med(rs, (r) => r.main.audioBps / 8 / r.main.audioPps);
+  console.log(
+    `\nAudio: SFrame adds ${fmt(audioPerFrame, 1)} B per Opus frame (config byte with the compact KID inline + CTR bytes + ${AUDIO_TAG_BYTES} B HMAC tag): ` +
+      `${fmt((50 * audioPerFrame * 8) / 1000, 2)} kbps at 50 frames/s (target ≤ 5); at the ${fmt(aps, 1)} frames/s per sender measured, ${fmt(audioOvh / 1000, 2)} kbps computed. ` +
+      `Measured: ${fmt(perPacket(on), 1)} / ${fmt(perPacket(off), 1)} B per audio packet on / off (+${fmt(perPacket(on) - perPacket(off), 1)} B); on − off ${fmt((aOn - aOff) / 3000, 2)} kbps per sender.`,
+  );
   const ovh = (framesPerSec: number): number => framesPerSec * perFrame * 8;
   console.log(
     `\nSFrame overhead per frame: ${fmt(hdr, 1)} B header (config byte + 3-byte KID for epochs < 256 + CTR bytes) + ${TAG_BYTES} B AES-GCM tag = ${fmt(perFrame, 1)} B.`,
@@ -494,7 +514,7 @@ async function main(): Promise<void> {
     );
   }
   console.log(
-    `| audio (Opus) | — | ${fmt(aOn / 3000, 1)} / ${fmt(aOff / 3000, 1)} | ${pct(aOn / aOff, 1)} | ${fmt(aps, 1)} | ${fmt(ovh(aps) / 1000, 2)} | — | ${fmt((100 * ovh(aps)) / (aOff / 3), 1)}% | — |`,
+    `| audio (Opus) | — | ${fmt(aOn / 3000, 1)} / ${fmt(aOff / 3000, 1)} | ${pct(aOn / aOff, 1)} | ${fmt(aps, 1)} | ${fmt(audioOvh / 1000, 2)} | — | ${fmt((100 * audioOvh) / (aOff / 3), 1)}% | — |`,
   );
   console.log(
     `\nencrypted frames/s per sender (worker counter): ${fmt(

@@ -3,8 +3,13 @@
 //   - no frame left a browser unencrypted: every captured frame of every
 //     producer is SFrame-structured (scripts/audit's structure check);
 //   - no (key, KID, CTR) used twice: within one meeting instance (one set of
-//     keys; a KID names one sender's key of one epoch and source), no
-//     (KID, CTR) appears in two producers, or twice in one with different bytes;
+//     keys; a full KID names one sender's key of one epoch and source), no
+//     (KID, CTR) appears in two producers, or twice in one with different bytes.
+//     A compact KID (0-7, the microphone's: protocol.md §7.3a) names a key only
+//     together with its sender, and every sender uses the same eight values, so
+//     it is checked per sender: no (sender, KID, CTR) twice (a sender's frame
+//     worker keeps one counter per compact KID that only grows, across epochs
+//     and re-published microphones alike);
 //   - no tile says "encrypted" while its frames fail (the page's decrypt counters);
 //   - every participant shows the same security code.
 // The pure cores (sframeNonceReuse, tilesClaimingEncryption) are what the
@@ -16,21 +21,28 @@ import { payloadCodec } from '../scripts/audit/payload.ts';
 import { checkStructure, viewFrame, type SFrameView } from '../scripts/audit/sframe-structure.ts';
 import { findInstanceDirs, readIndex, readProducerPcap } from '../scripts/audit/tap-reader.ts';
 import { bytesToHex } from '../shared/bytes.ts';
+import { COMPACT_KID_SLOTS } from '../shared/sframe/index.ts';
 import { readSurface } from './test-surface.ts';
 
 export interface CapturedFrame {
+  /** Full KIDs name their key alone; compact ones (0-7) only with the sender. */
   kid: bigint;
   ctr: bigint;
   bytes: Uint8Array;
 }
 
-/** Every (KID, CTR) that appears in two producers, or twice in one with different bytes. */
-export function sframeNonceReuse(producers: ReadonlyArray<{ producerId: string; frames: readonly CapturedFrame[] }>): string[] {
+/**
+ * Every (KID, CTR) that appears in two producers, or twice in one with
+ * different bytes; for compact KIDs, (sender, KID, CTR).
+ */
+export function sframeNonceReuse(
+  producers: ReadonlyArray<{ producerId: string; participantId: string; frames: readonly CapturedFrame[] }>,
+): string[] {
   const seen = new Map<string, { producerId: string; hex: string }>();
   const problems: string[] = [];
   for (const p of producers) {
     for (const f of p.frames) {
-      const key = `${f.kid}:${f.ctr}`;
+      const key = f.kid < BigInt(COMPACT_KID_SLOTS) ? `${p.participantId}/${f.kid}:${f.ctr}` : `${f.kid}:${f.ctr}`;
       const hex = bytesToHex(f.bytes);
       const earlier = seen.get(key);
       if (!earlier) seen.set(key, { producerId: p.producerId, hex });
@@ -102,6 +114,7 @@ export function checkTapFrames(dir: string): TapCheck {
       ...sframeNonceReuse(
         perProducer.map((p) => ({
           producerId: p.producerId,
+          participantId: p.participantId,
           frames: p.frames.flatMap((f, i) => {
             const v = p.views[i]!;
             return v.kid !== undefined && v.ctr !== undefined && v.issue === undefined ? [{ kid: v.kid, ctr: v.ctr, bytes: f.data }] : [];

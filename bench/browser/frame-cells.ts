@@ -8,6 +8,7 @@ import { FrameCryptor, type EncodedFrame, type FrameOutput } from '../../client/
 import type { DropReason, TransformOptions } from '../../client/src/e2ee/worker/protocol.ts';
 import { FrameStats } from '../../client/src/e2ee/worker/stats.ts';
 import type { CipherSuiteId } from '../../shared/sframe/index.ts';
+import { AUDIO_SUITE } from '../../shared/e2ee/audio-key.ts';
 import type { CellStats, KeySetup } from './protocol.ts';
 import { Acc, sampleAsync, WARMUP_OPS, warmupMs, warmupOps, type Cell, type Sampled } from './sampling.ts';
 
@@ -58,7 +59,9 @@ export async function makeParticipants(suite: CipherSuiteId, baseKey: Uint8Array
     operation,
     kind,
     codec,
-    source: kind === 'audio' ? 'mic' : 'camera',
+    // The microphone always sends AUDIO_SUITE (compact KID, 64-bit tag: docs/protocol.md §7.3a); other
+    // suites' Opus cells go through the camera's path so each cell measures the suite it is labelled with.
+    source: kind === 'audio' && suite === AUDIO_SUITE ? 'mic' : 'camera',
     participantId,
     transformId: `${operation}-${codec}`,
   });

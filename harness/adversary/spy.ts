@@ -2,10 +2,14 @@
 // SFrame keys from it and decrypts the audio it forwards. Each Opus packet is
 // one SFrame frame, so no depacketizing is needed. Used as evidence only (a
 // counter of frames the server could read); nothing decrypted is kept.
+//
+// It holds the keys as a receiving page's frame worker does (WorkerKeys): the
+// microphone's frames carry a compact KID under a per-sender audio key
+// (protocol.md §7.3a), opened as the stream of the participant who published it.
 
 import type { types as ms } from 'mediasoup';
 import { deriveFrameKeys } from '../../shared/e2ee/sender-keys.ts';
-import { SFrameKeyStore } from '../../shared/sframe/index.ts';
+import { WorkerKeys } from '../../client/src/e2ee/worker/keys.ts';
 import type { Room } from '../../server/room.ts';
 import type { AttackStats } from './common.ts';
 
@@ -23,7 +27,7 @@ export function rtpPayload(packet: Buffer): Buffer | undefined {
 }
 
 export class MediaSpy {
-  private readonly store = new SFrameKeyStore();
+  private readonly keys = new WorkerKeys();
   private direct?: Promise<ms.DirectTransport>;
   private readonly spied = new Set<string>();
   private closed = false;
@@ -37,7 +41,7 @@ export class MediaSpy {
   async addEpochKey(epoch: number, epochKey: Uint8Array, memberIds: readonly string[]): Promise<void> {
     const labels = { meetingId: this.room.meetingId, instanceId: this.room.instanceId, epoch };
     for (const k of await deriveFrameKeys(epochKey, labels, memberIds)) {
-      await this.store.addReceiveKey(k.kid, k.baseKey, { owner: k.participantId });
+      await this.keys.addReceiveKey(k.kid, k.participantId, k.baseKey);
     }
     await this.watchAudio();
   }
@@ -61,7 +65,7 @@ export class MediaSpy {
     consumer.on('rtp', (packet: Buffer) => {
       const payload = rtpPayload(packet);
       if (!payload) return;
-      void this.store.decrypt('opus', new Uint8Array(payload)).then((r) => {
+      void this.keys.decrypt('opus', new Uint8Array(payload), { participantId: owner, source: 'mic' }).then((r) => {
         if (!r.ok) return;
         this.stats.bump('frames-decrypted-by-server');
         this.stats.bump(`frames-decrypted-by-server:${owner}`);

@@ -164,7 +164,7 @@ function views(codec: string, frames: readonly Uint8Array[], sframe: boolean) {
   const stripped = frames.map((data) => {
     const v = viewFrame(codec, data);
     const clear = v.clear ?? 0;
-    const body = data.subarray(clear + (v.headerLength ?? 0), data.length - TAG_BYTES);
+    const body = data.subarray(clear + (v.headerLength ?? 0), data.length - (v.tagLength ?? TAG_BYTES));
     const out = new Uint8Array(clear + body.length);
     out.set(data.subarray(0, clear));
     out.set(body, clear);

@@ -89,7 +89,7 @@ function strippedFrames(frames: readonly AssembledFrame[], views: readonly SFram
     const v = views[i]!;
     if (!verdicts[i]?.consistent || v.clear === undefined || v.headerLength === undefined) return;
     const clear = v.clear;
-    const body = f.data.subarray(clear + v.headerLength, f.data.length - TAG_BYTES);
+    const body = f.data.subarray(clear + v.headerLength, f.data.length - (v.tagLength ?? TAG_BYTES));
     const data = new Uint8Array(clear + body.length);
     data.set(f.data.subarray(0, clear));
     data.set(body, clear);

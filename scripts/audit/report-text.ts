@@ -3,7 +3,7 @@
 
 import { AUDIO_MIN_WINDOWS, AUDIO_RATIO_THRESHOLD, VIDEO_MIN_IDENTICAL, VIDEO_P_VALUE, VIDEO_SURROGATES } from './criteria.ts';
 import { REPLAY_WINDOW } from '../../shared/sframe/index.ts';
-import { MIN_KID_FRAMES, FRESH_KEY_CTR, REORDER_FRAMES, TAG_BYTES } from './sframe-structure.ts';
+import { AUDIO_TAG_BYTES, MIN_KID_FRAMES, FRESH_KEY_CTR, REORDER_FRAMES, TAG_BYTES } from './sframe-structure.ts';
 import type { AuditSummary, ProducerAudit } from './types.ts';
 import { MAX_DECODE_FRAMES, type VideoDecodeView } from './video-decode.ts';
 import { producerLabel } from './verdict.ts';
@@ -133,7 +133,7 @@ export function methodSections(summary: AuditSummary): MethodSection[] {
     {
       title: 'SFrame structure (strong evidence of encryption, not proof)',
       text:
-        `After the codec's clear bytes (VP8 keyframe 10, VP8 delta 3, Opus 1, VP9 0) a frame must hold a decodable SFrame header and at least the ${TAG_BYTES}-byte tag. ` +
+        `After the codec's clear bytes (VP8 keyframe 10, VP8 delta 3, Opus 1, VP9 0) a frame must hold a decodable SFrame header and at least the tag (${TAG_BYTES} bytes; ${AUDIO_TAG_BYTES} for the microphone's compact KIDs 0-7). ` +
         `Because most random bytes also decode as some header, a frame only counts as SFrame-structured if its KID is carried by at least ${MIN_KID_FRAMES} frames of the same sender ` +
         `and its CTR is above all earlier CTRs of that KID in arrival order (small reorderings are tolerated: overtaken by at most ${REORDER_FRAMES} frames and within the ${REPLAY_WINDOW}-counter replay window), and no (KID, CTR) repeats with different bytes. ` +
         `A key rotated in just before the capture ended (or out just after it began) may carry a single frame; that is accepted only at the very start or end of a producer's stream, for one KID per edge, with a fresh key's counter (below ${FRESH_KEY_CTR}). ` +

@@ -21,9 +21,18 @@
 // established KID before / after it), only one KID per edge, and only with a
 // fresh key's counter (below FRESH_KEY_CTR), which random bytes rarely give.
 
-import { clearByteCount, decodeHeader, REPLAY_WINDOW } from '../../shared/sframe/index.ts';
+import { CIPHER_SUITES, clearByteCount, COMPACT_KID_SLOTS, decodeHeader, DEFAULT_SUITE, REPLAY_WINDOW } from '../../shared/sframe/index.ts';
+import { AUDIO_SUITE } from '../../shared/e2ee/audio-key.ts';
 
-export const TAG_BYTES = 16; // AES_128_GCM_SHA256_128, the project's suite
+/** AES_128_GCM_SHA256_128: camera and screen share (full KIDs). */
+export const TAG_BYTES = CIPHER_SUITES[DEFAULT_SUITE].nt;
+/** AES_128_CTR_HMAC_SHA256_64: the microphone, whose frames carry compact KIDs (0-7; protocol.md §7.3a). */
+export const AUDIO_TAG_BYTES = CIPHER_SUITES[AUDIO_SUITE].nt;
+
+/** The tag length a frame under `kid` carries: the KID's format tells the suite. */
+export function tagBytesOf(kid: bigint): number {
+  return kid < BigInt(COMPACT_KID_SLOTS) ? AUDIO_TAG_BYTES : TAG_BYTES;
+}
 export const MIN_KID_FRAMES = 2;
 /** How far back in arrival order a frame may have been overtaken (RTP reordering is a few packets). */
 export const REORDER_FRAMES = 16;
@@ -39,6 +48,8 @@ export interface SFrameView {
   readonly kid?: bigint;
   readonly ctr?: bigint;
   readonly headerLength?: number;
+  /** Tag length for the KID's format (tagBytesOf). */
+  readonly tagLength?: number;
   /** Set when the bytes cannot be [clear][header][body ≥ tag]. */
   readonly issue?: 'FRAME_TOO_SHORT' | 'HEADER_MALFORMED' | 'NO_ROOM_FOR_TAG';
 }
@@ -50,8 +61,9 @@ export function viewFrame(codec: string, frame: Uint8Array): SFrameView {
   const header = decodeHeader(frame, clear);
   if (!header.ok) return { clear, issue: 'HEADER_MALFORMED' };
   const { kid, ctr, length } = header.value;
-  if (frame.length - clear - length < TAG_BYTES) return { clear, kid, ctr, headerLength: length, issue: 'NO_ROOM_FOR_TAG' };
-  return { clear, kid, ctr, headerLength: length };
+  const tagLength = tagBytesOf(kid);
+  if (frame.length - clear - length < tagLength) return { clear, kid, ctr, headerLength: length, tagLength, issue: 'NO_ROOM_FOR_TAG' };
+  return { clear, kid, ctr, headerLength: length, tagLength };
 }
 
 export interface KidSummary {

@@ -17,6 +17,12 @@
 // The agent hands out one base key per sender under its sender KID (source
 // bits 0, a label only): the frame worker installs the sender's three source
 // KIDs (mediaKid) under that one base key.
+//
+// On the wire only the camera and screen share carry these KIDs. The
+// microphone's frames carry a compact KID, the epoch modulo 8 (audio-key.ts):
+// small enough for the SFrame config byte, with the sender known from the
+// stream the receiver opened. mediaKid(kid, 'mic') stays the microphone's
+// name inside the worker (its counters and stats).
 
 import { LIMITS } from './constants.ts';
 

@@ -35,3 +35,4 @@ export {
   type EncryptedFrame,
   type DecryptedFrame,
 } from './keystore.ts';
+export { SlottedReceiveKeys, COMPACT_KID_SLOTS, compactKidOf, type SlottedKeysOptions, type SlottedFrame } from './slotted-keys.ts';

@@ -20,6 +20,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import type { AdversaryServer } from '../../harness/adversary/server.ts';
+import { readSurface } from '../../harness/test-surface.ts';
 import {
   ATTACK_TEST_TIMEOUT,
   decodedFrom,
@@ -55,6 +56,18 @@ async function packetsOn(page: Page, participantId: string, source: 'mic' | 'cam
   const trackId = (await pageState(page)).tracks[participantId]?.[source];
   if (!trackId) return 0;
   return (await trackStats(page))[trackId]?.packetsReceived ?? 0;
+}
+
+/** Drops by reason on the stream the page holds for a participant's source (its own counters, not the participant's). */
+function streamDrops(page: Page, participantId: string, source: 'mic' | 'camera' | 'screen'): Promise<Record<string, number>> {
+  return readSurface(
+    page,
+    ({ e2ee: c, meeting: m }, [id, src]) => {
+      const t = m.participants.get(id)?.tracks[src];
+      return { ...(t ? c.frames.streams.get(t.producerId)?.dropped : undefined) };
+    },
+    [participantId, source] as const,
+  );
 }
 
 const dropped = (s: PageState, participantId: string, code: string): number => s.received[participantId]?.dropped[code] ?? 0;
@@ -147,6 +160,11 @@ describe('attack: relabel-sender (Alice ↔ Bob)', () => {
             .poll(async () => dropped(await pageState(carol!.page), who.id, 'WRONG_SENDER'), { timeout: 10_000 })
             .toBeGreaterThan(10);
           expect(c.received[who.id]?.decrypted ?? 0).toBe(0);
+          // The microphone too: its frames only open under their sender's audio key (protocol.md §7.3a), so the
+          // re-routed ones fail authentication there; the worker then finds whose key they open under.
+          await expect
+            .poll(async () => (await streamDrops(carol!.page, who.id, 'mic'))['WRONG_SENDER'] ?? 0, { timeout: 10_000 })
+            .toBeGreaterThan(10);
           expect(tileOf(c, who.id)!.e2ee).toBe('failing');
           expect(await decodedFrom(carol!.page, who.id, 'camera')).toBe(0);
         }

@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pcapGlobalHeader, pcapRecord, type Endpoint } from '../../server/tap/pcap.ts';
 import { encodeHeader, SFrameKeyStore } from '../../shared/sframe/index.ts';
+import { WorkerKeys } from '../../client/src/e2ee/worker/keys.ts';
 import { readIvf } from '../../scripts/audit/ivf.ts';
 import { readOggPackets } from '../../scripts/audit/ogg.ts';
 
@@ -137,6 +138,26 @@ export async function encryptSender(
     const enc = await store.encrypt(tracks[e.ti]!.codec, e.f.data);
     if (!enc.ok) throw new Error(enc.error.message);
     out[e.ti]![e.fi] = { ...e.f, data: enc.value.data };
+  }
+  return out;
+}
+
+/**
+ * A microphone as the app's frame worker sends it (its compact-KID audio
+ * format), under one sender key per entry of `keys`, switching evenly.
+ */
+export async function encryptMic(frames: readonly SourceFrame[], keys: readonly SenderKeys[]): Promise<SourceFrame[]> {
+  const worker = new WorkerKeys();
+  const out: SourceFrame[] = [];
+  for (const [i, f] of frames.entries()) {
+    const k = keys[Math.floor((i * keys.length) / frames.length)]!;
+    if (worker.sendKid !== k.kid) {
+      const r = await worker.setSendKey(k.kid, k.baseKey);
+      if (!r.ok) throw new Error(r.error.message);
+    }
+    const enc = await worker.encrypt('opus', f.data, 'mic');
+    if (!enc.ok) throw new Error(enc.message);
+    out.push({ ...f, data: enc.data });
   }
   return out;
 }

@@ -142,4 +142,16 @@ describe('SFrame structure of a stream', () => {
     expect(viewFrame('vp8', Uint8Array.of(0x10, 1, 2)).issue).toBe('FRAME_TOO_SHORT');
     expect(viewFrame('opus', Uint8Array.of(OPUS_TOC, 0x88, 0x00)).issue).toBe('HEADER_MALFORMED');
   });
+
+  it("reads the tag length from the KID's format: 8 bytes after a compact KID (the microphone's), 16 after a full one", () => {
+    const body = (n: number) => Array.from({ length: n }, (_, i) => i);
+    // Compact KID 1, CTR 0x40: [TOC][18 40][body][8-byte tag].
+    expect(viewFrame('opus', Uint8Array.of(OPUS_TOC, 0x18, 0x40, ...body(8)))).toMatchObject({ kid: 1n, tagLength: 8 });
+    expect(viewFrame('opus', Uint8Array.of(OPUS_TOC, 0x18, 0x40, ...body(7))).issue).toBe('NO_ROOM_FOR_TAG');
+    // Full KID 0x10001 (3 bytes): 15 bytes after the header are not a 16-byte tag.
+    const full = encodeHeader(0x10001n, 0x40n);
+    if (!full.ok) throw new Error(full.error.message);
+    expect(viewFrame('opus', Uint8Array.of(OPUS_TOC, ...full.value, ...body(15))).issue).toBe('NO_ROOM_FOR_TAG');
+    expect(viewFrame('opus', Uint8Array.of(OPUS_TOC, ...full.value, ...body(16)))).toMatchObject({ kid: 0x10001n, tagLength: 16 });
+  });
 });

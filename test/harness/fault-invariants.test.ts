@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkTapFrames, sframeNonceReuse, tilesClaimingEncryption } from '../../harness/fault-invariants.ts';
 import {
   encodeSources,
+  encryptMic,
   encryptSender,
   fixedKey,
   ordinarySignaling,
@@ -17,6 +18,7 @@ import {
   type SourceFrame,
   type Sources,
 } from '../audit/fixtures.ts';
+import { makeKid } from '../../shared/e2ee/kid.ts';
 
 afterAll(removeTempDirs);
 
@@ -36,10 +38,10 @@ beforeAll(async () => {
   )) as [SourceFrame[], SourceFrame[]];
 }, 60_000);
 
-const producer = (producerId: string, codec: FixtureCodec, frames: SourceFrame[], ssrc: number) => ({
+const producer = (producerId: string, codec: FixtureCodec, frames: SourceFrame[], ssrc: number, participantId = 'p-alice') => ({
   producerId,
-  participantId: 'p-alice',
-  participantName: 'Alice',
+  participantId,
+  participantName: participantId.slice(2),
   codec,
   packetised: packetise(codec, frames, ssrc),
 });
@@ -71,8 +73,8 @@ describe('the fault tests’ frame checks on a tap recording', () => {
 
   it('accept a retransmitted frame but not a different one under the same (KID, CTR)', () => {
     const f = { kid: 5n, ctr: 9n, bytes: Uint8Array.of(1, 2, 3) };
-    expect(sframeNonceReuse([{ producerId: 'p', frames: [f, { ...f }] }])).toEqual([]);
-    expect(sframeNonceReuse([{ producerId: 'p', frames: [f, { ...f, bytes: Uint8Array.of(1, 2, 4) }] }])).toEqual([
+    expect(sframeNonceReuse([{ producerId: 'p', participantId: 'a', frames: [f, { ...f }] }])).toEqual([]);
+    expect(sframeNonceReuse([{ producerId: 'p', participantId: 'a', frames: [f, { ...f, bytes: Uint8Array.of(1, 2, 4) }] }])).toEqual([
       'KID 5 CTR 9 twice in producer p with different bytes',
     ]);
   });
@@ -91,5 +93,26 @@ describe('the fault tests’ tile check', () => {
     expect(tilesClaimingEncryption([sample('failing', 100, 0)], [sample('failing', 100, 40)])).toEqual([]);
     expect(tilesClaimingEncryption([sample('ok', 100, 0)], [sample('ok', 160, 0)])).toEqual([]);
     expect(tilesClaimingEncryption([sample('ok', 100, 0)], [sample('ok', 160, 12)])).toEqual([]);
+  });
+
+  describe('with microphones in the compact-KID audio format (every sender uses KIDs 0-7)', () => {
+    // Epochs 1 and 2 of two senders: both send under compact KIDs 1 then 2, counting from 0 alike.
+    const keysOf = (index: number) => [1, 2].map((epoch) => ({ kid: makeKid(epoch, index), baseKey: fixedKey(10 * epoch + index, 32) }));
+
+    it('pass two senders whose compact KIDs and counters coincide: the KID names a key only with its sender', async () => {
+      const [alice, bob] = await Promise.all([encryptMic(sources.opus, keysOf(0)), encryptMic(sources.opus, keysOf(1))]);
+      const root = tempDir('tap');
+      writeTap(root, [producer('mic-a', 'opus', alice, 2), producer('mic-b', 'opus', bob, 4, 'p-bob')], ordinarySignaling());
+      const check = checkTapFrames(root);
+      expect(check.frames).toBeGreaterThan(50);
+      expect(check.problems).toEqual([]);
+    });
+
+    it('catch one sender re-publishing its microphone with the counter restarted under the same key', async () => {
+      const [first, again] = await Promise.all([encryptMic(sources.opus, keysOf(0)), encryptMic(sources.opus, keysOf(0))]);
+      const root = tempDir('tap');
+      writeTap(root, [producer('mic', 'opus', first, 2), producer('mic-again', 'opus', again, 4)], ordinarySignaling());
+      expect(checkTapFrames(root).problems.join('\n')).toMatch(/KID 1 CTR 0 in producers mic and mic-again/);
+    });
   });
 });

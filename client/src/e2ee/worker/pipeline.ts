@@ -8,7 +8,7 @@
 //   decrypt: decrypt and check the sender and source, or drop and count by reason; after
 //            drops, ask for a keyframe so the video decoder can recover.
 
-import type { FrameResult, WorkerKeys } from './keys.ts';
+import type { FrameResult, RerouteMemo, WorkerKeys } from './keys.ts';
 import type { TransformOptions } from './protocol.ts';
 import type { FrameStats } from './stats.ts';
 
@@ -40,6 +40,8 @@ export class FrameCryptor {
   /** Frames dropped since the decoder last got something it can start from (a keyframe, or any audio frame). */
   private dropsSinceGood = 0;
   private lastKeyFrameAsk = -Infinity;
+  /** Whose audio key this stream's failing frames opened under (WorkerKeys tells WRONG_SENDER from AUTH_FAILED with it). */
+  private readonly reroute: RerouteMemo = { lastScanAt: -Infinity };
 
   constructor(
     readonly options: Readonly<TransformOptions>,
@@ -92,7 +94,7 @@ export class FrameCryptor {
   decrypt(data: Uint8Array, frameType?: EncodedFrame['type']): Promise<FrameResult> {
     const { keys, stats } = this.deps;
     const { codec, participantId, transformId, source } = this.options;
-    return keys.decrypt(codec, data, { participantId, source }).then((r) => {
+    return keys.decrypt(codec, data, { participantId, source, reroute: this.reroute }).then((r) => {
       if (!r.ok) {
         stats.decryptDropped(participantId, r.code, transformId);
         this.dropsSinceGood++;

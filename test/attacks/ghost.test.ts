@@ -237,6 +237,11 @@ describe('attack: ghost, by an insider holding the meeting link', () => {
       const keyedOn = states.map(({ s }) => s.roster.includes(ids.own));
       expect(new Set(keyedOn).size).toBe(1);
       expect(new Set(states.map(({ s }) => s.securityCode)).size).toBe(1);
+      // The control for the blind server's "decrypted 0 frames": keyed, the insider's spy reads real audio.
+      if (keyedOn[0]) {
+        expect(stats.count('keys-obtained')).toBeGreaterThan(0);
+        expect(stats.count('frames-decrypted-by-server'), 'the spy opens frames with a key it holds').toBeGreaterThan(0);
+      }
     },
     ATTACK_TEST_TIMEOUT,
   );

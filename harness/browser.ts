@@ -56,6 +56,22 @@ export interface MediaStats {
 }
 
 /** Sums inbound RTP stats over every RTCPeerConnection the page made. */
+/** The round-trip times (ms) of the page's nominated ICE candidate pairs, as WebRTC measured them (STUN). */
+export async function candidateRtts(page: Page): Promise<number[]> {
+  return page.evaluate(async () => {
+    const w = window as unknown as { __pcs?: RTCPeerConnection[] };
+    const out: number[] = [];
+    for (const pc of w.__pcs ?? []) {
+      if (pc.connectionState === 'closed') continue;
+      (await pc.getStats()).forEach((s: Record<string, unknown>) => {
+        if (s['type'] === 'candidate-pair' && s['nominated'] && typeof s['currentRoundTripTime'] === 'number')
+          out.push(1000 * s['currentRoundTripTime']);
+      });
+    }
+    return out;
+  });
+}
+
 export async function inboundStats(page: Page): Promise<Record<string, MediaStats>> {
   return page.evaluate(async () => {
     const w = window as unknown as { __pcs?: RTCPeerConnection[] };

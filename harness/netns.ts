@@ -6,11 +6,13 @@
 //
 // The impairment is tc netem (loss, delay with jitter, rate) where the kernel
 // has it. Kernels built without netem (CONFIG_NET_SCH_NETEM, e.g. some VMs)
-// get the parts that can be made without it: random loss by nftables inside
-// the namespace and the rate cap by tc tbf, with no added delay; `method`
-// says which, so a test can say what it really ran.
+// get the same made another way: random loss by nftables inside the
+// namespace, the rate cap by tc tbf, and the delay with jitter by a middle
+// namespace whose only link is a userspace forwarder (harness/l2-delay.py)
+// that holds each frame for delay ± jitter; `method` says which, so a test
+// can say what it really ran.
 
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { CHROMIUM } from './browser.ts';
@@ -23,7 +25,9 @@ export interface Impairment {
   rateKbit: number;
 }
 
-export type ImpairMethod = 'netem' | 'nftables-loss+tbf-rate (no netem in this kernel: no added delay)';
+export type ImpairMethod = 'netem' | 'nftables loss, tbf rate, userspace delay (no netem in this kernel)';
+
+const FORWARDER = path.join(path.dirname(new URL(import.meta.url).pathname), 'l2-delay.py');
 
 export interface NetNs {
   readonly name: string;
@@ -55,11 +59,23 @@ export function createNetNs(tag: string): { ok: true; ns: NetNs } | { ok: false;
   const inner = `vbn${process.pid}`.slice(0, 15);
   const hostIp = `10.213.${id}.1`;
   const nsIp = `10.213.${id}.2`;
+  // Without netem: host ↔ [middle: midHost … forwarder … midInner] ↔ inner.
+  const middle = `${name}-m`;
+  const midHost = `vma${process.pid}`.slice(0, 15);
+  const midInner = `vmb${process.pid}`.slice(0, 15);
+  let forwarder: ChildProcess | undefined;
+  const stopForwarder = (): void => {
+    forwarder?.kill('SIGKILL');
+    forwarder = undefined;
+  };
   const cleanup = (): void => {
-    try {
-      run('ip', ['netns', 'del', name]);
-    } catch {
-      // not made yet
+    stopForwarder();
+    for (const ns of [name, middle]) {
+      try {
+        run('ip', ['netns', 'del', ns]);
+      } catch {
+        // not made yet
+      }
     }
     try {
       run('ip', ['link', 'del', host]);
@@ -67,10 +83,26 @@ export function createNetNs(tag: string): { ok: true; ns: NetNs } | { ok: false;
       // gone with the namespace
     }
   };
+  let method: ImpairMethod = 'netem';
   try {
     run('ip', ['netns', 'add', name]);
     run('ip', ['link', 'add', host, 'type', 'veth', 'peer', 'name', inner]);
-    run('ip', ['link', 'set', inner, 'netns', name]);
+    if (!netemWorks(host)) {
+      method = 'nftables loss, tbf rate, userspace delay (no netem in this kernel)';
+      // The host's end goes to the middle namespace, and the namespace gets a second pair from there.
+      run('ip', ['link', 'del', host]);
+      run('ip', ['netns', 'add', middle]);
+      run('ip', ['link', 'add', host, 'type', 'veth', 'peer', 'name', midHost]);
+      run('ip', ['link', 'set', midHost, 'netns', middle]);
+      run('ip', ['netns', 'exec', middle, 'ip', 'link', 'add', midInner, 'type', 'veth', 'peer', 'name', inner]);
+      run('ip', ['netns', 'exec', middle, 'ip', 'link', 'set', inner, 'netns', name]);
+      for (const dev of [midHost, midInner]) run('ip', ['netns', 'exec', middle, 'ip', 'link', 'set', dev, 'up']);
+      // One segment per frame: the forwarder sends frames as they came, and a link takes no more than its MTU.
+      run('ip', ['link', 'set', 'dev', host, 'gso_max_segs', '1']);
+    } else {
+      run('ip', ['link', 'set', inner, 'netns', name]);
+    }
+    if (method !== 'netem') run('ip', ['netns', 'exec', name, 'ip', 'link', 'set', 'dev', inner, 'gso_max_segs', '1']);
     run('ip', ['addr', 'add', `${hostIp}/24`, 'dev', host]);
     run('ip', ['link', 'set', host, 'up']);
     run('ip', ['netns', 'exec', name, 'ip', 'addr', 'add', `${nsIp}/24`, 'dev', inner]);
@@ -81,7 +113,16 @@ export function createNetNs(tag: string): { ok: true; ns: NetNs } | { ok: false;
     const err = e as { stderr?: string; message: string };
     return { ok: false, reason: (err.stderr || err.message).trim().split('\n')[0] ?? 'unknown error' };
   }
-  const method = netemWorks(host) ? 'netem' : 'nftables-loss+tbf-rate (no netem in this kernel: no added delay)';
+  const forward = (delayMs: number, jitterMs: number): void => {
+    stopForwarder();
+    forwarder = spawn('ip', ['netns', 'exec', middle, 'python3', FORWARDER, midHost, midInner, String(delayMs), String(jitterMs)], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+  };
+  if (method !== 'netem') {
+    forward(0, 0);
+    process.once('exit', stopForwarder);
+  }
   const inNs = (cmd: string, args: string[]): string => run('ip', ['netns', 'exec', name, cmd, ...args]);
   const ns: NetNs = {
     name,
@@ -95,6 +136,7 @@ export function createNetNs(tag: string): { ok: true; ns: NetNs } | { ok: false;
         inNs('tc', ['qdisc', 'replace', 'dev', inner, 'root', 'netem', ...netem]);
         return;
       }
+      forward(i.delayMs, i.jitterMs);
       const tbf = ['tbf', 'rate', `${i.rateKbit}kbit`, 'burst', '16kbit', 'latency', '400ms'];
       run('tc', ['qdisc', 'replace', 'dev', host, 'root', ...tbf]);
       inNs('tc', ['qdisc', 'replace', 'dev', inner, 'root', ...tbf]);

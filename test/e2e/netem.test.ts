@@ -11,7 +11,9 @@
 // header says the audio and video connection was lost), and once the path is
 // back both decode each other again under new keys.
 // Where the kernel has no netem (this VM's), the same loss and rate cap are
-// made with nftables and tc tbf, without the added delay; the test prints which.
+// made with nftables and tc tbf, and the delay by a userspace forwarder in a
+// middle namespace (harness/l2-delay.py); the test prints which, and checks
+// the round trip WebRTC measures on Bob's path.
 // Where the machine cannot make namespaces (no root), the test is skipped with
 // the reason printed.
 
@@ -21,7 +23,16 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import type { RunningServer } from '../../server/app.ts';
 import { createLogger } from '../../server/log.ts';
 import { Tap } from '../../server/tap/tap.ts';
-import { CHROMIUM_ARGS, cameraOverride, inboundStats, launchBrowser, openParticipant, tmpDir, totals } from '../../harness/browser.ts';
+import {
+  CHROMIUM_ARGS,
+  cameraOverride,
+  candidateRtts,
+  inboundStats,
+  launchBrowser,
+  openParticipant,
+  tmpDir,
+  totals,
+} from '../../harness/browser.ts';
 import { e2eeSnapshot, type E2eeSnapshot } from '../../harness/e2ee-page.ts';
 import { checkTapFrames } from '../../harness/fault-invariants.ts';
 import { STATUS_LOG, statusLog, tilesThatLie, waitDecoding, waitRejoined, waitSameSecurityCode } from '../../harness/fault-pages.ts';
@@ -95,6 +106,11 @@ describe.skipIf(!ns)('a participant on a lossy, slow network (a network namespac
         await waitDecoding(bob.page, ids[0], 30, 45_000);
         const keyed = await Promise.all([e2eeSnapshot(alice.page), e2eeSnapshot(bob.page)]);
         expect(keyed[0].epoch).toBeGreaterThanOrEqual(2);
+        // The path really is slow: 2 × 75 ms ± 2 × 15 ms, as WebRTC's own STUN checks measure it.
+        const rtts = await candidateRtts(bob.page);
+        console.warn(`netem test: Bob's ICE round trips ${rtts.map((r) => r.toFixed(0)).join(', ')} ms`);
+        expect(rtts.length).toBeGreaterThan(0);
+        for (const rtt of rtts) expect(rtt).toBeGreaterThanOrEqual(2 * (PROFILE.delayMs - PROFILE.jitterMs) - 10);
 
         // Five seconds of nothing at all in either direction.
         const before = await Promise.all([media(alice.page), media(bob.page)]);

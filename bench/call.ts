@@ -2,7 +2,7 @@
 // vs the test build's plaintext control switch (`&test=plaintext`), alternated
 // in one run (on, off, on, off, ...).
 //
-//   npx tsx bench/call.ts [--seconds 30] [--rounds 2] [--warmup 5] [--video-kbps 1500] [--low-kbps 300] [--low-seconds 6] [--video noise|fake|FILE.y4m] [--camera 640x360@30]
+//   npx tsx bench/call.ts [--seconds 30] [--rounds 2] [--warmup 5] [--video-kbps 1500] [--low-kbps 300] [--low-seconds 6] [--video noise|fake|FILE.y4m] [--camera 640x360@30] [--load N]
 //
 // Each run: a fresh browser with three pages in a new meeting on one in-process
 // server (dist-test build); wait until every page decodes both remote videos;
@@ -44,6 +44,7 @@ import { openProbedPage, waitJoined } from '../harness/page-probes.ts';
 import { readSurface } from '../harness/test-surface.ts';
 import { parseCommandLine } from '../harness/cli.ts';
 import { linkFragment } from '../harness/meeting-link.ts';
+import { LOAD_OPTION, startCpuLoad } from './load.ts';
 
 const { values: opts } = parseCommandLine({
   command: 'npx tsx bench/call.ts',
@@ -62,6 +63,7 @@ const { values: opts } = parseCommandLine({
       help: 'client build to serve (the test build: the bench reads its test surface)',
     },
     video: { kind: 'string', default: 'noise', arg: 'noise|fake|FILE.y4m', help: 'what the fake camera shows' },
+    load: LOAD_OPTION,
     camera: { kind: 'string', default: '640x360@30', arg: 'WxH@FPS', help: 'capture size and rate' },
   },
 });
@@ -360,10 +362,12 @@ function row(r: RunResult): string {
 async function main(): Promise<void> {
   const build = frozenBuild(opts.static);
   const server = await startTestServer(['--static', build.path, '--test-mode']);
+  const cpuLoad = startCpuLoad(opts.load);
   const load = new LoadSampler();
   const started = Date.now();
   console.log(`# bench/call.ts — ${new Date().toISOString()}`);
   console.log(`machine: ${machine()}`);
+  console.log(`extra load: ${cpuLoad.description}`);
   console.log(
     `build: ${build.label}; camera ${opts.camera} (${opts.video}); ${opts.rounds} rounds × (on, off); windows: ${opts.seconds} s at ≤${opts.videoKbps} kbps video + ${opts.lowSeconds} s at ≤${opts.lowKbps} kbps; warm-up ${opts.warmup} s`,
   );
@@ -383,6 +387,7 @@ async function main(): Promise<void> {
       }
     }
   } finally {
+    cpuLoad.stop();
     await server.close();
     build.cleanup();
   }

@@ -7,7 +7,7 @@
 // switch from the frame worker's per-sender counters.
 //
 //   Pages must be the test build (dist-test/): the probes read its test surface.
-//   npx tsx bench/rotation.ts [--runs 8] [--static dist-test] [--settle 1500] [--camera 320x180@15|default]
+//   npx tsx bench/rotation.ts [--runs 8] [--static dist-test] [--settle 1500] [--camera 320x180@15|default] [--load N]
 //
 // Four participants' video coding saturates a 2-core machine at the app's
 // 640x360/30 fps, which would measure the scheduler rather than the key
@@ -21,6 +21,7 @@ import { startTestServer } from '../harness/server.ts';
 import { LoadSampler, fmt, frozenBuild, loadavg, machine, median, percentile, sleep, runBench } from './perf-lib.ts';
 import { parseCommandLine } from '../harness/cli.ts';
 import { linkFragment } from '../harness/meeting-link.ts';
+import { LOAD_OPTION, startCpuLoad } from './load.ts';
 import { openProbedPage, probeState, waitEpochAbove, waitJoined, type ProbeState } from '../harness/page-probes.ts';
 
 const { values: opts } = parseCommandLine({
@@ -42,6 +43,7 @@ const { values: opts } = parseCommandLine({
       arg: 'WxH@FPS|default',
       help: "capture size and rate in every page ('default': the app's)",
     },
+    load: LOAD_OPTION,
   },
 });
 
@@ -349,11 +351,13 @@ async function cycle(browser: Browser, base: string, fragment: string, members: 
 async function main(): Promise<void> {
   const build = frozenBuild(opts.static);
   const server = await startTestServer(['--static', build.path, '--test-mode']);
+  const cpuLoad = startCpuLoad(opts.load);
   const browser = await launchBrowser();
   const load = new LoadSampler();
   const started = Date.now();
   console.log(`# bench/rotation.ts — ${new Date().toISOString()}`);
   console.log(`machine: ${machine()}`);
+  console.log(`extra load: ${cpuLoad.description}`);
   console.log(
     `build: ${build.label}; ${opts.runs} join+leave cycles of a 4th participant in a 3-person meeting; settle ${opts.settle} ms after each switch; camera ${opts.camera}`,
   );
@@ -392,6 +396,7 @@ async function main(): Promise<void> {
     console.error(members.flatMap((m) => m.logs).join('\n'));
     throw e;
   } finally {
+    cpuLoad.stop();
     await browser.close();
     await server.close();
     build.cleanup();

@@ -6,7 +6,7 @@
 // its test surface (the production build has none); without `&test=` it runs
 // the production code paths.
 //
-//   npx tsx bench/join.ts [--runs 10] [--on-static dist-test] [--off-static dist-test]
+//   npx tsx bench/join.ts [--runs 10] [--on-static dist-test] [--off-static dist-test] [--base-static DIR] [--load N]
 //
 // The client holds a new video consumer's `resume-consumer` until it has agreed
 // keys (E2eeController.whenKeyed), so the keyframe mediasoup requests on resume
@@ -23,6 +23,7 @@ import { openProbedPage, probeState, type ProbeState } from '../harness/page-pro
 import { waitForSurface } from '../harness/test-surface.ts';
 import { parseCommandLine } from '../harness/cli.ts';
 import { linkFragment } from '../harness/meeting-link.ts';
+import { LOAD_OPTION, startCpuLoad } from './load.ts';
 
 const { values: opts } = parseCommandLine({
   command: 'npx tsx bench/join.ts',
@@ -36,11 +37,17 @@ const { values: opts } = parseCommandLine({
       help: 'client build for E2EE on (a test build: the probes read its test surface)',
     },
     offStatic: { kind: 'string', default: 'dist-test', arg: 'DIR', help: 'client build for the plaintext control (a test build)' },
+    baseStatic: {
+      kind: 'string',
+      arg: 'DIR',
+      help: "a third variant, E2EE on with another build (e.g. main's), in the same rotation: a before/after in one run",
+    },
     timeout: { kind: 'number', default: 30, help: 'seconds to wait for each step' },
+    load: LOAD_OPTION,
   },
 });
 
-type Variant = 'on' | 'off';
+type Variant = 'on' | 'off' | 'base';
 
 interface Run {
   variant: Variant;
@@ -107,8 +114,10 @@ async function oneRun(browser: Browser, server: RunningServer, variant: Variant,
 const STEPS: Array<[string, (p: ProbeState, r: Run) => number | undefined]> = [
   ['main script (index-*.js) received', (_, r) => r.nav.mainScript],
   ['DOMContentLoaded (script evaluated)', (_, r) => r.nav.domContentLoaded],
-  ['WebSocket open (after libsodium init, camera, identity)', (p) => p.marks['ws-open']],
+  ['WebSocket open', (p) => p.marks['ws-open']],
   ['join answered', (p) => p.marks['resp:join']],
+  ['identity ready (libsodium + identity: the key agent can start)', (p) => p.marks['identity-ready']],
+  ['announcement sent (first relay)', (p) => p.marks['send:relay']],
   ["first key-agreement relay received (leader's roster + keys)", (p) => p.marks['notice:relay']],
   ['recv transport created', (p) => p.marks['resp:create-transport']],
   ['consume answered', (p) => p.marks['resp:consume']],
@@ -122,60 +131,74 @@ const STEPS: Array<[string, (p: ProbeState, r: Run) => number | undefined]> = [
 async function main(): Promise<void> {
   const onBuild = frozenBuild(opts.onStatic);
   const offBuild = frozenBuild(opts.offStatic);
+  const baseBuild = opts.baseStatic === undefined ? undefined : frozenBuild(opts.baseStatic);
   const serve = (dir: string): Promise<RunningServer> => startTestServer(['--static', dir, '--test-mode']);
-  const servers = { on: await serve(onBuild.path), off: await serve(offBuild.path) };
+  const servers: Record<Variant, RunningServer | undefined> = {
+    on: await serve(onBuild.path),
+    off: await serve(offBuild.path),
+    base: baseBuild && (await serve(baseBuild.path)),
+  };
+  const variants: Variant[] = baseBuild ? ['on', 'off', 'base'] : ['on', 'off'];
+  const cpuLoad = startCpuLoad(opts.load);
   const browser = await launchBrowser();
   const load = new LoadSampler();
   const started = Date.now();
   console.log(`# bench/join.ts — ${new Date().toISOString()}`);
   console.log(`machine: ${machine()}`);
+  console.log(`extra load: ${cpuLoad.description}`);
   console.log(
-    `E2EE on: ${onBuild.label}; off: ${offBuild.label} with &test=plaintext on both pages; ${opts.runs} runs each, order rotated every round`,
+    `E2EE on: ${onBuild.label}; off: ${offBuild.label} with &test=plaintext on both pages; ${baseBuild ? `base (E2EE on): ${baseBuild.label}; ` : ''}${opts.runs} runs each, order rotated every round`,
   );
   console.log(`loadavg at start: ${loadavg()}`);
   const runs: Run[] = [];
   try {
     // Warm-up run of each (first Chromium media start-up is slower), not counted.
-    await oneRun(browser, servers.on, 'on', -1);
-    await oneRun(browser, servers.off, 'off', -2);
+    for (const [k, v] of variants.entries()) await oneRun(browser, servers[v]!, v, -1 - k);
     for (let i = 0; i < opts.runs; i++) {
-      const variants: Variant[] = ['on', 'off'];
       const order = variants.map((_, k) => variants[(k + i) % variants.length]!); // rotate the order each round
       for (const v of order) {
-        const r = await oneRun(browser, v === 'off' ? servers.off : servers.on, v, i);
+        const r = await oneRun(browser, servers[v]!, v, i);
         runs.push(r);
         console.log(`run ${i + 1} ${v}: first remote frame at ${fmt(r.firstFrame, 0)} ms (loadavg ${r.loadavg})`);
       }
     }
   } finally {
+    cpuLoad.stop();
     await browser.close();
-    await servers.on.close();
-    await servers.off.close();
+    for (const s of Object.values(servers)) await s?.close();
     onBuild.cleanup();
     offBuild.cleanup();
+    baseBuild?.cleanup();
   }
   const on = runs.filter((r) => r.variant === 'on').map((r) => r.firstFrame);
   const off = runs.filter((r) => r.variant === 'off').map((r) => r.firstFrame);
+  const base = runs.filter((r) => r.variant === 'base').map((r) => r.firstFrame);
   console.log('\n## Navigation start → first remote video frame presented (ms)\n');
   console.log('| | runs | p50 | p90 | min | max |');
   console.log('|---|---|---|---|---|---|');
-  for (const [name, v] of [
+  const rows: Array<[string, number[]]> = [
     ['E2EE on', on],
     ['off (plaintext)', off],
-  ] as const) {
+  ];
+  if (baseBuild) rows.push(['base build (E2EE on)', base]);
+  for (const [name, v] of rows) {
     console.log(
       `| ${name} | ${v.length} | ${fmt(percentile(v, 50), 0)} | ${fmt(percentile(v, 90), 0)} | ${fmt(Math.min(...v), 0)} | ${fmt(Math.max(...v), 0)} |`,
     );
   }
   console.log(
-    `\np50 on − off: ${fmt(percentile(on, 50) - percentile(off, 50), 0)} ms; on/off ${fmt(percentile(on, 50) / percentile(off, 50), 2)}×; target ≤ 1500 ms p50 → ${percentile(on, 50) <= 1500 ? 'MET' : 'MISSED'}`,
+    `\np50 on − off: ${fmt(percentile(on, 50) - percentile(off, 50), 0)} ms; on/off ${fmt(percentile(on, 50) / percentile(off, 50), 2)}× at p50, ${fmt(percentile(on, 90) / percentile(off, 90), 2)}× at p90; target ≤ 1500 ms p50 → ${percentile(on, 50) <= 1500 ? 'MET' : 'MISSED'}`,
   );
+  if (baseBuild)
+    console.log(
+      `on/base (this build against the base build, both E2EE on): ${fmt(percentile(on, 50) / percentile(base, 50), 2)}× at p50, ${fmt(percentile(on, 90) / percentile(base, 90), 2)}× at p90`,
+    );
   console.log('\n## Where the time goes (joining page, median ms since navigation start)\n');
-  console.log('| step | E2EE on | off |');
-  console.log('|---|---|---|');
+  console.log(`| step | ${variants.join(' | ')} |`);
+  console.log(`|---|${variants.map(() => '---|').join('')}`);
   for (const [name, f] of STEPS) {
     const m = (v: Variant): number => median(runs.filter((r) => r.variant === v).map((r) => f(r.probe, r) ?? NaN));
-    console.log(`| ${name} | ${fmt(m('on'), 0)} | ${fmt(m('off'), 0)} |`);
+    console.log(`| ${name} | ${variants.map((v) => fmt(m(v), 0)).join(' | ')} |`);
   }
   // The keyframe mediasoup asks for when a consumer resumes is useless if it arrives before the keys.
   const onRuns = runs.filter((r) => r.variant === 'on');

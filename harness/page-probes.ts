@@ -10,7 +10,8 @@ import { onSurfaceInstalled, waitForSurface } from './test-surface.ts';
 
 /**
  * window.__bench.marks: first time of each signaling event
- *   'ws-open', 'send:<type>', 'resp:<type>' (matched by request id), 'notice:<type>';
+ *   'ws-open', 'send:<type>', 'resp:<type>' (matched by request id), 'notice:<type>',
+ *   and 'identity-ready' (the E2EE controller got its identity: the key agent can start);
  * window.__bench.epochs: [{ epoch, at, abs }] each time the test surface's e2ee.epoch changes (an accessor on the field);
  * window.__bench.batchTimers: [{ armed, fired }] for every setTimeout(…, 250) (the key agent's batch timer);
  * window.__bench.notices: [{ type, participantId, abs }] for participant-joined / participant-left;
@@ -148,6 +149,11 @@ const EPOCH_PROBE = onSurfaceInstalled(`(s) => {
   let v = c.epoch;
   E.note(v);
   Object.defineProperty(c, 'epoch', { configurable: true, enumerable: true, get() { return v; }, set(x) { v = x; E.note(x); } });
+  // When the key agent could start: libsodium ready and the identity loaded (set before or after the surface appears).
+  const mark = (k) => { const B = window.__bench; if (!(k in B.marks)) B.marks[k] = performance.now(); };
+  let id = c.identity;
+  if (id) mark('identity-ready');
+  Object.defineProperty(c, 'identity', { configurable: true, enumerable: true, get() { return id; }, set(x) { id = x; if (x) mark('identity-ready'); } });
 }`);
 
 /** Polls in the page (every `intervalMs`) until every page's send epoch exceeds `above`; returns nothing, read the probes for times. */

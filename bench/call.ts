@@ -116,6 +116,12 @@ interface PageSample {
   audioBytes: number;
   audioPackets: number;
   framesDecoded: number;
+  /** outbound-rtp totalEncodeTime (s, includes what WebRTC counts of the encode path) and the time spent limited. */
+  encodeSeconds: number;
+  cpuLimitedSeconds: number;
+  bandwidthLimitedSeconds: number;
+  /** The send transport's bandwidth estimate (candidate-pair availableOutgoingBitrate, bps; 0 if none). */
+  outgoingEstimateBps: number;
   encrypted: number;
   kid: string | undefined;
 }
@@ -136,6 +142,10 @@ function samplePage(page: Page): Promise<PageSample> {
       audioBytes: 0,
       audioPackets: 0,
       framesDecoded: 0,
+      encodeSeconds: 0,
+      cpuLimitedSeconds: 0,
+      bandwidthLimitedSeconds: 0,
+      outgoingEstimateBps: 0,
     };
     for (const pc of w.__pcs ?? []) {
       if (pc.connectionState === 'closed') continue;
@@ -152,11 +162,17 @@ function samplePage(page: Page): Promise<PageSample> {
             s.videoHeaderBytes += Number(r['headerBytesSent'] ?? 0);
             s.videoPackets += Number(r['packetsSent'] ?? 0);
             s.videoFrames += Number(r['framesEncoded'] ?? 0);
+            s.encodeSeconds += Number(r['totalEncodeTime'] ?? 0);
+            const limits = r['qualityLimitationDurations'] as unknown as Record<string, number> | undefined;
+            s.cpuLimitedSeconds += Number(limits?.['cpu'] ?? 0);
+            s.bandwidthLimitedSeconds += Number(limits?.['bandwidth'] ?? 0);
           } else {
             s.audioBytes += Number(r['bytesSent'] ?? 0);
             s.audioPackets += Number(r['packetsSent'] ?? 0);
           }
         } else if (r['type'] === 'inbound-rtp' && r['kind'] === 'video') s.framesDecoded += Number(r['framesDecoded'] ?? 0);
+        else if (r['type'] === 'candidate-pair' && r['nominated'] && r['availableOutgoingBitrate'] !== undefined)
+          s.outgoingEstimateBps = Math.max(s.outgoingEstimateBps, Number(r['availableOutgoingBitrate']));
       });
     }
     const send = e2ee.frames.send;
@@ -221,6 +237,11 @@ interface Window {
   /** Smallest sent frame height among the pages at the end, and any quality limitation reported. */
   frameHeight: number;
   limited: string;
+  /** WebRTC's encode time per encoded video frame (ms), share of the window limited by CPU / bandwidth, mean estimate (kbps). */
+  encodeMsPerFrame: number;
+  cpuLimitedShare: number;
+  bandwidthLimitedShare: number;
+  estimateKbps: number;
   /** Browser CPU seconds per thread name over the window. */
   threads: Map<string, number>;
 }
@@ -256,7 +277,11 @@ async function measure(pages: Page[], seconds: number, withCpu: boolean): Promis
     statsSec = 0,
     hdr = 0,
     ahdr = 0,
-    vpk = 0;
+    vpk = 0,
+    encodeS = 0,
+    framesEnc = 0,
+    cpuLim = 0,
+    bwLim = 0;
   for (let i = 0; i < pages.length; i++) {
     const a = before[i]!,
       b = after[i]!;
@@ -268,6 +293,11 @@ async function measure(pages: Page[], seconds: number, withCpu: boolean): Promis
     audioPackets += (b.audioPackets - a.audioPackets) / dt;
     vpk += (b.videoPackets - a.videoPackets) / dt;
     decoded += (b.framesDecoded - a.framesDecoded) / dt;
+    encodeS += b.encodeSeconds - a.encodeSeconds;
+    framesEnc += b.videoFrames - a.videoFrames;
+    // Each page has one video sender: its limited time as a share of the window, averaged over pages.
+    cpuLim += (b.cpuLimitedSeconds - a.cpuLimitedSeconds) / dt / pages.length;
+    bwLim += (b.bandwidthLimitedSeconds - a.bandwidthLimitedSeconds) / dt / pages.length;
     encrypted += (b.encrypted - a.encrypted) / dt;
     // CTR is per send key and counts every frame since the key was set; the
     // cumulative count bounds it from above (its byte length is what matters).
@@ -294,6 +324,10 @@ async function measure(pages: Page[], seconds: number, withCpu: boolean): Promis
     rtxBps: rtx * 8,
     frameHeight: Math.min(...after.map((b) => b.frameHeight)),
     limited: [...new Set(after.map((b) => b.limited).filter(Boolean))].join('+') || 'none',
+    encodeMsPerFrame: framesEnc > 0 ? (1000 * encodeS) / framesEnc : NaN,
+    cpuLimitedShare: cpuLim,
+    bandwidthLimitedShare: bwLim,
+    estimateKbps: after.reduce((n, b) => n + b.outgoingEstimateBps, 0) / pages.length / 1000,
     threads: threadCpuByName(th0, th1),
   };
 }
@@ -427,6 +461,20 @@ async function main(): Promise<void> {
   );
   console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of results) console.log(row(r));
+
+  // Why the picture may fall short (issue #15 item 5): what WebRTC counts as encode time per frame (the
+  // transform's time may land there), how long the senders were limited, and the bandwidth estimate.
+  console.log('\n## Video quality per run (1500 kbps window; encode time per encoded frame, limited share averaged over senders)\n');
+  console.log(
+    '| E2EE | video fps sent | sent height | encode ms per frame | limited by CPU | limited by bandwidth | send estimate kbps (mean per page) |',
+  );
+  console.log('|---|---|---|---|---|---|---|');
+  for (const r of results) {
+    const m = r.main;
+    console.log(
+      `| ${r.variant} | ${fmt(m.videoFps, 1)} | ${m.frameHeight}p | ${fmt(m.encodeMsPerFrame, 2)} | ${fmt(100 * m.cpuLimitedShare, 1)} % | ${fmt(100 * m.bandwidthLimitedShare, 1)} % | ${fmt(m.estimateKbps, 0)} |`,
+    );
+  }
 
   console.log('\n## Medians (CPU as cores busy = CPU-s per wall second)\n');
   console.log(`| | E2EE on | off (plaintext) | on/off |`);

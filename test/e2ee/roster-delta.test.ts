@@ -119,25 +119,45 @@ describe('what a member receives per rotation', () => {
     expect(perRotation[1]!).toBeLessThan(4096);
   });
 
-  it('a member that missed a delta cannot rebuild the next one: it asks for the full roster and catches up', async () => {
+  it('a member whose ack of the last epoch never came gets the next roster in full, addressed to it, and catches up', async () => {
     const h = harness({ seed: 91 });
     const [alice, bob] = (await meeting(h, ['Alice', 'Bob', 'Carol'])) as [SimParticipant, SimParticipant];
-    // The server withholds from Bob the delta (and keys) of Dave's join.
+    // The server withholds from Bob the delta (and keys) of Dave's join: he cannot ack it.
     h.drop = (from, to, plain) => to === bob.id && from === alice.id && /"t":"(delta|keys|commit)"/.test(plain);
     await h.sim.join({ name: 'Dave' });
     await advance(h, 500);
     h.drop = () => false;
+    // (The epoch commits on its timeout, without Bob's ack.)
+    await advance(h, 1_500);
     const since = h.traffic.length;
     await h.sim.join({ name: 'Erin' });
+    await advance(h, 100);
+    // Alice's next epoch: the full roster to Bob (who may lack the head), without his asking for it.
+    const next = h.traffic.slice(since);
+    const fullToBob = next.findIndex((t) => t.to === bob.id && t.plain.includes('"t":"roster"'));
+    const asked = next.findIndex((t) => t.from === bob.id && t.plain.includes('"t":"resend"'));
+    expect(fullToBob).toBeGreaterThanOrEqual(0);
+    expect(asked < 0 || asked > fullToBob).toBe(true);
     await wait(h, 5_000);
-    expect(codes(bob)).toContain('ROSTER_CHAIN_BROKEN');
-    // It asked its leader, who answered with full rosters addressed to it.
-    const asked = h.traffic.slice(since).filter((t) => t.from === bob.id && t.plain.includes('"t":"resend"'));
-    expect(asked.length).toBeGreaterThan(0);
-    expect(h.traffic.slice(since).some((t) => t.to === bob.id && t.plain.includes('"t":"roster"'))).toBe(true);
     expect(bob.log.state).toBe('ok');
     expect(bob.agent.currentEpoch).toBe(alice.agent.currentEpoch);
     expect(bob.log.roster?.securityCode).toBe(alice.log.roster?.securityCode);
+  });
+
+  it('a member given a delta that does not follow its roster asks its leader for the full one (ROSTER_CHAIN_BROKEN)', async () => {
+    const h = harness({ seed: 93 });
+    const [alice, bob, carol] = (await meeting(h, ['Alice', 'Bob', 'Carol'])) as [SimParticipant, SimParticipant, SimParticipant];
+    const head = lastRoster(h, alice.id);
+    // A delta of Alice's that follows another roster than Bob's (the server replays one of a later epoch, say).
+    const x = participant('x').identity;
+    const skipped = createRoster({ ...head.roster, epoch: head.roster.epoch + 1, prevHash: flipped(head.hash) }, x);
+    const members = head.roster.members.filter((m) => m.participantId !== carol.id);
+    const d = rosterDelta(skipped, createRoster({ ...head.roster, epoch: head.roster.epoch + 2, prevHash: skipped.hash, members }, x))!;
+    const since = h.traffic.length;
+    inject(bob, alice.id, { type: 'delta', delta: d });
+    await h.sim.settle();
+    expect(codes(bob)).toContain('ROSTER_CHAIN_BROKEN');
+    expect(h.traffic.slice(since).some((t) => t.from === bob.id && t.to === alice.id && t.plain.includes('"t":"resend"'))).toBe(true);
   });
 
   it('a delta the server alters or signs itself changes nothing: the member keeps its roster', async () => {

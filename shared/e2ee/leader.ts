@@ -90,7 +90,16 @@ export interface LeaderState {
    * only takes a roster newer than its own (§7.5a).
    */
   readonly floor: number;
+  /**
+   * A successor's first epoch waits until this time (at most) for every present
+   * member's newest liveness nonce: each sends it in a resend request when its
+   * leader leaves, since key messages no longer show it others' entries (§4.3).
+   */
+  readonly echoWaitUntil: number | null;
 }
+
+/** How long a successor's first epoch waits for members' nonces beyond its batch window. */
+export const ECHO_WAIT_MS = 500;
 
 /** What the rest of the agent knows, read (never changed) by a step, plus the signing keys and injected randomness. */
 export interface LeaderContext {
@@ -112,6 +121,8 @@ export interface LeaderContext {
   departed: ReadonlySet<string>;
   /** Latest liveness nonce we know per participant, echoed in its key entry. */
   echoes: ReadonlyMap<string, Uint8Array>;
+  /** Whether the echo we know for a participant came from its own ack or resend request (not from a roster or announcement). */
+  freshEcho?: (participantId: string) => boolean;
   /** Highest epoch of a roster we verified: a new chain continues after it. Never taken from unverified messages. */
   epochHint: number;
   /**
@@ -196,6 +207,7 @@ export function initialState(head: VerifiedRoster | null): LeaderState {
     rotate: false,
     unresponsive: new Set(),
     floor: 0,
+    echoWaitUntil: null,
   };
 }
 
@@ -228,7 +240,8 @@ export function markDirty(state: LeaderState, ctx: LeaderContext, now: number, f
   if (state.flushAt !== null || state.pending) return still(dirty);
   const wait = fullWindow ? ctx.timing.batchMs : Math.max(0, state.lastFlushAt + ctx.timing.batchMs - now);
   const at = now + wait;
-  return { state: { ...dirty, flushAt: at }, out: [{ type: 'arm', timer: 'flush', at }] };
+  const echoWaitUntil = fullWindow && !state.sent ? at + ECHO_WAIT_MS : state.echoWaitUntil;
+  return { state: { ...dirty, flushAt: at, echoWaitUntil }, out: [{ type: 'arm', timer: 'flush', at }] };
 }
 
 /** The X25519 key we seal `m`'s next epoch to: its acked `next`, else its announced key. */
@@ -257,9 +270,16 @@ export function flush(state: LeaderState, ctx: LeaderContext, now: number): Lead
   const out: LeaderOutput[] = state.flushAt !== null ? [{ type: 'disarm', timer: 'flush' }] : [];
   const closed = { ...state, flushAt: null };
   if (state.pending || !state.dirty) return { state: closed, out };
-  const next = { ...closed, dirty: false, lastFlushAt: now, rotate: false };
-
   const head = ctx.head;
+  // A successor's first epoch: wait (briefly) for the nonces of members it never heard from.
+  const unheard = (m: RosterMember) =>
+    m.participantId !== ctx.selfId && ctx.isPresent(m.participantId) && !ctx.freshEcho?.(m.participantId);
+  if (state.echoWaitUntil !== null && now < state.echoWaitUntil && ctx.freshEcho && head?.roster.members.some(unheard)) {
+    const at = Math.min(state.echoWaitUntil, now + 50);
+    return { state: { ...closed, flushAt: at }, out: [...out, { type: 'arm', timer: 'flush', at }] };
+  }
+  const next = { ...closed, dirty: false, lastFlushAt: now, rotate: false, echoWaitUntil: null };
+
   const planned = planMembers({
     selfId: ctx.selfId,
     self: ctx.self,

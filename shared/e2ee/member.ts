@@ -131,7 +131,13 @@ export class MemberSide {
     const { o } = this;
     const held = o.epochs.head;
     if (!held) return; // newcomers get the full roster, addressed to them
-    if (constantTimeEqual(d.hash, held.hash)) return; // sent to us in full already
+    if (constantTimeEqual(d.hash, held.hash)) {
+      // Sent to us in full already; a copy relayed as from someone else is still refused as such.
+      const leader = rosterLeader(held.roster).participantId;
+      if (from !== leader)
+        return o.reject('NOT_LEADER', `roster delta ${d.epoch} relayed from '${from}', not its leader '${leader}'`, from);
+      return;
+    }
     const rebuilt = applyRosterDelta(held, d);
     if (!rebuilt.ok) {
       if (rebuilt.error.code === 'ROSTER_CHAIN_BROKEN' && d.epoch > held.roster.epoch) o.catchUp();

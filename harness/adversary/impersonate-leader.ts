@@ -66,7 +66,7 @@ export const impersonateLeaderAttack: AttackFactory = async (_ctx, stats) => {
 
         const msg = peek(payload);
         const t = typeOf(msg);
-        if (t !== 'roster' && t !== 'keys' && t !== 'commit') return [{ to, payload }];
+        if (t !== 'roster' && t !== 'delta' && t !== 'keys' && t !== 'commit') return [{ to, payload }];
 
         // 2. Each recipient first gets the message relabelled as another non-leader.
         const out: Delivery[] = [];
@@ -88,7 +88,8 @@ export const impersonateLeaderAttack: AttackFactory = async (_ctx, stats) => {
           s.rosters.set(m.value.roster.epoch, { roster: m.value.roster, hash: rosterHash(m.value.roster) });
         } else if (m.value.type === 'keys') {
           const k = m.value.keys;
-          for (const q of ids(room)) {
+          // Key messages go to each member alone (protocol.md §4.3): one forged commit per recipient, as before.
+          for (const q of to === null ? ids(room) : [to]) {
             const as = ids(room).find((id) => id !== q && id !== from.id);
             if (!as) continue;
             const commit = createCommit(

@@ -51,6 +51,12 @@ const STRAGGLER_RESEND_MS = 2000;
 
 const ONE_SIGNATURE: ReadonlySet<WireMessage['type']> = new Set(['ack', 'commit', 'resend', 'admission', 'chat', 'link']);
 
+function without(set: ReadonlySet<string>, id: string): Set<string> {
+  const out = new Set(set);
+  out.delete(id);
+  return out;
+}
+
 export class MeetingKeyAgent {
   private readonly events = new Emitter<AgentEvents>((e) => this.reportInternal(e));
   private readonly selfId: string;
@@ -574,7 +580,14 @@ export class MeetingKeyAgent {
       if (rosterIndexOf(head.roster, id) >= 0) this.watch.learned(head.roster.epoch + 1, 'member-left');
       return this.lead.run((s, ctx, now) => leader.participantLeft(s, ctx, now, id));
     }
-    if (expectedLeader(head.roster, this.presence.departed)?.participantId === this.selfId) {
+    const next = expectedLeader(head.roster, this.presence.departed)?.participantId;
+    if (next !== this.selfId && expectedLeader(head.roster, without(this.presence.departed, id))?.participantId === id) {
+      // Our leader left: its successor never saw our acks, and key messages no longer carry other
+      // members' entries, so we tell it our newest liveness nonce (a resend request carries it) for
+      // its first key message to echo (§4.3).
+      this.requestResend();
+    }
+    if (next === this.selfId) {
       // Failover: batch with other departures that arrive together (a leader
       // and its successor often go at once).
       this.lead.begin();
@@ -648,6 +661,8 @@ export class MeetingKeyAgent {
         return this.handleAnnounce(from, m.announcement);
       case 'roster':
         return this.member.roster(from, m.roster);
+      case 'delta':
+        return this.member.delta(from, m.delta);
       case 'keys':
         return this.member.keys(from, m.keys);
       case 'ack':

@@ -3,8 +3,11 @@
 import { MAX_DISPLAY_NAME } from '../display-name.ts';
 import { LIMITS as SIGNALING_LIMITS } from '../protocol/signaling.ts';
 
-/** 2: the KID names the media source (kid.ts); version 1 clients read such KIDs wrongly, so they are refused by version. */
-export const E2EE_VERSION = 2;
+/**
+ * 2: the KID names the media source (kid.ts); version 1 clients read such KIDs wrongly, so they are refused by version.
+ * 3: continuing members get roster deltas (roster-delta.ts), which version 2 clients do not know.
+ */
+export const E2EE_VERSION = 3;
 
 /**
  * Every signature, hash, KDF and AEAD input starts with one of these, so a

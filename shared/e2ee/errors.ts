@@ -31,6 +31,7 @@ export type E2eeErrorCode =
   // Roster rules
   | 'ROSTER_CHAIN_BROKEN' // prevHash is not the hash of our last verified roster
   | 'ROSTER_BAD_ANNOUNCEMENT' // a member entry without a valid announcement
+  | 'ROSTER_DELTA_MISMATCH' // a roster delta names what our roster lacks, or does not rebuild to the signed roster
   | 'ROSTER_ORDER' // continuing members reordered, changed, or placed after newcomers
   | 'ROSTER_SELF_MISMATCH' // our own entry is not the announcement we made
   | 'NOT_IN_ROSTER' // a first roster that does not list us

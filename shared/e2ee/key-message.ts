@@ -1,6 +1,7 @@
 // The key message: the leader's signed delivery of one epoch key to members.
-// One message may carry entries for many recipients (normally all of them, as
-// one broadcast, to stay within the server's message rate). Each entry is the
+// The format allows many entries per message; the leader sends each member a
+// message with its own entry alone (sealKeyMessages), so what a member
+// receives does not grow with the meeting (protocol.md §4.3). Each entry is the
 // epoch key encrypted (XChaCha20-Poly1305, key from X25519 between a fresh
 // sender key made for this message alone and the recipient's current epoch
 // key, the `next` key of its last ack or else the key it announced) with
@@ -98,13 +99,39 @@ export interface KeysInput {
 }
 
 /**
- * Seals the epoch key to every recipient under a fresh sender key pair and
- * signs the lot, or fails with BAD_PUBLIC_KEY (naming the first recipient
- * whose key we refuse) and nothing else happens: a key message is all or
- * nothing. The leader leaves such recipients out before it gets here
+ * Seals the epoch key to every recipient under one fresh sender key pair and
+ * signs the lot as one message, or fails with BAD_PUBLIC_KEY (naming the
+ * first recipient whose key we refuse) and nothing else happens: a key message
+ * is all or nothing. The leader leaves such recipients out before it gets here
  * (leader.ts). The sender's private key and the wrap keys are erased either way.
  */
 export function sealKeysMessage(input: KeysInput): Result<KeysMessage> {
+  const sealed = sealEntries(input);
+  if (!sealed.ok) return sealed;
+  const { header, entries } = sealed.value;
+  const unsigned = { ...header, entries };
+  return ok({ ...unsigned, signature: sign(signedBytes(unsigned), input.identity.privateKey) });
+}
+
+/**
+ * As sealKeysMessage, but one message per recipient, holding its own entry
+ * alone and signed for it: a member receives a constant size whatever the
+ * meeting's. The entries share one sender key (each entry's AD names its
+ * recipient); the checks a member makes on its entry are the same.
+ */
+export function sealKeyMessages(input: KeysInput): Result<Map<string, KeysMessage>> {
+  const sealed = sealEntries(input);
+  if (!sealed.ok) return sealed;
+  const { header, entries } = sealed.value;
+  const out = new Map<string, KeysMessage>();
+  for (const entry of entries) {
+    const unsigned = { ...header, entries: [entry] };
+    out.set(entry.to, { ...unsigned, signature: sign(signedBytes(unsigned), input.identity.privateKey) });
+  }
+  return ok(out);
+}
+
+function sealEntries(input: KeysInput): Result<{ header: Omit<UnsignedKeys, 'entries'>; entries: KeyEntry[] }> {
   const r = input.roster.roster;
   const sender = dhKeyPairFromSeed(input.random(32));
   input.exportSecret?.(`X25519 sender private key for epoch ${r.epoch}`, sender.privateKey);
@@ -131,8 +158,7 @@ export function sealKeysMessage(input: KeysInput): Result<KeysMessage> {
   } finally {
     wipe(sender.privateKey);
   }
-  const unsigned = { ...header, entries };
-  return ok({ ...unsigned, signature: sign(signedBytes(unsigned), input.identity.privateKey) });
+  return ok({ header, entries });
 }
 
 /** sealKeysMessage for callers that know every recipient's key is sound (tests); throws its error otherwise. */

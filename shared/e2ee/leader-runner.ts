@@ -204,6 +204,7 @@ export class LeaderRunner {
       excluded: p.excluded,
       departed: p.departed,
       echoes: p.echoes,
+      freshEcho: p.freshEcho,
       epochHint: this.o.epochHint(),
       dhKeyFor: p.dhKeyFor,
       rosterAt: (epoch) => this.o.epochs.roster(epoch),

@@ -24,9 +24,10 @@ import { checkDhPublicKey } from './dh-key.ts';
 import type { E2eeErrorCode } from './errors.ts';
 import type { AgentTiming, LobbyEntry, LobbyEvent } from './events.ts';
 import type { IdentityKeyPair } from './identity.ts';
-import { sealKeysMessage, type KeysMessage } from './key-message.ts';
+import { sealKeyMessages, type KeysMessage } from './key-message.ts';
 import { planMembers, sameMembers } from './membership.ts';
 import type { RandomBytes } from './primitives.ts';
+import { rosterDelta } from './roster-delta.ts';
 import { createRoster, GENESIS_HASH, type Roster, type RosterMember, type VerifiedRoster } from './roster.ts';
 import { fingerprint } from './security-code.ts';
 import type { WireMessage } from './wire.ts';
@@ -44,8 +45,8 @@ export interface PendingEpoch {
 export interface SentEpoch {
   readonly epoch: number;
   readonly roster: Roster;
-  /** Null for a roster with only us in it. */
-  readonly keys: KeysMessage | null;
+  /** Each member's key message (its own entry alone); empty for a roster with only us in it. */
+  readonly keys: ReadonlyMap<string, KeysMessage>;
   /** Null until committed. */
   readonly commit: Commit | null;
   /** Members whose ack of this epoch we verified: they hold its key on our chain. */
@@ -89,7 +90,16 @@ export interface LeaderState {
    * only takes a roster newer than its own (§7.5a).
    */
   readonly floor: number;
+  /**
+   * A successor's first epoch waits until this time (at most) for every present
+   * member's newest liveness nonce: each sends it in a resend request when its
+   * leader leaves, since key messages no longer show it others' entries (§4.3).
+   */
+  readonly echoWaitUntil: number | null;
 }
+
+/** How long a successor's first epoch waits for members' nonces beyond its batch window. */
+export const ECHO_WAIT_MS = 500;
 
 /** What the rest of the agent knows, read (never changed) by a step, plus the signing keys and injected randomness. */
 export interface LeaderContext {
@@ -111,6 +121,8 @@ export interface LeaderContext {
   departed: ReadonlySet<string>;
   /** Latest liveness nonce we know per participant, echoed in its key entry. */
   echoes: ReadonlyMap<string, Uint8Array>;
+  /** Whether the echo we know for a participant came from its own ack or resend request (not from a roster or announcement). */
+  freshEcho?: (participantId: string) => boolean;
   /** Highest epoch of a roster we verified: a new chain continues after it. Never taken from unverified messages. */
   epochHint: number;
   /**
@@ -195,6 +207,7 @@ export function initialState(head: VerifiedRoster | null): LeaderState {
     rotate: false,
     unresponsive: new Set(),
     floor: 0,
+    echoWaitUntil: null,
   };
 }
 
@@ -227,7 +240,8 @@ export function markDirty(state: LeaderState, ctx: LeaderContext, now: number, f
   if (state.flushAt !== null || state.pending) return still(dirty);
   const wait = fullWindow ? ctx.timing.batchMs : Math.max(0, state.lastFlushAt + ctx.timing.batchMs - now);
   const at = now + wait;
-  return { state: { ...dirty, flushAt: at }, out: [{ type: 'arm', timer: 'flush', at }] };
+  const echoWaitUntil = fullWindow && !state.sent ? at + ECHO_WAIT_MS : state.echoWaitUntil;
+  return { state: { ...dirty, flushAt: at, echoWaitUntil }, out: [{ type: 'arm', timer: 'flush', at }] };
 }
 
 /** The X25519 key we seal `m`'s next epoch to: its acked `next`, else its announced key. */
@@ -256,9 +270,16 @@ export function flush(state: LeaderState, ctx: LeaderContext, now: number): Lead
   const out: LeaderOutput[] = state.flushAt !== null ? [{ type: 'disarm', timer: 'flush' }] : [];
   const closed = { ...state, flushAt: null };
   if (state.pending || !state.dirty) return { state: closed, out };
-  const next = { ...closed, dirty: false, lastFlushAt: now, rotate: false };
-
   const head = ctx.head;
+  // A successor's first epoch: wait (briefly) for the nonces of members it never heard from.
+  const unheard = (m: RosterMember) =>
+    m.participantId !== ctx.selfId && ctx.isPresent(m.participantId) && !ctx.freshEcho?.(m.participantId);
+  if (state.echoWaitUntil !== null && now < state.echoWaitUntil && ctx.freshEcho && head?.roster.members.some(unheard)) {
+    const at = Math.min(state.echoWaitUntil, now + 50);
+    return { state: { ...closed, flushAt: at }, out: [...out, { type: 'arm', timer: 'flush', at }] };
+  }
+  const next = { ...closed, dirty: false, lastFlushAt: now, rotate: false, echoWaitUntil: null };
+
   const planned = planMembers({
     selfId: ctx.selfId,
     self: ctx.self,
@@ -299,8 +320,8 @@ export function flush(state: LeaderState, ctx: LeaderContext, now: number): Lead
     echo: ctx.echoes.get(m.participantId) ?? m.nonce,
   }));
   const { identity, random, exportSecret } = ctx;
-  // A fresh sender key pair per key message, erased once sealed (key-message.ts).
-  const keys = recipients.length > 0 ? sealKeysMessage({ roster, epochKey, recipients, identity, random, exportSecret }) : null;
+  // One fresh sender key pair per epoch, erased once sealed; one key message per member, holding its entry alone.
+  const keys = recipients.length > 0 ? sealKeyMessages({ roster, epochKey, recipients, identity, random, exportSecret }) : null;
   if (keys && !keys.ok) {
     out.push({ type: 'error', code: keys.error.code, message: `epoch ${epoch} not started: ${keys.error.message}` });
     return { state: { ...closed, leftOut }, out };
@@ -309,13 +330,11 @@ export function flush(state: LeaderState, ctx: LeaderContext, now: number): Lead
   // Built and checked: from here on the epoch is adopted, sent and installed.
   ctx.exportSecret(`epoch ${epoch} key`, epochKey);
   out.push({ type: 'adopt', roster });
-  if (keys) {
-    out.push({ type: 'send', to: null, message: { type: 'roster', roster: roster.roster } });
-    out.push({ type: 'send', to: null, message: { type: 'keys', keys: keys.value } });
-  } else if (head && head.roster.members.length > 1) {
-    // Alone now, but someone we removed may still be connected: it learns so from this roster.
-    out.push({ type: 'send', to: null, message: { type: 'roster', roster: roster.roster } });
+  if (keys || (head && head.roster.members.length > 1)) {
+    // (Alone now, but someone we removed may still be connected: it learns so from this roster.)
+    out.push(...rosterSends(head, roster, state.sent));
   }
+  for (const [to, message] of keys?.value ?? []) out.push({ type: 'send', to, message: { type: 'keys', keys: message } });
 
   // The lobby as it is once the roster is adopted: its members and exclusions are no longer candidates.
   const gone = [...members.map((m) => m.participantId), ...excluded];
@@ -326,10 +345,35 @@ export function flush(state: LeaderState, ctx: LeaderContext, now: number): Lead
   const awaiting = new Set(recipients.map((r) => r.participantId).filter((id) => ctx.isPresent(id) && !state.unresponsive.has(id)));
   const commitAt = now + ctx.timing.commitTimeoutMs;
   out.push({ type: 'arm', timer: 'commit', at: commitAt });
-  const record: SentEpoch = { epoch, roster: roster.roster, keys: keys?.value ?? null, commit: null, acked: new Set() };
+  const record: SentEpoch = { epoch, roster: roster.roster, keys: keys?.value ?? new Map(), commit: null, acked: new Set() };
   const state2 = { ...lobby.state, pending: { epoch, roster, awaiting, commitAt }, sent: record, resentAt: new Map() };
   const started: LeaderStep = { state: state2, out };
   return awaiting.size === 0 ? andThen(started, (s) => commit(s, ctx, 'all-acked')) : started;
+}
+
+/**
+ * How a new roster reaches the group (§4.2a): members that hold our head get
+ * the delta from it, broadcast; whoever may not hold it gets the full roster,
+ * addressed to it, first (so the delta that follows is its head already).
+ * Those are the newcomers and, if we led the head's epoch, the members (and
+ * members we drop) whose ack of it we never saw. Without a head (a new chain), or for a roster a
+ * delta cannot express, the full roster is broadcast as before.
+ */
+function rosterSends(head: VerifiedRoster | null, next: VerifiedRoster, sent: SentEpoch | null): LeaderOutput[] {
+  const full = (to: string | null): LeaderOutput => ({ type: 'send', to, message: { type: 'roster', roster: next.roster } });
+  const delta = head && rosterDelta(head, next);
+  if (!head || !delta) return [full(null)];
+  const ackedHead = sent?.epoch === head.roster.epoch ? sent.acked : null;
+  const holds = (id: string): boolean => head.roster.members.some((m) => m.participantId === id) && (!ackedHead || ackedHead.has(id));
+  // Members we drop too: a removed one learns it from the roster (a departed one receives nothing anyway).
+  const self = next.roster.members[0]?.participantId;
+  const ids = new Set([...next.roster.members, ...head.roster.members].map((m) => m.participantId));
+  const others = [...ids].filter((id) => id !== self);
+  const doubtful = others.filter((id) => !holds(id));
+  const sends = doubtful.map((id) => full(id));
+  // Nobody to send the delta to when every other member got the full roster.
+  if (doubtful.length < others.length) sends.push({ type: 'send', to: null, message: { type: 'delta', delta } });
+  return sends;
 }
 
 /** Commits the epoch in flight: everyone switches to it (and so do we). */
@@ -386,7 +430,8 @@ export function participantLeft(state: LeaderState, ctx: LeaderContext, now: num
  */
 export function resend(state: LeaderState, ctx: LeaderContext, now: number, from: string, have: number, nonce?: Uint8Array): LeaderStep {
   const sent = state.sent;
-  if (!sent || !sent.keys?.entries.some((e) => e.to === from)) return still(state);
+  const keys = sent?.keys.get(from);
+  if (!sent || !keys) return still(state);
   // A member of ours that holds a key as new as ours or newer is on another chain (a fork, made while
   // the server split us): it takes only a roster newer than its own, so the next epoch goes above it.
   // One that acked our newest epoch is on our chain (it waits for a change we do not know of yet).
@@ -403,7 +448,7 @@ export function resend(state: LeaderState, ctx: LeaderContext, now: number, from
   // Our key message echoes another nonce than the member's newest (we took over as leader and never
   // saw its last ack): it may refuse it (STALE_NONCE). A new epoch echoes the newest instead. Only
   // for a request not older than the acks we saw (`nonce` given), so a replayed one rotates nothing.
-  const entry = sent.keys.entries.find((e) => e.to === from);
+  const entry = keys.entries.find((e) => e.to === from);
   if (entry && nonce && !constantTimeEqual(entry.echo, nonce)) {
     return andThen({ state: { ...state, resentAt: new Map([...state.resentAt, [from, now]]) }, out: [] }, (s) => rotate(s, ctx, now));
   }
@@ -417,7 +462,7 @@ export function resend(state: LeaderState, ctx: LeaderContext, now: number, from
   }
   out.push(
     { type: 'send', to: from, message: { type: 'roster', roster: sent.roster } },
-    { type: 'send', to: from, message: { type: 'keys', keys: sent.keys } },
+    { type: 'send', to: from, message: { type: 'keys', keys } },
   );
   if (sent.commit) out.push({ type: 'send', to: from, message: { type: 'commit', commit: sent.commit } });
   return { state: { ...state, resentAt: new Map([...state.resentAt, [from, now]]) }, out };

@@ -17,6 +17,7 @@ import type { IdentityKeyPair } from './identity.ts';
 import { openKeysMessage, type KeysMessage } from './key-message.ts';
 import type { LivenessNonces } from './liveness.ts';
 import type { Presence } from './presence.ts';
+import { applyRosterDelta, type RosterDelta } from './roster-delta.ts';
 import { expectedLeader, rosterIndexOf, rosterLeader, verifyRoster, type Roster, type VerifiedRoster } from './roster.ts';
 import { fingerprint } from './security-code.ts';
 import type { VerifyBudget } from './verify-budget.ts';
@@ -118,6 +119,31 @@ export class MemberSide {
     }
     o.adopt(verified);
     o.learned(verified.roster.epoch, 'newer-roster');
+  }
+
+  /**
+   * A roster delta (§4.2a): the full roster is rebuilt from our head and then
+   * checked exactly as one sent in full. Without the head it follows (a
+   * newcomer, or a member that missed a roster) we cannot: a newcomer gets
+   * the full roster addressed to it; a member behind asks our leader for it.
+   */
+  delta(from: string, d: RosterDelta): void {
+    const { o } = this;
+    const held = o.epochs.head;
+    if (!held) return; // newcomers get the full roster, addressed to them
+    if (constantTimeEqual(d.hash, held.hash)) {
+      // Sent to us in full already; a copy relayed as from someone else is still refused as such.
+      const leader = rosterLeader(held.roster).participantId;
+      if (from !== leader)
+        return o.reject('NOT_LEADER', `roster delta ${d.epoch} relayed from '${from}', not its leader '${leader}'`, from);
+      return;
+    }
+    const rebuilt = applyRosterDelta(held, d);
+    if (!rebuilt.ok) {
+      if (rebuilt.error.code === 'ROSTER_CHAIN_BROKEN' && d.epoch > held.roster.epoch) o.catchUp();
+      return o.reject(rebuilt.error.code, rebuilt.error.message, from);
+    }
+    this.roster(from, rebuilt.value);
   }
 
   keys(from: string, k: KeysMessage): void {

@@ -100,6 +100,9 @@ export class Presence {
     return true;
   }
 
+  /** Whether an ack or resend request of `id` reached us: we know the nonce it last issued. */
+  freshEcho = (id: string): boolean => this.echoEpoch.has(id);
+
   ackedNext(id: string, epoch: number, key: Uint8Array): void {
     const known = this.nextDh.get(id);
     if (known && known.epoch > epoch) return;

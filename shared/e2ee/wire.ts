@@ -15,6 +15,7 @@ import { E2eeError, fail, ok, type E2eeErrorCode, type Result } from './errors.t
 import type { KeyEntry, KeysMessage } from './key-message.ts';
 import { LINK_SECRET_MAX_BYTES, LINK_SECRET_MIN_BYTES, type LinkUpdate } from './link-update.ts';
 import type { ResendRequest } from './resend.ts';
+import type { RosterDelta } from './roster-delta.ts';
 import type { Roster, RosterMember } from './roster.ts';
 
 export interface Fragment {
@@ -28,6 +29,7 @@ export interface Fragment {
 export type WireMessage =
   | { type: 'announce'; announcement: Announcement }
   | { type: 'roster'; roster: Roster }
+  | { type: 'delta'; delta: RosterDelta }
   | { type: 'keys'; keys: KeysMessage }
   | { type: 'ack'; ack: Ack }
   | { type: 'commit'; commit: Commit }
@@ -66,6 +68,23 @@ function toJson(m: WireMessage): object {
         excluded: r.excluded,
         members: r.members.map(memberJson),
         sig: b64(r.signature),
+      };
+    }
+    case 'delta': {
+      const d = m.delta;
+      return {
+        ...head,
+        meeting: d.meetingId,
+        instance: d.instanceId,
+        epoch: d.epoch,
+        prev: b64(d.prevHash),
+        hash: b64(d.hash),
+        locked: d.locked,
+        removed: d.removed,
+        added: d.added.map(memberJson),
+        exAdd: d.excludedAdded,
+        exDrop: d.excludedDropped,
+        sig: b64(d.signature),
       };
     }
     case 'keys': {
@@ -307,6 +326,30 @@ function parseBody(o: Json): WireMessage {
           locked: bool(o, 'locked'),
           excluded,
           members,
+          signature: bytes(o, 'sig', SIZE.signature),
+        },
+      };
+    }
+    case 'delta': {
+      const added = array(o, 'added', LIMITS.maxMembers, 0).map((m, i) => member(object(m, `added[${i}]`)));
+      const removed = idList(o, 'removed', LIMITS.maxMembers);
+      unique([...added.map((m) => m.participantId), ...removed], 'roster delta');
+      const excludedAdded = idList(o, 'exAdd', LIMITS.maxMembers);
+      const excludedDropped = idList(o, 'exDrop', LIMITS.maxMembers);
+      unique([...excludedAdded, ...excludedDropped], 'roster delta exclusions');
+      return {
+        type,
+        delta: {
+          meetingId: id(o, 'meeting'),
+          instanceId: id(o, 'instance'),
+          epoch: epoch(o),
+          prevHash: bytes(o, 'prev', SIZE.hash),
+          hash: bytes(o, 'hash', SIZE.hash),
+          locked: bool(o, 'locked'),
+          removed,
+          added,
+          excludedAdded,
+          excludedDropped,
           signature: bytes(o, 'sig', SIZE.signature),
         },
       };

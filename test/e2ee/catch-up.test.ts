@@ -59,7 +59,7 @@ describe('a newcomer whose keys were withheld', () => {
     const h = harness({ seed: 73 });
     const [alice] = (await meeting(h, ['Alice'])) as [SimParticipant];
     let holding = true;
-    h.drop = (_from, to, plain) => holding && to !== alice.id && isType(plain, 'roster', 'keys', 'commit');
+    h.drop = (_from, to, plain) => holding && to !== alice.id && isType(plain, 'roster', 'delta', 'keys', 'commit');
     const nina = await h.sim.join({ name: 'Nina' });
     await advance(h, 3_000);
     expect(rosterIds(alice)).toContain(nina.id);

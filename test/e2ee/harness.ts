@@ -4,6 +4,8 @@
 
 import { decodeMessage, encodeMessage, type WireMessage } from '../../shared/e2ee/wire.ts';
 import { LinkSeal } from '../../shared/e2ee/link.ts';
+import type { VerifiedRoster } from '../../shared/e2ee/roster.ts';
+import { WireRosters } from './wire-rosters.ts';
 import { FakeHub, seededRandom, Simulation, VirtualClock, type SimParticipant } from '../../harness/sim.ts';
 
 export interface Relayed {
@@ -88,14 +90,31 @@ export function lastRelayed<T extends WireMessage['type']>(
   h: Harness,
   type: T,
   from?: string,
+  /** Only messages addressed to this participant, or broadcast. */
+  to?: string,
 ): { relayed: Relayed; message: Extract<WireMessage, { type: T }> } {
   for (let i = h.traffic.length - 1; i >= 0; i--) {
     const t = h.traffic[i];
     if (!t || (from !== undefined && t.from !== from) || !t.plain.includes(`"t":"${type}"`)) continue;
+    if (to !== undefined && t.to !== null && t.to !== to) continue;
     const d = decodeMessage(t.plain);
     if (d.ok && d.value.type === type) return { relayed: t, message: d.value as Extract<WireMessage, { type: T }> };
   }
   throw new Error(`no ${type} relayed${from ? ` from ${from}` : ''}`);
+}
+
+/** The newest roster `from` signed, as the wire shows it: sent in full, or as a delta rebuilt from the roster it follows. */
+export function lastRoster(h: Harness, from: string): VerifiedRoster {
+  const wire = new WireRosters();
+  let last: VerifiedRoster | undefined;
+  for (const t of h.traffic) {
+    if (!/"t":"(roster|delta)"/.test(t.plain)) continue;
+    const d = decodeMessage(t.plain);
+    const r = d.ok ? wire.add(d.value) : undefined;
+    if (r && t.from === from) last = r;
+  }
+  if (!last) throw new Error(`no roster relayed from ${from}`);
+  return last;
 }
 
 /**

@@ -13,11 +13,12 @@ import * as leader from '../../shared/e2ee/leader.ts';
 import type { LeaderContext, LeaderOutput } from '../../shared/e2ee/leader.ts';
 import { Presence } from '../../shared/e2ee/presence.ts';
 import { dhKeyPairFromSeed, initCrypto, systemRandom, wrapKey, type DhKeyPair } from '../../shared/e2ee/primitives.ts';
-import { rosterHash, type Roster, type VerifiedRoster } from '../../shared/e2ee/roster.ts';
+import type { VerifiedRoster } from '../../shared/e2ee/roster.ts';
 import { TIMING } from '../../shared/e2ee/constants.ts';
 import { decodeMessage, encodeMessage } from '../../shared/e2ee/wire.ts';
 import type { Announcement } from '../../shared/e2ee/announcement.ts';
 import { VerifiedAnnouncements } from '../../shared/e2ee/announcement.ts';
+import { WireRosters } from './wire-rosters.ts';
 import { CTX, flipped, participant, rosterOf, type TestParticipant } from './fixtures.ts';
 import { harness, meeting, type Harness } from './harness.ts';
 import type { SimParticipant } from '../../harness/sim.ts';
@@ -30,14 +31,13 @@ const codeOf = (r: { ok: boolean; error?: { code: string } }) => (r.ok ? 'ok' : 
 function recorded(h: Harness): { keys: KeysMessage[]; rosters: Map<number, VerifiedRoster> } {
   const keys = new Map<string, KeysMessage>();
   const rosters = new Map<number, VerifiedRoster>();
+  const wire = new WireRosters();
   for (const t of h.traffic) {
     const d = decodeMessage(t.plain);
     if (!d.ok) continue;
     if (d.value.type === 'keys') keys.set(toBase64Url(d.value.keys.signature), d.value.keys);
-    if (d.value.type === 'roster') {
-      const r: Roster = d.value.roster;
-      rosters.set(r.epoch, { roster: r, hash: rosterHash(r) });
-    }
+    const r = wire.add(d.value);
+    if (r) rosters.set(r.roster.epoch, r);
   }
   return { keys: [...keys.values()].sort((a, b) => a.epoch - b.epoch), rosters };
 }
@@ -149,8 +149,10 @@ describe('post-compromise healing: a fresh X25519 key per epoch', () => {
         }
       }
     }
-    const senderKeys = new Set(fromAlice.map((k) => toBase64Url(k.senderDh)));
-    expect(senderKeys.size).toBe(fromAlice.length);
+    // One sender key per epoch (its members' messages share it), never reused by another epoch.
+    const senderKeys = new Set(fromAlice.map((k) => `${k.epoch}/${toBase64Url(k.senderDh)}`));
+    expect(senderKeys.size).toBe(new Set(fromAlice.map((k) => k.epoch)).size);
+    expect(new Set(fromAlice.map((k) => toBase64Url(k.senderDh))).size).toBe(senderKeys.size);
   });
 });
 
@@ -166,7 +168,7 @@ describe('a leader change (the documented limit, threat-model.md)', () => {
     expect(h.sim.check()).toEqual([]);
     const fromBob = recorded(h).keys.filter((k) => k.leaderId === b.id);
     expect(fromBob.length).toBeGreaterThanOrEqual(2);
-    const toCarol = fromBob.map((k) => k.entries.find((e) => e.to === c.id)?.dh);
+    const toCarol = fromBob.flatMap((k) => k.entries.filter((e) => e.to === c.id).map((e) => e.dh));
     const announced = c.agent.ownAnnouncement.dhKey;
     // Bob never saw Carol's acks to Alice: its first epoch can only use the key she announced...
     expect(toCarol[0]).toEqual(announced);
@@ -304,10 +306,15 @@ describe('the leader seals each member to its current key', () => {
     const [bob, carol] = [participant('bob'), participant('carol')];
     const bobNext = dhKeyPairFromSeed(systemRandom(32)).publicKey;
     const ctx = context([bob.announcement, carol.announcement], (id) => (id === 'bob' ? bobNext : undefined), alice);
-    const [k] = sent(leader.flush(leader.initialState(null), ctx, 0).out);
+    const messages = sent(leader.flush(leader.initialState(null), ctx, 0).out);
+    const [k] = messages;
     if (!k) throw new Error('no key message');
-    expect(k.entries.find((e) => e.to === 'bob')?.dh).toEqual(bobNext);
-    expect(k.entries.find((e) => e.to === 'carol')?.dh).toEqual(carol.dh.publicKey);
+    // One message per member, each with its own entry alone, under the epoch's one sender key.
+    expect(messages.map((m) => m.entries.map((e) => e.to))).toEqual([['bob'], ['carol']]);
+    expect(new Set(messages.map((m) => toBase64Url(m.senderDh))).size).toBe(1);
+    const entries = messages.flatMap((m) => m.entries);
+    expect(entries.find((e) => e.to === 'bob')?.dh).toEqual(bobNext);
+    expect(entries.find((e) => e.to === 'carol')?.dh).toEqual(carol.dh.publicKey);
     expect(k.senderDh).not.toEqual(alice.dh.publicKey);
     const [again] = sent(leader.flush(leader.initialState(null), ctx, 0).out);
     expect(again?.senderDh).not.toEqual(k.senderDh);

@@ -1,3 +1,4 @@
+import { E2EE_VERSION } from '../../shared/e2ee/constants.ts';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { transcript } from '../../shared/e2ee/encoding.ts';
 import { chatKeyInfo, deriveChatKey } from '../../shared/e2ee/chat.ts';
@@ -80,7 +81,7 @@ describe('frame base keys (HKDF-SHA256 via WebCrypto)', () => {
     const subtle = globalThis.crypto.subtle;
     const ikm = await subtle.importKey('raw', new Uint8Array(key), 'HKDF', false, ['deriveBits']);
     const salt = new Uint8Array(
-      transcript('e2ee-meet/v1/sframe-epoch', { u32: 2 }, labels.meetingId, labels.instanceId, { u64: labels.epoch }),
+      transcript('e2ee-meet/v1/sframe-epoch', { u32: E2EE_VERSION }, labels.meetingId, labels.instanceId, { u64: labels.epoch }),
     );
     const info = new Uint8Array(transcript('e2ee-meet/v1/sframe-base-key', { u64: labels.epoch }, { u32: 0 }, 'a'));
     const expected = new Uint8Array(await subtle.deriveBits({ name: 'HKDF', hash: 'SHA-256', salt, info }, ikm, 256));
@@ -94,7 +95,9 @@ describe('frame base keys (HKDF-SHA256 via WebCrypto)', () => {
       const l = { ...labels, epoch };
       const key = systemRandom(32);
       const ikm = await subtle.importKey('raw', new Uint8Array(key), 'HKDF', false, ['deriveBits']);
-      const salt = new Uint8Array(transcript('e2ee-meet/v1/sframe-epoch', { u32: 2 }, l.meetingId, l.instanceId, { u64: l.epoch }));
+      const salt = new Uint8Array(
+        transcript('e2ee-meet/v1/sframe-epoch', { u32: E2EE_VERSION }, l.meetingId, l.instanceId, { u64: l.epoch }),
+      );
       const webcrypto = async (info: Uint8Array): Promise<Uint8Array> =>
         new Uint8Array(await subtle.deriveBits({ name: 'HKDF', hash: 'SHA-256', salt, info: new Uint8Array(info) }, ikm, 256));
       const keys = await deriveFrameKeys(key, l, members);

@@ -127,7 +127,15 @@ describe('leader: starting epochs', () => {
     w.arrive('dave');
     w.step((s, ctx) => leader.candidatesChanged(s, ctx, 200));
     const out = w.step((s, ctx) => leader.flush(s, ctx, batchMs));
-    expect(sent(out).map((o) => o.message.type)).toEqual(['roster', 'keys']);
+    // Newcomers all: each gets the full roster and its own key message, addressed to it.
+    expect(sent(out).map((o) => `${o.message.type} ${o.to}`)).toEqual([
+      'roster bob',
+      'roster carol',
+      'roster dave',
+      'keys bob',
+      'keys carol',
+      'keys dave',
+    ]);
     expect(members(w)).toEqual(['alice', 'bob', 'carol', 'dave']);
     expect(w.head?.roster.epoch).toBe(2);
   });
@@ -336,7 +344,7 @@ describe('leader: resend requests (finding 2)', () => {
 
   it('starts a new epoch instead when its key message echoes another nonce than the member’s newest', () => {
     const w = keyedBob(true);
-    const echoed = w.state.sent!.keys!.entries[0]!.echo;
+    const echoed = w.state.sent!.keys.get('bob')!.entries[0]!.echo;
     // The nonce it echoed: the usual answer.
     expect(kinds(w.step((s, ctx) => leader.resend(s, ctx, 11_000, 'bob', 1, echoed)))).toEqual(['send roster', 'send keys', 'send commit']);
     // A newer one (an ack we never saw, as a leader that took over): no resend, a new epoch.

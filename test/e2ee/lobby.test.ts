@@ -3,9 +3,9 @@ import { createAdmission } from '../../shared/e2ee/admission.ts';
 import { encodeMessage } from '../../shared/e2ee/wire.ts';
 import { fingerprint, initCrypto } from '../../shared/e2ee/index.ts';
 import { systemRandom } from '../../shared/e2ee/primitives.ts';
-import { rosterHash, type VerifiedRoster } from '../../shared/e2ee/roster.ts';
+import type { VerifiedRoster } from '../../shared/e2ee/roster.ts';
 import { flipped } from './fixtures.ts';
-import { codes, harness, inject, keyedEpochs, lastRelayed, meeting, rosterIds, wait, type Harness } from './harness.ts';
+import { codes, harness, inject, keyedEpochs, lastRelayed, lastRoster, meeting, rosterIds, wait, type Harness } from './harness.ts';
 
 beforeAll(initCrypto);
 
@@ -21,7 +21,7 @@ describe('locking the meeting', () => {
     await h.sim.settle();
     expect(a.agent.currentEpoch).toBe(before + 1);
     for (const p of [a, b, c]) expect([p.log.roster?.locked, p.agent.locked]).toEqual([true, true]);
-    expect(lastRelayed(h, 'roster', a.id).message.roster.locked).toBe(true);
+    expect(lastRoster(h, a.id).roster.locked).toBe(true);
     expect(a.log.lobby).toEqual({ locked: true, waiting: [] });
     expect(h.sim.check()).toEqual([]);
 
@@ -36,19 +36,19 @@ describe('locking the meeting', () => {
     const h = harness();
     const [a, b, c] = await meeting(h, ['Alice', 'Bob', 'Carol']);
     if (!a || !b || !c) throw new Error('setup');
-    const unlocked = lastRelayed(h, 'roster', a.id).relayed.plain;
+    const unlocked = encodeMessage({ type: 'roster', roster: lastRoster(h, a.id).roster });
     // The server withholds the locking epoch from Carol, then tries to hand her an unlocked version of it.
-    h.drop = (from, to, payload) => from === a.id && to === c.id && /"t":"(roster|keys|commit)"/.test(payload);
+    h.drop = (from, to, payload) => from === a.id && to === c.id && /"t":"(roster|delta|keys|commit)"/.test(payload);
     a.agent.setLocked(true);
     await h.sim.settle();
     h.drop = () => false;
-    const locked = lastRelayed(h, 'roster', a.id).message;
+    const locked = lastRoster(h, a.id);
     inject(c, a.id, { type: 'roster', roster: { ...locked.roster, locked: false } });
     await h.sim.settle();
     expect(codes(c)).toEqual(['BAD_SIGNATURE']);
     expect(c.log.roster?.locked).toBe(false);
     // The genuine messages bring her up to date; replaying the older unlocked roster then fails.
-    for (const type of ['roster', 'keys', 'commit'] as const) inject(c, a.id, lastRelayed(h, type, a.id).relayed.plain);
+    for (const type of ['delta', 'keys', 'commit'] as const) inject(c, a.id, lastRelayed(h, type, a.id, c.id).relayed.plain);
     inject(c, a.id, unlocked);
     await h.sim.settle();
     expect(codes(c)).toEqual(['BAD_SIGNATURE', 'STALE_EPOCH']);
@@ -201,7 +201,7 @@ describe('the lobby', () => {
     await h.sim.settle();
     expect([b.agent.isLeader, b.agent.locked]).toEqual([true, true]);
     expect(b.log.lobby).toEqual({ locked: true, waiting: [] });
-    expect(lastRelayed(h, 'roster', b.id).message.roster.excluded).toContain(n.id);
+    expect(lastRoster(h, b.id).roster.excluded).toContain(n.id);
     b.agent.setLocked(false);
     await h.sim.settle();
     expect(rosterIds(c)).toEqual([b.id, c.id]);
@@ -283,7 +283,7 @@ describe('removing a member', () => {
     h.sim.leave(a);
     await h.sim.settle();
     expect(b.agent.isLeader).toBe(true);
-    expect(lastRelayed(h, 'roster', b.id).message.roster.excluded).toEqual([d.id]);
+    expect(lastRoster(h, b.id).roster.excluded).toEqual([d.id]);
     inject(b, d.id, { type: 'announce', announcement: d.agent.ownAnnouncement });
     await h.sim.settle();
     expect(codes(b)).toEqual(['PARTICIPANT_EXCLUDED']);
@@ -298,8 +298,7 @@ describe('removing a member', () => {
 
 /** The leader's latest roster as the server saw it. */
 function headOf(h: Harness, leaderId: string): VerifiedRoster {
-  const roster = lastRelayed(h, 'roster', leaderId).message.roster;
-  return { roster, hash: rosterHash(roster) };
+  return lastRoster(h, leaderId);
 }
 
 function codeOfResult(r: { ok: boolean; error?: { code: string } }): string | undefined {

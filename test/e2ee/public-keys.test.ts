@@ -187,8 +187,11 @@ describe('a participant announcing a low-order key (agent level)', () => {
       const m = decodeMessage(payload);
       if (!m.ok) continue;
       if (m.value.type === 'roster') expect(m.value.roster.members.map((x) => x.participantId)).not.toContain(malloryId);
+      if (m.value.type === 'delta') expect(m.value.delta.added.map((x) => x.participantId)).not.toContain(malloryId);
       if (m.value.type === 'keys') expect(m.value.keys.entries.map((e) => e.to)).not.toContain(malloryId);
     }
-    expect(received.some((p) => p.includes('"t":"keys"'))).toBe(true);
+    // Key messages go to their member alone: Mallory gets none; she does see the rosters' deltas.
+    expect(received.some((p) => p.includes('"t":"keys"'))).toBe(false);
+    expect(received.some((p) => p.includes('"t":"delta"'))).toBe(true);
   });
 });

@@ -39,8 +39,11 @@ function summary(n: number, r: RealScenarioResult): string {
 
 function expectClean(r: RealScenarioResult): void {
   expect(r.problems).toEqual([]);
-  // Well inside the server's per-connection limit (200/s, burst 1000).
-  expect(r.maxSendsPerSecond).toBeLessThan(LIMITS.ratePerSecond);
+  // The server's per-connection token bucket (200/s, burst 1000) never refused a relay. A leader sends
+  // each member its own key message (protocol.md §4.3): N − 1 relays per epoch, so in churn its peak
+  // second may pass the sustained rate, but stays well inside the burst.
+  expect(r.refusedRelays['RATE_LIMITED'] ?? 0).toBe(0);
+  expect(r.maxSendsPerSecond).toBeLessThan(LIMITS.rateBurst / 2);
   expect(r.traffic.largestPayload).toBeLessThanOrEqual(LIMITS.maxRelayPayload);
   // The wire audit had something to look at.
   expect(r.messages['roster']?.count).toBeGreaterThan(0);

@@ -2,6 +2,7 @@
 // epoch with the same roster sees the same code, and a leader that splits keys
 // or views between members cannot keep their codes equal (issue #12, finding 9).
 
+import { E2EE_VERSION } from '../../shared/e2ee/constants.ts';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createCommit } from '../../shared/e2ee/commit.ts';
 import { transcript } from '../../shared/e2ee/encoding.ts';
@@ -52,8 +53,8 @@ describe('security code derivation', () => {
     const subtle = globalThis.crypto.subtle;
     const ikm = await subtle.importKey('raw', new Uint8Array(key), 'HKDF', false, ['deriveBits']);
     const labels = [CTX.meetingId, CTX.instanceId, { u64: 9 }] as const;
-    const salt = new Uint8Array(transcript('e2ee-meet/v1/sframe-epoch', { u32: 2 }, ...labels));
-    const info = new Uint8Array(transcript('e2ee-meet/v1/epoch-authenticator', { u32: 2 }, ...labels, roster.hash));
+    const salt = new Uint8Array(transcript('e2ee-meet/v1/sframe-epoch', { u32: E2EE_VERSION }, ...labels));
+    const info = new Uint8Array(transcript('e2ee-meet/v1/epoch-authenticator', { u32: E2EE_VERSION }, ...labels, roster.hash));
     const authenticator = new Uint8Array(await subtle.deriveBits({ name: 'HKDF', hash: 'SHA-256', salt, info }, ikm, 256));
     expect(new EpochKeyRing('bob').install(roster, key.slice()).authenticator).toEqual(authenticator);
     expect(codeOf(roster, key)).toBe(securityCode(roster.hash, authenticator));

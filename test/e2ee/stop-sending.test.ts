@@ -69,7 +69,7 @@ describe('a member that misses a key message stops sending within 2 s', () => {
     const [alice, bob, mallory] = await meeting(h, ['Alice', 'Bob', 'Mallory']);
     const oldEpoch = bob!.agent.currentEpoch;
     expect(mallory!.agent.currentEpoch).toBe(oldEpoch);
-    const w = watch(h, bob!, (kind, payload) => kind === 'relay' && isType(payload, 'roster', 'commit'));
+    const w = watch(h, bob!, (kind, payload) => kind === 'relay' && isType(payload, 'roster', 'delta', 'commit'));
     // The server withholds every key message from Bob from now on (resends too).
     h.drop = (_from, to, payload) => to === bob!.id && isType(payload, 'keys');
     expect(alice!.agent.remove(mallory!.id).ok).toBe(true);
@@ -92,7 +92,7 @@ describe('a member that misses a key message stops sending within 2 s', () => {
     const [, bob, , mallory] = await meeting(h, ['Alice', 'Bob', 'Carol', 'Mallory']);
     const oldEpoch = bob!.agent.currentEpoch;
     const w = watch(h, bob!, (kind, id) => kind === 'left' && id === mallory!.id);
-    h.drop = (_from, to, payload) => to === bob!.id && isType(payload, 'roster', 'keys', 'commit');
+    h.drop = (_from, to, payload) => to === bob!.id && isType(payload, 'roster', 'delta', 'keys', 'commit');
     h.sim.leave(mallory!);
     // Short of passOverMs: hearing nothing from Alice that long, he would pass her over (pass-over.test.ts).
     await advance(h, TIMING.passOverMs - 500);
@@ -136,7 +136,8 @@ describe('a member that misses a key message stops sending within 2 s', () => {
     const [, bob, mallory] = await meeting(h, ['Alice', 'Bob', 'Mallory']);
     // The server holds back from Bob the epoch Carol's join makes (Mallory is in it) ...
     const held: { from: string; payload: string }[] = [];
-    h.drop = (from, to, payload) => to === bob!.id && isType(payload, 'roster', 'keys', 'commit') && held.push({ from, payload }) > 0;
+    h.drop = (from, to, payload) =>
+      to === bob!.id && isType(payload, 'roster', 'delta', 'keys', 'commit') && held.push({ from, payload }) > 0;
     await h.sim.join({ name: 'Carol' });
     await wait(h, 2000);
     const epoch = bob!.agent.currentEpoch + 1;
@@ -161,7 +162,7 @@ describe('a member that misses a key message stops sending within 2 s', () => {
     const w = watch(h, bob!, (kind, id) => kind === 'left' && id === mallory!.id);
     // Alice's epoch without Mallory never reaches Bob, and once he leads no ack reaches him (he commits on timeout).
     h.drop = (from, to, payload) =>
-      to === bob!.id && ((from === alice!.id && isType(payload, 'roster', 'keys', 'commit')) || isType(payload, 'ack'));
+      to === bob!.id && ((from === alice!.id && isType(payload, 'roster', 'delta', 'keys', 'commit')) || isType(payload, 'ack'));
     h.sim.leave(mallory!);
     await advance(h, 1000);
     h.sim.leave(alice!);
@@ -215,7 +216,7 @@ describe('a resend request gets the key to the member, which resumes sending', (
     const h = harness({ seed: 24 });
     const [alice, bob, mallory] = await meeting(h, ['Alice', 'Bob', 'Mallory']);
     const oldEpoch = bob!.agent.currentEpoch;
-    const w = watch(h, bob!, (kind, payload) => kind === 'relay' && isType(payload, 'roster'));
+    const w = watch(h, bob!, (kind, payload) => kind === 'relay' && isType(payload, 'roster', 'delta'));
     let lost = 0;
     h.drop = (_from, to, payload) => to === bob!.id && isType(payload, 'keys') && lost++ === 0;
     alice!.agent.remove(mallory!.id);

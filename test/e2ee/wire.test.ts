@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeMessage, encodeMessage, type WireMessage } from '../../shared/e2ee/wire.ts';
-import { LIMITS } from '../../shared/e2ee/constants.ts';
+import { E2EE_VERSION, LIMITS } from '../../shared/e2ee/constants.ts';
 import { fromBase64Url, toBase64Url, transcript, type Field } from '../../shared/e2ee/encoding.ts';
 import { Reassembler, splitPayload } from '../../shared/e2ee/fragment.ts';
 import { initCrypto, systemRandom } from '../../shared/e2ee/primitives.ts';
@@ -45,7 +45,7 @@ describe('wire codec', () => {
   it('rejects unknown types and versions with their own codes', () => {
     expect(codeOf(decodeMessage(JSON.stringify({ ...announceJson(), t: 'gossip' })))).toBe('UNKNOWN_TYPE');
     // Version 1 is the KID layout without the media source: refused by version, not misread.
-    for (const v of [1, 3]) expect(codeOf(decodeMessage(JSON.stringify({ ...announceJson(), v })))).toBe('UNSUPPORTED_VERSION');
+    for (const v of [1, 2, 4]) expect(codeOf(decodeMessage(JSON.stringify({ ...announceJson(), v })))).toBe('UNSUPPORTED_VERSION');
   });
 
   it.each([
@@ -75,7 +75,7 @@ describe('wire codec', () => {
     expect(codeOf(decodeMessage(JSON.stringify({ ...roster, members: [] })))).toBe('MALFORMED');
     const commit = {
       t: 'commit',
-      v: 2,
+      v: E2EE_VERSION,
       meeting: 'm',
       instance: 'i',
       epoch: 1,

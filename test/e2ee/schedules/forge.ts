@@ -1,14 +1,17 @@
 // What a malicious server can sign with an identity key of its own: an
 // announcement for a participant it runs (optionally with a small-order X25519
 // key), a roster that names that participant as leader (optionally far larger
-// than any meeting), and a key message under that roster. None of it carries
-// an honest member's signature.
+// than any meeting), a roster delta that follows an honest roster (signed by
+// the server, or not rebuilding to the hash it names, or removing someone the
+// roster lacks), and a key message under that roster, for everyone or for one
+// member alone. None of it carries an honest member's signature.
 
 import { createAnnouncement, type Announcement } from '../../../shared/e2ee/announcement.ts';
 import type { IdentityKeyPair } from '../../../shared/e2ee/identity.ts';
 import { createKeysMessage } from '../../../shared/e2ee/key-message.ts';
 import { dhKeyPairFromSeed, type DhKeyPair } from '../../../shared/e2ee/primitives.ts';
-import { createRoster, memberFromAnnouncement, type RosterMember } from '../../../shared/e2ee/roster.ts';
+import { createRoster, memberFromAnnouncement, type RosterMember, type VerifiedRoster } from '../../../shared/e2ee/roster.ts';
+import { rosterDelta, type RosterDelta } from '../../../shared/e2ee/roster-delta.ts';
 import { encodeMessage } from '../../../shared/e2ee/wire.ts';
 
 const MEETING = { meetingId: 'schedule', instanceId: 'schedule-instance' };
@@ -49,10 +52,27 @@ export class Forger {
     return payload;
   }
 
-  /** A key message sealing a fresh key to `others` under the server's roster. */
-  keys(leaderId: string, others: readonly Announcement[], epoch: number): string {
+  /**
+   * A delta following the honest roster `head`, adding the server's
+   * participant: signed by the server ('signed'), naming a hash it does not
+   * rebuild to ('mismatch'), or removing someone `head` lacks ('stray').
+   */
+  delta(leaderId: string, head: VerifiedRoster, epoch: number, kind: 'signed' | 'mismatch' | 'stray'): string {
+    const r = head.roster;
+    const members = [...r.members, memberFromAnnouncement(this.announce(leaderId))];
+    const next = createRoster({ ...r, epoch: Math.max(epoch, r.epoch + 1), prevHash: head.hash, members }, this.identity);
+    const d = rosterDelta(head, next);
+    if (!d) throw new Error('unreachable: an appended member is always a delta');
+    const forged: RosterDelta =
+      kind === 'mismatch' ? { ...d, hash: this.bytes(32) } : kind === 'stray' ? { ...d, removed: [...d.removed, 'nobody-here'] } : d;
+    return encodeMessage({ type: 'delta', delta: forged });
+  }
+
+  /** A key message sealing a fresh key to `others` under the server's roster (to one of them alone with `only`). */
+  keys(leaderId: string, others: readonly Announcement[], epoch: number, only?: string): string {
     const roster = this.signedRoster(leaderId, others, epoch, 0);
-    const recipients = others.map((a) => ({ participantId: a.participantId, dhKey: a.dhKey, echo: a.nonce }));
+    const to = only === undefined ? others : others.filter((a) => a.participantId === only);
+    const recipients = to.map((a) => ({ participantId: a.participantId, dhKey: a.dhKey, echo: a.nonce }));
     const keys = createKeysMessage({
       roster,
       epochKey: this.bytes(32),

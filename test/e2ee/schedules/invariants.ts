@@ -1,8 +1,10 @@
 // The invariants an adversarial schedule checks after every step (I1, I2, I4)
 // and after the network heals (I3). See adversarial-schedules.test.ts.
 
+import { WireRosters } from '../wire-rosters.ts';
 import type { SimParticipant } from '../../../harness/sim.ts';
 import { decodeMessage } from '../../../shared/e2ee/wire.ts';
+import type { VerifiedRoster } from '../../../shared/e2ee/roster.ts';
 import type { Relayed } from './network.ts';
 
 /** I1: nobody a member knows to be gone reads what it sends this long after it learned so. */
@@ -74,6 +76,9 @@ export class WireView {
   /** `${leader}/${epoch}` → the members that leader signed for that epoch. */
   private readonly rosters = new Map<string, Set<string>>();
   private readonly pendingKeys: { from: string; epoch: number; to: string[] }[] = [];
+  private readonly wireRosters = new WireRosters();
+  /** The last roster read off the wire (full or rebuilt): what a forged delta follows. */
+  newest: VerifiedRoster | undefined;
 
   constructor(private readonly wire: readonly Relayed[]) {}
 
@@ -81,13 +86,17 @@ export class WireView {
   check(): string[] {
     for (; this.read < this.wire.length; this.read++) {
       const { from, payload } = this.wire[this.read]!;
-      if (!payload.includes('"t":"roster"') && !payload.includes('"t":"keys"')) continue;
+      if (!/"t":"(roster|delta|keys)"/.test(payload)) continue;
       const d = decodeMessage(payload);
       if (!d.ok) continue;
       const m = d.value;
-      if (m.type === 'roster') {
-        const ids = m.roster.members.map((x) => x.participantId);
-        const key = `${from}/${m.roster.epoch}`;
+      // A delta counts as the full roster it rebuilds to (from the roster it follows, seen on the wire).
+      const rebuilt = this.wireRosters.add(m);
+      const roster = rebuilt?.roster;
+      if (rebuilt) this.newest = rebuilt;
+      if (roster) {
+        const ids = roster.members.map((x) => x.participantId);
+        const key = `${from}/${roster.epoch}`;
         this.rosters.set(key, new Set([...(this.rosters.get(key) ?? []), ...ids]));
       } else if (m.type === 'keys') {
         this.pendingKeys.push({ from, epoch: m.keys.epoch, to: m.keys.entries.map((e) => e.to) });

@@ -146,13 +146,21 @@ export async function runSchedule(seed: number, serverIdentity: IdentityKeyPair)
     }
     const from = pick(own) ?? pick(honest)?.id ?? 'nobody';
     const epoch = newestEpoch() + (rng() < 0.5 ? 1 : 0);
-    if (r < 0.85) {
+    if (r < 0.82) {
       const padding = rng() < 0.2 ? 1025 : 0;
       hub.inject(from, null, forged(from, forger.roster(from, announcements, epoch, padding)));
       return `forged roster of epoch ${epoch} led by ${from}${padding ? ` with ${padding} made-up members` : ''}`;
     }
-    hub.inject(from, null, forged(from, forger.keys(from, announcements, epoch)));
-    return `forged keys of epoch ${epoch} from ${from}`;
+    const head = wire.newest;
+    if (r < 0.9 && head) {
+      const kind = pick(['signed', 'mismatch', 'stray'] as const)!;
+      hub.inject(from, null, forged(from, forger.delta(from, head, epoch, kind)));
+      return `forged delta (${kind}) of epoch ${epoch} after roster ${head.roster.epoch} from ${from}`;
+    }
+    // A key message for one member alone, as leaders send them now, or one for everyone.
+    const only = rng() < 0.5 ? pick(honest)?.id : undefined;
+    hub.inject(from, only ?? null, forged(from, forger.keys(from, announcements, epoch, only)));
+    return `forged keys of epoch ${epoch} from ${from}${only ? ` for ${only} alone` : ''}`;
   }
 }
 

@@ -52,15 +52,23 @@ class TokenBucket {
   ) {
     this.tokens = burst;
   }
-  take(): boolean {
+  take(cost = 1): boolean {
     const now = Date.now();
     this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.rate);
     this.last = now;
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
+    if (this.tokens < cost) return false;
+    this.tokens -= cost;
     return true;
   }
 }
+
+/**
+ * What a frame costs before it is parsed; the rest of a token is charged after, except for a relay to
+ * one participant. The server's work grows with deliveries: a relay to one participant is one, a
+ * broadcast N − 1, so a leader's per-member key messages (protocol.md §4.3: N − 1 unicasts per epoch,
+ * no more deliveries than one broadcast) cost a quarter each, and 250 members fit 3 epochs a second.
+ */
+const FRAME_COST = 0.25;
 
 export class Connection implements Peer {
   private room?: Room;
@@ -74,8 +82,8 @@ export class Connection implements Peer {
     private readonly deps: ConnectionDeps,
   ) {
     ws.on('message', (data, isBinary) => {
-      // Every frame costs a token, binary ones too, before any other work.
-      if (!this.bucket.take()) {
+      // Every frame costs part of a token, binary ones too, before any other work (the rest after parsing).
+      if (!this.bucket.take(FRAME_COST)) {
         this.sendRaw({ type: 'error', error: { code: 'RATE_LIMITED', message: `more than ${LIMITS.ratePerSecond} messages per second` } });
         return;
       }
@@ -96,6 +104,11 @@ export class Connection implements Peer {
 
   private onMessage(raw: string, byteLength: number): void {
     const parsed = parseClientMessage(raw, byteLength);
+    const unicastRelay = parsed.ok && parsed.value.type === 'relay' && parsed.value.to !== null;
+    if (!unicastRelay && !this.bucket.take(1 - FRAME_COST)) {
+      this.sendRaw({ type: 'error', error: { code: 'RATE_LIMITED', message: `more than ${LIMITS.ratePerSecond} messages per second` } });
+      return;
+    }
     if (this.room && this.participant) this.deps.signalObserver?.signal(this.room, this.participant.id, 'in', raw);
     if (!parsed.ok) {
       this.deps.log.debug(`rejected message: ${parsed.error.code} ${parsed.error.message}`);

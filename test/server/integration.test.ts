@@ -171,6 +171,24 @@ describe('signaling server', () => {
     await Promise.all([a.close(), b.close(), c.close()]);
   });
 
+  it("charges a relay to one participant a quarter of a message: a leader's key messages to 250 members, 3 epochs back to back, pass", async () => {
+    const m = meeting();
+    const a = await TestClient.connect(server.url);
+    const b = await TestClient.connect(server.url);
+    await a.join(m);
+    const jb = await b.join(m);
+    // 3 × 249 unicasts + 3 broadcasts: over the burst if every frame cost a whole token (1,000).
+    const sent: Promise<{ ok: boolean }>[] = [];
+    for (let epoch = 0; epoch < 3; epoch++) {
+      for (let i = 0; i < 249; i++) sent.push(a.request({ type: 'relay', to: jb.participantId, payload: `k${epoch}.${i}` }));
+      sent.push(a.request({ type: 'relay', to: null, payload: `delta${epoch}` }));
+    }
+    for (let i = 0; i < 300; i++) sent.push(a.request({ type: 'relay', to: jb.participantId, payload: `more${i}` }));
+    expect((await Promise.all(sent)).every((r) => r.ok)).toBe(true);
+    expect(a.notices.filter((n) => n.type === 'error')).toEqual([]);
+    await Promise.all([a.close(), b.close()]);
+  });
+
   it("cleans up a disconnected participant's transports and notifies the others", async () => {
     const m = meeting();
     const a = await TestClient.connect(server.url);

@@ -173,7 +173,12 @@ export async function openParticipant(
   const logs = watchConsole(page, label);
   await page.addInitScript(TRACK_PEER_CONNECTIONS);
   for (const script of opts.initScripts ?? []) await page.addInitScript(script);
-  await page.goto(url);
+  // A browser just started in a fresh network namespace may see its interfaces settle (an address
+  // appearing) while it loads: Chromium aborts that load with ERR_NETWORK_CHANGED. Once more is enough.
+  await page.goto(url).catch((e: unknown) => {
+    if (!String(e).includes('ERR_NETWORK_CHANGED')) throw e;
+    return page.goto(url);
+  });
   return { page, logs };
 }
 

@@ -86,6 +86,8 @@ export function createNetNs(tag: string): { ok: true; ns: NetNs } | { ok: false;
   let method: ImpairMethod = 'netem';
   try {
     run('ip', ['netns', 'add', name]);
+    // IPv4 only inside: no IPv6 link-local address arriving after the browser started (a "network change").
+    run('ip', ['netns', 'exec', name, 'sysctl', '-q', '-w', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
     run('ip', ['link', 'add', host, 'type', 'veth', 'peer', 'name', inner]);
     if (!netemWorks(host)) {
       method = 'nftables loss, tbf rate, userspace delay (no netem in this kernel)';

@@ -24,6 +24,8 @@ export interface SignalObserver {
 /** Test-only adversarial server behaviour can rewrite relayed payloads. */
 export interface RelayInterceptor {
   relay(room: Room, from: Participant, to: string | null, payload: string): Array<{ to: string | null; payload: string; as?: string }>;
+  /** Participants the adversary runs without a connection: relays addressed to them reach relay(). */
+  hosts?(room: Room, participantId: string): boolean;
 }
 
 /**
@@ -216,7 +218,9 @@ export class Connection implements Peer {
       room.relay(p, to, payload);
       return;
     }
-    if (to !== null && !room.participants.has(to)) throw new RoomError('UNKNOWN_PARTICIPANT', 'no such participant in this meeting');
+    if (to !== null && !room.participants.has(to) && !interceptor.hosts?.(room, to)) {
+      throw new RoomError('UNKNOWN_PARTICIPANT', 'no such participant in this meeting');
+    }
     for (const out of interceptor.relay(room, p, to, payload)) {
       const msg: ServerNotice = { type: 'relay', from: out.as ?? p.id, payload: out.payload };
       if (out.to === null) room.broadcast(msg, p.id);

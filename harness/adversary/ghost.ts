@@ -92,6 +92,11 @@ export const ghostAttack: AttackFactory = async (_ctx, stats) => {
       },
     },
     relayInterceptor: {
+      // Since protocol v3 the leader sends a newcomer its roster and every member its key message alone.
+      hosts(room, id) {
+        const s = rooms.peek(room);
+        return !!s && (id === s.own.id || id === s.forged.id);
+      },
       relay(room, from, to, payload) {
         const s = rooms.get(room);
         const msg = peek(payload);
@@ -117,7 +122,8 @@ export const ghostAttack: AttackFactory = async (_ctx, stats) => {
           if (listed(s.own.id)) stats.bump('rosters-listing-own-key-ghost');
           if (listed(s.forged.id)) stats.bump('rosters-listing-forged-ghost');
         }
-        if (t === 'roster' || t === 'keys') out.push(...s.own.observe(from, payload));
+        if ((t === 'roster' || t === 'keys' || t === 'delta') && (to === null || to === s.own.id))
+          out.push(...s.own.observe(from, payload));
         return out;
       },
     },

@@ -12,6 +12,8 @@ import { generateIdentity, type IdentityKeyPair } from '../../shared/e2ee/identi
 import { onlyKey, openKeysMessage } from '../../shared/e2ee/key-message.ts';
 import { dhKeyPairFromSeed, systemRandom, type DhKeyPair } from '../../shared/e2ee/primitives.ts';
 import { rosterHash, type VerifiedRoster } from '../../shared/e2ee/roster.ts';
+import { applyRosterDelta, type RosterDelta } from '../../shared/e2ee/roster-delta.ts';
+import { constantTimeEqual } from '../../shared/bytes.ts';
 import type { Participant, Room } from '../../server/room.ts';
 import type { AttackStats, Delivery } from './common.ts';
 import { MediaSpy } from './spy.ts';
@@ -56,6 +58,16 @@ export class Impostor {
   observe(from: Participant, payload: string): Delivery[] {
     const m = decodeMessage(payload);
     if (!m.ok) return [];
+    if (m.value.type === 'delta') {
+      // Rebuilt from the roster before, as a member does (the leader's signature is the members' to check).
+      const head = [...this.rosters.values()].find((v) => constantTimeEqual(v.hash, (m.value as { delta: RosterDelta }).delta.prevHash));
+      const rebuilt = head ? applyRosterDelta(head, m.value.delta) : undefined;
+      if (!rebuilt?.ok) return [];
+      const r = rebuilt.value;
+      this.rosters.set(r.epoch, { roster: r, hash: rosterHash(r) });
+      if (r.members.some((x) => x.participantId === this.id)) this.stats.bump('rosters-listing-impostor');
+      return [];
+    }
     if (m.value.type === 'roster') {
       const r = m.value.roster;
       this.rosters.set(r.epoch, { roster: r, hash: rosterHash(r) });

@@ -45,6 +45,7 @@ export function asInsider<A extends Pick<Attack, 'relayInterceptor' | 'outgoingI
     ...(inner
       ? {
           relayInterceptor: {
+            ...(inner.hosts ? { hosts: inner.hosts.bind(inner) } : {}),
             relay(room, from, to, payload) {
               const plain = open(room, from.id, payload);
               return inner.relay(room, from, to, plain).map((d) => {

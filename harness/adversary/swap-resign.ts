@@ -76,7 +76,7 @@ export const swapResignAttack: AttackFactory = async (_ctx, stats) => {
           }
         }
         const out: Delivery[] = [{ to, payload }];
-        if (s.impostor && (t === 'roster' || t === 'keys')) out.push(...s.impostor.observe(from, payload));
+        if (s.impostor && (t === 'roster' || t === 'keys' || t === 'delta')) out.push(...s.impostor.observe(from, payload));
         return out;
       },
     },

@@ -85,12 +85,11 @@ export class Connection implements Peer {
   ) {
     ws.on('message', (data, isBinary) => {
       // Every frame costs part of a token, binary ones too, before any other work (the rest after parsing).
-      if (!this.bucket.take(FRAME_COST)) {
-        this.sendRaw({ type: 'error', error: { code: 'RATE_LIMITED', message: `more than ${LIMITS.ratePerSecond} messages per second` } });
-        return;
-      }
+      if (!this.bucket.take(FRAME_COST)) return this.rateLimited();
       if (isBinary) {
-        this.sendRaw({ type: 'error', error: { code: 'BAD_MESSAGE', message: 'binary messages are not accepted' } });
+        // Never a relay to one participant: the whole token.
+        if (!this.bucket.take(1 - FRAME_COST)) this.rateLimited();
+        else this.sendRaw({ type: 'error', error: { code: 'BAD_MESSAGE', message: 'binary messages are not accepted' } });
         return;
       }
       const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
@@ -104,13 +103,14 @@ export class Connection implements Peer {
     return this.participant?.id;
   }
 
+  private rateLimited(): void {
+    this.sendRaw({ type: 'error', error: { code: 'RATE_LIMITED', message: `more than ${LIMITS.ratePerSecond} messages per second` } });
+  }
+
   private onMessage(raw: string, byteLength: number): void {
     const parsed = parseClientMessage(raw, byteLength);
     const unicastRelay = parsed.ok && parsed.value.type === 'relay' && parsed.value.to !== null;
-    if (!unicastRelay && !this.bucket.take(1 - FRAME_COST)) {
-      this.sendRaw({ type: 'error', error: { code: 'RATE_LIMITED', message: `more than ${LIMITS.ratePerSecond} messages per second` } });
-      return;
-    }
+    if (!unicastRelay && !this.bucket.take(1 - FRAME_COST)) return this.rateLimited();
     if (this.room && this.participant) this.deps.signalObserver?.signal(this.room, this.participant.id, 'in', raw);
     if (!parsed.ok) {
       this.deps.log.debug(`rejected message: ${parsed.error.code} ${parsed.error.message}`);

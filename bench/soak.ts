@@ -160,14 +160,15 @@ async function main(): Promise<void> {
     for (const [t, id] of Object.entries(await cameraTracks(p.page).catch(() => ({})))) trackSender.set(t, id);
   };
 
-  /** A receiver's key drops and decode gaps so far (read before it leaves, and at the end). */
-  const dropsOf = async (p: Party): Promise<Record<string, number>> => {
-    const snap: E2eeSnapshot | undefined = await e2eeSnapshot(p.page).catch(() => undefined);
+  /** Frames a page's worker dropped, by reason, summed over its senders. */
+  const dropsIn = (snap: E2eeSnapshot | undefined): Record<string, number> => {
     const out: Record<string, number> = {};
     for (const r of Object.values(snap?.received ?? {}))
       for (const [reason, n] of Object.entries(r.dropped)) out[reason] = (out[reason] ?? 0) + n;
     return out;
   };
+  const snapshotOf = (p: Party): Promise<E2eeSnapshot | undefined> => e2eeSnapshot(p.page).catch(() => undefined);
+  const dropsOf = async (p: Party): Promise<Record<string, number>> => dropsIn(await snapshotOf(p));
   const keyDropsIn = (d: Record<string, number>): number => KEY_DROPS.reduce((a, k) => a + (d[k] ?? 0), 0);
   /** Each receiver's drops when it was in: those before are join drops. */
   const settled = new Map<Party, Record<string, number>>();
@@ -177,12 +178,11 @@ async function main(): Promise<void> {
       if (!settled.has(p) && Date.now() - (openedAt.get(p) ?? 0) >= JOIN_SETTLE_MS) settled.set(p, await dropsOf(p));
   };
 
+  /** A receiver's key drops and decode gaps so far (read before it leaves, and at the end). */
   const receiverResult = async (p: Party): Promise<ReceiverResult> => {
     await learn(p);
-    const snap: E2eeSnapshot | undefined = await e2eeSnapshot(p.page).catch(() => undefined);
-    const dropsByReason: Record<string, number> = {};
-    for (const r of Object.values(snap?.received ?? {}))
-      for (const [reason, n] of Object.entries(r.dropped)) dropsByReason[reason] = (dropsByReason[reason] ?? 0) + n;
+    const snap = await snapshotOf(p);
+    const dropsByReason = dropsIn(snap);
     const atSettle = settled.get(p) ?? dropsByReason;
     const gaps: Record<string, DecodeGap> = await decodeGaps(p.page).catch(() => ({}));
     const maxGapMs: Record<string, number> = {};

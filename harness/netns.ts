@@ -101,10 +101,10 @@ export function createNetNs(tag: string): { ok: true; ns: NetNs } | { ok: false;
       for (const dev of [midHost, midInner]) run('ip', ['netns', 'exec', middle, 'ip', 'link', 'set', dev, 'up']);
       // One segment per frame: the forwarder sends frames as they came, and a link takes no more than its MTU.
       run('ip', ['link', 'set', 'dev', host, 'gso_max_segs', '1']);
+      run('ip', ['netns', 'exec', name, 'ip', 'link', 'set', 'dev', inner, 'gso_max_segs', '1']);
     } else {
       run('ip', ['link', 'set', inner, 'netns', name]);
     }
-    if (method !== 'netem') run('ip', ['netns', 'exec', name, 'ip', 'link', 'set', 'dev', inner, 'gso_max_segs', '1']);
     run('ip', ['addr', 'add', `${hostIp}/24`, 'dev', host]);
     run('ip', ['link', 'set', host, 'up']);
     run('ip', ['netns', 'exec', name, 'ip', 'addr', 'add', `${nsIp}/24`, 'dev', inner]);

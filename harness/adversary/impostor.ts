@@ -12,7 +12,7 @@ import { generateIdentity, type IdentityKeyPair } from '../../shared/e2ee/identi
 import { onlyKey, openKeysMessage } from '../../shared/e2ee/key-message.ts';
 import { dhKeyPairFromSeed, systemRandom, type DhKeyPair } from '../../shared/e2ee/primitives.ts';
 import { rosterHash, type VerifiedRoster } from '../../shared/e2ee/roster.ts';
-import { applyRosterDelta, type RosterDelta } from '../../shared/e2ee/roster-delta.ts';
+import { applyRosterDelta } from '../../shared/e2ee/roster-delta.ts';
 import { constantTimeEqual } from '../../shared/bytes.ts';
 import type { Participant, Room } from '../../server/room.ts';
 import type { AttackStats, Delivery } from './common.ts';
@@ -60,8 +60,9 @@ export class Impostor {
     if (!m.ok) return [];
     if (m.value.type === 'delta') {
       // Rebuilt from the roster before, as a member does (the leader's signature is the members' to check).
-      const head = [...this.rosters.values()].find((v) => constantTimeEqual(v.hash, (m.value as { delta: RosterDelta }).delta.prevHash));
-      const rebuilt = head ? applyRosterDelta(head, m.value.delta) : undefined;
+      const delta = m.value.delta;
+      const head = [...this.rosters.values()].find((v) => constantTimeEqual(v.hash, delta.prevHash));
+      const rebuilt = head ? applyRosterDelta(head, delta) : undefined;
       if (!rebuilt?.ok) return [];
       const r = rebuilt.value;
       this.rosters.set(r.epoch, { roster: r, hash: rosterHash(r) });

@@ -179,6 +179,7 @@ export class MeetingKeyAgent {
         this.cancelOrphanTimer();
       },
       removed: (reason) => this.handleRemoved(reason),
+      lateExclusions: (ids) => this.onLateExclusions(ids),
       switchTo: (epoch) => this.switchTo(epoch),
       decided: (decision, by) => {
         if (decision === 'wait') return this.setState('lobby', { by });
@@ -513,6 +514,25 @@ export class MeetingKeyAgent {
     if (!to || to === this.selfId || this.lead.state) return;
     const request = { ...this.meeting, participantId: this.selfId, have, nonce: this.nonces.latest };
     this.sendMessage(to, { type: 'resend', resend: createResendRequest(request, this.identity) });
+  }
+
+  /**
+   * A roster our previous leader signed before it left, held back until its successor led without
+   * it (§7.5a, late rosters): whom it removed is out of our chain too. A member of our epoch among
+   * them holds its key, so that is a change like a leave: the next epoch (ours, if we lead) drops
+   * it, and until then the stop rule's deadline runs.
+   */
+  private onLateExclusions(ids: readonly string[]): void {
+    const head = this.epochs.head;
+    let member = false;
+    for (const id of ids) {
+      if (this.presence.excluded.has(id)) continue;
+      this.exclude(id);
+      if (head && rosterIndexOf(head.roster, id) >= 0) member = true;
+    }
+    if (!member || !head) return;
+    this.watch.learned(head.roster.epoch + 1, 'member-left');
+    if (this.lead.state) this.lead.run((s, ctx, now) => leader.markDirty(s, ctx, now));
   }
 
   // ---------------------------------------------------------------- the meeting link

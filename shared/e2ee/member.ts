@@ -12,6 +12,7 @@ import { verifyCommit, type Commit } from './commit.ts';
 import type { DhKeyChain } from './dh-chain.ts';
 import type { Epochs } from './epochs.ts';
 import type { E2eeErrorCode } from './errors.ts';
+import { lateRoster } from './late-roster.ts';
 import type { DecidedBy, RekeyReason } from './events.ts';
 import type { IdentityKeyPair } from './identity.ts';
 import { openKeysMessage, type KeysMessage } from './key-message.ts';
@@ -42,6 +43,8 @@ export interface MemberOptions {
   reject: (code: E2eeErrorCode, message: string, from?: string) => void;
   /** A verified roster that lists us: the new head. */
   adopt: (roster: VerifiedRoster) => void;
+  /** Removals and denials a late roster (late-roster.ts) signed: they apply to our chain too. */
+  lateExclusions: (ids: readonly string[]) => void;
   /** A verified roster without us. */
   removed: (reason: 'removed-by-leader' | 'dropped') => void;
   switchTo: (epoch: number) => void;
@@ -71,6 +74,7 @@ export class MemberSide {
     const held = o.epochs.head;
     // Our head again (a resend answers with roster, keys and commit; we may have had the roster): nothing new.
     if (held && r.epoch === held.roster.epoch && constantTimeEqual(r.signature, held.roster.signature)) return;
+    if (held && this.late(from, r)) return;
     // Before we first send, the roster we hold decided nothing (any present participant that holds the
     // link may have sent it, and its leader may never key us or commit): another one that lists us
     // replaces it, checked as a first roster, and what we took under the old one goes (§7.5a). Once
@@ -122,6 +126,39 @@ export class MemberSide {
   }
 
   /**
+   * A roster its leader signed before it left, held back by the server until its successor took
+   * over (late-roster.ts): verified against the roster it follows, its exclusions become ours (or
+   * it removes us). True if it was one (handled), false to check it as usual.
+   */
+  private late(from: string, r: Roster): boolean {
+    const { o } = this;
+    const parent = o.epochs.roster(r.epoch - 1);
+    const departed = parent && lateRoster(r, from, parent, o.epochs.roster(r.epoch), o.presence.departed);
+    if (!parent || !departed) return false;
+    const result = verifyRoster(r, {
+      meetingId: o.meetingId,
+      instanceId: o.instanceId,
+      from,
+      self: o.self,
+      head: parent,
+      departed,
+      verifiedAnnouncements: o.verifiedAnnouncements,
+      isPresent: o.presence.isPresent,
+      spend: o.budget.spender(from),
+    });
+    if (!result.ok) {
+      o.reject(result.error.code, result.error.message, from);
+      return true;
+    }
+    const { kind, verified } = result.value;
+    // Only a removal counts: a roster that just does not list us (its leader was told we left) is
+    // not the one we follow.
+    if (kind === 'removed' && verified.roster.excluded.includes(o.selfId)) o.removed('removed-by-leader');
+    else o.lateExclusions(verified.roster.excluded);
+    return true;
+  }
+
+  /**
    * A roster delta (§4.2a): the full roster is rebuilt from our head and then
    * checked exactly as one sent in full. Without the head it follows (a
    * newcomer, or a member that missed a roster) we cannot: a newcomer gets
@@ -138,7 +175,9 @@ export class MemberSide {
         return o.reject('NOT_LEADER', `roster delta ${d.epoch} relayed from '${from}', not its leader '${leader}'`, from);
       return;
     }
-    const rebuilt = applyRosterDelta(held, d);
+    // One that follows an older roster of ours may be a late roster of a leader that left (§7.5a).
+    const parent = d.epoch <= held.roster.epoch ? o.epochs.roster(d.epoch - 1) : undefined;
+    const rebuilt = applyRosterDelta(parent && constantTimeEqual(d.prevHash, parent.hash) ? parent : held, d);
     if (!rebuilt.ok) {
       if (rebuilt.error.code === 'ROSTER_CHAIN_BROKEN' && d.epoch > held.roster.epoch) o.catchUp();
       return o.reject(rebuilt.error.code, rebuilt.error.message, from);

@@ -38,6 +38,11 @@ export function participant(
   return { id, identity, dh, nonces, announcement };
 }
 
+/** One participant per ID (in this meeting), as a tuple to destructure. */
+export function participants<const T extends readonly string[]>(...ids: T): { [K in keyof T]: TestParticipant } {
+  return ids.map((id) => participant(id)) as { [K in keyof T]: TestParticipant };
+}
+
 /** A roster signed by `members[0]`, chained to `prev` (or a new chain); unlocked and excluding nobody unless told. */
 export function rosterOf(
   members: readonly TestParticipant[],

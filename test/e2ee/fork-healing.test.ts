@@ -31,6 +31,11 @@ describe('a participant removed by the leader', () => {
   it('leaves, as the app does, so members waiting for it as their next leader move on (seed 388)', () => converges(388));
 });
 
+describe('a removal the server held back until its leader left (late rosters)', () => {
+  it('reaches the removed member, who had taken over as leader unaware, and it goes (seed 148)', () => converges(148));
+  it('reaches the successor that kept the removed member in its epoch, which drops it (seed 1645)', () => converges(1645));
+});
+
 describe('a newcomer captured before it ever sent', () => {
   it('replaces a first roster whose leader never keys it with the real leader’s (seed 150)', () => converges(150));
   it('drops the keys it took under the replaced roster and is keyed again above them (seed 391)', () => converges(391));

@@ -9,7 +9,7 @@ import { applyRosterDelta, rosterDelta, type RosterDelta } from '../../shared/e2
 import { createRoster, rosterHash, verifyRoster, type VerifiedRoster } from '../../shared/e2ee/roster.ts';
 import { decodeMessage, encodeMessage } from '../../shared/e2ee/wire.ts';
 import type { SimParticipant } from '../../harness/sim.ts';
-import { CTX, flipped, participant, rosterOf, type TestParticipant } from './fixtures.ts';
+import { CTX, flipped, participant, participants, rosterOf, type TestParticipant } from './fixtures.ts';
 import { advance, codes, harness, inject, lastRelayed, lastRoster, meeting, rosterIds, wait, type Harness } from './harness.ts';
 
 beforeAll(initCrypto);
@@ -20,12 +20,7 @@ describe('applyRosterDelta', () => {
   let alice: TestParticipant, bob: TestParticipant, carol: TestParticipant, dave: TestParticipant;
   let head: VerifiedRoster, next: VerifiedRoster, delta: RosterDelta;
   beforeAll(() => {
-    [alice, bob, carol, dave] = ['alice', 'bob', 'carol', 'dave'].map((id) => participant(id)) as [
-      TestParticipant,
-      TestParticipant,
-      TestParticipant,
-      TestParticipant,
-    ];
+    [alice, bob, carol, dave] = participants('alice', 'bob', 'carol', 'dave');
     head = rosterOf([alice!, bob!, carol!], 4, undefined, undefined, { excluded: ['mallory'] });
     // Carol is removed and Dave joins; Mallory's exclusion is dropped and Carol's added.
     next = rosterOf([alice!, bob!, dave!], 5, head, undefined, { locked: true, excluded: ['carol'] });

@@ -10,7 +10,7 @@ import {
   type RosterCheck,
   type VerifiedRoster,
 } from '../../shared/e2ee/roster.ts';
-import { CTX, flipped, participant, rosterOf, type TestParticipant } from './fixtures.ts';
+import { CTX, flipped, participant, participants, rosterOf, type TestParticipant } from './fixtures.ts';
 
 beforeAll(initCrypto);
 
@@ -18,12 +18,7 @@ let alice: TestParticipant, bob: TestParticipant, carol: TestParticipant, dave: 
 let r1: VerifiedRoster;
 
 beforeAll(() => {
-  [alice, bob, carol, dave] = ['alice', 'bob', 'carol', 'dave'].map((id) => participant(id)) as [
-    TestParticipant,
-    TestParticipant,
-    TestParticipant,
-    TestParticipant,
-  ];
+  [alice, bob, carol, dave] = participants('alice', 'bob', 'carol', 'dave');
   r1 = rosterOf([alice, bob, carol], 1);
 });
 

@@ -6,8 +6,9 @@ import { LIMITS as SIGNALING_LIMITS } from '../protocol/signaling.ts';
 /**
  * 2: the KID names the media source (kid.ts); version 1 clients read such KIDs wrongly, so they are refused by version.
  * 3: continuing members get roster deltas (roster-delta.ts), which version 2 clients do not know.
+ * 4: rosters list their unacked members, whom failover skips (roster.ts); version 3 clients would pick another leader.
  */
-export const E2EE_VERSION = 3;
+export const E2EE_VERSION = 4;
 
 /**
  * Every signature, hash, KDF and AEAD input starts with one of these, so a

@@ -7,13 +7,13 @@
 // roster against its parent before taking anything from it.
 
 import { constantTimeEqual } from '../bytes.ts';
-import { rosterLeader, type Roster, type VerifiedRoster } from './roster.ts';
+import { expectedLeader, rosterLeader, type Roster, type VerifiedRoster } from './roster.ts';
 
 /**
  * Whether `r` is a late roster for us: it follows `parent` (a roster we
  * verified), and its signer, whom the server has since reported gone, led
- * after `parent` when it signed (everyone ranked before it is gone for us
- * too) and ranks before the one that led our roster of that epoch (`ours`,
+ * after `parent` when it signed (`parent` names it if it is present: everyone
+ * before it is gone for us too) and ranks before the one that led our roster of that epoch (`ours`,
  * if we hold one; it must follow `parent` as well). Returns the departed set
  * to verify it with (without its signer, so `parent` names the signer as its
  * leader), or null.
@@ -28,16 +28,15 @@ export function lateRoster(
   const signer = rosterLeader(r).participantId;
   if (from !== signer || !departed.has(signer)) return null;
   if (r.epoch !== parent.roster.epoch + 1 || !constantTimeEqual(r.prevHash, parent.hash)) return null;
-  const members = parent.roster.members;
-  const rank = (id: string): number => members.findIndex((m) => m.participantId === id);
-  const k = rank(signer);
-  if (k < 0 || members.slice(0, k).some((m) => !departed.has(m.participantId))) return null;
-  if (ours) {
-    if (constantTimeEqual(ours.roster.signature, r.signature) || !constantTimeEqual(ours.roster.prevHash, parent.hash)) return null;
-    const o = rank(rosterLeader(ours.roster).participantId);
-    if (o >= 0 && o <= k) return null;
-  }
   const verifyWith = new Set(departed);
   verifyWith.delete(signer);
+  // It led after `parent` only if, with it present, `parent` names it (everyone before it is gone).
+  if (expectedLeader(parent.roster, verifyWith)?.participantId !== signer) return null;
+  if (ours) {
+    if (constantTimeEqual(ours.roster.signature, r.signature) || !constantTimeEqual(ours.roster.prevHash, parent.hash)) return null;
+    const rank = (id: string): number => parent.roster.members.findIndex((m) => m.participantId === id);
+    const o = rank(rosterLeader(ours.roster).participantId);
+    if (o >= 0 && o <= rank(signer)) return null;
+  }
   return verifyWith;
 }

@@ -85,6 +85,12 @@ export interface LeaderState {
    */
   readonly unresponsive: ReadonlySet<string>;
   /**
+   * Members that acked an epoch of ours, or that the roster we took over from
+   * did not list as unacked: the others go in our rosters' `unacked` list, so
+   * they are never next in line while anyone else is (§5).
+   */
+  readonly acking: ReadonlySet<string>;
+  /**
    * The next epoch must be above this one: a member of ours holds a key for
    * an epoch of another chain (a fork, made while the server split us) and
    * only takes a roster newer than its own (§7.5a).
@@ -206,6 +212,7 @@ export function initialState(head: VerifiedRoster | null): LeaderState {
     resentAt: new Map(),
     rotate: false,
     unresponsive: new Set(),
+    acking: new Set(head?.roster.members.map((m) => m.participantId).filter((id) => !head.roster.unacked.includes(id)) ?? []),
     floor: 0,
     echoWaitUntil: null,
   };
@@ -312,7 +319,12 @@ export function flush(state: LeaderState, ctx: LeaderContext, now: number): Lead
   const excluded = [...ctx.excluded].filter((id) => !ctx.departed.has(id)).slice(-LIMITS.maxMembers);
   const prevHash = head?.hash ?? GENESIS_HASH;
   const { meetingId, instanceId } = ctx;
-  const roster = createRoster({ meetingId, instanceId, epoch, prevHash, locked: next.locked, excluded, members }, ctx.identity);
+  const unacked = members
+    .slice(1)
+    .map((m) => m.participantId)
+    .filter((id) => !state.acking.has(id));
+  const fields = { meetingId, instanceId, epoch, prevHash, locked: next.locked, excluded, unacked, members };
+  const roster = createRoster(fields, ctx.identity);
   const epochKey = ctx.random(SIZE.epochKey);
   const recipients = members.slice(1).map((m) => ({
     participantId: m.participantId,
@@ -398,7 +410,8 @@ export function commit(state: LeaderState, ctx: LeaderContext, reason: CommitRea
 /** A verified ack for `epoch` from `from`: commits once every present recipient acked. */
 export function acked(state: LeaderState, ctx: LeaderContext, from: string, epoch: number): LeaderStep {
   // Any verified ack shows the member responds: we wait for it again from the next epoch on.
-  const unresponsive = state.unresponsive.has(from) ? { ...state, unresponsive: without(state.unresponsive, [from]) } : state;
+  const acking = state.acking.has(from) ? state : { ...state, acking: new Set([...state.acking, from]) };
+  const unresponsive = acking.unresponsive.has(from) ? { ...acking, unresponsive: without(acking.unresponsive, [from]) } : acking;
   const sent = unresponsive.sent;
   const responsive = sent?.epoch === epoch ? { ...unresponsive, sent: { ...sent, acked: new Set([...sent.acked, from]) } } : unresponsive;
   const pending = responsive.pending;

@@ -1,7 +1,8 @@
 // What the leader's next roster should contain: everyone from the last roster
-// still present and not excluded (same order), then newcomers with a verified
-// announcement, in the order their announcements arrived. Pure: presence and
-// admission policy are passed in.
+// still present and not excluded (same order, except that a successor that
+// skipped members the last roster marked unacked comes first, ahead of them),
+// then newcomers with a verified announcement, in the order their
+// announcements arrived. Pure: presence and admission policy are passed in.
 
 import type { Announcement } from './announcement.ts';
 import { memberFromAnnouncement, sameMember, type Roster, type RosterMember } from './roster.ts';
@@ -21,10 +22,14 @@ export interface MembershipInput {
 export function planMembers(input: MembershipInput): RosterMember[] {
   const excluded = input.excluded ?? new Set<string>();
   const keep = (id: string): boolean => input.isPresent(id) && !excluded.has(id);
-  const continuing = input.head
+  const kept = input.head
     ? input.head.members.filter((m) => m.participantId === input.selfId || keep(m.participantId))
     : [memberFromAnnouncement(input.self)];
-  if (continuing[0]?.participantId !== input.selfId) throw new Error('planMembers called by a participant that is not the leader');
+  const at = kept.findIndex((m) => m.participantId === input.selfId);
+  const skipped = kept.slice(0, Math.max(at, 0));
+  if (at < 0 || skipped.some((m) => !input.head?.unacked.includes(m.participantId)))
+    throw new Error('planMembers called by a participant that is not the leader');
+  const continuing = [...kept.slice(at, at + 1), ...skipped, ...kept.slice(at + 1)];
   const ids = new Set(continuing.map((m) => m.participantId));
   const joiners: RosterMember[] = [];
   for (const a of input.candidates) {

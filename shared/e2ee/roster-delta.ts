@@ -25,6 +25,8 @@ export interface RosterDelta {
   /** Exclusions this roster adds (appended in order) and drops. */
   excludedAdded: string[];
   excludedDropped: string[];
+  /** The rebuilt roster's `unacked` list, in full (it is short: newcomers and silent members). */
+  unacked: string[];
   /** The leader's signature over the full roster's hash (Roster.signature). */
   signature: Uint8Array;
 }
@@ -64,6 +66,7 @@ export function applyRosterDelta(head: VerifiedRoster, d: RosterDelta): Result<R
     locked: d.locked,
     excluded: [...prev.excluded.filter((id) => !dropped.has(id)), ...d.excludedAdded],
     members: [...prev.members.filter((m) => !removed.has(m.participantId)), ...d.added],
+    unacked: d.unacked,
     signature: d.signature,
   };
   if (!constantTimeEqual(rosterHash(roster), d.hash)) {
@@ -94,6 +97,7 @@ export function rosterDelta(prev: VerifiedRoster, next: VerifiedRoster): RosterD
     added: r.members.filter((m) => !prevIds.has(m.participantId)),
     excludedAdded: r.excluded.filter((id) => !prev.roster.excluded.includes(id)),
     excludedDropped: prev.roster.excluded.filter((id) => !nextExcluded.has(id)),
+    unacked: r.unacked,
     signature: r.signature,
   };
   return applyRosterDelta(prev, delta).ok ? delta : null;

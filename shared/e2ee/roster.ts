@@ -33,14 +33,21 @@ export interface Roster {
   locked: boolean;
   /** Participant IDs the leader removed or denied: no later roster of this chain may list them. */
   excluded: string[];
+  /**
+   * Members that had acked no epoch of the leader's chain when it signed (newcomers, and anyone
+   * silent since): the next leader is never one of them while anyone else is left (expectedLeader),
+   * so a participant that never acts cannot stall a failover by being next in line.
+   */
+  unacked: string[];
   members: RosterMember[];
   /** The leader's (members[0]) signature over the roster hash. */
   signature: Uint8Array;
 }
 
 export type UnsignedRoster = Omit<Roster, 'signature'>;
-/** Policy fields default to an unlocked meeting that excluded nobody. */
-export type RosterFields = Omit<UnsignedRoster, 'locked' | 'excluded'> & Partial<Pick<UnsignedRoster, 'locked' | 'excluded'>>;
+/** Policy fields default to an unlocked meeting that excluded nobody, with every member counted as acked. */
+export type RosterFields = Omit<UnsignedRoster, 'locked' | 'excluded' | 'unacked'> &
+  Partial<Pick<UnsignedRoster, 'locked' | 'excluded' | 'unacked'>>;
 
 export interface VerifiedRoster {
   roster: Roster;
@@ -78,6 +85,7 @@ export function sameMember(a: RosterMember, b: RosterMember): boolean {
 export function rosterHash(r: UnsignedRoster): Uint8Array {
   const fields: Field[] = [CONTEXT.rosterHash, { u32: E2EE_VERSION }, r.meetingId, r.instanceId, { u64: r.epoch }, r.prevHash];
   fields.push({ u32: r.locked ? 1 : 0 }, { u32: r.excluded.length }, ...r.excluded);
+  fields.push({ u32: r.unacked.length }, ...r.unacked);
   fields.push({ u32: r.members.length });
   for (const m of r.members) fields.push(m.participantId, m.name, m.identityKey, m.dhKey, m.nonce, m.signature);
   return hash(transcript(...fields));
@@ -89,7 +97,12 @@ function signedBytes(rosterDigest: Uint8Array): Uint8Array {
 
 /** Signs a roster as its leader, who must be members[0]. */
 export function createRoster(fields: RosterFields, leader: IdentityKeyPair): VerifiedRoster {
-  const unsigned: UnsignedRoster = { ...fields, locked: fields.locked ?? false, excluded: fields.excluded ?? [] };
+  const unsigned: UnsignedRoster = {
+    ...fields,
+    locked: fields.locked ?? false,
+    excluded: fields.excluded ?? [],
+    unacked: fields.unacked ?? [],
+  };
   const digest = rosterHash(unsigned);
   return { roster: { ...unsigned, signature: sign(signedBytes(digest), leader.privateKey) }, hash: digest };
 }
@@ -106,11 +119,13 @@ export function rosterIndexOf(r: Roster, participantId: string): number {
 
 /**
  * Who may lead the epoch after `head`: its first member the server has not
- * reported gone. Removal only shrinks the group, so following the server here
+ * reported gone, skipping those the head lists as unacked while anyone else
+ * is left. Removal only shrinks the group, so following the server here
  * cannot add a listener (see threat-model.md).
  */
 export function expectedLeader(head: Roster, departed: ReadonlySet<string>): RosterMember | undefined {
-  return head.members.find((m) => !departed.has(m.participantId));
+  const here = head.members.filter((m) => !departed.has(m.participantId));
+  return here.find((m) => !head.unacked.includes(m.participantId)) ?? here[0];
 }
 
 export interface RosterCheck extends MeetingContext {
@@ -153,7 +168,11 @@ function checkExclusions(r: Roster, head: Roster | undefined): Result<void> {
   return ok(undefined);
 }
 
-/** Continuing members keep their relative order and entries, and come before newcomers. Yields the continuing members' IDs. */
+/**
+ * Continuing members keep their relative order and entries, and come before
+ * newcomers; members `prev` lists as unacked may move (a successor that
+ * skipped them puts itself first). Yields the continuing members' IDs.
+ */
 function checkOrder(prev: Roster, next: Roster): Result<Set<string>> {
   const prevById = new Map(prev.members.map((m, i) => [m.participantId, { m, i }]));
   const continuing = new Set<string>();
@@ -166,10 +185,11 @@ function checkOrder(prev: Roster, next: Roster): Result<Set<string>> {
       continue;
     }
     if (!sameMember(before.m, m)) return fail('ROSTER_ORDER', `member '${m.participantId}' changed its keys`);
+    continuing.add(m.participantId);
+    if (prev.unacked.includes(m.participantId)) continue;
     if (newcomersStarted) return fail('ROSTER_ORDER', `continuing member '${m.participantId}' placed after a newcomer`);
     if (before.i < lastIndex) return fail('ROSTER_ORDER', `continuing member '${m.participantId}' moved in join order`);
     lastIndex = before.i;
-    continuing.add(m.participantId);
   }
   return ok(continuing);
 }
@@ -250,6 +270,8 @@ export function verifyRoster(r: Roster, check: RosterCheck): Result<RosterOutcom
   }
   const exclusions = checkExclusions(r, head?.roster);
   if (!exclusions.ok) return exclusions;
+  const stray = r.unacked.find((id) => rosterIndexOf(r, id) < 0);
+  if (stray) return fail('MALFORMED', `roster ${r.epoch} lists '${stray}' as unacked, who is not a member`);
   const index = rosterIndexOf(r, check.self.participantId);
   // Without a head, a roster that does not list us is none of our business (and costs no signature check).
   if (index < 0 && !head) return fail('NOT_IN_ROSTER', `roster ${r.epoch} does not list us`);

@@ -66,6 +66,7 @@ function toJson(m: WireMessage): object {
         prev: b64(r.prevHash),
         locked: r.locked,
         excluded: r.excluded,
+        unacked: r.unacked,
         members: r.members.map(memberJson),
         sig: b64(r.signature),
       };
@@ -84,6 +85,7 @@ function toJson(m: WireMessage): object {
         added: d.added.map(memberJson),
         exAdd: d.excludedAdded,
         exDrop: d.excludedDropped,
+        unacked: d.unacked,
         sig: b64(d.signature),
       };
     }
@@ -316,6 +318,8 @@ function parseBody(o: Json): WireMessage {
       );
       const excluded = idList(o, 'excluded', LIMITS.maxMembers);
       unique(excluded, 'excluded list');
+      const unacked = idList(o, 'unacked', LIMITS.maxMembers);
+      unique(unacked, 'unacked list');
       return {
         type,
         roster: {
@@ -325,6 +329,7 @@ function parseBody(o: Json): WireMessage {
           prevHash: bytes(o, 'prev', SIZE.hash),
           locked: bool(o, 'locked'),
           excluded,
+          unacked,
           members,
           signature: bytes(o, 'sig', SIZE.signature),
         },
@@ -337,6 +342,8 @@ function parseBody(o: Json): WireMessage {
       const excludedAdded = idList(o, 'exAdd', LIMITS.maxMembers);
       const excludedDropped = idList(o, 'exDrop', LIMITS.maxMembers);
       unique([...excludedAdded, ...excludedDropped], 'roster delta exclusions');
+      const unacked = idList(o, 'unacked', LIMITS.maxMembers);
+      unique(unacked, 'unacked list');
       return {
         type,
         delta: {
@@ -350,6 +357,7 @@ function parseBody(o: Json): WireMessage {
           added,
           excludedAdded,
           excludedDropped,
+          unacked,
           signature: bytes(o, 'sig', SIZE.signature),
         },
       };

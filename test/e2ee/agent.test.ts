@@ -128,13 +128,13 @@ describe('MeetingKeyAgent', () => {
     const [a, b] = await meetingOf(2, s);
     if (!a || !b) throw new Error('setup');
     relayAs(b, a.id, 'not json');
-    relayAs(b, a.id, '{"t":"keys","v":3}');
-    relayAs(b, a.id, '{"t":"gossip","v":3}');
+    relayAs(b, a.id, '{"t":"keys","v":4}');
+    relayAs(b, a.id, '{"t":"gossip","v":4}');
     relayAs(b, a.id, '{"t":"announce","v":9}');
     relayAs(b, a.id, 'x'.repeat(70_000));
     b.agent.onRelay('bad id!', '{}');
     // The same without the link's envelope (the server's own): dropped unread.
-    b.agent.onRelay(a.id, '{"t":"keys","v":3}');
+    b.agent.onRelay(a.id, '{"t":"keys","v":4}');
     b.agent.onRelay(a.id, `L1.${'A'.repeat(200)}`);
     await s.sim.settle();
     expect(codes(b)).toEqual([

@@ -49,7 +49,7 @@ export function rosterOf(
   epoch: number,
   prev?: VerifiedRoster,
   signer?: TestParticipant,
-  policy: { locked?: boolean; excluded?: string[] } = {},
+  policy: { locked?: boolean; excluded?: string[]; unacked?: string[] } = {},
 ): VerifiedRoster {
   const leader = signer ?? members[0];
   if (!leader) throw new Error('empty roster');

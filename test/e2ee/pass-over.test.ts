@@ -3,11 +3,13 @@
 // modified client). Members that stopped for a change and hear nothing at all from
 // the leader they expect pass it over after passOverMs, as if it had left
 // (docs/protocol.md §5): the next in line leads, and the meeting re-keys without it.
+// One that never acked at all does not even cost that: the leader lists it as
+// unacked, and the succession skips it.
 
 import { beforeAll, expect, it } from 'vitest';
 import { TIMING } from '../../shared/e2ee/constants.ts';
 import { initCrypto } from '../../shared/e2ee/primitives.ts';
-import { advance, codes, harness, meeting, rosterIds, wait } from './harness.ts';
+import { advance, codes, harness, lastRoster, meeting, rosterIds, wait } from './harness.ts';
 
 beforeAll(initCrypto);
 
@@ -50,4 +52,31 @@ it('a leader whose roster arrived is not passed over while its key is withheld',
   expect(bob!.log.state).toBe('rekeying');
   expect(codes(bob!)).not.toContain('LEADER_PASSED_OVER');
   expect(rosterIds(carol!)).toContain(bob!.id);
+});
+
+it('a member that never acked is skipped at failover, so the meeting re-keys at once', async () => {
+  const h = harness({ seed: 7 });
+  const alice = (await meeting(h, ['Alice']))[0]!;
+  // Mallory takes her keys and never acks one (her acks never leave her, whoever drops them).
+  const mallory = await h.sim.join({ name: 'Mallory' });
+  h.drop = (from, _to, plain) => from === mallory.id && plain.includes('"t":"ack"');
+  await h.sim.settle();
+  const bob = (await meeting(h, ['Bob']))[0]!;
+  const carol = (await meeting(h, ['Carol']))[0]!;
+  await wait(h, 2000);
+  expect(rosterIds(bob)).toEqual([alice.id, mallory.id, bob.id, carol.id]);
+  expect(lastRoster(h, alice.id).roster.unacked).toContain(mallory.id);
+  const before = bob.agent.currentEpoch;
+  const leftAt = h.clock.now();
+  h.sim.leave(alice);
+  // Bob leads at once (no pass-over wait), keeping Mallory as a member behind him.
+  await advance(h, TIMING.keyWaitMs + 1000);
+  for (const p of [bob, carol]) {
+    expect(p.log.state, p.id).toBe('ok');
+    expect(p.agent.currentEpoch).toBeGreaterThan(before);
+    expect(rosterIds(p)).toEqual([bob.id, mallory.id, carol.id]);
+    expect(codes(p)).not.toContain('LEADER_PASSED_OVER');
+  }
+  expect(h.clock.now() - leftAt).toBeLessThan(TIMING.passOverMs);
+  expect(bob.log.roster?.securityCode).toBe(carol.log.roster?.securityCode);
 });

@@ -168,7 +168,9 @@ describe('what a member receives per rotation', () => {
     inject(bob, alice.id, { type: 'delta', delta: { ...real, removed: [] } });
     // A successor that rebuilds exactly, signed by a key that is not Alice's.
     const members = head.roster.members.filter((m) => m.participantId !== carol.id);
-    const signed = createRoster({ ...head.roster, epoch: real.epoch, prevHash: head.hash, members }, participant('mallory').identity);
+    const unacked = head.roster.unacked.filter((id) => id !== carol.id);
+    const fields = { ...head.roster, epoch: real.epoch, prevHash: head.hash, members, unacked };
+    const signed = createRoster(fields, participant('mallory').identity);
     inject(bob, alice.id, { type: 'delta', delta: rosterDelta(head, signed)! });
     await h.sim.settle();
     expect(codes(bob).slice(0, 2)).toEqual(['ROSTER_DELTA_MISMATCH', 'BAD_SIGNATURE']);

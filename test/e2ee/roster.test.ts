@@ -176,5 +176,38 @@ describe('roster chain', () => {
     expect(rosterHash({ ...base, epoch: 2 })).not.toEqual(r1.hash);
     expect(rosterHash({ ...base, prevHash: flipped(base.prevHash) })).not.toEqual(r1.hash);
     expect(rosterHash({ ...base, members: base.members.slice(0, 2) })).not.toEqual(r1.hash);
+    expect(rosterHash({ ...base, unacked: ['bob'] })).not.toEqual(r1.hash);
+  });
+});
+
+// A participant that never acks (one the server runs with the link, or a modified client) must not
+// stall a failover by being next in line: the leader lists who has acked nothing yet, and the
+// succession skips them while anyone else is left (protocol.md §5).
+describe('members the leader lists as unacked', () => {
+  let r2: VerifiedRoster;
+  beforeAll(() => {
+    r2 = rosterOf([alice, bob, carol, dave], 2, r1, alice, { unacked: ['bob', 'dave'] });
+  });
+
+  it('are skipped when the next leader is chosen, unless nobody else is left', () => {
+    expect(expectedLeader(r2.roster, new Set(['alice']))?.participantId).toBe('carol');
+    expect(expectedLeader(r2.roster, new Set(['alice', 'carol']))?.participantId).toBe('bob');
+    expect(expectedLeader(r2.roster, new Set())?.participantId).toBe('alice');
+  });
+
+  it('may be placed behind the successor that skipped them; members who acked may not', () => {
+    const byCarol = rosterOf([carol, bob, dave], 3, r2);
+    expect(verifyRoster(byCarol.roster, check(dave, r2, 'carol', ['alice']))).toMatchObject({ ok: true, value: { kind: 'member' } });
+    expect(codeOf(verifyRoster(byCarol.roster, check(dave, r2, 'bob', ['alice'])))).toBe('NOT_LEADER');
+    const r2acked = rosterOf([alice, bob, carol, dave], 2, r1, alice, { unacked: ['dave'] });
+    expect(codeOf(verifyRoster(rosterOf([carol, bob, dave], 3, r2acked).roster, check(dave, r2acked, 'carol', ['alice'])))).toBe(
+      'NOT_LEADER',
+    );
+    expect(codeOf(verifyRoster(rosterOf([alice, carol, bob, dave], 3, r2acked).roster, check(dave, r2acked)))).toBe('ROSTER_ORDER');
+  });
+
+  it('must be members of the roster that lists them', () => {
+    const stray = rosterOf([alice, bob, carol], 2, r1, alice, { unacked: ['dave'] });
+    expect(codeOf(verifyRoster(stray.roster, check(bob, r1)))).toBe('MALFORMED');
   });
 });

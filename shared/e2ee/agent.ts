@@ -28,6 +28,7 @@ import { Epochs } from './epochs.ts';
 import { E2eeError, fail, type E2eeErrorCode, type Result } from './errors.ts';
 import type { AgentEvents, AgentOptions, AgentState, AgentTiming, LobbyEntry, StatusEvent, TimerHandle } from './events.ts';
 import { readRelay, splitPayload, Reassembler } from './fragment.ts';
+import { without } from './id-sets.ts';
 import { InputQueue } from './input-queue.ts';
 import { KeyWatch } from './key-watch.ts';
 import * as leader from './leader.ts';
@@ -50,12 +51,6 @@ export type * from './events.ts';
 const STRAGGLER_RESEND_MS = 2000;
 
 const ONE_SIGNATURE: ReadonlySet<WireMessage['type']> = new Set(['ack', 'commit', 'resend', 'admission', 'chat', 'link']);
-
-function without(set: ReadonlySet<string>, id: string): Set<string> {
-  const out = new Set(set);
-  out.delete(id);
-  return out;
-}
 
 export class MeetingKeyAgent {
   private readonly events = new Emitter<AgentEvents>((e) => this.reportInternal(e));
@@ -601,7 +596,7 @@ export class MeetingKeyAgent {
       return this.lead.run((s, ctx, now) => leader.participantLeft(s, ctx, now, id));
     }
     const next = expectedLeader(head.roster, this.presence.departed)?.participantId;
-    if (next !== this.selfId && expectedLeader(head.roster, without(this.presence.departed, id))?.participantId === id) {
+    if (next !== this.selfId && expectedLeader(head.roster, without(this.presence.departed, [id]))?.participantId === id) {
       // Our leader left: its successor never saw our acks, and key messages no longer carry other
       // members' entries, so we tell it our newest liveness nonce (a resend request carries it) for
       // its first key message to echo (§4.3).

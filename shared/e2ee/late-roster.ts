@@ -7,6 +7,7 @@
 // roster against its parent before taking anything from it.
 
 import { constantTimeEqual } from '../bytes.ts';
+import { without } from './id-sets.ts';
 import { expectedLeader, rosterLeader, type Roster, type VerifiedRoster } from './roster.ts';
 
 /**
@@ -28,8 +29,7 @@ export function lateRoster(
   const signer = rosterLeader(r).participantId;
   if (from !== signer || !departed.has(signer)) return null;
   if (r.epoch !== parent.roster.epoch + 1 || !constantTimeEqual(r.prevHash, parent.hash)) return null;
-  const verifyWith = new Set(departed);
-  verifyWith.delete(signer);
+  const verifyWith = without(departed, [signer]);
   // It led after `parent` only if, with it present, `parent` names it (everyone before it is gone).
   if (expectedLeader(parent.roster, verifyWith)?.participantId !== signer) return null;
   if (ours) {

@@ -30,6 +30,7 @@ import type { RandomBytes } from './primitives.ts';
 import { rosterDelta } from './roster-delta.ts';
 import { createRoster, GENESIS_HASH, type Roster, type RosterMember, type VerifiedRoster } from './roster.ts';
 import { fingerprint } from './security-code.ts';
+import { without } from './id-sets.ts';
 import type { WireMessage } from './wire.ts';
 
 export interface PendingEpoch {
@@ -173,12 +174,6 @@ const still = (state: LeaderState): LeaderStep => ({ state, out: [] });
 function andThen(step: LeaderStep, next: (s: LeaderState) => LeaderStep): LeaderStep {
   const after = next(step.state);
   return { state: after.state, out: [...step.out, ...after.out] };
-}
-
-function without(set: ReadonlySet<string>, ids: Iterable<string>): ReadonlySet<string> {
-  const out = new Set(set);
-  for (const id of ids) out.delete(id);
-  return out;
 }
 
 function lobbyInput(state: LeaderState, ctx: LeaderContext): LobbyInput {

@@ -86,18 +86,7 @@ export class MemberSide {
     // One without us is checked against ours, as always: a valid successor that drops us removes us.
     const head = tentative && rosterIndexOf(r, o.selfId) >= 0 ? null : held;
     const stuck = o.stuck();
-    const result = verifyRoster(r, {
-      meetingId: o.meetingId,
-      instanceId: o.instanceId,
-      from,
-      self: o.self,
-      head,
-      departed: o.presence.departed,
-      verifiedAnnouncements: o.verifiedAnnouncements,
-      isPresent: o.presence.isPresent,
-      spend: o.budget.spender(from),
-      graft: stuck,
-    });
+    const result = this.verify(from, r, head, o.presence.departed, stuck);
     if (!result.ok) {
       // Before our first roster, rosters of epochs we are not part of are expected (they are broadcast).
       if (!head && result.error.code === 'NOT_IN_ROSTER') return;
@@ -125,6 +114,23 @@ export class MemberSide {
     o.learned(verified.roster.epoch, 'newer-roster');
   }
 
+  /** verifyRoster with what we know: our announcement, the announcements verified so far, presence, the sender's budget. */
+  private verify(from: string, r: Roster, head: VerifiedRoster | null, departed: ReadonlySet<string>, graft = false) {
+    const { o } = this;
+    return verifyRoster(r, {
+      meetingId: o.meetingId,
+      instanceId: o.instanceId,
+      from,
+      self: o.self,
+      head,
+      departed,
+      verifiedAnnouncements: o.verifiedAnnouncements,
+      isPresent: o.presence.isPresent,
+      spend: o.budget.spender(from),
+      graft,
+    });
+  }
+
   /**
    * A roster its leader signed before it left, held back by the server until its successor took
    * over (late-roster.ts): verified against the roster it follows, its exclusions become ours (or
@@ -135,17 +141,7 @@ export class MemberSide {
     const parent = o.epochs.roster(r.epoch - 1);
     const departed = parent && lateRoster(r, from, parent, o.epochs.roster(r.epoch), o.presence.departed);
     if (!parent || !departed) return false;
-    const result = verifyRoster(r, {
-      meetingId: o.meetingId,
-      instanceId: o.instanceId,
-      from,
-      self: o.self,
-      head: parent,
-      departed,
-      verifiedAnnouncements: o.verifiedAnnouncements,
-      isPresent: o.presence.isPresent,
-      spend: o.budget.spender(from),
-    });
+    const result = this.verify(from, r, parent, departed);
     if (!result.ok) {
       o.reject(result.error.code, result.error.message, from);
       return true;

@@ -282,6 +282,13 @@ function idList(o: Json, k: string, max: number): string[] {
   });
 }
 
+/** An ID list in which no participant appears twice. */
+function uniqueIdList(o: Json, k: string, what: string): string[] {
+  const ids = idList(o, k, LIMITS.maxMembers);
+  unique(ids, what);
+  return ids;
+}
+
 function object(v: unknown, what: string): Json {
   if (!isObject(v)) throw new Invalid('MALFORMED', `${what} must be an object`);
   return v;
@@ -316,10 +323,8 @@ function parseBody(o: Json): WireMessage {
         members.map((m) => m.participantId),
         'roster',
       );
-      const excluded = idList(o, 'excluded', LIMITS.maxMembers);
-      unique(excluded, 'excluded list');
-      const unacked = idList(o, 'unacked', LIMITS.maxMembers);
-      unique(unacked, 'unacked list');
+      const excluded = uniqueIdList(o, 'excluded', 'excluded list');
+      const unacked = uniqueIdList(o, 'unacked', 'unacked list');
       return {
         type,
         roster: {
@@ -342,8 +347,7 @@ function parseBody(o: Json): WireMessage {
       const excludedAdded = idList(o, 'exAdd', LIMITS.maxMembers);
       const excludedDropped = idList(o, 'exDrop', LIMITS.maxMembers);
       unique([...excludedAdded, ...excludedDropped], 'roster delta exclusions');
-      const unacked = idList(o, 'unacked', LIMITS.maxMembers);
-      unique(unacked, 'unacked list');
+      const unacked = uniqueIdList(o, 'unacked', 'unacked list');
       return {
         type,
         delta: {

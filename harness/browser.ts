@@ -55,7 +55,6 @@ export interface MediaStats {
   audioEnergy: number;
 }
 
-/** Sums inbound RTP stats over every RTCPeerConnection the page made. */
 /** The round-trip times (ms) of the page's nominated ICE candidate pairs, as WebRTC measured them (STUN). */
 export async function candidateRtts(page: Page): Promise<number[]> {
   return page.evaluate(async () => {
@@ -72,6 +71,7 @@ export async function candidateRtts(page: Page): Promise<number[]> {
   });
 }
 
+/** Sums inbound RTP stats over every RTCPeerConnection the page made. */
 export async function inboundStats(page: Page): Promise<Record<string, MediaStats>> {
   return page.evaluate(async () => {
     const w = window as unknown as { __pcs?: RTCPeerConnection[] };

@@ -1,11 +1,12 @@
 // Rosters as an observer of the wire sees them: full ones as sent, deltas
 // rebuilt from the roster they follow (by hash), as a member does. For tests
-// that read recorded traffic (an insider's recording, the invariants' view).
+// that read recorded traffic (an insider's recording, the invariants' view)
+// and for the adversary's impostor, which follows the rosters it relays.
 
-import { toBase64Url } from '../../shared/e2ee/encoding.ts';
-import { applyRosterDelta } from '../../shared/e2ee/roster-delta.ts';
-import { rosterHash, type VerifiedRoster } from '../../shared/e2ee/roster.ts';
-import type { WireMessage } from '../../shared/e2ee/wire.ts';
+import { toBase64Url } from '../shared/e2ee/encoding.ts';
+import { applyRosterDelta } from '../shared/e2ee/roster-delta.ts';
+import { rosterHash, type VerifiedRoster } from '../shared/e2ee/roster.ts';
+import type { WireMessage } from '../shared/e2ee/wire.ts';
 
 export class WireRosters {
   private readonly byHash = new Map<string, VerifiedRoster>();

@@ -11,9 +11,8 @@ import { decodeMessage, encodeMessage } from '../../shared/e2ee/wire.ts';
 import { generateIdentity, type IdentityKeyPair } from '../../shared/e2ee/identity.ts';
 import { onlyKey, openKeysMessage } from '../../shared/e2ee/key-message.ts';
 import { dhKeyPairFromSeed, systemRandom, type DhKeyPair } from '../../shared/e2ee/primitives.ts';
-import { rosterHash, type VerifiedRoster } from '../../shared/e2ee/roster.ts';
-import { applyRosterDelta } from '../../shared/e2ee/roster-delta.ts';
-import { constantTimeEqual } from '../../shared/bytes.ts';
+import type { VerifiedRoster } from '../../shared/e2ee/roster.ts';
+import { WireRosters } from '../wire-rosters.ts';
 import type { Participant, Room } from '../../server/room.ts';
 import type { AttackStats, Delivery } from './common.ts';
 import { MediaSpy } from './spy.ts';
@@ -25,6 +24,7 @@ export class Impostor {
   private readonly nonces: Uint8Array[] = [systemRandom(16)];
   private lastKeyEpoch = 0;
   private readonly rosters = new Map<number, VerifiedRoster>();
+  private readonly wire = new WireRosters();
   readonly spy: MediaSpy;
 
   constructor(
@@ -58,21 +58,12 @@ export class Impostor {
   observe(from: Participant, payload: string): Delivery[] {
     const m = decodeMessage(payload);
     if (!m.ok) return [];
-    if (m.value.type === 'delta') {
-      // Rebuilt from the roster before, as a member does (the leader's signature is the members' to check).
-      const delta = m.value.delta;
-      const head = [...this.rosters.values()].find((v) => constantTimeEqual(v.hash, delta.prevHash));
-      const rebuilt = head ? applyRosterDelta(head, delta) : undefined;
-      if (!rebuilt?.ok) return [];
-      const r = rebuilt.value;
-      this.rosters.set(r.epoch, { roster: r, hash: rosterHash(r) });
-      if (r.members.some((x) => x.participantId === this.id)) this.stats.bump('rosters-listing-impostor');
-      return [];
-    }
-    if (m.value.type === 'roster') {
-      const r = m.value.roster;
-      this.rosters.set(r.epoch, { roster: r, hash: rosterHash(r) });
-      if (r.members.some((x) => x.participantId === this.id)) this.stats.bump('rosters-listing-impostor');
+    if (m.value.type === 'roster' || m.value.type === 'delta') {
+      // A delta is rebuilt from the roster before, as a member does (the leader's signature is the members' to check).
+      const v = this.wire.add(m.value);
+      if (!v) return [];
+      this.rosters.set(v.roster.epoch, v);
+      if (v.roster.members.some((x) => x.participantId === this.id)) this.stats.bump('rosters-listing-impostor');
       return [];
     }
     if (m.value.type !== 'keys' || !m.value.keys.entries.some((e) => e.to === this.id)) return [];

@@ -5,7 +5,7 @@
 import { decodeMessage, encodeMessage, type WireMessage } from '../../shared/e2ee/wire.ts';
 import { LinkSeal } from '../../shared/e2ee/link.ts';
 import type { VerifiedRoster } from '../../shared/e2ee/roster.ts';
-import { WireRosters } from './wire-rosters.ts';
+import { WireRosters } from '../../harness/wire-rosters.ts';
 import { FakeHub, seededRandom, Simulation, VirtualClock, type SimParticipant } from '../../harness/sim.ts';
 
 export interface Relayed {

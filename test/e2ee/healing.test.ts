@@ -18,7 +18,7 @@ import { TIMING } from '../../shared/e2ee/constants.ts';
 import { decodeMessage, encodeMessage } from '../../shared/e2ee/wire.ts';
 import type { Announcement } from '../../shared/e2ee/announcement.ts';
 import { VerifiedAnnouncements } from '../../shared/e2ee/announcement.ts';
-import { WireRosters } from './wire-rosters.ts';
+import { WireRosters } from '../../harness/wire-rosters.ts';
 import { CTX, flipped, participant, rosterOf, type TestParticipant } from './fixtures.ts';
 import { harness, meeting, type Harness } from './harness.ts';
 import type { SimParticipant } from '../../harness/sim.ts';

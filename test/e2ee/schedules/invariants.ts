@@ -1,7 +1,7 @@
 // The invariants an adversarial schedule checks after every step (I1, I2, I4)
 // and after the network heals (I3). See adversarial-schedules.test.ts.
 
-import { WireRosters } from '../wire-rosters.ts';
+import { WireRosters } from '../../../harness/wire-rosters.ts';
 import type { SimParticipant } from '../../../harness/sim.ts';
 import { decodeMessage } from '../../../shared/e2ee/wire.ts';
 import type { VerifiedRoster } from '../../../shared/e2ee/roster.ts';

@@ -210,6 +210,7 @@ export class MeetingKeyAgent {
         this.events.emit('stop-sending', { epoch: this.epochs.sendEpoch, waitingFor, reason });
         this.setState('rekeying', { reason });
         this.armPassOver(waitingFor, this.timing.passOverMs - this.timing.keyWaitMs);
+        this.member.stopped();
       },
       request: () => this.requestResend(),
     });

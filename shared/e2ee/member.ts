@@ -67,7 +67,23 @@ export interface MemberOptions {
 }
 
 export class MemberSide {
+  /**
+   * The newest roster our leader sent that did not chain to our head while we were still sending
+   * (a fork, §7.5a), and its key message: kept, one each, to try again as a graft once we stop.
+   * Our leader sends them once; without this a member that stops a moment after they came waits
+   * for a rate-limited resend.
+   */
+  private unchained: { from: string; r: Roster } | null = null;
+  private unrostered: { from: string; k: KeysMessage } | null = null;
+
   constructor(private readonly o: MemberOptions) {}
+
+  /** We stopped sending: a roster our leader sent that could not graft while we sent may now (§7.5a). */
+  stopped(): void {
+    const held = this.unchained;
+    this.unchained = null;
+    if (held && this.o.stuck() && this.o.epochs.head && held.r.epoch > this.o.epochs.head.roster.epoch) this.roster(held.from, held.r);
+  }
 
   roster(from: string, r: Roster): void {
     const { o } = this;
@@ -92,7 +108,11 @@ export class MemberSide {
       if (!head && result.error.code === 'NOT_IN_ROSTER') return;
       // A newer roster that does not chain to ours: we missed some. Ask our leader for them (it
       // answers with the chain, rate-limited); nothing else changes, since this one is unverified.
-      if (result.error.code === 'ROSTER_CHAIN_BROKEN') o.catchUp();
+      if (result.error.code === 'ROSTER_CHAIN_BROKEN') {
+        o.catchUp();
+        const leader = head && expectedLeader(head.roster, o.presence.departed)?.participantId;
+        if (!stuck && from === leader && rosterLeader(r).participantId === from) this.unchained = { from, r };
+      }
       // Stopped, and our leader leads a chain of its own at or below our head (it took over without
       // the rosters we had): it starts an epoch above ours when asked, and that one grafts (§7.5a).
       // (A roster of our own chain, resent to catch us up, is not one.)
@@ -112,6 +132,10 @@ export class MemberSide {
     }
     o.adopt(verified);
     o.learned(verified.roster.epoch, 'newer-roster');
+    if (this.unchained && this.unchained.r.epoch <= verified.roster.epoch) this.unchained = null;
+    const keys = this.unrostered;
+    this.unrostered = null;
+    if (keys && keys.k.epoch === verified.roster.epoch) this.keys(keys.from, keys.k);
   }
 
   /** verifyRoster with what we know: our announcement, the announcements verified so far, presence, the sender's budget. */
@@ -204,6 +228,9 @@ export class MemberSide {
       const ours = o.epochs.roster(k.epoch);
       const otherChain = !ours || !constantTimeEqual(ours.hash, k.rosterHash);
       if (opened.error.code === 'STALE_EPOCH' && o.stuck() && otherChain && from === leader && k.leaderId === from) o.forked();
+      // Its roster did not graft (yet): keep the key message for when it does.
+      if (opened.error.code === 'UNKNOWN_EPOCH' && k.epoch === this.unchained?.r.epoch && from === this.unchained.from)
+        this.unrostered = { from, k };
       return o.reject(opened.error.code, opened.error.message, from);
     }
     const roster = opened.value.roster;

@@ -25,6 +25,13 @@ describe('members the server split onto two chains end on one', () => {
   it('…and again with a member that holds a key of the successor’s own epoch number (seed 574)', () => converges(574));
   it('a stopped member takes a roster that does not chain to its head from the leader its head names (seed 101)', () => converges(101));
   it('…also when that leader forked several epochs back (seed 288)', () => converges(288));
+  it('a member still sending when that roster came grafts it once it stops, without waiting for a resend (seeds 9598, 2188)', async () => {
+    await converges(9598);
+    await converges(2188);
+  });
+  it('…and opens the key message that came with it, refused until then for want of its roster (seeds 4323, 7495, 3819)', async () => {
+    for (const seed of [4323, 7495, 3819]) await converges(seed);
+  });
 });
 
 describe('a participant removed by the leader', () => {

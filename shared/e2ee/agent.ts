@@ -41,7 +41,7 @@ import { MemberSide } from './member.ts';
 import { Presence } from './presence.ts';
 import { createResendRequest } from './resend.ts';
 import { cryptoReady, dhKeyPairFromSeed, systemRandom, wipe, type DhKeyPair, type RandomBytes } from './primitives.ts';
-import { expectedLeader, rosterIndexOf, type VerifiedRoster } from './roster.ts';
+import { expectedLeader, rosterIndexOf, rosterLeader, type VerifiedRoster } from './roster.ts';
 import { VerifyBudget } from './verify-budget.ts';
 import { encodeMessage, type WireMessage } from './wire.ts';
 
@@ -194,8 +194,25 @@ export class MeetingKeyAgent {
       committedEarly: (epoch) => this.watch.committedEarly(epoch),
       catchUp: () => this.requestResend(),
       stuck: () => this.state === 'rekeying' || this.state === 'waiting-for-key',
+      leadsAlone: () => this.leadsAlone(),
+      askFirstRoster: (to) => this.requestResend(0, to),
       forked: () => this.requestResend(Math.max(this.epochs.keyEpoch, this.epochs.head?.roster.epoch ?? 0)),
-      restarted: () => this.watch.reset(),
+      restarted: () => {
+        this.watch.reset();
+        if (this.epochs.sendEpoch === 0) return;
+        // We led a chain of our own alone and took another's roster: we no longer lead, and the
+        // keys we sent with are gone until its leader keys us.
+        this.lead.end();
+        this.events.emit('stop-sending', { epoch: this.epochs.sendEpoch, waitingFor: this.verifiedEpoch, reason: 'newer-roster' });
+        this.setState('rekeying', { reason: 'newer-roster' });
+        // Its leader sent this epoch's keys before we took its roster, or numbered them at or
+        // below a key of ours: it starts one above when asked (§7.5a).
+        this.queue.enqueue(() => {
+          this.requestResend(Math.max(this.epochs.keyEpoch, this.epochs.head?.roster.epoch ?? 0));
+          const head = this.epochs.head;
+          if (head) this.passOverYielded(rosterLeader(head.roster).participantId, this.epochs.sendEpoch);
+        });
+      },
     });
     this.watch = new KeyWatch({
       timing: this.timing,
@@ -483,6 +500,15 @@ export class MeetingKeyAgent {
     for (const id of v.roster.excluded) this.exclude(id);
   }
 
+  /** We lead, and no other member of our head ever acked an epoch of our chain (nor did the roster we took over say so). */
+  private leadsAlone(): boolean {
+    const s = this.lead.state;
+    const head = this.epochs.head;
+    // Not while an epoch of ours waits for acks: a newcomer may be about to ack it.
+    if (!s || !head || s.pending) return false;
+    return head.roster.members.every((m) => m.participantId === this.selfId || !s.acking.has(m.participantId));
+  }
+
   // ---------------------------------------------------------------- lobby and epochs
 
   private switchTo(epoch: number): void {
@@ -494,6 +520,8 @@ export class MeetingKeyAgent {
     this.watch.switched(epoch);
     if (this.pendingLink && this.lead.state && epoch > this.pendingLink.after) this.publishLink(epoch, this.pendingLink.secret);
     if (this.state !== 'ok') this.setState('ok');
+    // Our own epoch committed with nobody else having acked our chain: a chain we refused may take us (§7.5a).
+    if (this.leadsAlone()) this.queue.enqueue(() => this.member.alone());
     if (older.length > 0) this.queue.timer(this.timing.retireAfterMs, () => this.epochs.retire(older));
     // A leave we heard of before this epoch's roster reached us (the server reordered them): the
     // leaver holds this epoch too, so it is as outdated as the one the leave made us leave.
@@ -505,9 +533,9 @@ export class MeetingKeyAgent {
    * Asks the leader our head names for its newest epoch (and the rosters since our newest key).
    * `have` above our newest key says our head is on another chain than the leader's (§7.5a).
    */
-  private requestResend(have = this.epochs.keyEpoch): void {
-    const to = this.epochs.head && expectedLeader(this.epochs.head.roster, this.presence.departed)?.participantId;
-    if (!to || to === this.selfId || this.lead.state) return;
+  private requestResend(have = this.epochs.keyEpoch, leader?: string): void {
+    const to = leader ?? (this.epochs.head && expectedLeader(this.epochs.head.roster, this.presence.departed)?.participantId);
+    if (!to || to === this.selfId || (this.lead.state && !leader)) return;
     const request = { ...this.meeting, participantId: this.selfId, have, nonce: this.nonces.latest };
     this.sendMessage(to, { type: 'resend', resend: createResendRequest(request, this.identity) });
   }
@@ -626,11 +654,28 @@ export class MeetingKeyAgent {
       const silent = expectedLeader(head.roster, this.presence.departed)?.participantId;
       if (!silent || silent === this.selfId || (this.heard.get(silent) ?? -Infinity) >= since) return;
       this.reject('LEADER_PASSED_OVER', `no epoch from '${silent}', the next leader, ${this.timing.passOverMs} ms after a change`, silent);
-      if (!this.presence.left(silent)) return;
+      if (!this.presence.left(silent, true)) return;
       this.onDeparture(silent);
       this.requestResend();
       // The next in line may be silent too: the rule applies again.
       this.armPassOver(Math.max(waitingFor, head.roster.epoch + 1), this.timing.passOverMs);
+    });
+  }
+
+  /**
+   * We yielded our lone chain to `leaderId`'s (§7.5a): if it has not keyed us onto its chain
+   * passOverMs later (a participant of the server's, holding the link, can send a roster and no
+   * keys), it is passed over like a silent leader and the failover takes it from there.
+   */
+  private passOverYielded(leaderId: string, sendEpoch: number): void {
+    this.queue.timer(this.timing.passOverMs, () => {
+      const head = this.epochs.head;
+      if (this.ended || this.lead.state || this.epochs.sendEpoch !== sendEpoch || !head) return;
+      if (rosterLeader(head.roster).participantId !== leaderId) return;
+      this.reject('LEADER_PASSED_OVER', `'${leaderId}' sent us its roster and no key for ${this.timing.passOverMs} ms`, leaderId);
+      if (!this.presence.left(leaderId, true)) return;
+      this.onDeparture(leaderId);
+      this.requestResend();
     });
   }
 

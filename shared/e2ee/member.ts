@@ -54,6 +54,10 @@ export interface MemberOptions {
   committedEarly: (epoch: number) => boolean;
   /** Ask our leader to resend what we missed (its rosters since our newest key, and its keys). */
   catchUp: () => void;
+  /** We lead, and no other member of our head ever acked an epoch of our chain (§7.5a, lone leaders). */
+  leadsAlone: () => boolean;
+  /** Ask `to` to resend its newest epoch as to a newcomer (its full roster first): we may yield to it. */
+  askFirstRoster: (to: string) => void;
   /** Whether we are stopped (not sending under our head): only then may a roster graft onto it (§7.5a). */
   stuck: () => boolean;
   /** Our leader sent a roster of another chain no newer than our head: ask it for an epoch above ours. */
@@ -76,7 +80,22 @@ export class MemberSide {
   private unchained: { from: string; r: Roster } | null = null;
   private unrostered: { from: string; k: KeysMessage } | null = null;
 
+  /**
+   * The newest roster from a participant listed before us that lists us and that we refused, or
+   * (a delta we could not rebuild) just its sender: we may yield to it once we lead alone.
+   */
+  private foreign: { from: string; r?: Roster } | null = null;
+
   constructor(private readonly o: MemberOptions) {}
+
+  /** Nobody else acked the chain we lead now: a roster we refused before may be one to yield to. */
+  alone(): void {
+    const held = this.foreign;
+    this.foreign = null;
+    if (!held || !this.o.presence.joinedBefore(held.from)) return;
+    if (!held.r) this.o.askFirstRoster(held.from);
+    else if (this.yields(held.from, held.r)) this.roster(held.from, held.r);
+  }
 
   /** We stopped sending: a roster our leader sent that could not graft while we sent may now (§7.5a). */
   stopped(): void {
@@ -90,22 +109,25 @@ export class MemberSide {
     const held = o.epochs.head;
     // Our head again (a resend answers with roster, keys and commit; we may have had the roster): nothing new.
     if (held && r.epoch === held.roster.epoch && constantTimeEqual(r.signature, held.roster.signature)) return;
-    if (held && this.late(from, r)) return;
+    const yielding = this.yields(from, r);
+    if (held && !yielding && this.late(from, r)) return;
     // Before we first send, the roster we hold decided nothing (any present participant that holds the
     // link may have sent it, and its leader may never key us or commit): another one that lists us
     // replaces it, checked as a first roster, and what we took under the old one goes (§7.5a). Once
     // its leader keyed us, only a newer one does (a late copy of an older roster changes nothing).
-    const tentative = o.epochs.sendEpoch === 0;
-    if (tentative && held && r.epoch <= held.roster.epoch && o.epochs.installed(held.roster.epoch)) {
+    const tentative = o.epochs.sendEpoch === 0 || yielding;
+    if (!yielding && tentative && held && r.epoch <= held.roster.epoch && o.epochs.installed(held.roster.epoch)) {
       return o.reject('STALE_EPOCH', `roster epoch ${r.epoch} is not after ${held.roster.epoch}, whose key we hold`, from);
     }
     // One without us is checked against ours, as always: a valid successor that drops us removes us.
     const head = tentative && rosterIndexOf(r, o.selfId) >= 0 ? null : held;
     const stuck = o.stuck();
-    const result = this.verify(from, r, head, o.presence.departed, stuck);
+    const result = this.verify(from, r, head, o.presence.departed, stuck, yielding);
     if (!result.ok) {
       // Before our first roster, rosters of epochs we are not part of are expected (they are broadcast).
       if (!head && result.error.code === 'NOT_IN_ROSTER') return;
+      if (!yielding && rosterLeader(r).participantId === from && o.presence.joinedBefore(from) && rosterIndexOf(r, o.selfId) >= 0)
+        this.foreign = { from, r };
       // A newer roster that does not chain to ours: we missed some. Ask our leader for them (it
       // answers with the chain, rate-limited); nothing else changes, since this one is unverified.
       if (result.error.code === 'ROSTER_CHAIN_BROKEN') {
@@ -126,6 +148,7 @@ export class MemberSide {
     const { kind, verified } = result.value;
     if (kind === 'removed') return o.removed(verified.roster.excluded.includes(o.selfId) ? 'removed-by-leader' : 'dropped');
     // Replaced before we sent (only a tentative roster is ever checked without our head).
+    if (yielding) o.presence.returned(from);
     if (held && !head) {
       o.epochs.restartChain();
       o.restarted();
@@ -138,9 +161,26 @@ export class MemberSide {
     if (keys && keys.k.epoch === verified.roster.epoch) this.keys(keys.from, keys.k);
   }
 
-  /** verifyRoster with what we know: our announcement, the announcements verified so far, presence, the sender's budget. */
-  private verify(from: string, r: Roster, head: VerifiedRoster | null, departed: ReadonlySet<string>, graft = false) {
+  /**
+   * A chain we lead and nobody else acked yields to the chain of a participant the server listed
+   * before us (§7.5a): its roster lists us and nobody we excluded, and is checked as a first
+   * roster. Nobody sends under our keys but us, so leaving our chain splits no one off; join order
+   * makes only one of two such leaders yield.
+   */
+  private yields(from: string, r: Roster): boolean {
     const { o } = this;
+    if (!o.leadsAlone() || rosterLeader(r).participantId !== from || !o.presence.joinedBefore(from)) return false;
+    if (rosterIndexOf(r, o.selfId) < 0 || r.members.some((m) => o.presence.excluded.has(m.participantId))) return false;
+    // It takes in everyone of ours still here (they follow it as newcomers), so nobody is left behind.
+    const ours = o.epochs.head?.roster.members ?? [];
+    return ours.every((m) => !o.presence.isPresent(m.participantId) || rosterIndexOf(r, m.participantId) >= 0);
+  }
+
+  /** verifyRoster with what we know: our announcement, the announcements verified so far, presence, the sender's budget. */
+  private verify(from: string, r: Roster, head: VerifiedRoster | null, departed: ReadonlySet<string>, graft = false, yielding = false) {
+    const { o } = this;
+    // A leader we yield to may be one we passed over: the server still lists it (joinedBefore).
+    const isPresent = yielding ? (id: string) => o.presence.isPresent(id) || id === from : o.presence.isPresent;
     return verifyRoster(r, {
       meetingId: o.meetingId,
       instanceId: o.instanceId,
@@ -149,7 +189,7 @@ export class MemberSide {
       head,
       departed,
       verifiedAnnouncements: o.verifiedAnnouncements,
-      isPresent: o.presence.isPresent,
+      isPresent,
       spend: o.budget.spender(from),
       graft,
     });
@@ -200,6 +240,12 @@ export class MemberSide {
     const rebuilt = applyRosterDelta(parent && constantTimeEqual(d.prevHash, parent.hash) ? parent : held, d);
     if (!rebuilt.ok) {
       if (rebuilt.error.code === 'ROSTER_CHAIN_BROKEN' && d.epoch > held.roster.epoch) o.catchUp();
+      // We lead alone and someone listed before us leads a chain of its own: its full roster may list
+      // us, and we would yield to it (a delta only comes to its continuing members).
+      if (rebuilt.error.code === 'ROSTER_CHAIN_BROKEN' && o.presence.joinedBefore(from)) {
+        if (o.leadsAlone()) o.askFirstRoster(from);
+        else this.foreign = { from };
+      }
       return o.reject(rebuilt.error.code, rebuilt.error.message, from);
     }
     this.roster(from, rebuilt.value);

@@ -74,9 +74,14 @@ export class Presence {
     return true;
   }
 
-  /** A leave notice; false if we knew already. */
-  left(id: string): boolean {
+  /** Passed over as a silent leader (§5), and not reported gone by the server since. */
+  private readonly passedOver = new Set<string>();
+
+  /** A leave notice (or `passedOver`: a leader we treat as gone, §5); false if we knew already. */
+  left(id: string, passedOver = false): boolean {
+    if (!passedOver) this.passedOver.delete(id);
     if (this.departed.has(id)) return false;
+    if (passedOver) this.passedOver.add(id);
     this.departed.add(id);
     this.candidates.delete(id);
     this.echoes.delete(id);
@@ -113,6 +118,17 @@ export class Presence {
   dhKeyFor = (id: string): Uint8Array | undefined => this.nextDh.get(id)?.key;
 
   isPresent = (id: string): boolean => !this.departed.has(id) && this.joinOrder.includes(id);
+
+  /** A leader we passed over leads the chain we take now (§7.5a, lone leaders): it is present again. */
+  returned(id: string): void {
+    if (this.passedOver.delete(id)) this.departed.delete(id);
+  }
+
+  /** The server lists `id` as present (a leader we passed over too), and listed it before us. */
+  joinedBefore(id: string): boolean {
+    const at = this.joinOrder.indexOf(id);
+    return (this.isPresent(id) || this.passedOver.has(id)) && at >= 0 && at < this.joinOrder.indexOf(this.selfId);
+  }
 
   /**
    * Someone the server listed before us is still here (so it, not we, should

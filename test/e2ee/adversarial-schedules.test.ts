@@ -14,7 +14,7 @@
 // many run (10,000 by default, about 4 minutes on one core).
 //
 // In npm test: I1, I2 and I4 (safety) must hold in every schedule. I3 (liveness) does not yet in
-// every one: about 1.5 schedules in a thousand stay stuck after the heal (a newcomer whose only
+// every one: about 1 schedule in a thousand stays stuck after the heal (a newcomer whose only
 // participants ahead are silent ones the server runs waits for them; a split the server made by
 // withholding an honest leader's messages for 6 s; a member still catching up). The test prints the
 // rate and the first seeds, and fails if the rate exceeds I3_CEILING, so liveness cannot get worse
@@ -34,7 +34,7 @@ beforeAll(async () => {
 const only = process.env.E2EE_SCHEDULE_SEED;
 const seeds = only !== undefined ? [Number(only)] : Array.from({ length: Number(process.env.E2EE_SCHEDULES ?? 10_000) }, (_, i) => i + 1);
 
-/** Share of schedules allowed to miss I3, lowered from 1 % to 0.5 % once it fell to 0.19 % (measured on seeds 1-10,000: 0.15 % with rosters held for a graft, 0.19 % with unacked members skipped at failover (v4), 0.26 % with late rosters, 0.4 % before them with protocol v3, 0.35 % with v2, 2.8 % before fork healing). */
+/** Share of schedules allowed to miss I3, lowered from 1 % to 0.5 % once it fell to 0.19 % (measured on seeds 1-10,000: 0.12 % with lone leaders yielding, 0.15 % with rosters held for a graft, 0.19 % with unacked members skipped at failover (v4), 0.26 % with late rosters, 0.4 % before them with protocol v3, 0.35 % with v2, 2.8 % before fork healing). */
 const I3_CEILING = 0.005;
 
 it(`${seeds.length} adversarial schedules keep I1, I2 and I4${only !== undefined ? ' and I3' : ''}`, { timeout: 900_000 }, async () => {

@@ -34,6 +34,17 @@ describe('members the server split onto two chains end on one', () => {
   });
 });
 
+describe('a member that passed over a leader the server silenced, and leads alone', () => {
+  it('takes that leader’s chain once the server relays again (seeds 2599, 5074, 8616)', async () => {
+    for (const seed of [2599, 5074, 8616]) await converges(seed);
+  });
+  it('does not leave an epoch of its own that a newcomer is about to ack (seeds 5529, 6283)', async () => {
+    await converges(5529);
+    await converges(6283);
+  });
+  it('no longer counts the leader it passed over as gone once it follows it again (I1, seed 4095)', () => converges(4095));
+});
+
 describe('a participant removed by the leader', () => {
   it('leaves, as the app does, so members waiting for it as their next leader move on (seed 388)', () => converges(388));
 });

@@ -40,8 +40,20 @@ export class Watched {
       if (e.state === 'removed' || e.state === 'denied' || e.state === 'stopped') this.close();
     });
     let shown: string[] = [];
+    // Leaders this member passed over (§5) and the server never reported gone: if it takes a roster
+    // that one leads again (a lone leader yields, §7.5a), it no longer considers it gone.
+    const passedOver = new Set<string>();
+    const left = new Set<string>();
+    agent.on('error', (e) => {
+      if (e.code === 'LEADER_PASSED_OVER' && e.from && !left.has(e.from)) passedOver.add(e.from);
+    });
     agent.on('roster', (e) => {
       const ids = e.members.map((m) => m.participantId);
+      const leader = ids[0];
+      if (leader && passedOver.has(leader)) {
+        passedOver.delete(leader);
+        this.learned.delete(leader);
+      }
       // Emitted right after the send key of the same epoch.
       const open = this.open;
       if (open?.epoch === e.epoch) for (const id of ids) open.holders.add(id);
@@ -50,6 +62,8 @@ export class Watched {
     });
     const onPeerLeft = agent.onPeerLeft.bind(agent);
     agent.onPeerLeft = (id) => {
+      left.add(id);
+      passedOver.delete(id);
       this.learn(id);
       onPeerLeft(id);
     };

@@ -23,6 +23,8 @@ export {
   decryptMediaFrame,
   parseMediaFrame,
   openMediaFrame,
+  setGrowInPlace,
+  GROW_FROM_BYTES,
   type MediaFrameParts,
   type DecryptedMediaFrame,
 } from './media-frame.ts';

@@ -635,6 +635,7 @@ export class MeetingKeyAgent {
       // Failover: batch with other departures that arrive together (a leader
       // and its successor often go at once).
       this.lead.begin();
+      this.watch.leading(head.roster.epoch + 1);
       this.lead.run((s, ctx, now) => leader.markDirty(s, ctx, now, true));
     }
     // A member of our epoch left: it holds that epoch's key, so we must move on to the next one (or stop).

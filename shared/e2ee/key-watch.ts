@@ -67,6 +67,15 @@ export class KeyWatch {
     return this.stopped && epoch < this.needed;
   }
 
+  /**
+   * We lead now, from a head whose next epoch is `epoch` (failover): epochs of
+   * the old leader's chain that we learned of and never got will not come, and
+   * the epoch we make replaces them. The deadline keeps running for ours.
+   */
+  leading(epoch: number): void {
+    if (this.needed > epoch) this.needed = epoch;
+  }
+
   /** We send under `epoch` now (committed, or switched early). */
   switched(epoch: number): void {
     if (epoch >= this.needed) return this.reset();

@@ -45,6 +45,11 @@ describe('a member that passed over a leader the server silenced, and leads alon
   it('no longer counts the leader it passed over as gone once it follows it again (I1, seed 4095)', () => converges(4095));
 });
 
+describe('a member that takes over as leader', () => {
+  it('sends under its own epoch although it had learned of later ones of its leader’s that never reached it (seed 5738)', () =>
+    converges(5738));
+});
+
 describe('a participant removed by the leader', () => {
   it('leaves, as the app does, so members waiting for it as their next leader move on (seed 388)', () => converges(388));
 });

@@ -87,6 +87,16 @@ export async function runSchedule(seed: number, serverIdentity: IdentityKeyPair)
           v instanceof Set ? [...v] : v instanceof Map ? [...v.keys()] : v instanceof Uint8Array ? '<bytes>' : v,
         );
         if (lead) steps.push(`${m.id} leader state: ${json}`);
+        const a = m.agent as unknown as {
+          presence: { joinOrder: string[]; departed: Set<string>; outsiders: Set<string> };
+          heard: Map<string, number>;
+          epochs: { head: { roster: { epoch: number; unacked: string[]; members: { participantId: string }[] } } | null; keyEpoch: number };
+          orphanTimer: unknown;
+        };
+        const p = a.presence;
+        steps.push(
+          `${m.id} join order ${p.joinOrder.map((id) => `${id}${p.departed.has(id) ? '(gone)' : ''}${p.outsiders.has(id) ? '(outsider)' : ''}${a.heard.has(id) ? `(heard ${a.heard.get(id)})` : ''}`).join(' ')}; head ${a.epochs.head ? `${a.epochs.head.roster.epoch} [${a.epochs.head.roster.members.map((x) => x.participantId).join()}] unacked [${a.epochs.head.roster.unacked.join()}]` : 'none'}, key ${a.epochs.keyEpoch}, orphan timer ${a.orphanTimer !== null}`,
+        );
       }
     }
   }

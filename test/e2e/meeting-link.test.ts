@@ -12,6 +12,7 @@ import { e2eeSnapshot } from '../../harness/e2ee-page.ts';
 import { startTestBuildServer } from '../../harness/server.ts';
 import { linkFragment } from '../../harness/meeting-link.ts';
 import { joinedAs, readSurface } from '../../harness/test-surface.ts';
+import { TestClient } from '../../harness/ws-client.ts';
 
 let server: RunningServer;
 let browser: Browser;
@@ -101,6 +102,32 @@ describe('meeting links', () => {
       expect(await roster(a)).toEqual([aId]);
       expect(await roster(b)).toEqual([bId]);
     });
+  });
+
+  it('a newcomer behind a participant that never speaks (one the server runs) is told after 15 s that no key came', async () => {
+    const meeting = `silent-ahead-${Date.now()}`;
+    // Joined first, holds no link and sends nothing: the newcomer cannot tell it from a slow leader, and waits.
+    const ghost = await TestClient.connect(server.url);
+    await ghost.join(meeting);
+    const p = await openParticipant(browser, `${server.url}/?meeting=${meeting}&name=Noa&join=1${linkFragment(meeting)}`, 'noa');
+    try {
+      await withOpenPages([p], async () => {
+        await joinedAs(p.page);
+        const note = p.page.getByTestId('e2ee-long-wait');
+        await p.page.waitForTimeout(5000);
+        // A normal join takes a second or two: no note yet.
+        expect(await note.count()).toBe(0);
+        expect((await e2eeSnapshot(p.page)).state).toBe('waiting-for-key');
+        await expect.poll(() => note.count(), { timeout: 15_000 }).toBe(1);
+        expect(await note.textContent()).toMatch(/^No meeting key after 1[5-9] s: your audio and video are not sent\./);
+        await expect
+          .poll(() => p.page.locator('[data-testid=alerts] .alert').allTextContents(), { timeout: 5000 })
+          .toEqual(expect.arrayContaining([expect.stringContaining('No meeting key after')]));
+        expect(await p.page.getByTestId('e2ee-state').getAttribute('data-state')).toBe('waiting-for-key');
+      });
+    } finally {
+      await ghost.close();
+    }
   });
 
   it('Invite copies the whole link, secret included', async () => {

@@ -25,6 +25,7 @@ import { DecryptEpisodes, decryptAlertText, type DecryptObservation } from './de
 import { gridEntries, type GridEntry } from './grid.ts';
 import { encodeSignal, parseChatText, type InCallSignal, type ReactionName } from './in-call-signals.ts';
 import { memberName, unverifiedLabel } from './names.ts';
+import { LONG_WAIT_MS, longWaitNote } from './long-wait.ts';
 import { FAILING_AFTER_MS, shownE2eeState, type SendKeyFailure, type ShownE2eeState } from './shown-state.ts';
 import { VerifiedStore, type Verification } from './verified-store.ts';
 
@@ -39,6 +40,9 @@ const KEYED_GATE_TIMEOUT_MS = 5000;
 export class E2eeController {
   agent?: MeetingKeyAgent;
   state: AgentState = 'waiting-for-key';
+  /** When the agent entered `state`: a long wait for a key says so (long-wait.ts). */
+  private stateSince = Date.now();
+  private longWaitTimer?: ReturnType<typeof setTimeout>;
   /** The epoch our frame worker confirmed it sends under (0: none yet); never one it refused. */
   epoch = 0;
   /** Set while the worker refuses our current send key (it then sends nothing). */
@@ -112,6 +116,8 @@ export class E2eeController {
       this.sendKeyFailure = undefined;
       this.state = 'waiting-for-key';
     }
+    // The wait for our first key starts now, not when the page opened.
+    this.enteredState();
     const signaling = this.meeting.signalingClient!;
     const agent = new MeetingKeyAgent({
       meetingId: join.meetingId,
@@ -207,6 +213,7 @@ export class E2eeController {
     agent.on('status', (e) => {
       const was = this.state;
       this.state = e.state;
+      if (e.state !== was) this.enteredState();
       if (e.by) this.decidedBy = e.by;
       if (e.state === 'denied' && was !== 'denied') this.meeting.alert('error', 'The meeting leader did not let you in.');
       if (e.state === 'waiting-for-key' || e.state === 'rekeying') this.frames.clearSendKey();
@@ -306,6 +313,26 @@ export class E2eeController {
       void this.meeting.media?.requestKeyFrames();
     }
     this.meeting.changed();
+  }
+
+  /** After a long wait for a key: what it means for the person (long-wait.ts); nothing otherwise. */
+  get longWait(): string | undefined {
+    return longWaitNote(this.state, this.stateSince, Date.now());
+  }
+
+  /** A new agent state: a wait for a key that lasts is said once, as an alert, and stays in the security panel. */
+  private enteredState(): void {
+    this.stateSince = Date.now();
+    clearTimeout(this.longWaitTimer);
+    const after = LONG_WAIT_MS[this.state];
+    if (after === undefined) return;
+    const since = this.stateSince;
+    this.longWaitTimer = setTimeout(() => {
+      const note = this.stateSince === since ? this.longWait : undefined;
+      if (!note) return;
+      this.meeting.alert('warn', note);
+      this.meeting.changed();
+    }, after);
   }
 
   /** The state the header shows: 'ok' ("end-to-end encrypted") only while our frames really leave encrypted (shown-state.ts). */
@@ -484,6 +511,7 @@ export class E2eeController {
   }
 
   stop(): void {
+    clearTimeout(this.longWaitTimer);
     this.agent?.stop();
     this.frames.close();
     this.releaseKeyedWaiters();

@@ -64,6 +64,7 @@ export function createSecurityPanel(meeting: Meeting, e2ee: E2eeController): HTM
     panel.replaceChildren(
       h('h2', {}, 'Security'),
       h('p', { class: 'state' }, stateSentence(e2ee)),
+      e2ee.longWait ? h('p', { class: 'warn-text', 'data-testid': 'e2ee-long-wait' }, e2ee.longWait) : '',
       h('h3', {}, meeting.opts.mode === 'call' ? 'Call security code' : 'Meeting security code'),
       h('p', { class: 'code big' }, code || '—'),
       h(
@@ -112,6 +113,7 @@ export function createSecurityPanel(meeting: Meeting, e2ee: E2eeController): HTM
   meeting.subscribe(() => {
     const sig = JSON.stringify([
       e2ee.shownState,
+      e2ee.longWait,
       e2ee.epoch,
       e2ee.securityCode,
       e2ee.locked,

@@ -39,7 +39,7 @@ import { createLinkUpdate, openLinkUpdate, type LinkUpdate } from './link-update
 import { LivenessNonces } from './liveness.ts';
 import { MemberSide } from './member.ts';
 import { Presence } from './presence.ts';
-import { createResendRequest } from './resend.ts';
+import { createResendRequest, verifyResendRequest, type ResendRequest } from './resend.ts';
 import { cryptoReady, dhKeyPairFromSeed, systemRandom, wipe, type DhKeyPair, type RandomBytes } from './primitives.ts';
 import { expectedLeader, rosterIndexOf, rosterLeader, type VerifiedRoster } from './roster.ts';
 import { VerifyBudget } from './verify-budget.ts';
@@ -681,6 +681,24 @@ export class MeetingKeyAgent {
   }
 
   /**
+   * A resend request while we do not lead, from the member our head names as
+   * next leader: it expects us to lead (its head, another than ours, names us),
+   * so neither would ever key the other. The one of the two the server listed
+   * first takes over from its head, as at a failover (§5), keeping the other
+   * in its roster; the other takes that roster as a graft (§7.5a).
+   */
+  private askedToLead(from: string, r: ResendRequest): void {
+    const head = this.epochs.head;
+    if (!head || this.ended || rosterIndexOf(head.roster, this.selfId) < 0) return;
+    if (expectedLeader(head.roster, this.presence.departed)?.participantId !== from || !this.presence.joinedAfter(from)) return;
+    const checked = verifyResendRequest(r, { meetingId: this.meeting.meetingId, instanceId: this.meeting.instanceId, from, roster: head });
+    if (!checked.ok) return this.reject(checked.error.code, checked.error.message, from);
+    this.lead.begin();
+    this.watch.leading(head.roster.epoch + 1);
+    this.lead.run((s, ctx, now) => leader.markDirty(s, ctx, now, true));
+  }
+
+  /**
    * Nobody keyed us and everyone the server listed before us is gone: after a
    * grace period (for a leader that has a chain to add us to) we start a new chain.
    */
@@ -732,7 +750,7 @@ export class MeetingKeyAgent {
       case 'commit':
         return this.member.commit(from, m.commit);
       case 'resend':
-        return this.lead.resend(from, m.resend);
+        return this.lead.state ? this.lead.resend(from, m.resend) : this.askedToLead(from, m.resend);
       case 'admission':
         return this.member.admission(from, m.admission);
       case 'chat':

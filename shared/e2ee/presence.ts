@@ -130,6 +130,11 @@ export class Presence {
     return (this.isPresent(id) || this.passedOver.has(id)) && at >= 0 && at < this.joinOrder.indexOf(this.selfId);
   }
 
+  /** The server lists `id` as present, and listed it after us. */
+  joinedAfter(id: string): boolean {
+    return this.isPresent(id) && this.joinOrder.indexOf(id) > this.joinOrder.indexOf(this.selfId);
+  }
+
   /**
    * Someone the server listed before us is still here (so it, not we, should
    * start a chain). Outsiders do not count: they cannot key us (another link,

@@ -48,6 +48,8 @@ describe('a member that passed over a leader the server silenced, and leads alon
 describe('a member that takes over as leader', () => {
   it('sends under its own epoch although it had learned of later ones of its leader’s that never reached it (seed 5738)', () =>
     converges(5738));
+  it('takes over when the member its head names as next leader asks it for a resend, each naming the other (seed 4227)', () =>
+    converges(4227));
 });
 
 describe('a participant removed by the leader', () => {

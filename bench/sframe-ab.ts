@@ -12,6 +12,12 @@
 //   npm run bench:sframe-ab -- --rounds 200 --frames 30 --json out.json
 //   npm run bench:sframe-ab -- --diag      (also each direction alone: where the gap is)
 //   npm run bench:sframe-ab -- --report out.json   (the tables again from a saved run)
+//   npm run bench:sframe-ab -- --base da44f9a      (store-base: shared/ at that revision; default HEAD)
+//
+// store-base runs the key store of shared/ as committed at --base (git archive
+// into a temporary directory, aliased as 'ab-base-sframe' in the bundle), so
+// an uncommitted change to shared/sframe is measured against the code before
+// it in the same rounds (×store-base) instead of in a separate run.
 //
 // Timing: performance.now() in a cross-origin isolated worker (5 µs steps).
 // p50/p99 are over single frames, so they move in 5 µs steps; "mean" is the
@@ -19,6 +25,7 @@
 // over rounds of (this cell's round mean / the bare pair's at the same size in
 // the same round): both resolve well below one timer step.
 
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -37,12 +44,22 @@ const { values: opts } = parseArgs({
     diag: { type: 'boolean', default: false },
     report: { type: 'string' },
     sizes: { type: 'string', default: '100,10000,60000' },
+    base: { type: 'string', default: 'HEAD' },
   },
 });
 const ROUNDS = Math.max(1, Number(opts.rounds) || 100);
 const FRAMES_PER_CELL = Math.max(1, Number(opts.frames) || 30);
 const BROWSER = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 const pageDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'browser');
+const repoRoot = path.join(pageDir, '..', '..');
+
+/** shared/ as committed at `rev`, in `dir` (with the repo's node_modules linked for its imports); returns its sframe entry. */
+function extractBase(rev: string, dir: string): string {
+  const tar = execFileSync('git', ['archive', '--format=tar', rev, 'shared'], { cwd: repoRoot, maxBuffer: 256 << 20 });
+  execFileSync('tar', ['-x', '-C', dir], { input: tar });
+  fs.symlinkSync(path.join(repoRoot, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
+  return path.join(dir, 'shared', 'sframe', 'index.ts');
+}
 /** Cross-origin isolation, for 5 µs performance.now() steps in the worker. */
 const ISOLATED = {
   'Cross-Origin-Opener-Policy': 'same-origin',
@@ -78,6 +95,12 @@ function report(r: AbResult): string {
     const copy = find(s.kind, 'store-copy', s.size);
     return s.variant.startsWith('store-') && copy ? fmt(pairedRatio(s, copy), 3) : '';
   };
+  /** The paired ratio to the --base revision's store: what an uncommitted change to shared/sframe does. */
+  const vsBase = (s: AbSeries): string => {
+    const js = s.variant.startsWith('js: ');
+    const b = find(s.kind, js ? 'js: store-base' : 'store-base', s.size);
+    return s.variant.startsWith(js ? 'js: store' : 'store-') && b ? fmt(pairedRatio(s, b), 3) : '';
+  };
   const encDec = r.series.filter((s) => s.kind === 'enc+dec');
   const rows = encDec.map((s) => {
     const bare = find('enc+dec', 'bare', s.size)!;
@@ -90,6 +113,7 @@ function report(r: AbResult): string {
       fmt(pairedRatio(s, bare), 2),
       fmt(quantile(s.perFrame, 0.5) / quantile(bare.perFrame, 0.5), 2),
       vsCopy(s),
+      vsBase(s),
     ];
   });
   const pipes = r.series.filter((s) => s.kind === 'pipeline');
@@ -111,9 +135,10 @@ function report(r: AbResult): string {
       `${(r.elapsedMs / 1000).toFixed(1)} s in the worker; crossOriginIsolated=${String(r.crossOriginIsolated)}, transfer=${String(r.transfer)}`,
     '',
     'enc+dec, µs per frame (mean = median of round means; ×bare = median over rounds of round mean / bare round mean;',
-    '×bare p50 = p50 / bare p50; ×store-copy = median over rounds of round mean / store-copy round mean):',
+    "×bare p50 = p50 / bare p50; ×store-copy, ×store-base = median over rounds of round mean / that cell's round mean;",
+    `store-base = shared/sframe at ${r.base ?? '(not recorded)'}):`,
     '',
-    markdown(['variant', 'frame', 'p50', 'p99', 'mean', '×bare', '×bare p50', '×store-copy'], rows),
+    markdown(['variant', 'frame', 'p50', 'p99', 'mean', '×bare', '×bare p50', '×store-copy', '×store-base'], rows),
     '',
     'pipeline (encrypt TransformStream -> decrypt TransformStream, one frame in flight), µs; added p99 = p99 - copy-only p99:',
     '',
@@ -128,6 +153,8 @@ async function main(): Promise<void> {
   }
   if (!fs.existsSync(BROWSER)) throw new Error(`${BROWSER} is missing: run 'bash scripts/setup-system.sh'`);
   const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sframe-ab-'));
+  const baseDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sframe-ab-base-'));
+  const baseRev = execFileSync('git', ['rev-parse', '--short', opts.base], { cwd: repoRoot, encoding: 'utf8' }).trim();
   const loads: number[] = [];
   const sampleLoad = (): void => void loads.push(os.loadavg()[0] ?? 0);
   const loadTimer = setInterval(sampleLoad, 5000);
@@ -135,8 +162,10 @@ async function main(): Promise<void> {
   const undo: Array<() => Promise<unknown> | void> = [
     () => clearInterval(loadTimer),
     () => fs.rmSync(outDir, { recursive: true, force: true }),
+    () => fs.rmSync(baseDir, { recursive: true, force: true }),
   ];
   try {
+    const baseEntry = extractBase(baseRev, baseDir);
     await build({
       root: pageDir,
       base: './',
@@ -144,6 +173,7 @@ async function main(): Promise<void> {
       envDir: false,
       publicDir: false,
       logLevel: 'warn',
+      resolve: { alias: { 'ab-base-sframe': baseEntry } },
       build: { outDir, emptyOutDir: true, target: 'es2022', rollupOptions: { input: path.join(pageDir, 'ab.html') } },
       worker: { format: 'es' },
     });
@@ -184,7 +214,7 @@ async function main(): Promise<void> {
     sampleLoad();
     const outcome = await page.evaluate(() => (window as unknown as { __ab: { result?: AbResult; error?: string } }).__ab);
     if (!outcome.result) throw new Error(`A/B failed in the browser: ${outcome.error ?? 'no result'}`);
-    const result = outcome.result;
+    const result = { ...outcome.result, base: baseRev };
     if (opts.json) fs.writeFileSync(opts.json, JSON.stringify({ browser: browser.version(), loads, others, ...result }));
     const share = others === undefined ? 'unknown' : `${(others * 100).toFixed(0)}%`;
     console.log(`SFrame interleaved A/B, Chromium ${browser.version()} module worker, ${new Date().toISOString()}`);

@@ -32,6 +32,8 @@ export interface AbResult {
   warmupFrames: number;
   series: AbSeries[];
   elapsedMs: number;
+  /** The git revision store-base ran (added by bench/sframe-ab.ts; absent in results saved before it existed). */
+  base?: string;
 }
 
 export type AbToPage = { type: 'progress'; text: string } | { type: 'done'; result: AbResult } | { type: 'error'; message: string };

@@ -9,7 +9,11 @@
 //   - store-copy / store-grow: SFrameKeyStore (suite 4, the video default), with the output frame
 //     built in a new buffer (the path without ArrayBuffer.prototype.transfer) or as shipped: grown
 //     from WebCrypto's result when that is GROW_FROM_BYTES or longer (setGrowInPlace, media-frame.ts);
-//   - with --diag, store-grow-all (grown at every size) and each direction alone (diagCells).
+//   - store-base: SFrameKeyStore as shipped (grow from GROW_FROM_BYTES) from shared/sframe at the
+//     git revision --base (default HEAD), which bench/sframe-ab.ts extracts and aliases as
+//     'ab-base-sframe': the code before an uncommitted change, in the same rounds as the change;
+//   - with --diag, store-grow-all (grown at every size), each direction alone (diagCells), and the
+//     stores with WebCrypto stubbed out (jsOnlyCells): the JS around the two calls.
 // pipeline cells: one frame's latency through the app's encrypt TransformStream
 // piped into its decrypt TransformStream (FrameCryptor stages, as the frame
 // worker pipes them), one frame in flight, against two copy-only stages.
@@ -25,11 +29,17 @@ import {
   SFrameKeyStore,
   type Result,
 } from '../../shared/sframe/index.ts';
+import type * as Sframe from '../../shared/sframe/index.ts';
+// @ts-expect-error -- a Vite alias (bench/sframe-ab.ts) to shared/sframe at the --base revision, same API
+import * as baseModule from 'ab-base-sframe';
 import type { AbConfig, AbResult, AbSeries, AbToPage } from './ab-protocol.ts';
 import { copyStage, cryptoStages, FRAMES, kidFor, makeFrame, makeParticipants } from './frame-cells.ts';
 
 /** Pipeline cells only at the bench's video sizes. */
 const PIPELINE_SIZES = new Set(FRAMES.filter((f) => f.codec === 'vp8').map((f) => f.size));
+
+/** shared/sframe at the --base revision. */
+const base = baseModule as typeof Sframe;
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
 const post = (m: AbToPage): void => scope.postMessage(m);
@@ -46,6 +56,8 @@ const STORE_MODES: ReadonlyArray<readonly [string, () => void]> = [
   ['store-copy', keepGrowOff],
   ['store-grow', keepGrowOn],
 ];
+/** The --base revision's store as it ships (its own copy of media-frame.ts, so its own grow switch). */
+const baseAsShipped = (): void => void base.setGrowInPlace(true);
 /** --diag: also grow results of every size, to see where growing starts to pay (GROW_FROM_BYTES). */
 const growAll = (): void => {
   if (!setGrowInPlace(true, 0)) throw new Error('ArrayBuffer.prototype.transfer is missing: no grow variant');
@@ -108,16 +120,53 @@ async function bareCell(frame: Uint8Array<ArrayBuffer>): Promise<AbCell> {
   });
 }
 
-async function storeCell(variant: string, mode: () => void, codec: 'opus' | 'vp8', frame: Uint8Array<ArrayBuffer>): Promise<AbCell> {
-  const base = randomKey();
-  const sender = new SFrameKeyStore({ suite: SUITE });
-  const receiver = new SFrameKeyStore({ suite: SUITE });
-  must(await sender.setSendKey(kidFor(SUITE), base), variant);
-  must(await receiver.addReceiveKey(kidFor(SUITE), base), variant);
+async function storeCell(
+  variant: string,
+  mode: () => void,
+  codec: 'opus' | 'vp8',
+  frame: Uint8Array<ArrayBuffer>,
+  Store: typeof SFrameKeyStore = SFrameKeyStore,
+  check = true,
+): Promise<AbCell> {
+  const baseKey = randomKey();
+  const sender = new Store({ suite: SUITE });
+  const receiver = new Store({ suite: SUITE });
+  must(await sender.setSendKey(kidFor(SUITE), baseKey), variant);
+  must(await receiver.addReceiveKey(kidFor(SUITE), baseKey), variant);
   return timedCell('enc+dec', variant, frame.length, mode, async () => {
     const sealed = must(await sender.encrypt(codec, frame), variant);
-    expectFrame(must(await receiver.decrypt(codec, sealed.data), variant).data, frame, variant);
+    const opened = must(await receiver.decrypt(codec, sealed.data), variant);
+    if (check) expectFrame(opened.data, frame, variant);
   });
+}
+
+// ---- --diag: WebCrypto stubbed out ----
+//
+// crypto.subtle shadowed by an object whose encrypt/decrypt resolve at once
+// to a new buffer of the result's length (contents not checked), so a cell
+// times only the JS around the two calls; 'js: stub pair' is the two stub
+// calls alone. Every cell's run starts with the real subtle (run()).
+
+const STUB_SUBTLE = {
+  encrypt: (_alg: unknown, _key: unknown, data: ArrayBufferView) => Promise.resolve(new ArrayBuffer(data.byteLength + 16)),
+  decrypt: (_alg: unknown, _key: unknown, data: ArrayBufferView) => Promise.resolve(new ArrayBuffer(data.byteLength - 16)),
+};
+const stubOn = (): void => void Object.defineProperty(self.crypto, 'subtle', { value: STUB_SUBTLE, configurable: true });
+const stubOff = (): void => void Reflect.deleteProperty(self.crypto, 'subtle');
+
+async function jsOnlyCells(codec: 'opus' | 'vp8', frame: Uint8Array<ArrayBuffer>): Promise<AbCell[]> {
+  const stubbed = (mode: () => void) => (): void => {
+    mode();
+    stubOn();
+  };
+  return [
+    timedCell('enc+dec', 'js: stub pair', frame.length, stubbed(noMode), async () => {
+      const sealed = await crypto.subtle.encrypt({ name: 'AES-GCM', iv: new Uint8Array(12) }, {} as CryptoKey, frame);
+      await crypto.subtle.decrypt({ name: 'AES-GCM', iv: new Uint8Array(12) }, {} as CryptoKey, new Uint8Array(sealed));
+    }),
+    await storeCell('js: store', stubbed(keepGrowOn), codec, frame, SFrameKeyStore, false),
+    await storeCell('js: store-base', stubbed(baseAsShipped), codec, frame, base.SFrameKeyStore, false),
+  ];
 }
 
 /**
@@ -203,7 +252,11 @@ async function buildCells(diag: boolean, sizes: readonly number[]): Promise<AbCe
     const frame = makeFrame(codec, size);
     cells.push(await bareCell(frame));
     for (const [variant, mode] of STORE_MODES) cells.push(await storeCell(variant, mode, codec, frame));
-    if (diag) cells.push(await storeCell('store-grow-all', growAll, codec, frame), ...(await diagCells(codec, frame)));
+    cells.push(await storeCell('store-base', baseAsShipped, codec, frame, base.SFrameKeyStore));
+    if (diag) {
+      cells.push(await storeCell('store-grow-all', growAll, codec, frame), ...(await diagCells(codec, frame)));
+      cells.push(...(await jsOnlyCells(codec, frame)));
+    }
     if (codec !== 'vp8' || !PIPELINE_SIZES.has(size)) continue;
     cells.push(pipelineCell('copy-only', noMode, [copyStage(), copyStage()], frame));
     for (const [variant, mode] of STORE_MODES) {
@@ -230,6 +283,7 @@ async function run(cfg: AbConfig): Promise<AbResult> {
   const cells = await buildCells(cfg.diag, cfg.sizes);
   for (let round = 0; round < cfg.rounds; round++) {
     for (const cell of shuffled(cells)) {
+      stubOff();
       cell.mode();
       for (let i = 0; i < WARMUP; i++) await cell.frame();
       let sum = 0;
@@ -243,7 +297,9 @@ async function run(cfg: AbConfig): Promise<AbResult> {
     if ((round + 1) % 20 === 0)
       post({ type: 'progress', text: `round ${round + 1}/${cfg.rounds} at ${((performance.now() - started) / 1000).toFixed(1)} s` });
   }
+  stubOff();
   setGrowInPlace(transfer);
+  base.setGrowInPlace(transfer);
   return {
     userAgent: navigator.userAgent,
     crossOriginIsolated: scope.crossOriginIsolated,

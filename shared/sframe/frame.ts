@@ -23,17 +23,19 @@ export function sframeNonce(salt: Uint8Array, ctr: bigint): Bytes {
  * they would be by a byte-wise loop.
  */
 export function writeNonce(out: Uint8Array, salt: Uint8Array, ctr: bigint): void {
+  if (ctr <= 0xffffffffn) xorHalves(out, salt, Number(ctr), 0);
+  else xorHalves(out, salt, Number(ctr & 0xffffffffn), Number((ctr >> 32n) & 0xffffffffn));
+}
+
+/** writeNonce for a CTR in 0..2^53-1 given as a Number (exact): same bytes, no BigInt. */
+export function writeNonceN(out: Uint8Array, salt: Uint8Array, ctr: number): void {
+  xorHalves(out, salt, ctr % 0x100000000, Math.floor(ctr / 0x100000000));
+}
+
+/** out = salt, then the low 8 bytes XORed with hi || lo (two 32-bit halves, big-endian). */
+function xorHalves(out: Uint8Array, salt: Uint8Array, lo: number, hi: number): void {
   const n = salt.length;
   for (let i = 0; i < n; i++) out[i] = salt[i]!;
-  let lo: number;
-  let hi: number;
-  if (ctr <= 0xffffffffn) {
-    lo = Number(ctr);
-    hi = 0;
-  } else {
-    lo = Number(ctr & 0xffffffffn);
-    hi = Number((ctr >> 32n) & 0xffffffffn);
-  }
   for (let k = 0; k < 4 && n - 1 - k >= 0; k++) out[n - 1 - k]! ^= (lo >>> (8 * k)) & 0xff;
   for (let k = 0; k < 4 && n - 5 - k >= 0; k++) out[n - 5 - k]! ^= (hi >>> (8 * k)) & 0xff;
 }
@@ -50,6 +52,13 @@ const NONCE_SCRATCH = new Uint8Array(new ArrayBuffer(12));
 export function scratchNonce(salt: Uint8Array, ctr: bigint): Bytes {
   if (salt.length !== NONCE_SCRATCH.length) return sframeNonce(salt, ctr);
   writeNonce(NONCE_SCRATCH, salt, ctr);
+  return NONCE_SCRATCH;
+}
+
+/** scratchNonce for a CTR in 0..2^53-1 given as a Number. */
+export function scratchNonceN(salt: Uint8Array, ctr: number): Bytes {
+  if (salt.length !== NONCE_SCRATCH.length) return sframeNonce(salt, BigInt(ctr));
+  writeNonceN(NONCE_SCRATCH, salt, ctr);
   return NONCE_SCRATCH;
 }
 

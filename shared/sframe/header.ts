@@ -72,6 +72,55 @@ export function writeHeader(out: Uint8Array, at: number, kid: bigint, ctr: bigin
   return 1 + kLen + cLen;
 }
 
+// ---- the same with Numbers, for the per-frame path ----
+//
+// KIDs and CTRs below 2^53 are exact as Numbers, so a frame whose KID and CTR
+// both are (every frame but those of a counter that ran for centuries) gets
+// its header without BigInt arithmetic. Same bytes as writeHeader
+// (test/sframe/number-path.test.ts checks both around 2^32, 2^48 and 2^53).
+
+/** Largest value the Number functions take: 2^53 - 1. */
+export const MAX_EXACT = Number.MAX_SAFE_INTEGER;
+/** MAX_EXACT as a bigint, for the range check at the edges. */
+export const MAX_EXACT_BIG = BigInt(MAX_EXACT);
+
+/** `v` as a Number if 0 <= v <= 2^53 - 1 (exact), else -1. */
+export function exactNumber(v: bigint): number {
+  return v >= 0n && v <= MAX_EXACT_BIG ? Number(v) : -1;
+}
+
+/** fieldLength for an integer 0..2^53-1. */
+function fieldLengthN(n: number): number {
+  if (n < 8) return 0;
+  if (n < 0x100000000) return n < 0x100 ? 1 : n < 0x10000 ? 2 : n < 0x1000000 ? 3 : 4;
+  return n < 0x10000000000 ? 5 : n < 0x1000000000000 ? 6 : 7;
+}
+
+/** headerLength for a KID and CTR in 0..2^53-1. */
+export function headerLengthN(kid: number, ctr: number): number {
+  return 1 + fieldLengthN(kid) + fieldLengthN(ctr);
+}
+
+function writeFieldN(out: Uint8Array, end: number, len: number, v: number): void {
+  let n = v;
+  for (let i = end - 1; i >= end - len; i--) {
+    out[i] = n % 256;
+    n = Math.floor(n / 256);
+  }
+}
+
+/** writeHeader for a KID and CTR in 0..2^53-1 (the caller checked): same bytes. */
+export function writeHeaderN(out: Uint8Array, at: number, kid: number, ctr: number): number {
+  const kLen = fieldLengthN(kid);
+  const cLen = fieldLengthN(ctr);
+  const k = kLen === 0 ? kid : 0x8 | (kLen - 1);
+  const c = cLen === 0 ? ctr : 0x8 | (cLen - 1);
+  out[at] = (k << 4) | c;
+  if (kLen > 0) writeFieldN(out, at + 1 + kLen, kLen, kid);
+  if (cLen > 0) writeFieldN(out, at + 1 + kLen + cLen, cLen, ctr);
+  return 1 + kLen + cLen;
+}
+
 /** Encodes a header; KID and CTR must be in 0..2^64-1. */
 export function encodeHeader(kid: bigint, ctr: bigint): Result<Bytes> {
   const length = checkedHeaderLength(kid, ctr);
@@ -97,6 +146,19 @@ function readField(buf: Uint8Array, at: number, len: number): bigint {
 
 /** Decodes the header starting at `offset`; the bytes after it are not examined. */
 export function decodeHeader(buf: Uint8Array, offset = 0): Result<SFrameHeader> {
+  const header: HeaderSlot = { kid: 0n, ctr: 0n, length: 0 };
+  return readHeaderInto(buf, offset, header) ?? ok(header);
+}
+
+/** A header's fields, filled in place by readHeaderInto (a caller reuses one, so a frame allocates no header object). */
+export interface HeaderSlot {
+  kid: bigint;
+  ctr: bigint;
+  length: number;
+}
+
+/** decodeHeader into `out`: undefined when it decoded, else the failure (and `out` is unchanged). */
+export function readHeaderInto(buf: Uint8Array, offset: number, out: HeaderSlot): Result<never> | undefined {
   const config = buf[offset];
   if (config === undefined) return fail('MALFORMED', 'SFrame header is empty', 'HEADER_TRUNCATED');
   const kBits = (config >> 4) & 0x7;
@@ -112,9 +174,10 @@ export function decodeHeader(buf: Uint8Array, offset = 0): Result<SFrameHeader> 
   if (!isMinimal(buf, kidAt, kLen) || !isMinimal(buf, ctrAt, cLen)) {
     return fail('MALFORMED', 'SFrame header KID or CTR is not minimally encoded', 'HEADER_NON_MINIMAL');
   }
-  const kid = kLen === 0 ? BigInt(kBits) : readField(buf, kidAt, kLen);
-  const ctr = cLen === 0 ? BigInt(cBits) : readField(buf, ctrAt, cLen);
-  return ok({ kid, ctr, length });
+  out.kid = kLen === 0 ? BigInt(kBits) : readField(buf, kidAt, kLen);
+  out.ctr = cLen === 0 ? BigInt(cBits) : readField(buf, ctrAt, cLen);
+  out.length = length;
+  return undefined;
 }
 
 /** An extended field must not start with a zero byte, nor hold a value 0-7 in one byte. */

@@ -17,7 +17,8 @@ import { constantTimeEqual, isU64, MAX_U64, type Bytes } from './bytes.ts';
 import type { MediaCodec } from './clear-bytes.ts';
 import { createKeyContext, type KeyContext } from './derive.ts';
 import { fail, ok, type Result } from './errors.ts';
-import { encryptMediaFrame, openMediaFrame, parseMediaFrame } from './media-frame.ts';
+import { MAX_EXACT } from './header.ts';
+import { openFrame, readMediaFrame, sealMediaFrame, type FrameDone, type MediaFrameSlot } from './media-frame.ts';
 import { ReplayWindow } from './replay.ts';
 import { DEFAULT_SUITE, getSuite, type CipherSuiteId } from './suites.ts';
 
@@ -60,13 +61,43 @@ interface ReceiveEntry {
   readonly replay: ReplayWindow;
   readonly owner: string | undefined;
   expiresAt: number | undefined;
+  /** Commits the CTR and builds the frame's result once its tag verified; made once per key. */
+  readonly done: FrameDone<DecryptedFrame>;
 }
+
+// The send counter is a Number while it is at most 2^53 - 1 (exact), so a
+// frame takes it with one comparison and one addition; from 2^53 on it is a
+// bigint (`nextBig`, with `nextN` = Infinity so the fast test fails).
+// `fastUntil` caches, as a Number, the first counter that needs the slow
+// path's checks: min(reservedUpTo - halfBlock, 2^53 - 1) (or the end of the
+// block once reservedUpTo reached 2^64, where no reservation is left to make).
 
 interface SendState {
   readonly ctx: KeyContext;
-  next: bigint;
+  /** The next counter while it is <= MAX_EXACT, else Infinity. */
+  nextN: number;
+  /** The next counter once it is above MAX_EXACT. */
+  nextBig: bigint;
+  /** Counters below this (a Number) need no reservation or range check. */
+  fastUntil: number;
   /** Exclusive bound announced through onReserve. */
   reservedUpTo: bigint;
+  /** Builds an encrypted frame's result; made once per key. */
+  readonly done: FrameDone<EncryptedFrame>;
+}
+
+const MAX_EXACT_BIG = BigInt(MAX_EXACT);
+
+function nextOf(s: SendState): bigint {
+  return s.nextN <= MAX_EXACT ? BigInt(s.nextN) : s.nextBig;
+}
+
+function setNext(s: SendState, next: bigint): void {
+  if (next <= MAX_EXACT_BIG) s.nextN = Number(next);
+  else {
+    s.nextN = Infinity;
+    s.nextBig = next;
+  }
 }
 
 const LIMIT = MAX_U64 + 1n;
@@ -87,6 +118,8 @@ export class SFrameKeyStore {
   private readonly now: () => number;
   private readonly schedule: (fn: () => void, ms: number) => void;
   private readonly onReserve: ((kid: bigint, upTo: bigint) => void) | undefined;
+  /** decrypt's parse result, read before anything is awaited: one object for every frame. */
+  private readonly parsed: MediaFrameSlot = { clear: 0, kid: 0n, ctr: 0n, length: 0 };
 
   constructor(options: KeyStoreOptions = {}) {
     this.suite = options.suite ?? DEFAULT_SUITE;
@@ -122,7 +155,16 @@ export class SFrameKeyStore {
       return ok(undefined);
     }
     if (this.send?.ctx.kid === kid || this.sentUpTo.has(kid)) return fail('KID_CONFLICT', `KID ${kid} is a send key here`);
-    const entry: ReceiveEntry = { ctx: ctx.value, replay: new ReplayWindow(), owner: options.owner, expiresAt: undefined };
+    const replay = new ReplayWindow();
+    const owner = options.owner;
+    const entry: ReceiveEntry = {
+      ctx: ctx.value,
+      replay,
+      owner,
+      expiresAt: undefined,
+      // Committed only now (a forged frame must not move the window), re-checked for a concurrent open of the same CTR.
+      done: (data, ctr) => (replay.commit(ctr) ? ok({ data, kid, ctr, owner }) : replayed(kid, ctr)),
+    };
     this.receive.set(kid, entry);
     const early = this.earlyRetire.get(kid);
     if (early !== undefined) {
@@ -183,14 +225,16 @@ export class SFrameKeyStore {
    * Not async: the checks before WebCrypto run synchronously, then the codec's one open.
    */
   decrypt(codec: MediaCodec, frame: Uint8Array): Promise<Result<DecryptedFrame>> {
-    const parts = parseMediaFrame(codec, frame);
-    if (!parts.ok) return Promise.resolve(parts);
-    const { kid, ctr } = parts.value.header;
+    const p = this.parsed;
+    const malformed = readMediaFrame(codec, frame, p);
+    if (malformed) return Promise.resolve(malformed);
+    const kid = p.kid;
+    const ctr = p.ctr;
     if (this.retiring > 0) this.sweep();
     const entry = this.receive.get(kid);
     if (!entry) return Promise.resolve(fail('UNKNOWN_KID', `no key for KID ${kid}`));
     if (!entry.replay.check(ctr)) return Promise.resolve(replayed(kid, ctr));
-    return openMediaFrame(entry.ctx, parts.value).then((data) => (data.ok ? opened(entry, kid, ctr, data.value) : data));
+    return openFrame(entry.ctx, frame, p.clear, p.length, ctr, entry.done);
   }
 
   // ---- send key ----
@@ -233,11 +277,19 @@ export class SFrameKeyStore {
       return fail('KID_CONFLICT', `KID ${kid} is a receive key here`);
     }
     let start = ctrFloor;
-    const used = this.send?.ctx.kid === kid ? this.send.next : this.sentUpTo.get(kid);
+    const used = this.send?.ctx.kid === kid ? nextOf(this.send) : this.sentUpTo.get(kid);
     if (used !== undefined && used > start) start = used;
     this.dropSendKey();
     this.sendGeneration = generation; // dropSendKey bumped it; this install is still the latest
-    const state: SendState = { ctx: ctx.value, next: start, reservedUpTo: start };
+    const state: SendState = {
+      ctx: ctx.value,
+      nextN: Infinity,
+      nextBig: 0n,
+      fastUntil: -1,
+      reservedUpTo: start,
+      done: (data, ctr) => ok({ data, kid, ctr }),
+    };
+    setNext(state, start);
     this.send = state;
     this.sentUpTo.set(kid, start);
     const reserved = this.reserveNext(state);
@@ -255,7 +307,7 @@ export class SFrameKeyStore {
 
   /** The counter the next encrypted frame will use. */
   get nextCtr(): bigint | undefined {
-    return this.send?.next;
+    return this.send ? nextOf(this.send) : undefined;
   }
 
   /**
@@ -263,25 +315,34 @@ export class SFrameKeyStore {
    * The counter is taken synchronously, before anything is awaited.
    */
   encrypt(codec: MediaCodec, frame: Uint8Array): Promise<Result<EncryptedFrame>> {
-    const ctx = this.send?.ctx;
+    const s = this.send;
+    if (s !== undefined && s.nextN < s.fastUntil) {
+      // Below the reservation's refill point and below 2^53: taken without BigInt (see SendState).
+      const n = s.nextN;
+      s.nextN = n + 1;
+      return sealMediaFrame(s.ctx, BigInt(n), n, codec, frame, s.done);
+    }
     const ctr = this.takeCounter();
     if (typeof ctr !== 'bigint') return Promise.resolve(ctr);
-    const kid = ctx!.kid;
-    return encryptMediaFrame(ctx!, ctr, codec, frame).then((data) => (data.ok ? ok({ data: data.value, kid, ctr }) : data));
+    return sealMediaFrame(s!.ctx, ctr, -1, codec, frame, s!.done);
   }
 
-  /** Synchronous, so concurrent encrypts on several tracks never share a counter. Returns the counter or the failure. */
+  /**
+   * The slow path of encrypt: the counter as a bigint, after the range check
+   * and a reservation if one is due. Synchronous, so concurrent encrypts on
+   * several tracks never share a counter. Returns the counter or the failure.
+   */
   private takeCounter(): bigint | Result<never> {
     const s = this.send;
     if (!s) return fail('NO_KEY', 'no send key: drop the frame');
-    const ctr = s.next;
+    const ctr = nextOf(s);
     if (ctr > MAX_U64) return fail('CTR_EXHAUSTED', `KID ${s.ctx.kid} has used every counter`);
     if (ctr + this.halfBlock >= s.reservedUpTo && s.reservedUpTo < LIMIT) {
       const r = this.reserveNext(s);
       if (!r.ok) return r;
     }
     if (ctr >= s.reservedUpTo) return fail('INTERNAL', 'counter not reserved');
-    s.next = ctr + 1n;
+    setNext(s, ctr + 1n);
     return ctr;
   }
 
@@ -295,6 +356,9 @@ export class SFrameKeyStore {
       return fail('INTERNAL', `onReserve failed: ${e instanceof Error ? e.message : String(e)}`);
     }
     s.reservedUpTo = upTo;
+    // The next reservation is due at upTo - halfBlock (never once upTo is 2^64); counters from 2^53 on stay on the slow path.
+    const refill = upTo < LIMIT ? upTo - this.halfBlock : LIMIT;
+    s.fastUntil = refill > MAX_EXACT_BIG ? MAX_EXACT : Number(refill);
     return ok(undefined);
   }
 
@@ -302,7 +366,7 @@ export class SFrameKeyStore {
     this.sendGeneration++;
     const s = this.send;
     if (!s) return;
-    this.sentUpTo.set(s.ctx.kid, s.next);
+    this.sentUpTo.set(s.ctx.kid, nextOf(s));
     s.ctx.salt.fill(0);
     this.send = undefined;
   }
@@ -310,14 +374,4 @@ export class SFrameKeyStore {
 
 function replayed<T>(kid: bigint, ctr: bigint): Result<T> {
   return fail('REPLAY', `CTR ${ctr} under KID ${kid} already seen or too old`);
-}
-
-/**
- * The tag verified: records the CTR only now (a forged frame must not move the
- * window), re-checked because another decrypt of the same CTR may have
- * finished meanwhile.
- */
-function opened(entry: ReceiveEntry, kid: bigint, ctr: bigint, data: Bytes): Result<DecryptedFrame> {
-  if (!entry.replay.commit(ctr)) return replayed(kid, ctr);
-  return ok({ data, kid, ctr, owner: entry.owner });
 }

@@ -5,8 +5,9 @@
 // The clear bytes (clear-bytes.ts) stay readable so the SFU can still detect
 // keyframes, and are the SFrame metadata, so they are authenticated
 // (AAD = header || clear bytes). The key store, the tests and the benches all
-// go through encryptMediaFrame and openMediaFrame, so what is measured and
-// tested is what ships.
+// go through sealMediaFrame and openFrame (encryptMediaFrame and
+// openMediaFrame are those two with the frame as the result), so what is
+// measured and tested is what ships.
 //
 // Frames shorter than their codec's clear bytes are refused by the sender
 // (MALFORMED/FRAME_TOO_SHORT) rather than shortening the clear part, because a
@@ -26,8 +27,18 @@ import { concatBytes, type Bytes } from './bytes.ts';
 import { clearByteCount, MAX_CLEAR_BYTES, type MediaCodec } from './clear-bytes.ts';
 import type { KeyContext } from './derive.ts';
 import { fail, ok, type Result } from './errors.ts';
-import { openParts, scratchNonce, sealParts } from './frame.ts';
-import { checkedHeaderLength, decodeHeader, MAX_HEADER_LENGTH, writeHeader, type SFrameHeader } from './header.ts';
+import { openParts, scratchNonce, scratchNonceN, sealParts } from './frame.ts';
+import {
+  checkedHeaderLength,
+  exactNumber,
+  headerLengthN,
+  MAX_HEADER_LENGTH,
+  readHeaderInto,
+  writeHeader,
+  writeHeaderN,
+  type HeaderSlot,
+  type SFrameHeader,
+} from './header.ts';
 
 const AAD_SCRATCH = new ArrayBuffer(MAX_HEADER_LENGTH + MAX_CLEAR_BYTES);
 /** One view per AAD length, so a frame allocates no AAD view (off-heap: WebCrypto reads it as is). */
@@ -111,31 +122,60 @@ function prependRoom(result: ArrayBuffer, room: number): Bytes {
 }
 
 // ---- seal ----
+//
+// The key store calls sealMediaFrame/openFrame with a `done` it made once
+// per key, so its result is built in the same continuation as the frame,
+// one promise step per frame instead of two. With the counter as a Number
+// (below 2^53) header and nonce take no BigInt arithmetic.
+
+/** Builds the caller's result from the output frame and the frame's CTR. */
+export type FrameDone<T> = (data: Bytes, ctr: bigint) => Result<T>;
+
+const justBytes: FrameDone<Bytes> = (data) => ok(data);
 
 /** Sender side: [clear][header][ciphertext][tag] under counter `ctr`. */
 export function encryptMediaFrame(ctx: KeyContext, ctr: bigint, codec: MediaCodec, frame: Uint8Array): Promise<Result<Bytes>> {
+  return sealMediaFrame(ctx, ctr, exactNumber(ctr), codec, frame, justBytes);
+}
+
+/**
+ * encryptMediaFrame with `ctrN` = Number(ctr) when ctr is in 0..2^53-1, else
+ * -1 (exactNumber), and `done` building the result from the frame.
+ */
+export function sealMediaFrame<T>(
+  ctx: KeyContext,
+  ctr: bigint,
+  ctrN: number,
+  codec: MediaCodec,
+  frame: Uint8Array,
+  done: FrameDone<T>,
+): Promise<Result<T>> {
   const clear = clearByteCount(codec, frame[0], frame.length);
   if (clear === undefined) return Promise.resolve(frameTooShort(codec, frame.length));
+  const kidN = ctrN >= 0 ? exactNumber(ctx.kid) : -1;
   // 0 when KID or CTR is out of range: sealParts reports that.
-  const headerLength = checkedHeaderLength(ctx.kid, ctr);
+  const headerLength = kidN >= 0 ? headerLengthN(kidN, ctrN) : checkedHeaderLength(ctx.kid, ctr);
   const key = headerLength > 0 ? gcmKey(ctx, headerLength + clear) : undefined;
-  if (!key) return sealAnySuite(ctx, ctr, frame, clear);
+  if (!key) return sealAnySuite(ctx, ctr, frame, clear).then((r) => (r.ok ? done(r.value, ctr) : r));
   const aad = AAD_VIEWS[headerLength + clear]!;
-  writeHeader(aad, 0, ctx.kid, ctr);
+  if (kidN >= 0) writeHeaderN(aad, 0, kidN, ctrN);
+  else writeHeader(aad, 0, ctx.kid, ctr);
   for (let i = 0; i < clear; i++) aad[headerLength + i] = frame[i]!;
-  const nonce = scratchNonce(ctx.salt, ctr);
+  const nonce = ctrN >= 0 ? scratchNonceN(ctx.salt, ctrN) : scratchNonce(ctx.salt, ctr);
   const sealed = gcmEncrypt(key, ctx.suite.nt, nonce, aad, frame.subarray(clear));
   nonce.fill(0); // WebCrypto holds its own copy; salt XOR CTR must not outlive an erased key here
   const kid = ctx.kid;
-  return sealed.then((body) => ok(layoutSealed(kid, ctr, clear, headerLength, frame, body)), encryptFailed<Bytes>);
-}
-
-/** [clear][header][ciphertext][tag] from WebCrypto's result; the header is written again, not read back from scratch. */
-function layoutSealed(kid: bigint, ctr: bigint, clear: number, headerLength: number, frame: Uint8Array, body: ArrayBuffer): Bytes {
-  const out = prependRoom(body, clear + headerLength);
-  for (let i = 0; i < clear; i++) out[i] = frame[i]!;
-  writeHeader(out, clear, kid, ctr);
-  return out;
+  return sealed.then(
+    (body) => {
+      // The header is written again, not read back from the AAD scratch (other frames used it since).
+      const out = prependRoom(body, clear + headerLength);
+      for (let i = 0; i < clear; i++) out[i] = frame[i]!;
+      if (kidN >= 0) writeHeaderN(out, clear, kidN, ctrN);
+      else writeHeader(out, clear, kid, ctr);
+      return done(out, ctr);
+    },
+    encryptFailed<T>,
+  );
 }
 
 /** Any suite, through sealParts (header and range errors come from there). */
@@ -159,27 +199,55 @@ export interface MediaFrameParts {
 
 /** Receiver side, synchronous: finds the clear bytes and decodes the header (no key needed). */
 export function parseMediaFrame(codec: MediaCodec, frame: Uint8Array): Result<MediaFrameParts> {
+  const slot: MediaFrameSlot = { clear: 0, kid: 0n, ctr: 0n, length: 0 };
+  const failed = readMediaFrame(codec, frame, slot);
+  if (failed) return failed;
+  return ok({ frame, clear: slot.clear, header: { kid: slot.kid, ctr: slot.ctr, length: slot.length } });
+}
+
+/** Where readMediaFrame puts what it found: the clear byte count and the header's fields. */
+export interface MediaFrameSlot extends HeaderSlot {
+  clear: number;
+}
+
+/** parseMediaFrame into a slot the caller reuses: undefined when it parsed, else the failure. */
+export function readMediaFrame(codec: MediaCodec, frame: Uint8Array, out: MediaFrameSlot): Result<never> | undefined {
   const clear = clearByteCount(codec, frame[0], frame.length);
   if (clear === undefined) return frameTooShort(codec, frame.length);
-  const header = decodeHeader(frame, clear);
-  if (!header.ok) return header;
-  return ok({ frame, clear, header: header.value });
+  out.clear = clear;
+  return readHeaderInto(frame, clear, out);
 }
 
 /** Opens parsed parts with the key for their KID; returns [clear][plaintext]. AUTH_FAILED if the tag does not verify. */
 export function openMediaFrame(ctx: KeyContext, parts: MediaFrameParts): Promise<Result<Bytes>> {
   const { frame, clear, header } = parts;
-  const bodyAt = clear + header.length;
+  return openFrame(ctx, frame, clear, header.length, header.ctr, justBytes);
+}
+
+/**
+ * openMediaFrame on a frame whose clear bytes and header were found
+ * (readMediaFrame): `headerLength` bytes of header at `clear`, holding `ctr`;
+ * `done` builds the result from [clear][plaintext].
+ */
+export function openFrame<T>(
+  ctx: KeyContext,
+  frame: Uint8Array,
+  clear: number,
+  headerLength: number,
+  ctr: bigint,
+  done: FrameDone<T>,
+): Promise<Result<T>> {
+  const bodyAt = clear + headerLength;
   const key = gcmKey(ctx, bodyAt);
-  if (!key) return openAnySuite(ctx, parts);
+  if (!key) return openAnySuite(ctx, frame, clear, headerLength, ctr).then((r) => (r.ok ? done(r.value, ctr) : r));
   if (frame.length - bodyAt < ctx.suite.nt) return Promise.resolve(tagTooShort(ctx.suite.nt));
   const aad = AAD_VIEWS[bodyAt]!;
-  for (let i = 0; i < header.length; i++) aad[i] = frame[clear + i]!;
-  for (let i = 0; i < clear; i++) aad[header.length + i] = frame[i]!;
-  const nonce = scratchNonce(ctx.salt, header.ctr);
+  for (let i = 0; i < headerLength; i++) aad[i] = frame[clear + i]!;
+  for (let i = 0; i < clear; i++) aad[headerLength + i] = frame[i]!;
+  const nonce = scratchNonce(ctx.salt, ctr);
   const opened = gcmDecrypt(key, ctx.suite.nt, nonce, aad, frame.subarray(bodyAt));
   nonce.fill(0);
-  return opened.then((pt) => ok(layoutOpened(clear, frame, pt)), authFailed<Bytes>);
+  return opened.then((pt) => done(layoutOpened(clear, frame, pt), ctr), authFailed<T>);
 }
 
 /** [clear][plaintext] from WebCrypto's result; without clear bytes, WebCrypto's buffer is the frame as is. */
@@ -191,10 +259,10 @@ function layoutOpened(clear: number, frame: Uint8Array, plaintext: ArrayBuffer):
 }
 
 /** Any suite, through openParts (the tag-length check comes from there). */
-async function openAnySuite(ctx: KeyContext, parts: MediaFrameParts): Promise<Result<Bytes>> {
-  const { frame, clear, header } = parts;
-  const bodyAt = clear + header.length;
+async function openAnySuite(ctx: KeyContext, frame: Uint8Array, clear: number, headerLength: number, ctr: bigint): Promise<Result<Bytes>> {
+  const bodyAt = clear + headerLength;
   const metadata = frame.subarray(0, clear);
+  const header: SFrameHeader = { kid: ctx.kid, ctr, length: headerLength };
   const pt = await openParts(ctx, header, frame.subarray(clear, bodyAt), metadata, frame.subarray(bodyAt));
   return pt.ok ? ok(concatBytes(metadata, pt.value)) : pt;
 }

@@ -328,6 +328,7 @@ export class MeetingKeyAgent {
       if (!this.isPeer(participantId)) return this.reject('MALFORMED', 'server reported an invalid participant leaving');
       if (!this.presence.left(participantId)) return;
       this.onDeparture(participantId);
+      this.member.left(participantId);
       if (!this.ended) this.lead.run(leader.refreshLobby);
     });
   }

@@ -19,7 +19,7 @@ import { openKeysMessage, type KeysMessage } from './key-message.ts';
 import type { LivenessNonces } from './liveness.ts';
 import type { Presence } from './presence.ts';
 import { applyRosterDelta, type RosterDelta } from './roster-delta.ts';
-import { expectedLeader, rosterIndexOf, rosterLeader, verifyRoster, type Roster, type VerifiedRoster } from './roster.ts';
+import { expectedLeader, rosterIndexOf, rosterLeader, rosterSignedBy, verifyRoster, type Roster, type VerifiedRoster } from './roster.ts';
 import { fingerprint } from './security-code.ts';
 import type { VerifyBudget } from './verify-budget.ts';
 import type { WireMessage } from './wire.ts';
@@ -123,6 +123,7 @@ export class MemberSide {
     const head = tentative && rosterIndexOf(r, o.selfId) >= 0 ? null : held;
     const stuck = o.stuck();
     const result = this.verify(from, r, head, o.presence.departed, stuck, yielding);
+    if (!result.ok && this.formerLeaderRemovals(from, r)) return;
     if (!result.ok) {
       // Before our first roster, rosters of epochs we are not part of are expected (they are broadcast).
       if (!head && result.error.code === 'NOT_IN_ROSTER') return;
@@ -193,6 +194,44 @@ export class MemberSide {
       spend: o.budget.spender(from),
       graft,
     });
+  }
+
+  /** Rosters formerLeaderRemovals kept from leaders still present, one per leader. */
+  private readonly removalsHeld = new Map<string, Roster>();
+
+  /** The server reports `id` gone: a roster it signed that we could not follow may now remove someone. */
+  left(id: string): void {
+    const held = this.removalsHeld.get(id);
+    this.removalsHeld.delete(id);
+    if (held) this.formerLeaderRemovals(id, held);
+  }
+
+  /**
+   * A roster we cannot follow (another chain, or one we missed the start of), signed and sent by
+   * a leader of a roster we took that the server has since reported gone, that removes or denies
+   * someone we have not excluded: its leader removed them, and a removal outlives its leader
+   * (§7.5a, late rosters). Only its signature is checked, against the identity key the roster we
+   * took names; its exclusions become ours (or it removes us). True if it removed us.
+   */
+  private formerLeaderRemovals(from: string, r: Roster): boolean {
+    const { o } = this;
+    if (rosterLeader(r).participantId !== from || r.meetingId !== o.meetingId || r.instanceId !== o.instanceId) return false;
+    const fresh = r.excluded.filter((id) => !o.presence.excluded.has(id));
+    if (fresh.length === 0 || !o.presence.ledBefore(from)) return false;
+    const key = o.presence.formerLeaderKey(from);
+    if (!key) {
+      // Still here (or only passed over by us): kept, newest only, and checked if the server reports it gone.
+      const held = this.removalsHeld.get(from);
+      if ((!held || held.epoch < r.epoch) && (this.removalsHeld.size < 8 || held)) this.removalsHeld.set(from, r);
+      return false;
+    }
+    if (!o.budget.take(from) || !rosterSignedBy(r, key)) return false;
+    if (fresh.includes(o.selfId)) {
+      o.removed('removed-by-leader');
+      return true;
+    }
+    o.lateExclusions(fresh);
+    return false;
   }
 
   /**

@@ -190,8 +190,25 @@ export class Presence {
     return ok(true);
   }
 
+  /** The identity key of each participant that led a roster we took. */
+  private readonly leaders = new Map<string, Uint8Array>();
+
+  /**
+   * The identity key of `id` if it led a roster we took and the server has
+   * reported it gone (not merely passed over by us): its signed removals
+   * still stand (§7.5a, late rosters).
+   */
+  formerLeaderKey(id: string): Uint8Array | undefined {
+    return this.departed.has(id) && !this.passedOver.has(id) ? this.leaders.get(id) : undefined;
+  }
+
+  /** Whether `id` led a roster we took. */
+  ledBefore = (id: string): boolean => this.leaders.has(id);
+
   /** Roster members are no longer candidates; their signed nonce is the echo until a fresher one arrives. */
   adopt(r: Roster): void {
+    const leader = r.members[0];
+    if (leader) this.leaders.set(leader.participantId, leader.identityKey);
     for (const m of r.members) {
       this.candidates.delete(m.participantId);
       if (!this.echoes.has(m.participantId)) this.echoes.set(m.participantId, m.nonce);

@@ -107,6 +107,11 @@ export function createRoster(fields: RosterFields, leader: IdentityKeyPair): Ver
   return { roster: { ...unsigned, signature: sign(signedBytes(digest), leader.privateKey) }, hash: digest };
 }
 
+/** Whether `r` is signed by its leader, whose identity key is `identityKey` (only the signature: no chain or entry check). */
+export function rosterSignedBy(r: Roster, identityKey: Uint8Array): boolean {
+  return constantTimeEqual(rosterLeader(r).identityKey, identityKey) && verify(r.signature, signedBytes(rosterHash(r)), identityKey);
+}
+
 export function rosterLeader(r: Roster): RosterMember {
   const leader = r.members[0];
   if (!leader) throw new Error('roster without members'); // the codec never yields one

@@ -57,6 +57,9 @@ describe('a participant removed by the leader', () => {
 });
 
 describe('a removal the server held back until its leader left (late rosters)', () => {
+  it('reaches the successor, or the removed member leading unaware, also in a roster that does not chain to theirs (seeds 8540, 8774)', async () => {
+    for (const seed of [8540, 8774]) await converges(seed);
+  });
   it('reaches the removed member, who had taken over as leader unaware, and it goes (seed 148)', () => converges(148));
   it('reaches the successor that kept the removed member in its epoch, which drops it (seed 1645)', () => converges(1645));
 });

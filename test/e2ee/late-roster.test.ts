@@ -8,9 +8,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { lateRoster } from '../../shared/e2ee/late-roster.ts';
 import { initCrypto } from '../../shared/e2ee/primitives.ts';
-import type { VerifiedRoster } from '../../shared/e2ee/roster.ts';
+import { createRoster, type VerifiedRoster } from '../../shared/e2ee/roster.ts';
 import { participants, rosterOf, type TestParticipant } from './fixtures.ts';
-import { codes, harness, keyedEpochs, meeting, rosterIds, wait } from './harness.ts';
+import type { SimParticipant } from '../../harness/sim.ts';
+import { codes, harness, inject, keyedEpochs, lastRoster, meeting, rosterIds, wait, type Harness } from './harness.ts';
 
 beforeAll(initCrypto);
 
@@ -90,4 +91,79 @@ it('a successor that kept a member the leader removed drops it once the removal 
   expect(bob!.log.roster?.securityCode).toBe(carol!.log.roster?.securityCode);
   expect(keyedEpochs(mallory!)).not.toContain(bob!.agent.currentEpoch);
   expect(codes(bob!)).not.toContain('ROSTER_REMOVED_MEMBER');
+});
+
+/**
+ * Alice leads Bob, Mallory and Carol; the server holds back everything Alice sends Bob from then on:
+ * he misses Dave's epoch and then the one in which Alice removes Mallory.
+ */
+async function bobMissesTwoEpochs(h: Harness): Promise<Record<'alice' | 'bob' | 'mallory' | 'carol' | 'dave', SimParticipant>> {
+  const [alice, bob, mallory, carol] = await meeting(h, ['Alice', 'Bob', 'Mallory', 'Carol']);
+  h.drop = (sender, to) => sender === alice!.id && to === bob!.id;
+  const dave = await h.sim.join({ name: 'Dave' });
+  await wait(h, 2000);
+  expect(alice!.agent.remove(mallory!.id).ok).toBe(true);
+  await wait(h, 2000);
+  expect(rosterIds(carol!)).toEqual([alice!.id, bob!.id, carol!.id, dave.id]);
+  return { alice: alice!, bob: bob!, mallory: mallory!, carol: carol!, dave };
+}
+
+it('a removal stands even in a roster of its departed leader that does not chain to ours (epochs we missed)', async () => {
+  const h = harness({ seed: 12 });
+  const { alice, bob, mallory, carol, dave } = await bobMissesTwoEpochs(h);
+  h.sim.leave(alice);
+  await wait(h, 2500);
+  // Bob, next in line, leads from the roster he holds, two epochs back: Mallory is in it, and Carol,
+  // who saw the removal, refuses it.
+  expect(rosterIds(bob)).toContain(mallory.id);
+  expect(codes(carol)).toContain('ROSTER_REMOVED_MEMBER');
+  // The server hands Bob Alice's last roster in full. It follows Alice's epoch he never got, so it is
+  // no late roster (§7.5a); it is still hers, and her removal still stands.
+  const removal = lastRoster(h, alice.id).roster;
+  expect(removal.excluded).toContain(mallory.id);
+  inject(bob, alice.id, { type: 'roster', roster: removal });
+  await wait(h, 3000);
+  for (const p of [bob, carol, dave]) {
+    expect(p.log.state, p.id).toBe('ok');
+    expect(rosterIds(p), p.id).not.toContain(mallory.id);
+    expect(p.agent.currentEpoch, p.id).toBe(bob.agent.currentEpoch);
+    expect(p.log.roster?.securityCode, p.id).toBe(bob.log.roster?.securityCode);
+  }
+  expect(keyedEpochs(mallory)).not.toContain(bob.agent.currentEpoch);
+});
+
+it('such a roster sent while its leader is still here is kept, and its removal taken once the server reports it gone', async () => {
+  const h = harness({ seed: 13 });
+  const { alice, bob, mallory, carol, dave } = await bobMissesTwoEpochs(h);
+  inject(bob, alice.id, { type: 'roster', roster: lastRoster(h, alice.id).roster });
+  await wait(h, 2000);
+  // Alice still leads (another chain, as far as Bob can tell): nothing changes for him yet. (Taking the
+  // removal would make Mallory's presence in his epoch a change, and stop him.)
+  expect(rosterIds(bob)).toContain(mallory.id);
+  expect(bob.log.state).toBe('ok');
+  h.sim.leave(alice);
+  await wait(h, 4000);
+  for (const p of [bob, carol, dave]) {
+    expect(p.log.state, p.id).toBe('ok');
+    expect(rosterIds(p), p.id).not.toContain(mallory.id);
+    expect(p.log.roster?.securityCode, p.id).toBe(bob.log.roster?.securityCode);
+  }
+});
+
+it('a roster signed by a departed participant that never led us removes nobody', async () => {
+  const h = harness({ seed: 14 });
+  const [, bob, mallory, carol] = await meeting(h, ['Alice', 'Bob', 'Mallory', 'Carol']);
+  const head = lastRoster(h, h.sim.members[0]!.id).roster;
+  // Carol signs a roster of her own, first in it, that removes Mallory, and leaves.
+  const members = [...head.members].sort((a, b) => (a.participantId === carol!.id ? -1 : b.participantId === carol!.id ? 1 : 0));
+  const forged = createRoster(
+    { ...head, epoch: head.epoch + 5, members: members.filter((m) => m.participantId !== mallory!.id), excluded: [mallory!.id] },
+    carol!.identity,
+  ).roster;
+  h.sim.leave(carol!);
+  await wait(h, 2000);
+  inject(bob!, carol!.id, { type: 'roster', roster: forged });
+  await wait(h, 2000);
+  expect(rosterIds(bob!)).toContain(mallory!.id);
+  expect(bob!.log.state).toBe('ok');
 });

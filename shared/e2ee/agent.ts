@@ -631,6 +631,9 @@ export class MeetingKeyAgent {
       // members' entries, so we tell it our newest liveness nonce (a resend request carries it) for
       // its first key message to echo (§4.3).
       this.requestResend();
+      // Stopped already (the deadline ran out before it left): the pass-over clock starts for its
+      // successor now, as it would have at the stop.
+      if (this.state === 'rekeying' && next) this.armPassOver(head.roster.epoch + 1, this.timing.passOverMs);
     }
     if (next === this.selfId) {
       // Failover: batch with other departures that arrive together (a leader

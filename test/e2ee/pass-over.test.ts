@@ -80,3 +80,30 @@ it('a member that never acked is skipped at failover, so the meeting re-keys at 
   expect(h.clock.now() - leftAt).toBeLessThan(TIMING.passOverMs);
   expect(bob.log.roster?.securityCode).toBe(carol.log.roster?.securityCode);
 });
+
+it('a member stopped long before its leader left passes over a silent successor too', async () => {
+  const h = harness({ seed: 8 });
+  const [alice, mallory, bob, carol] = await meeting(h, ['Alice', 'Mallory', 'Bob', 'Carol']);
+  // The server withholds Alice's key messages from Bob: he stops for the rotation Dave's join makes,
+  // and Alice's roster reaching him means she acted, so he does not pass her over.
+  h.drop = (from, to, plain) => from === alice!.id && to === bob!.id && plain.includes('"t":"keys"');
+  await h.sim.join({ name: 'Dave' });
+  await wait(h, TIMING.passOverMs + 2000);
+  expect(bob!.log.state).toBe('rekeying');
+  expect(codes(bob!)).not.toContain('LEADER_PASSED_OVER');
+  // Alice leaves, and Mallory, next in line, says nothing from now on.
+  h.drop = (from) => from === mallory!.id;
+  const leftAt = h.clock.now();
+  h.sim.leave(alice!);
+  await advance(h, TIMING.passOverMs - 500);
+  expect(bob!.log.state, 'not passed over early').toBe('rekeying');
+  await advance(h, TIMING.passOverMs + 2000 - (h.clock.now() - leftAt));
+  // Bob passes Mallory over on the clock that started when Alice left, leads, and Carol follows him.
+  expect(codes(bob!)).toContain('LEADER_PASSED_OVER');
+  expect(bob!.agent.isLeader).toBe(true);
+  for (const p of [bob!, carol!]) {
+    expect(p.log.state, p.id).toBe('ok');
+    expect(rosterIds(p), p.id).not.toContain(mallory!.id);
+  }
+  expect(bob!.log.roster?.securityCode).toBe(carol!.log.roster?.securityCode);
+});

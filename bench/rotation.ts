@@ -137,18 +137,25 @@ function leaveSteps(
   const notice = leaderProbe.notices.filter((n) => n.type === noticeType).at(-1)?.abs;
   const lSwitch = switchedAt(leaderProbe, epochBefore);
   if (notice === undefined || lSwitch === undefined) return undefined;
-  const sends = leaderProbe.sentRelays.filter((r) => r.abs >= notice && r.abs <= lSwitch + 1 && r.to === null);
-  if (sends.length < 3) return undefined;
-  const [roster, keys] = sends;
-  const commit = sends.at(-1)!;
-  const per = memberProbes.map(({ id, p }) => {
-    const got = p.relays.filter((r) => r.from === leaderId && r.abs >= roster!.abs);
-    const gotKeys = got.find((r) => r.len === keys!.len);
+  // Since protocol v4 the leader broadcasts the roster (full or delta) and the commit, and sends
+  // each member its own key message: match each member's key message by recipient and length.
+  const sent = leaderProbe.sentRelays.filter((r) => r.abs >= notice && r.abs <= lSwitch + 1);
+  const broadcasts = sent.filter((r) => r.to === null);
+  if (broadcasts.length < 2) return undefined;
+  const roster = broadcasts[0]!;
+  const commit = broadcasts.at(-1)!;
+  const keySends = memberProbes.map(({ id }) => sent.find((r) => r.to === id && r.abs >= roster.abs));
+  const keysSentAt = Math.min(...keySends.map((k) => k?.abs ?? Infinity));
+  const per = memberProbes.map(({ id, p }, k) => {
+    const keys = keySends[k];
+    const got = p.relays.filter((r) => r.from === leaderId && r.abs >= roster.abs);
+    const gotKeys = keys ? got.find((r) => r.len === keys.len && r.abs >= keys.abs) : undefined;
     const gotCommit = got.find((r) => r.len === commit.len && r.abs >= (gotKeys?.abs ?? Infinity));
     const ack = p.sentRelays.find((r) => r.to === leaderId && r.abs >= (gotKeys?.abs ?? Infinity));
     const ackAtLeader = leaderProbe.relays.find((r) => r.from === id && r.abs >= (ack?.abs ?? Infinity));
     const sw = switchedAt(p, epochBefore);
     return {
+      keysSent: keys?.abs,
       gotKeys: gotKeys?.abs,
       gotCommit: gotCommit?.abs,
       ack: ack?.abs,
@@ -159,18 +166,18 @@ function leaveSteps(
   });
   if (per.some((m) => [m.gotKeys, m.gotCommit, m.ack, m.ackAtLeader, m.sw].some((x) => x === undefined))) return undefined;
   const lastAck = Math.max(...per.map((m) => m.ackAtLeader!));
-  const timer = leaderProbe.batchTimers.find((t) => t.armed >= notice - 1 && t.fired > 0 && t.fired <= roster!.abs + 1);
+  const timer = leaderProbe.batchTimers.find((t) => t.armed >= notice - 1 && t.fired > 0 && t.fired <= roster.abs + 1);
   return {
-    leaderPrep: roster!.abs - notice,
+    leaderPrep: roster.abs - notice,
     timerArmed: timer ? timer.armed - notice : NaN,
     timerLate: timer ? timer.fired - timer.armed - 250 : NaN,
-    keyGen: timer ? roster!.abs - timer.fired : NaN,
-    transitToMember: median(per.map((m) => m.gotKeys! - keys!.abs)),
-    memberLongTasks: median(per.map((m) => longTaskMs(m.longTasks, keys!.abs, m.gotKeys!))),
+    keyGen: timer ? roster.abs - timer.fired : NaN,
+    transitToMember: median(per.map((m) => m.gotKeys! - m.keysSent!)),
+    memberLongTasks: median(per.map((m) => longTaskMs(m.longTasks, m.keysSent!, m.gotKeys!))),
     memberAck: median(per.map((m) => m.ack! - m.gotKeys!)),
     transitToLeader: median(per.map((m) => m.ackAtLeader! - m.ack!)),
     leaderCommit: commit.abs - lastAck,
-    lastAckAfterKeys: lastAck - keys!.abs,
+    lastAckAfterKeys: lastAck - keysSentAt,
     transitCommit: median(per.map((m) => m.gotCommit! - commit.abs)),
     memberSwitch: median(per.map((m) => m.sw! - m.gotCommit!)),
     timedOut: commit.abs < lastAck,

@@ -96,6 +96,14 @@ export class Meeting {
   /** When a new consumer may be resumed (the E2EE controller sets it). */
   receiveGate: ReceiveGate = () => Promise.resolve();
   /**
+   * When media set-up may start after a join (the E2EE controller sets it).
+   * Media set-up (device, transports, consumers, tiles) fills the page's
+   * main thread for a few hundred milliseconds, and the key exchange that
+   * every member's switch to the next epoch waits for would queue behind it;
+   * nothing the media brings is usable before we are keyed anyway.
+   */
+  mediaGate: () => Promise<void> = () => Promise.resolve();
+  /**
    * Whether a participant may still hold the meeting key (the E2EE controller
    * sets it). The server's word that it left does not end that: its record
    * and media stay, marked not present, until forgetDeparted() after a roster
@@ -174,6 +182,9 @@ export class Meeting {
       this.pendingProducers.set(p.producerId, p);
       this.setProducerState(p.producerId, p.participantId, p.source, p.paused);
     }
+    await this.mediaGate();
+    // Left, or another connection took over, while we waited: this one sets nothing up.
+    if (this.signaling !== signaling || this.phase === 'left') throw new Error('the connection changed while the meeting key was agreed');
     const media = await this.startMedia(signaling, join.routerRtpCapabilities);
     this.phase = 'joined';
     this.disconnectCause = 'lost';

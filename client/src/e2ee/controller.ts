@@ -36,6 +36,12 @@ export interface TileStatus {
 
 /** Longest a new video consumer stays paused waiting for our first epoch. */
 const KEYED_GATE_TIMEOUT_MS = 5000;
+/**
+ * Longest media set-up waits after a join for our first epoch (see
+ * Meeting.mediaGate): a join is keyed in well under this on an idle machine;
+ * a lobby or a slow leader must not hold the tiles and the camera for long.
+ */
+export const MEDIA_GATE_TIMEOUT_MS = 1500;
 
 export class E2eeController {
   agent?: MeetingKeyAgent;
@@ -89,6 +95,9 @@ export class E2eeController {
     meeting.onJoined((join) => this.start(join));
     // Hold new video until we can decrypt it (see ReceiveGate); never forever.
     meeting.receiveGate = (info) => (info.kind === 'video' ? this.whenKeyed(KEYED_GATE_TIMEOUT_MS) : Promise.resolve());
+    // The key exchange first: media set-up on the same main thread would hold up our ack and the
+    // commit, and with them every member's switch to the epoch that adds us (bench/RESULTS.md).
+    meeting.mediaGate = () => this.whenKeyed(MEDIA_GATE_TIMEOUT_MS, false);
     meeting.onNotice((n) => this.onNotice(n));
     // Before our first roster we cannot tell who holds the key: keep everyone the server says left until it arrives.
     meeting.holdsKey = (id) => this.roster.length === 0 || this.inRoster(id);
@@ -527,7 +536,7 @@ export class E2eeController {
    * decrypts. Resolves anyway after timeoutMs (e.g. while waiting in a lobby):
    * frames then arrive and are dropped as before, and the tile says why.
    */
-  whenKeyed(timeoutMs: number): Promise<void> {
+  whenKeyed(timeoutMs: number, resumesVideo = true): Promise<void> {
     if (this.epoch > 0) return Promise.resolve();
     return new Promise((resolve) => {
       const done = (): void => {
@@ -535,7 +544,7 @@ export class E2eeController {
         resolve();
       };
       const timer = setTimeout(() => {
-        this.resumedUnkeyed = true;
+        if (resumesVideo) this.resumedUnkeyed = true;
         done();
       }, timeoutMs);
       this.keyedWaiters.push(done);

@@ -196,6 +196,8 @@ interface Cycle {
   /** The newcomer's own steps (ms after its join request). */
   newcomer: Record<string, number>;
   joinFromNav: number;
+  /** Newcomer's navigation → its camera's first frame presented at the members (median over them). */
+  shownFromNav: number;
   joinFromRequest: number;
   joinFromNotice: number;
   leave: number;
@@ -274,6 +276,7 @@ async function cycle(browser: Browser, base: string, fragment: string, members: 
           );
     await sleep(opts.settle);
     const afterJoin = await Promise.all(members.map(e2eeSnapshot));
+    const shown = (await Promise.all(members.map(probeState))).map((p) => (p.firstFrames?.[dId] ?? NaN) - dOrigin);
     const dSnap = await e2eeSnapshot(d.page);
 
     // (a) leave
@@ -335,6 +338,7 @@ async function cycle(browser: Browser, base: string, fragment: string, members: 
       leaveCommitAfterNotice: median(lb.map((x) => x.commit)),
       newcomer: newcomerSteps(dProbe, dOrigin, leader, probes[li0 >= 0 ? li0 : 0]!),
       joinFromNav: joinDone - dOrigin,
+      shownFromNav: median(shown),
       joinFromRequest: joinDone - (dOrigin + (dProbe.marks['send:join'] ?? NaN)),
       joinFromNotice: joinDone - joinNotice,
       leave: leaveDone - leftAt,
@@ -442,6 +446,12 @@ async function main(): Promise<void> {
     row(
       '    newcomer navigation start → all 4 on the new epoch',
       cycles.map((c) => c.joinFromNav),
+    ),
+  );
+  console.log(
+    row(
+      "    newcomer navigation start → its camera's first frame at the others (median of 3)",
+      cycles.map((c) => c.shownFromNav),
     ),
   );
   console.log(

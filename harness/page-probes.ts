@@ -20,7 +20,7 @@ import { onSurfaceInstalled, waitForSurface } from './test-surface.ts';
  * window.__bench.frame: the first remote tile video frame presented (requestVideoFrameCallback).
  */
 export const PAGE_PROBES = `(() => {
-  const B = (window.__bench = { marks: {}, epochs: [], notices: [], relays: [], sentRelays: [], batchTimers: [], longTasks: [], frame: null, tileAt: null });
+  const B = (window.__bench = { marks: {}, epochs: [], notices: [], relays: [], sentRelays: [], batchTimers: [], longTasks: [], frame: null, tileAt: null, firstFrames: {} });
   const abs = () => performance.timeOrigin + performance.now();
   // Main-thread tasks over 50 ms: what a relayed message waits behind.
   try {
@@ -84,6 +84,8 @@ export const PAGE_PROBES = `(() => {
     if (!('requestVideoFrameCallback' in v)) return;
     v.requestVideoFrameCallback((now, meta) => {
       if (!B.frame) B.frame = { now: now, presentation: meta.presentationTime, expected: meta.expectedDisplayTime, at: performance.now(), width: meta.width, height: meta.height };
+      const who = v.closest('[data-testid=tile]')?.dataset.participant;
+      if (who && !(who in B.firstFrames)) B.firstFrames[who] = abs();
     });
   };
   new MutationObserver(() => {
@@ -111,6 +113,8 @@ export interface ProbeState {
   longTasks: Array<{ abs: number; dur: number }>;
   frame: { now: number; presentation: number; expected: number; at: number; width: number; height: number } | null;
   tileAt: number | null;
+  /** Participant → when (abs) its camera tile first presented a frame in this page. */
+  firstFrames: Record<string, number>;
 }
 
 export function probeState(page: Page): Promise<ProbeState> {

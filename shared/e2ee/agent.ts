@@ -638,9 +638,7 @@ export class MeetingKeyAgent {
     if (next === this.selfId) {
       // Failover: batch with other departures that arrive together (a leader
       // and its successor often go at once).
-      this.lead.begin();
-      this.watch.leading(head.roster.epoch + 1);
-      this.lead.run((s, ctx, now) => leader.markDirty(s, ctx, now, true));
+      this.takeOver(head);
     }
     // A member of our epoch left: it holds that epoch's key, so we must move on to the next one (or stop).
     if (rosterIndexOf(head.roster, id) >= 0) this.watch.learned(head.roster.epoch + 1, 'member-left');
@@ -697,6 +695,15 @@ export class MeetingKeyAgent {
     if (expectedLeader(head.roster, this.presence.departed)?.participantId !== from || !this.presence.joinedAfter(from)) return;
     const checked = verifyResendRequest(r, { meetingId: this.meeting.meetingId, instanceId: this.meeting.instanceId, from, roster: head });
     if (!checked.ok) return this.reject(checked.error.code, checked.error.message, from);
+    this.takeOver(head);
+  }
+
+  /**
+   * We lead on from `head` (§5): our next epoch replaces any of the old
+   * leader's we learned of and never got, and it starts after a full batch
+   * window, so changes that arrive together share it.
+   */
+  private takeOver(head: VerifiedRoster): void {
     this.lead.begin();
     this.watch.leading(head.roster.epoch + 1);
     this.lead.run((s, ctx, now) => leader.markDirty(s, ctx, now, true));

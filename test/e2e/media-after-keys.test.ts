@@ -7,7 +7,7 @@
 // for a bounded time: a silent leader or a lobby must not keep the camera off.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import type { RunningServer } from '../../server/app.ts';
 import { launchBrowser, openParticipant, videoFramesDecodedFrom, withOpenPages } from '../../harness/browser.ts';
 import { e2eeSnapshot } from '../../harness/e2ee-page.ts';
@@ -28,14 +28,15 @@ afterAll(async () => {
   await server?.close();
 });
 
-/** Milliseconds since the page's navigation: its join answered, its first transport asked for, its first send epoch. */
-async function startSteps(page: import('playwright-core').Page): Promise<{ joined: number; transport: number; keyed: number }> {
+/** Milliseconds since the page's navigation: its join answered, its first transport and producer asked for, its first send epoch. */
+async function startSteps(page: Page): Promise<{ joined: number; transport: number; keyed: number; produced: number }> {
   const s = await probeState(page);
   const origin = await page.evaluate(() => performance.timeOrigin);
   const keyedAbs = s.epochs.find((e) => e.epoch >= 1)?.abs;
   return {
     joined: s.marks['resp:join'] ?? NaN,
     transport: s.marks['send:create-transport'] ?? NaN,
+    produced: s.marks['send:produce'] ?? NaN,
     keyed: keyedAbs === undefined ? NaN : keyedAbs - origin,
   };
 }
@@ -71,9 +72,10 @@ describe('media set-up after the key exchange', () => {
         expect(waited).toBeGreaterThanOrEqual(1400);
         expect(waited).toBeLessThan(4000);
         expect((await e2eeSnapshot(noa.page)).state).toBe('waiting-for-key');
-        // The camera is up and published (its frames are dropped until a key comes, as before).
+        // The camera is published (its frames are dropped until a key comes, as before).
         await expect.poll(() => noa.page.getByTestId('e2ee-state').getAttribute('data-state'), { timeout: 5000 }).toBe('waiting-for-key');
         await expect.poll(() => noa.page.locator('video').count(), { timeout: 10_000 }).toBeGreaterThan(0);
+        await expect.poll(async () => (await startSteps(noa.page)).produced, { timeout: 10_000 }).toBeGreaterThan(steps.transport);
       });
     } finally {
       await ghost.close();

@@ -94,10 +94,16 @@ export class E2eeController {
   ) {
     meeting.onJoined((join) => this.start(join));
     // Hold new video until we can decrypt it (see ReceiveGate); never forever.
-    meeting.receiveGate = (info) => (info.kind === 'video' ? this.whenKeyed(KEYED_GATE_TIMEOUT_MS) : Promise.resolve());
+    meeting.receiveGate = (info) =>
+      info.kind === 'video'
+        ? this.whenKeyed(KEYED_GATE_TIMEOUT_MS).then(() => {
+            // Resumed unkeyed (the wait ran out): its keyframes are undecryptable, ask again once keyed.
+            if (this.epoch === 0) this.resumedUnkeyed = true;
+          })
+        : Promise.resolve();
     // The key exchange first: media set-up on the same main thread would hold up our ack and the
     // commit, and with them every member's switch to the epoch that adds us (bench/RESULTS.md).
-    meeting.mediaGate = () => this.whenKeyed(MEDIA_GATE_TIMEOUT_MS, false);
+    meeting.mediaGate = () => this.whenKeyed(MEDIA_GATE_TIMEOUT_MS);
     meeting.onNotice((n) => this.onNotice(n));
     // Before our first roster we cannot tell who holds the key: keep everyone the server says left until it arrives.
     meeting.holdsKey = (id) => this.roster.length === 0 || this.inRoster(id);
@@ -533,20 +539,18 @@ export class E2eeController {
   /**
    * Resolves once we hold a committed epoch: every member's receive keys of it
    * are installed and the senders have switched to it, so the next keyframe
-   * decrypts. Resolves anyway after timeoutMs (e.g. while waiting in a lobby):
-   * frames then arrive and are dropped as before, and the tile says why.
+   * decrypts. Resolves anyway after timeoutMs (e.g. while waiting in a lobby;
+   * `epoch` is still 0 then): frames then arrive and are dropped as before,
+   * and the tile says why.
    */
-  whenKeyed(timeoutMs: number, resumesVideo = true): Promise<void> {
+  whenKeyed(timeoutMs: number): Promise<void> {
     if (this.epoch > 0) return Promise.resolve();
     return new Promise((resolve) => {
       const done = (): void => {
         clearTimeout(timer);
         resolve();
       };
-      const timer = setTimeout(() => {
-        if (resumesVideo) this.resumedUnkeyed = true;
-        done();
-      }, timeoutMs);
+      const timer = setTimeout(done, timeoutMs);
       this.keyedWaiters.push(done);
     });
   }

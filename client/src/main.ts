@@ -195,30 +195,41 @@ async function main(): Promise<void> {
   const link = linkSecretFromHash(location.hash);
   // A link to a meeting must carry its secret: no trust-on-first-use fallback.
   if (meetingParam !== null && !link.ok) return showIncompleteLink(link.error.code);
-  await initCrypto();
+  // libsodium loads while the camera opens and the pre-join screen shows: neither waits for it.
+  const sodiumReady = initCrypto();
   if (params.get('join') === '1' && meetingId && name && link.ok) {
     const media = getLocalMedia({});
     // A prompt, or Firefox holding the camera until the tab is in front: say so rather than show a blank page.
     showWhileMediaPending(app, media);
-    const [{ stream, warning }, { identity }] = await Promise.all([media, loadIdentity(params.get('guest') === '1')]);
+    const guest = params.get('guest') === '1';
+    const [{ stream, warning }, { identity }] = await Promise.all([media, sodiumReady.then(() => loadIdentity(guest))]);
     const choice = { meetingId, name, mode, secret: toBase64Url(link.value), guest: params.get('guest') === '1' };
     await enterMeeting(choice, stream, identity, link.value, warning);
     return;
   }
-  const stored = await loadIdentity(false);
+  const stored = sodiumReady.then(() => loadIdentity(false));
   const guestBox = h('input', { type: 'checkbox', id: 'guest', 'data-testid': 'guest-mode' });
+  // The form shows at once; the fingerprint fills in once libsodium and the stored identity are ready.
+  const identityLabel = h('div', { class: 'muted' }, 'Loading your identity…');
+  const identityPrint = h('div', { class: 'fingerprint', 'data-testid': 'prejoin-fingerprint' });
   const identityInfo = h(
     'div',
     { class: 'identity-box' },
-    h(
-      'div',
-      { class: 'muted' },
-      stored.origin === 'guest'
-        ? 'One-meeting identity (this browser cannot store keys)'
-        : 'Your identity fingerprint (others see it in the security panel)',
-    ),
-    h('div', { class: 'fingerprint', 'data-testid': 'prejoin-fingerprint' }, fingerprint(stored.identity.publicKey)),
+    identityLabel,
+    identityPrint,
     h('label', { class: 'check' }, guestBox, ' Join as a guest with a one-meeting identity'),
+  );
+  stored.then(
+    (s) => {
+      identityLabel.textContent =
+        s.origin === 'guest'
+          ? 'One-meeting identity (this browser cannot store keys)'
+          : 'Your identity fingerprint (others see it in the security panel)';
+      identityPrint.textContent = fingerprint(s.identity.publicKey);
+    },
+    () => {
+      identityLabel.textContent = 'Encryption could not start in this browser: reload the page to try again.';
+    },
   );
   const prejoin = new PrejoinView({
     meetingId: meetingId ?? '',
@@ -226,7 +237,8 @@ async function main(): Promise<void> {
     mode,
     invalidMeeting: meetingParam !== null && !meetingId,
     newMeetingId: randomMeetingId,
-    newSecret: () => newLinkSecret(),
+    // WebCrypto's generator: the button works before libsodium has loaded.
+    newSecret: () => newLinkSecret((n) => crypto.getRandomValues(new Uint8Array(n))),
     secret: link.ok ? toBase64Url(link.value) : undefined,
     linkTo: meetingLink,
     getMedia: getLocalMedia,
@@ -234,7 +246,8 @@ async function main(): Promise<void> {
     onJoin: (choice, stream) => {
       localStorage.setItem('displayName', choice.name);
       void (async () => {
-        const identity = guestBox.checked ? (await loadIdentity(true)).identity : stored.identity;
+        await sodiumReady;
+        const identity = (await (guestBox.checked ? loadIdentity(true) : stored)).identity;
         const secret = linkSecretFromHash(`s=${choice.secret}`);
         if (!secret.ok) return showIncompleteLink(secret.error.code);
         await enterMeeting({ ...choice, guest: guestBox.checked }, stream, identity, secret.value);

@@ -3,24 +3,17 @@
 // one-on-one call refusing a third person, and the pre-join screen.
 
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import type { RunningServer } from '../../server/app.ts';
-import { launchBrowser, openParticipant, resultsDir, videoFramesDecodedFrom, withOpenPages } from '../../harness/browser.ts';
+import { openParticipant, resultsDir, videoFramesDecodedFrom, withOpenPages } from '../../harness/browser.ts';
 import { e2eeSnapshot } from '../../harness/e2ee-page.ts';
-import { startTestBuildServer } from '../../harness/server.ts';
 import { linkFragment } from '../../harness/meeting-link.ts';
+import { serverAndBrowser } from '../../harness/suite.ts';
 
 let server: RunningServer;
 let browser: Browser;
-beforeAll(async () => {
-  server = await startTestBuildServer();
-  browser = await launchBrowser();
-});
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
+serverAndBrowser((s, b) => ([server, browser] = [s, b]));
 
 const shot = (name: string): string => path.join(resultsDir(), name);
 

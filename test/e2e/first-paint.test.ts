@@ -3,24 +3,17 @@
 // still loading. The page holds libsodium's WebAssembly instantiation until
 // the test releases it, so the order is forced, not raced.
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import type { RunningServer } from '../../server/app.ts';
-import { launchBrowser, openParticipant, withOpenPages } from '../../harness/browser.ts';
-import { startTestBuildServer } from '../../harness/server.ts';
+import { openParticipant, withOpenPages } from '../../harness/browser.ts';
 import { joinedAs } from '../../harness/test-surface.ts';
 import { linkFragment } from '../../harness/meeting-link.ts';
+import { serverAndBrowser } from '../../harness/suite.ts';
 
 let server: RunningServer;
 let browser: Browser;
-beforeAll(async () => {
-  server = await startTestBuildServer();
-  browser = await launchBrowser();
-});
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
+serverAndBrowser((s, b) => ([server, browser] = [s, b]));
 
 /** Holds libsodium (its WebAssembly.instantiate) until window.__releaseSodium(); records when the camera is asked for. */
 const HOLD_SODIUM = `(() => {

@@ -6,27 +6,20 @@
 // (video is held, frames we cannot decrypt are dropped), so it waits, but only
 // for a bounded time: a silent leader or a lobby must not keep the camera off.
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import type { RunningServer } from '../../server/app.ts';
-import { launchBrowser, openParticipant, videoFramesDecodedFrom, withOpenPages } from '../../harness/browser.ts';
+import { openParticipant, videoFramesDecodedFrom, withOpenPages } from '../../harness/browser.ts';
 import { e2eeSnapshot } from '../../harness/e2ee-page.ts';
-import { startTestBuildServer } from '../../harness/server.ts';
 import { linkFragment } from '../../harness/meeting-link.ts';
 import { openProbedPage, probeState } from '../../harness/page-probes.ts';
 import { joinedAs } from '../../harness/test-surface.ts';
 import { TestClient } from '../../harness/ws-client.ts';
+import { serverAndBrowser } from '../../harness/suite.ts';
 
 let server: RunningServer;
 let browser: Browser;
-beforeAll(async () => {
-  server = await startTestBuildServer();
-  browser = await launchBrowser();
-});
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
+serverAndBrowser((s, b) => ([server, browser] = [s, b]));
 
 /** Milliseconds since the page's navigation: its join answered, its first transport and producer asked for, its first send epoch. */
 async function startSteps(page: Page): Promise<{ joined: number; transport: number; keyed: number; produced: number }> {

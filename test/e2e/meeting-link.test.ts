@@ -4,26 +4,19 @@
 // meeting ID never key each other, and each is shown to the other as outside
 // the meeting; the Invite button copies the whole link.
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import type { RunningServer } from '../../server/app.ts';
-import { launchBrowser, openParticipant, videoFramesDecodedFrom, withOpenPages } from '../../harness/browser.ts';
+import { openParticipant, videoFramesDecodedFrom, withOpenPages } from '../../harness/browser.ts';
 import { e2eeSnapshot } from '../../harness/e2ee-page.ts';
-import { startTestBuildServer } from '../../harness/server.ts';
 import { linkFragment } from '../../harness/meeting-link.ts';
 import { joinedAs, readSurface } from '../../harness/test-surface.ts';
 import { TestClient } from '../../harness/ws-client.ts';
+import { serverAndBrowser } from '../../harness/suite.ts';
 
 let server: RunningServer;
 let browser: Browser;
-beforeAll(async () => {
-  server = await startTestBuildServer();
-  browser = await launchBrowser();
-});
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
+serverAndBrowser((s, b) => ([server, browser] = [s, b]));
 
 /** Counts WebSockets the page opens (a join needs one). */
 const COUNT_SOCKETS = `(() => {

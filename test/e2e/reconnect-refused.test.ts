@@ -5,26 +5,19 @@
 // instead of retrying for minutes. The swallowed attempt also shows that an
 // attempt the server never answers is abandoned (RECONNECT_ATTEMPT_TIMEOUT_MS).
 
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import type { RunningServer } from '../../server/app.ts';
-import { cameraOverride, launchBrowser, openParticipant, withOpenPages } from '../../harness/browser.ts';
+import { cameraOverride, openParticipant, withOpenPages } from '../../harness/browser.ts';
 import { waitRejoined } from '../../harness/fault-pages.ts';
 import { linkFragment } from '../../harness/meeting-link.ts';
-import { startTestBuildServer } from '../../harness/server.ts';
 import { waitForSurface } from '../../harness/test-surface.ts';
 import { TestClient } from '../../harness/ws-client.ts';
+import { serverAndBrowser } from '../../harness/suite.ts';
 
 let server: RunningServer;
 let browser: Browser;
-beforeAll(async () => {
-  server = await startTestBuildServer();
-  browser = await launchBrowser();
-});
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
+serverAndBrowser((s, b) => ([server, browser] = [s, b]));
 
 it('a reconnect refused because the call filled up ends on a screen that says why', { timeout: 90_000 }, async () => {
   const meeting = `refused-${Date.now()}`;

@@ -3,13 +3,12 @@
 // code that is the same on both. Frames dropped around the switch are reported.
 
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import type { RunningServer } from '../../server/app.ts';
 import {
   cameraOverride,
   inboundStats,
-  launchBrowser,
   openParticipant,
   resultsDir,
   totals,
@@ -17,19 +16,12 @@ import {
   withOpenPages,
 } from '../../harness/browser.ts';
 import { EPOCH_CLOCK, clickAt, e2eeSnapshot, epochSwitchTime, type E2eeSnapshot } from '../../harness/e2ee-page.ts';
-import { startTestBuildServer } from '../../harness/server.ts';
 import { linkFragment } from '../../harness/meeting-link.ts';
+import { serverAndBrowser } from '../../harness/suite.ts';
 
 let server: RunningServer;
 let browser: Browser;
-beforeAll(async () => {
-  server = await startTestBuildServer();
-  browser = await launchBrowser();
-});
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
+serverAndBrowser((s, b) => ([server, browser] = [s, b]));
 
 const dropsFrom = (s: E2eeSnapshot, id: string): number => Object.values(s.received[id]?.dropped ?? {}).reduce((a, b) => a + b, 0);
 

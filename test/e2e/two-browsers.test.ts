@@ -4,25 +4,17 @@
 // a wrong key must decode nothing and count authentication failures.
 
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import type { RunningServer } from '../../server/app.ts';
-import { inboundStats, launchBrowser, openParticipant, resultsDir, totals, withOpenPages, type MediaStats } from '../../harness/browser.ts';
-import { startTestBuildServer } from '../../harness/server.ts';
+import { inboundStats, openParticipant, resultsDir, totals, withOpenPages, type MediaStats } from '../../harness/browser.ts';
 import { e2eeSnapshot } from '../../harness/e2ee-page.ts';
 import { linkFragment } from '../../harness/meeting-link.ts';
+import { serverAndBrowser } from '../../harness/suite.ts';
 
 let server: RunningServer;
 let browser: Browser;
-
-beforeAll(async () => {
-  server = await startTestBuildServer();
-  browser = await launchBrowser();
-});
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
+serverAndBrowser((s, b) => ([server, browser] = [s, b]));
 
 async function mediaGrowth(page: Page, windowMs = 2500): Promise<{ before: MediaStats; after: MediaStats }> {
   const deadline = Date.now() + 20_000;

@@ -65,6 +65,25 @@ function meetingLink(meetingId: string, mode: MeetingMode, secret: string): stri
 }
 
 /** The screen for a link without its secret, or with a malformed one: nothing is sent to the server. */
+/** libsodium (WebAssembly) did not load, so no keys can be made: say so rather than leave the page blank or waiting. */
+function showEncryptionFailed(cause: unknown): void {
+  const detail = cause instanceof Error ? cause.message : String(cause);
+  app.replaceChildren(
+    h(
+      'div',
+      { class: 'fatal', role: 'alert', 'data-testid': 'encryption-failed' },
+      h('h1', {}, 'Encryption could not start'),
+      h(
+        'p',
+        {},
+        'This page makes your keys with an encryption library that runs as WebAssembly, and the browser did not load it. ',
+        'Nothing was sent: you have not joined. Reload the page to try again; if it keeps failing, this browser may block WebAssembly (some locked-down settings do).',
+      ),
+      h('p', { class: 'muted' }, `Details: ${detail}`),
+    ),
+  );
+}
+
 function showIncompleteLink(code: string): void {
   const fresh = h('a', { href: '/', class: 'button secondary', 'data-testid': 'start-new-meeting' }, 'Start a new meeting instead');
   app.replaceChildren(
@@ -202,7 +221,11 @@ async function main(): Promise<void> {
     // A prompt, or Firefox holding the camera until the tab is in front: say so rather than show a blank page.
     showWhileMediaPending(app, media);
     const guest = params.get('guest') === '1';
-    const [{ stream, warning }, { identity }] = await Promise.all([media, sodiumReady.then(() => loadIdentity(guest))]);
+    const [got, loaded] = await Promise.allSettled([media, sodiumReady.then(() => loadIdentity(guest))]);
+    if (loaded.status === 'rejected') return showEncryptionFailed(loaded.reason);
+    if (got.status === 'rejected') throw got.reason;
+    const { stream, warning } = got.value;
+    const { identity } = loaded.value;
     const choice = { meetingId, name, mode, secret: toBase64Url(link.value), guest: params.get('guest') === '1' };
     await enterMeeting(choice, stream, identity, link.value, warning);
     return;
@@ -246,8 +269,15 @@ async function main(): Promise<void> {
     onJoin: (choice, stream) => {
       localStorage.setItem('displayName', choice.name);
       void (async () => {
-        await sodiumReady;
-        const identity = (await (guestBox.checked ? loadIdentity(true) : stored)).identity;
+        const ready = await sodiumReady.then(
+          () => (guestBox.checked ? loadIdentity(true) : stored),
+          (e: unknown) => {
+            showEncryptionFailed(e);
+            return undefined;
+          },
+        );
+        if (!ready) return;
+        const identity = ready.identity;
         const secret = linkSecretFromHash(`s=${choice.secret}`);
         if (!secret.ok) return showIncompleteLink(secret.error.code);
         await enterMeeting({ ...choice, guest: guestBox.checked }, stream, identity, secret.value);

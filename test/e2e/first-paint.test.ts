@@ -26,6 +26,12 @@ const HOLD_SODIUM = `(() => {
   md.getUserMedia = (c) => { window.__cameraAsked = true; return gum(c); };
 })();`;
 
+/** The browser refuses WebAssembly (as some locked-down settings do). */
+const NO_WASM = `(() => {
+  WebAssembly.instantiate = () => Promise.reject(new Error('WebAssembly refused by the test'));
+  WebAssembly.instantiateStreaming = () => Promise.reject(new Error('WebAssembly refused by the test'));
+})();`;
+
 const releaseSodium = (page: Page): Promise<void> =>
   page.evaluate(() => (window as unknown as { __releaseSodium: () => void }).__releaseSodium());
 
@@ -55,6 +61,17 @@ describe('first paint', () => {
       expect(server.sessions.size).toBe(0);
       await releaseSodium(p.page);
       expect(await joinedAs(p.page, 20_000)).toBeTruthy();
+    });
+  });
+
+  it('says encryption could not start, and joins nobody, when libsodium does not load', { timeout: 60_000 }, async () => {
+    const meeting = `no-sodium-${Date.now()}`;
+    const url = `${server.url}/?meeting=${meeting}&name=Bob&join=1${linkFragment(meeting)}`;
+    const p = await openParticipant(browser, url, 'bob', { initScripts: [NO_WASM] });
+    await withOpenPages([p], async () => {
+      await p.page.getByTestId('encryption-failed').waitFor({ timeout: 15_000 });
+      expect(await p.page.getByTestId('encryption-failed').textContent()).toContain('you have not joined');
+      expect(server.sessions.size).toBe(0);
     });
   });
 });

@@ -64,7 +64,6 @@ function meetingLink(meetingId: string, mode: MeetingMode, secret: string): stri
   return `${location.origin}/?meeting=${encodeURIComponent(meetingId)}${mode === 'call' ? '&mode=call' : ''}#s=${secret}`;
 }
 
-/** The screen for a link without its secret, or with a malformed one: nothing is sent to the server. */
 /** libsodium (WebAssembly) did not load, so no keys can be made: say so rather than leave the page blank or waiting. */
 function showEncryptionFailed(cause: unknown): void {
   const detail = cause instanceof Error ? cause.message : String(cause);
@@ -84,6 +83,7 @@ function showEncryptionFailed(cause: unknown): void {
   );
 }
 
+/** The screen for a link without its secret, or with a malformed one: nothing is sent to the server. */
 function showIncompleteLink(code: string): void {
   const fresh = h('a', { href: '/', class: 'button secondary', 'data-testid': 'start-new-meeting' }, 'Start a new meeting instead');
   app.replaceChildren(
@@ -226,7 +226,7 @@ async function main(): Promise<void> {
     if (got.status === 'rejected') throw got.reason;
     const { stream, warning } = got.value;
     const { identity } = loaded.value;
-    const choice = { meetingId, name, mode, secret: toBase64Url(link.value), guest: params.get('guest') === '1' };
+    const choice = { meetingId, name, mode, secret: toBase64Url(link.value), guest };
     await enterMeeting(choice, stream, identity, link.value, warning);
     return;
   }

@@ -102,6 +102,14 @@ export class MeetingKeyAgent {
   private orphanTimer: TimerHandle | null = null;
   /** When a link-sealed message from each participant last opened (a silent leader is passed over, §5). */
   private readonly heard = new Map<string, number>();
+  /**
+   * When each participant last sent us something other than an announcement (a newcomer announces
+   * again while it waits, which says nothing about whether it will key us): §5, silent participants ahead.
+   */
+  private readonly spoke = new Map<string, number>();
+  /** Since when we wait as a newcomer for those who could key us: our join, a departure, a first roster. */
+  private waitingSince = 0;
+  private silenceTimer: TimerHandle | null = null;
   private state: AgentState = 'waiting-for-key';
   /** Signer of the lobby or denial message behind the current state. */
   private stateBy: StatusEvent['by'];
@@ -172,6 +180,7 @@ export class MeetingKeyAgent {
       adopt: (roster) => {
         this.rememberRoster(roster);
         this.cancelOrphanTimer();
+        if (this.epochs.sendEpoch === 0) this.waitForSilenceAhead();
       },
       removed: (reason) => this.handleRemoved(reason),
       lateExclusions: (ids) => this.onLateExclusions(ids),
@@ -199,12 +208,15 @@ export class MeetingKeyAgent {
       forked: () => this.requestResend(Math.max(this.epochs.keyEpoch, this.epochs.head?.roster.epoch ?? 0)),
       restarted: () => {
         this.watch.reset();
-        if (this.epochs.sendEpoch === 0) return;
-        // We led a chain of our own alone and took another's roster: we no longer lead, and the
-        // keys we sent with are gone until its leader keys us.
+        const led = this.lead.state !== null;
+        // We led a chain of our own (alone, or a provisional one) and took another's roster: we no
+        // longer lead, and the keys we sent with are gone until its leader keys us.
         this.lead.end();
-        this.events.emit('stop-sending', { epoch: this.epochs.sendEpoch, waitingFor: this.verifiedEpoch, reason: 'newer-roster' });
-        this.setState('rekeying', { reason: 'newer-roster' });
+        if (this.epochs.sendEpoch === 0 && !led) return;
+        if (this.epochs.sendEpoch > 0) {
+          this.events.emit('stop-sending', { epoch: this.epochs.sendEpoch, waitingFor: this.verifiedEpoch, reason: 'newer-roster' });
+          this.setState('rekeying', { reason: 'newer-roster' });
+        }
         // Its leader sent this epoch's keys before we took its roster, or numbered them at or
         // below a key of ours: it starts one above when asked (§7.5a).
         this.queue.enqueue(() => {
@@ -295,6 +307,7 @@ export class MeetingKeyAgent {
         return this.lead.run(leader.flush);
       }
       this.reannounce();
+      this.waitForSilenceAhead();
     });
   }
 
@@ -302,11 +315,15 @@ export class MeetingKeyAgent {
    * Until we send under an epoch, announce again every reannounceMs,
    * reannounceAttempts times (TIMING.reannounceMs says why). Holding a key is
    * not enough: its commit, or a newer roster and key, may have been withheld.
+   * On a provisional chain too (roster.ts): a leader ahead whose messages the
+   * server dropped answers a member of its epoch that announces again with its
+   * roster and keys, and that roster is what takes us to its chain (§7.5a).
    */
   private reannounce(left = this.timing.reannounceAttempts): void {
     if (left <= 0) return;
     this.queue.timer(this.timing.reannounceMs, () => {
-      if (this.ended || this.epochs.sendEpoch > 0 || this.lead.state) return;
+      const provisional = this.epochs.head?.roster.provisional ?? false;
+      if (this.ended || ((this.epochs.sendEpoch > 0 || this.lead.state) && !provisional)) return;
       this.sendMessage(null, { type: 'announce', announcement: this.announcement });
       this.reannounce(left - 1);
     });
@@ -613,6 +630,8 @@ export class MeetingKeyAgent {
 
   private onDeparture(id: string): void {
     if (this.ended) return;
+    // Who could key us changed: their successor gets the whole wait again.
+    if (this.started && this.epochs.sendEpoch === 0 && !this.lead.state) this.waitForSilenceAhead();
     const head = this.epochs.head;
     if (!head) {
       // Still waiting: make sure whoever leads next has our announcement.
@@ -710,6 +729,62 @@ export class MeetingKeyAgent {
   }
 
   /**
+   * A newcomer waits for those who could key it: everyone present the server listed before it, and
+   * the leader its first roster names. When none of them has sent it anything but announcements for
+   * silentAheadMs (since it joined, someone left, or a first roster came), it stops waiting: any
+   * first roster it holds goes (it never keyed us, or never committed) and it starts a chain of its
+   * own, provisional while they stay (roster.ts), which merges into theirs if one of them turns out
+   * to lead one the server kept from us (§5, silent participants ahead; §7.5a). The server can make
+   * an honest leader look silent for as long as it likes; that costs a fork that heals, not a stall.
+   */
+  private watchSilenceAhead(delay: number): void {
+    this.queue.cancel(this.silenceTimer);
+    this.silenceTimer = this.queue.timer(delay, () => {
+      this.silenceTimer = null;
+      if (this.ended || this.lead.state || this.epochs.sendEpoch > 0) return;
+      // A leader told us to wait in its lobby: it decides, not silence.
+      if (this.state !== 'waiting-for-key') return;
+      const head = this.epochs.head;
+      const awaited = this.presence.ahead().filter((id) => this.presence.isPresent(id));
+      const next = head && expectedLeader(head.roster, this.presence.departed)?.participantId;
+      if (next && next !== this.selfId && !awaited.includes(next)) awaited.push(next);
+      if (awaited.length === 0) {
+        // Next in our first roster (its leader left before it reached us): we lead on from it, as at a failover.
+        if (head && next === this.selfId) return this.takeOver(head);
+        // Nobody ahead and no first roster: the orphan rule applies. (A departure or a roster arms us again.)
+        if (!head) this.armOrphanTimer();
+        return;
+      }
+      // One listed before us that still announces waits too, and goes first; one after us that only announces does not count.
+      const lastFrom = (id: string) => (this.presence.joinedBefore(id) ? this.heard : this.spoke).get(id) ?? -Infinity;
+      const last = Math.max(this.waitingSince, ...awaited.map(lastFrom));
+      const due = last + this.timing.silentAheadMs - this.now();
+      if (due > 0) return this.watchSilenceAhead(due);
+      const silent = awaited.map((id) => `'${id}'`).join(', ');
+      this.reject('SILENT_AHEAD', `nothing from ${silent} for ${this.timing.silentAheadMs} ms: starting a provisional chain`);
+      if (head) this.dropFirstRoster(head);
+      // Not in our chain's first epoch: it would wait a commit timeout for their acks. An honest one
+      // among them leads a chain the server keeps from us, and takes us in when it gets through.
+      for (const id of awaited) this.presence.candidates.delete(id);
+      this.lead.begin();
+      this.lead.run(leader.flush);
+    });
+  }
+
+  /** The wait for those who could key us starts (again) now. */
+  private waitForSilenceAhead(): void {
+    this.waitingSince = this.now();
+    this.watchSilenceAhead(this.timing.silentAheadMs);
+  }
+
+  /** A first roster nobody keyed us under (or committed): it goes, and its other members are candidates again. */
+  private dropFirstRoster(head: VerifiedRoster): void {
+    this.watch.reset();
+    this.epochs.restartChain();
+    this.presence.restore(head.roster, this.meeting);
+  }
+
+  /**
    * Nobody keyed us and everyone the server listed before us is gone: after a
    * grace period (for a leader that has a chain to add us to) we start a new chain.
    */
@@ -742,6 +817,7 @@ export class MeetingKeyAgent {
     if (!read.ok) return this.reject(read.error.code, read.error.message, from);
     const m = read.value;
     if (m === null) return;
+    if (m.type !== 'announce') this.spoke.set(from, this.now());
     // Rosters, key messages and announcements are charged per signature check where they are verified;
     // every other signed message carries exactly one signature.
     if (ONE_SIGNATURE.has(m.type) && !this.budget.take(from)) {

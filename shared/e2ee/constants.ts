@@ -7,8 +7,9 @@ import { LIMITS as SIGNALING_LIMITS } from '../protocol/signaling.ts';
  * 2: the KID names the media source (kid.ts); version 1 clients read such KIDs wrongly, so they are refused by version.
  * 3: continuing members get roster deltas (roster-delta.ts), which version 2 clients do not know.
  * 4: rosters list their unacked members, whom failover skips (roster.ts); version 3 clients would pick another leader.
+ * 5: rosters say whether their chain is provisional (roster.ts), whose members move to an older chain; version 4 clients would not.
  */
-export const E2EE_VERSION = 4;
+export const E2EE_VERSION = 5;
 
 /**
  * Every signature, hash, KDF and AEAD input starts with one of these, so a
@@ -112,6 +113,14 @@ export const TIMING = {
   retireAfterMs: 5000,
   /** A participant nobody keyed takes over only after this long (see protocol.md). */
   orphanTimeoutMs: 3000,
+  /**
+   * A newcomer that has heard nothing from anyone who could key it (those listed before it, or the
+   * leader its first roster names) for this long stops waiting for them: it passes that leader over,
+   * or starts a provisional chain (protocol.md §5). The server can withhold an honest leader's
+   * messages as long as it likes, so a chain started this way merges into the older one once the
+   * older one's roster reaches it (§7.5a).
+   */
+  silentAheadMs: 2000,
   /** Partial fragment sets older than this are dropped. */
   fragmentTimeoutMs: 10_000,
   /**

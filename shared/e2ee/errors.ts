@@ -37,6 +37,7 @@ export type E2eeErrorCode =
   | 'NOT_IN_ROSTER' // a first roster that does not list us
   | 'NOT_LEADER' // signed by someone who is not the leader we derive from the roster
   | 'LEADER_PASSED_OVER' // the leader we expected sent nothing while we waited for its epoch: we treat it as gone (§5)
+  | 'SILENT_AHEAD' // nobody who could key us (those ahead of us, our first roster's leader) sent anything: we start a provisional chain (§5)
   // Keys and epochs
   | 'STALE_EPOCH' // epoch not greater than one already accepted
   | 'UNKNOWN_EPOCH' // refers to an epoch whose roster we do not hold

@@ -168,6 +168,7 @@ export interface AgentTiming {
   commitTimeoutMs: number;
   retireAfterMs: number;
   orphanTimeoutMs: number;
+  silentAheadMs: number;
   keyWaitMs: number;
   resendRetryMs: number;
   passOverMs: number;

@@ -126,6 +126,8 @@ export interface LeaderContext {
   excluded: ReadonlySet<string>;
   /** IDs the server said left. */
   departed: ReadonlySet<string>;
+  /** Those listed before us that could lead an older chain (Presence.ahead): our chain is provisional until they all ack it. */
+  ahead?: readonly string[];
   /** Latest liveness nonce we know per participant, echoed in its key entry. */
   echoes: ReadonlyMap<string, Uint8Array>;
   /** Whether the echo we know for a participant came from its own ack or resend request (not from a roster or announcement). */
@@ -318,7 +320,10 @@ export function flush(state: LeaderState, ctx: LeaderContext, now: number): Lead
     .slice(1)
     .map((m) => m.participantId)
     .filter((id) => !state.acking.has(id));
-  const fields = { meetingId, instanceId, epoch, prevHash, locked: next.locked, excluded, unacked, members };
+  // Someone listed before us is not an acking member: the server may be keeping an older chain of
+  // theirs from us, and our members must be free to move to it (§7.5a, provisional chains).
+  const provisional = (ctx.ahead ?? []).some((id) => !state.acking.has(id));
+  const fields = { meetingId, instanceId, epoch, prevHash, locked: next.locked, excluded, unacked, provisional, members };
   const roster = createRoster(fields, ctx.identity);
   const epochKey = ctx.random(SIZE.epochKey);
   const recipients = members.slice(1).map((m) => ({
@@ -442,10 +447,13 @@ export function resend(state: LeaderState, ctx: LeaderContext, now: number, from
   if (!sent || !keys) return still(state);
   // A member of ours that holds a key as new as ours or newer is on another chain (a fork, made while
   // the server split us): it takes only a roster newer than its own, so the next epoch goes above it.
-  // One that acked our newest epoch is on our chain (it waits for a change we do not know of yet).
-  // Each floor starts one epoch at most (the floor only rises), so a repeated request rotates nothing.
+  // One that acked our newest epoch and holds nothing newer is on our chain (it waits for a change we
+  // do not know of yet); one that acked it and now holds a newer key left our chain for one of its own
+  // (a provisional chain, §7.5a) and came back. Each floor starts one epoch at most (the floor only
+  // rises), so a repeated request rotates nothing.
   if (have >= sent.epoch) {
-    if (sent.acked.has(from) || have - sent.epoch > LIMITS.maxForkAhead || have <= state.floor) return still(state);
+    if ((sent.acked.has(from) && have === sent.epoch) || have - sent.epoch > LIMITS.maxForkAhead || have <= state.floor)
+      return still(state);
     return rotate({ ...state, floor: have }, ctx, now);
   }
   const last = state.resentAt.get(from);

@@ -79,6 +79,12 @@ export class MemberSide {
    */
   private unchained: { from: string; r: Roster } | null = null;
   private unrostered: { from: string; k: KeysMessage } | null = null;
+  /**
+   * We yielded our chain to another's roster and its leader has not keyed us yet: as for a newcomer,
+   * that roster decided nothing, and another that lists us replaces it (an insider listed before us
+   * can send one and never key us; the older chain's roster must still get us).
+   */
+  private yieldedUnkeyed = false;
 
   /**
    * The newest roster from a participant listed before us that lists us and that we refused, or
@@ -115,7 +121,9 @@ export class MemberSide {
     // link may have sent it, and its leader may never key us or commit): another one that lists us
     // replaces it, checked as a first roster, and what we took under the old one goes (§7.5a). Once
     // its leader keyed us, only a newer one does (a late copy of an older roster changes nothing).
-    const tentative = o.epochs.sendEpoch === 0 || yielding;
+    // After a yield, until keyed: a roster of another leader's replaces the one we yielded to; its own next ones chain.
+    const replacing = this.yieldedUnkeyed && !!held && rosterLeader(r).participantId !== rosterLeader(held.roster).participantId;
+    const tentative = o.epochs.sendEpoch === 0 || yielding || replacing;
     if (!yielding && tentative && held && r.epoch <= held.roster.epoch && o.epochs.installed(held.roster.epoch)) {
       return o.reject('STALE_EPOCH', `roster epoch ${r.epoch} is not after ${held.roster.epoch}, whose key we hold`, from);
     }
@@ -153,6 +161,7 @@ export class MemberSide {
     if (held && !head) {
       o.epochs.restartChain();
       o.restarted();
+      if (o.epochs.sendEpoch > 0) this.yieldedUnkeyed = true;
     }
     o.adopt(verified);
     o.learned(verified.roster.epoch, 'newer-roster');
@@ -166,15 +175,34 @@ export class MemberSide {
    * A chain we lead and nobody else acked yields to the chain of a participant the server listed
    * before us (§7.5a): its roster lists us and nobody we excluded, and is checked as a first
    * roster. Nobody sends under our keys but us, so leaving our chain splits no one off; join order
-   * makes only one of two such leaders yield.
+   * makes only one of two such leaders yield. A provisional chain (mayMerge) yields likewise, its
+   * leader and each member on its own: the roster lists them all, so they all go.
    */
   private yields(from: string, r: Roster): boolean {
     const { o } = this;
-    if (!o.leadsAlone() || rosterLeader(r).participantId !== from || !o.presence.joinedBefore(from)) return false;
+    if (rosterLeader(r).participantId !== from || !o.presence.joinedBefore(from)) return false;
+    if (!o.leadsAlone() && !this.mayMerge(from)) return false;
     if (rosterIndexOf(r, o.selfId) < 0 || r.members.some((m) => o.presence.excluded.has(m.participantId))) return false;
-    // It takes in everyone of ours still here (they follow it as newcomers), so nobody is left behind.
+    // It takes in everyone of ours still here (they follow it as newcomers), so nobody is left behind;
+    // but one its leader removed stays out (a removal on the older chain stands).
     const ours = o.epochs.head?.roster.members ?? [];
-    return ours.every((m) => !o.presence.isPresent(m.participantId) || rosterIndexOf(r, m.participantId) >= 0);
+    const kept = (id: string) => !o.presence.isPresent(id) || rosterIndexOf(r, id) >= 0 || r.excluded.includes(id);
+    return ours.every((m) => kept(m.participantId));
+  }
+
+  /**
+   * Our head is provisional (its leader did not wait for everyone listed before it, roster.ts) and
+   * `from` is one of those: listed before our leader, and not a member that acked our chain. Its
+   * chain may be the older one the server kept from us (§7.5a, provisional chains). An insider can
+   * use this to make us wait for keys it never sends: passOverYielded ends that, as for a lone leader.
+   */
+  private mayMerge(from: string): boolean {
+    const { o } = this;
+    const head = o.epochs.head?.roster;
+    if (!head?.provisional) return false;
+    const ourLeader = rosterLeader(head).participantId;
+    if (from === ourLeader || (rosterIndexOf(head, from) >= 0 && !head.unacked.includes(from))) return false;
+    return ourLeader === o.selfId || o.presence.listedBefore(from, ourLeader);
   }
 
   /** verifyRoster with what we know: our announcement, the announcements verified so far, presence, the sender's budget. */
@@ -282,7 +310,7 @@ export class MemberSide {
       // We lead alone and someone listed before us leads a chain of its own: its full roster may list
       // us, and we would yield to it (a delta only comes to its continuing members).
       if (rebuilt.error.code === 'ROSTER_CHAIN_BROKEN' && o.presence.joinedBefore(from)) {
-        if (o.leadsAlone()) o.askFirstRoster(from);
+        if (o.leadsAlone() || this.mayMerge(from)) o.askFirstRoster(from);
         else this.foreign = { from };
       }
       return o.reject(rebuilt.error.code, rebuilt.error.message, from);
@@ -324,6 +352,7 @@ export class MemberSide {
     o.nonces.consume(opened.value.echo);
     for (const e of k.entries) o.presence.echoes.set(e.to, e.echo);
     o.epochs.install(roster, opened.value.epochKey);
+    this.yieldedUnkeyed = false;
     const { meetingId, instanceId, selfId: participantId } = o;
     const nonce = o.nonces.issue();
     // Keys made before the one this message used are erased; the leader seals the next epoch to `next`.

@@ -144,6 +144,25 @@ export class Presence {
     return this.joinOrder.slice(0, this.joinOrder.indexOf(this.selfId)).some((id) => this.isPresent(id) && !this.outsiders.has(id));
   }
 
+  /**
+   * Those the server listed before us that could lead an older chain than one we lead: present
+   * (or only passed over by us), not outsiders, not removed or denied. A chain of ours that does
+   * not have them all as acking members is provisional (roster.ts).
+   */
+  ahead(): string[] {
+    const at = this.joinOrder.indexOf(this.selfId);
+    return this.joinOrder
+      .slice(0, Math.max(0, at))
+      .filter((id) => (this.isPresent(id) || this.passedOver.has(id)) && !this.outsiders.has(id) && !this.excluded.has(id));
+  }
+
+  /** Whether the server listed `a` before `b` (both listed). */
+  listedBefore(a: string, b: string): boolean {
+    const i = this.joinOrder.indexOf(a);
+    const j = this.joinOrder.indexOf(b);
+    return i >= 0 && j >= 0 && i < j;
+  }
+
   /** A payload from `id` opened with our link: it holds the link. True if it was an outsider until now. */
   proved(id: string): boolean {
     this.linked.add(id);
@@ -212,6 +231,15 @@ export class Presence {
     for (const m of r.members) {
       this.candidates.delete(m.participantId);
       if (!this.echoes.has(m.participantId)) this.echoes.set(m.participantId, m.nonce);
+    }
+  }
+
+  /** A first roster we drop (agent.ts, silent participants ahead): its other present members are candidates again. */
+  restore(r: Roster, meeting: { meetingId: string; instanceId: string }): void {
+    for (const m of r.members) {
+      const id = m.participantId;
+      if (id === this.selfId || !this.isPresent(id) || this.excluded.has(id) || this.candidates.has(id)) continue;
+      this.candidates.set(id, { ...meeting, ...m });
     }
   }
 

@@ -27,6 +27,8 @@ export interface RosterDelta {
   excludedDropped: string[];
   /** The rebuilt roster's `unacked` list, in full (it is short: newcomers and silent members). */
   unacked: string[];
+  /** The rebuilt roster's `provisional` flag. */
+  provisional: boolean;
   /** The leader's signature over the full roster's hash (Roster.signature). */
   signature: Uint8Array;
 }
@@ -67,6 +69,7 @@ export function applyRosterDelta(head: VerifiedRoster, d: RosterDelta): Result<R
     excluded: [...prev.excluded.filter((id) => !dropped.has(id)), ...d.excludedAdded],
     members: [...prev.members.filter((m) => !removed.has(m.participantId)), ...d.added],
     unacked: d.unacked,
+    provisional: d.provisional,
     signature: d.signature,
   };
   if (!constantTimeEqual(rosterHash(roster), d.hash)) {
@@ -98,6 +101,7 @@ export function rosterDelta(prev: VerifiedRoster, next: VerifiedRoster): RosterD
     excludedAdded: r.excluded.filter((id) => !prev.roster.excluded.includes(id)),
     excludedDropped: prev.roster.excluded.filter((id) => !nextExcluded.has(id)),
     unacked: r.unacked,
+    provisional: r.provisional,
     signature: r.signature,
   };
   return applyRosterDelta(prev, delta).ok ? delta : null;

@@ -39,6 +39,13 @@ export interface Roster {
    * so a participant that never acts cannot stall a failover by being next in line.
    */
   unacked: string[];
+  /**
+   * The leader started or leads this chain while someone the server listed before it, present
+   * and holding the link, is not a member that acked it (§5, silent participants ahead): an older
+   * chain may exist that the server kept from us. Members of a provisional chain move to the chain
+   * of such a participant once its roster lists them all (§7.5a, provisional chains).
+   */
+  provisional: boolean;
   members: RosterMember[];
   /** The leader's (members[0]) signature over the roster hash. */
   signature: Uint8Array;
@@ -46,8 +53,8 @@ export interface Roster {
 
 export type UnsignedRoster = Omit<Roster, 'signature'>;
 /** Policy fields default to an unlocked meeting that excluded nobody, with every member counted as acked. */
-export type RosterFields = Omit<UnsignedRoster, 'locked' | 'excluded' | 'unacked'> &
-  Partial<Pick<UnsignedRoster, 'locked' | 'excluded' | 'unacked'>>;
+export type RosterFields = Omit<UnsignedRoster, 'locked' | 'excluded' | 'unacked' | 'provisional'> &
+  Partial<Pick<UnsignedRoster, 'locked' | 'excluded' | 'unacked' | 'provisional'>>;
 
 export interface VerifiedRoster {
   roster: Roster;
@@ -86,6 +93,7 @@ export function rosterHash(r: UnsignedRoster): Uint8Array {
   const fields: Field[] = [CONTEXT.rosterHash, { u32: E2EE_VERSION }, r.meetingId, r.instanceId, { u64: r.epoch }, r.prevHash];
   fields.push({ u32: r.locked ? 1 : 0 }, { u32: r.excluded.length }, ...r.excluded);
   fields.push({ u32: r.unacked.length }, ...r.unacked);
+  fields.push({ u32: r.provisional ? 1 : 0 });
   fields.push({ u32: r.members.length });
   for (const m of r.members) fields.push(m.participantId, m.name, m.identityKey, m.dhKey, m.nonce, m.signature);
   return hash(transcript(...fields));
@@ -102,6 +110,7 @@ export function createRoster(fields: RosterFields, leader: IdentityKeyPair): Ver
     locked: fields.locked ?? false,
     excluded: fields.excluded ?? [],
     unacked: fields.unacked ?? [],
+    provisional: fields.provisional ?? false,
   };
   const digest = rosterHash(unsigned);
   return { roster: { ...unsigned, signature: sign(signedBytes(digest), leader.privateKey) }, hash: digest };

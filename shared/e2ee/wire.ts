@@ -67,6 +67,7 @@ function toJson(m: WireMessage): object {
         locked: r.locked,
         excluded: r.excluded,
         unacked: r.unacked,
+        prov: r.provisional,
         members: r.members.map(memberJson),
         sig: b64(r.signature),
       };
@@ -86,6 +87,7 @@ function toJson(m: WireMessage): object {
         exAdd: d.excludedAdded,
         exDrop: d.excludedDropped,
         unacked: d.unacked,
+        prov: d.provisional,
         sig: b64(d.signature),
       };
     }
@@ -335,6 +337,7 @@ function parseBody(o: Json): WireMessage {
           locked: bool(o, 'locked'),
           excluded,
           unacked,
+          provisional: bool(o, 'prov'),
           members,
           signature: bytes(o, 'sig', SIZE.signature),
         },
@@ -362,6 +365,7 @@ function parseBody(o: Json): WireMessage {
           excludedAdded,
           excludedDropped,
           unacked,
+          provisional: bool(o, 'prov'),
           signature: bytes(o, 'sig', SIZE.signature),
         },
       };

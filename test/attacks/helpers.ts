@@ -3,6 +3,7 @@
 // order decides who leads and whom an attack picks as its victim), and read
 // what each page shows and counts.
 
+import { expect } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { startAdversaryServer, type AdversaryServer } from '../../harness/adversary/server.ts';
 import { isConfigError, parseConfig } from '../../server/config.ts';
@@ -203,6 +204,26 @@ export const decodedFrom = videoFramesDecodedFrom;
 /** Total video frames this page decoded from everyone. */
 export async function decodedTotal(page: Page): Promise<number> {
   return Object.values(await trackStats(page)).reduce((n, t) => n + (t.kind === 'video' ? t.framesDecoded : 0), 0);
+}
+
+/**
+ * A newcomer the attack left without anyone's key: it waits for a key, or, after
+ * silentAheadMs with nothing from anyone who could key it (the server withheld
+ * them), it leads a provisional chain of its own (protocol.md §5). Either way it holds no key of anyone else's, shows nobody
+ * else's code, decrypts nothing, and says so on screen.
+ */
+export function expectOnlyOwnKey(s: PageState, selfId: string, others: readonly PageState[]): void {
+  if (s.state === 'waiting-for-key') {
+    expect(s.roster).toEqual([]);
+    expect(s.securityCode).toBe('');
+  } else {
+    // It leads (first in its roster); those it listed after it joined after it and may never have taken its key.
+    expect(s.state).toBe('ok');
+    expect(s.roster[0]).toBe(selfId);
+    expect(s.alerts.some((a) => a.includes('you started the meeting key yourself'))).toBe(true);
+  }
+  for (const o of others) expect(s.securityCode).not.toBe(o.securityCode);
+  expect(Object.values(s.received).reduce((n, r) => n + r.decrypted, 0)).toBe(0);
 }
 
 export function rejections(s: PageState, code: string, from?: string): RejectedMessage[] {

@@ -2,7 +2,8 @@
 // secret, or with a malformed one, gets the refusal screen and never opens a
 // connection to the server; two people who hold different secrets for one
 // meeting ID never key each other, and each is shown to the other as outside
-// the meeting; the Invite button copies the whole link.
+// the meeting; a participant ahead that never keys a newcomer cannot keep it out
+// by staying silent; the Invite button copies the whole link.
 
 import { describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
@@ -11,6 +12,7 @@ import { openParticipant, videoFramesDecodedFrom, withOpenPages } from '../../ha
 import { e2eeSnapshot } from '../../harness/e2ee-page.ts';
 import { linkFragment } from '../../harness/meeting-link.ts';
 import { joinedAs, readSurface } from '../../harness/test-surface.ts';
+import { keepTalking } from '../../harness/chatty-insider.ts';
 import { TestClient } from '../../harness/ws-client.ts';
 import { serverAndBrowser } from '../../harness/suite.ts';
 
@@ -97,11 +99,43 @@ describe('meeting links', () => {
     });
   });
 
-  it('a newcomer behind a participant that never speaks (one the server runs) is told after 15 s that no key came', async () => {
+  it('a newcomer behind a participant that never speaks (one the server runs) starts the meeting key itself after 2 s and says so; the next newcomer joins it', async () => {
     const meeting = `silent-ahead-${Date.now()}`;
-    // Joined first, holds no link and sends nothing: the newcomer cannot tell it from a slow leader, and waits.
+    // Joined first, holds no link and sends nothing. Before protocol version 5 everyone after it waited for it for ever.
     const ghost = await TestClient.connect(server.url);
     await ghost.join(meeting);
+    const a = await openParticipant(browser, `${server.url}/?meeting=${meeting}&name=Noa&join=1${linkFragment(meeting)}`, 'noa');
+    try {
+      await withOpenPages([a], async () => {
+        const aId = await joinedAs(a.page);
+        const joinedAt = Date.now();
+        await expect.poll(async () => (await e2eeSnapshot(a.page)).state, { timeout: 10_000 }).toBe('ok');
+        // It waited for the participant ahead first (silentAheadMs, 2 s).
+        expect(Date.now() - joinedAt).toBeGreaterThanOrEqual(1500);
+        await expect
+          .poll(() => a.page.locator('[data-testid=alerts] .alert').allTextContents(), { timeout: 5000 })
+          .toEqual(expect.arrayContaining([expect.stringContaining('you started the meeting key yourself')]));
+        const b = await openParticipant(browser, `${server.url}/?meeting=${meeting}&name=Ravi&join=1${linkFragment(meeting)}`, 'ravi');
+        await withOpenPages([b], async () => {
+          const bId = await joinedAs(b.page);
+          const roster = (p: typeof a) => readSurface(p.page, ({ e2ee }) => e2ee.roster.map((m) => m.participantId));
+          await expect.poll(() => roster(b), { timeout: 15_000 }).toEqual([aId, bId]);
+          await expect.poll(async () => (await e2eeSnapshot(b.page)).state, { timeout: 10_000 }).toBe('ok');
+          await expect.poll(() => roster(a), { timeout: 10_000 }).toEqual([aId, bId]);
+          const [sa, sb] = await Promise.all([e2eeSnapshot(a.page), e2eeSnapshot(b.page)]);
+          expect(sa.securityCode).toBe(sb.securityCode);
+        });
+      });
+    } finally {
+      await ghost.close();
+    }
+  });
+
+  it('a newcomer behind a participant that holds the link and keeps talking but never keys it is told after 15 s that no key came', async () => {
+    const meeting = `chatty-ahead-${Date.now()}`;
+    // Joined first, seals a refused commit with the link every 500 ms: not silent, so the newcomer keeps waiting for it.
+    const ghost = await TestClient.connect(server.url);
+    const stopTalking = await keepTalking(ghost, await ghost.join(meeting));
     const p = await openParticipant(browser, `${server.url}/?meeting=${meeting}&name=Noa&join=1${linkFragment(meeting)}`, 'noa');
     try {
       await withOpenPages([p], async () => {
@@ -119,6 +153,7 @@ describe('meeting links', () => {
         expect(await p.page.getByTestId('e2ee-state').getAttribute('data-state')).toBe('waiting-for-key');
       });
     } finally {
+      stopTalking();
       await ghost.close();
     }
   });

@@ -79,17 +79,21 @@ describe('MeetingKeyAgent', () => {
     expect(a?.log.roster?.securityCode).toMatch(/^\d{5}( \d{5}){5}$/);
   });
 
-  it('fails closed: no send key while the present participants never key us', async () => {
+  it('fails closed: never a key of anyone else while the present participants never key us; after 2 s of silence, a key of its own', async () => {
     const s = setup();
     // Someone the server lists as present but who never speaks the protocol.
     await s.hub.join('agent-test', { onPeerJoined() {}, onPeerLeft() {}, onRelay() {} });
     const newcomer = await s.sim.join();
-    await s.sim.settle();
-    s.clock.setTimer(() => {}, 60_000);
-    await s.sim.settle();
+    await s.clock.advance(TIMING.silentAheadMs - 100, () => newcomer.agent.idle());
     expect(newcomer.log.state).toBe('waiting-for-key');
     expect(newcomer.log.sent.size).toBe(0);
-    expect(newcomer.log.received.size).toBe(0);
+    // Silent for silentAheadMs: it starts a provisional chain of its own (protocol.md §5), keyed to nobody else.
+    s.clock.setTimer(() => {}, 60_000);
+    await s.sim.settle();
+    expect(newcomer.log.state).toBe('ok');
+    expect(newcomer.log.roster?.members.map((m) => m.participantId)).toEqual([newcomer.id]);
+    expect([...newcomer.log.sent.keys()]).toEqual([1]);
+    expect([...newcomer.log.received.keys()]).toEqual([1]);
   });
 
   it('switches without glitches: everyone can decrypt before anyone sends, old keys retire 5 s later', async () => {
@@ -128,13 +132,13 @@ describe('MeetingKeyAgent', () => {
     const [a, b] = await meetingOf(2, s);
     if (!a || !b) throw new Error('setup');
     relayAs(b, a.id, 'not json');
-    relayAs(b, a.id, '{"t":"keys","v":4}');
-    relayAs(b, a.id, '{"t":"gossip","v":4}');
+    relayAs(b, a.id, '{"t":"keys","v":5}');
+    relayAs(b, a.id, '{"t":"gossip","v":5}');
     relayAs(b, a.id, '{"t":"announce","v":9}');
     relayAs(b, a.id, 'x'.repeat(70_000));
     b.agent.onRelay('bad id!', '{}');
     // The same without the link's envelope (the server's own): dropped unread.
-    b.agent.onRelay(a.id, '{"t":"keys","v":4}');
+    b.agent.onRelay(a.id, '{"t":"keys","v":5}');
     b.agent.onRelay(a.id, `L1.${'A'.repeat(200)}`);
     await s.sim.settle();
     expect(codes(b)).toEqual([

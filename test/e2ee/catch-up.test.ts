@@ -63,7 +63,9 @@ describe('a newcomer whose keys were withheld', () => {
     const nina = await h.sim.join({ name: 'Nina' });
     await advance(h, 3_000);
     expect(rosterIds(alice)).toContain(nina.id);
-    expect(nina.log.state).toBe('waiting-for-key');
+    // Nothing from Alice for 2 s: Nina started a provisional chain of her own (protocol.md §5), holding no key of Alice's.
+    expect(nina.log.received.has(alice.agent.currentEpoch)).toBe(false);
+    expect(rosterIds(nina)).toEqual([nina.id]);
     holding = false;
     await advance(h, 2_500);
     expect(nina.log.state).toBe('ok');

@@ -12,7 +12,7 @@ import type { LeaderContext } from '../../shared/e2ee/leader.ts';
 import { initCrypto, systemRandom } from '../../shared/e2ee/primitives.ts';
 import { createRoster, memberFromAnnouncement, type Roster } from '../../shared/e2ee/roster.ts';
 import { CTX, participant, rosterOf } from './fixtures.ts';
-import { codes, harness, inject, wait } from './harness.ts';
+import { advance, codes, harness, inject, wait } from './harness.ts';
 
 beforeAll(initCrypto);
 
@@ -24,7 +24,7 @@ describe('the epoch a new chain starts from', () => {
     // Someone the server lists who never keys anyone, so the newcomer ends up starting its own chain.
     const silent = await h.hub.join('harness', { onPeerJoined() {}, onPeerLeft() {}, onRelay() {} });
     const xavier = await h.sim.join({ name: 'Xavier' });
-    await h.sim.settle();
+    await advance(h, 500);
     expect(xavier.log.state).toBe('waiting-for-key');
 
     // The server forges a roster (listing Xavier, so it is not ignored outright) and a key message at the last epoch.
@@ -42,11 +42,16 @@ describe('the epoch a new chain starts from', () => {
       random: systemRandom,
     });
     inject(xavier, silentId, { type: 'keys', keys });
-    await h.sim.settle();
+    await advance(h, 500);
     expect(codes(xavier)).toEqual(['BAD_SIGNATURE']);
     xavier.log.errors.length = 0;
 
-    // The silent participant leaves: Xavier is orphaned and, after the grace period, starts a chain.
+    // Nothing but that from the silent participant: Xavier starts a chain of its own after
+    // silentAheadMs (protocol.md §5), from epoch 1; then the silent one leaves.
+    await advance(h, TIMING.silentAheadMs);
+    // (Leading alone, it checks the forged roster again as one to yield to: refused again.)
+    expect(codes(xavier)).toEqual(['SILENT_AHEAD', 'BAD_SIGNATURE']);
+    xavier.log.errors.length = 0;
     silent.leave();
     await h.sim.settle();
     await wait(h, TIMING.orphanTimeoutMs + 1000);

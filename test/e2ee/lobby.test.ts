@@ -5,7 +5,19 @@ import { fingerprint, initCrypto } from '../../shared/e2ee/index.ts';
 import { systemRandom } from '../../shared/e2ee/primitives.ts';
 import type { VerifiedRoster } from '../../shared/e2ee/roster.ts';
 import { flipped } from './fixtures.ts';
-import { codes, harness, inject, keyedEpochs, lastRelayed, lastRoster, meeting, rosterIds, wait, type Harness } from './harness.ts';
+import {
+  advance,
+  codes,
+  harness,
+  inject,
+  keyedEpochs,
+  lastRelayed,
+  lastRoster,
+  meeting,
+  rosterIds,
+  wait,
+  type Harness,
+} from './harness.ts';
 
 beforeAll(initCrypto);
 
@@ -133,7 +145,8 @@ describe('the lobby', () => {
     await h.sim.settle();
     const n = await h.sim.join({ name: 'Nina' });
     h.drop = (_from, to, payload) => to === n.id && payload.includes('"t":"admission"');
-    await h.sim.settle();
+    // Within silentAheadMs: past it, Nina would start a chain of her own (protocol.md §5).
+    await advance(h, 500);
     h.drop = () => false;
     expect(n.log.state).toBe('waiting-for-key');
     const genuine = lastRelayed(h, 'admission', a.id).message.admission;
@@ -144,7 +157,7 @@ describe('the lobby', () => {
     inject(n, a.id, { type: 'admission', admission: otherSession }); // an earlier session's message
     inject(n, b.id, encodeMessage({ type: 'admission', admission: genuine })); // relayed as if from Bob
     inject(n, 'stranger', encodeMessage({ type: 'admission', admission: genuine })); // from someone not present
-    await h.sim.settle();
+    await advance(h, 200);
     expect(codes(n)).toEqual(['BAD_SIGNATURE', 'BAD_SIGNATURE', 'STALE_NONCE', 'SENDER_MISMATCH', 'UNKNOWN_PARTICIPANT']);
     expect(n.log.state).toBe('waiting-for-key');
     inject(n, a.id, { type: 'admission', admission: genuine });

@@ -44,9 +44,9 @@ describe('wire codec', () => {
 
   it('rejects unknown types and versions with their own codes', () => {
     expect(codeOf(decodeMessage(JSON.stringify({ ...announceJson(), t: 'gossip' })))).toBe('UNKNOWN_TYPE');
-    // Version 1 is the KID layout without the media source, 3 the rosters without an unacked list:
-    // refused by version, not misread.
-    for (const v of [1, 2, 3, 5]) expect(codeOf(decodeMessage(JSON.stringify({ ...announceJson(), v })))).toBe('UNSUPPORTED_VERSION');
+    // Version 1 is the KID layout without the media source, 3 the rosters without an unacked list,
+    // 4 the rosters without the provisional flag: refused by version, not misread.
+    for (const v of [1, 2, 3, 4, 6]) expect(codeOf(decodeMessage(JSON.stringify({ ...announceJson(), v })))).toBe('UNSUPPORTED_VERSION');
   });
 
   it.each([

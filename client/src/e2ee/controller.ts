@@ -258,6 +258,13 @@ export class E2eeController {
           `${name} was next to hand out the new meeting key and sent nothing: the meeting continues without ${name}.`,
         );
       }
+      if (e.code === 'SILENT_AHEAD') {
+        return this.meeting.alert(
+          'warn',
+          'Nobody already in the meeting sent you its key, so you started the meeting key yourself. ' +
+            'If someone there holds an older one, you will move to it when it reaches you.',
+        );
+      }
       const who = e.from ? ` from ${this.nameOf(e.from)}` : '';
       this.meeting.alert(
         'warn',

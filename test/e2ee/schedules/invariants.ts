@@ -11,6 +11,11 @@ import type { Relayed } from './network.ts';
 export const STOP_BOUND_MS = 2000;
 /** I3: after the heal, every honest member agrees this soon. */
 export const CONVERGE_MS = 3000;
+/**
+ * Test aid (E2EE_SCHEDULE_CONVERGE_MS=n): check I3 n ms after the heal instead, to tell a late
+ * convergence from one that never comes. npm test always uses CONVERGE_MS.
+ */
+export const convergeMs = (): number => Number(process.env.E2EE_SCHEDULE_CONVERGE_MS ?? CONVERGE_MS);
 
 interface Window {
   epoch: number;

@@ -9,7 +9,7 @@ import type { IdentityKeyPair } from '../../../shared/e2ee/identity.ts';
 import { encodeMessage } from '../../../shared/e2ee/wire.ts';
 import { LinkSeal } from '../../../shared/e2ee/link.ts';
 import { Forger, SMALL_ORDER_KEYS } from './forge.ts';
-import { checkConverged, checkStatus, checkStopBound, CONVERGE_MS, Watched, WireView } from './invariants.ts';
+import { checkConverged, checkStatus, checkStopBound, convergeMs, Watched, WireView } from './invariants.ts';
 import { AdversarialHub } from './network.ts';
 
 export interface ScheduleResult {
@@ -71,8 +71,8 @@ export async function runSchedule(seed: number, serverIdentity: IdentityKeyPair)
     // Heal: the server stops every fault and forgery (copies still held back are lost). In-flight
     // changes finish within a batch, a commit timeout and a round trip, so 3 s from here is the bound.
     hub.heal();
-    steps.push(`t=${clock.now()} heal; wait ${CONVERGE_MS} ms`);
-    await clock.advance(CONVERGE_MS, quiesce);
+    steps.push(`t=${clock.now()} heal; wait ${convergeMs()} ms`);
+    await clock.advance(convergeMs(), quiesce);
     check();
     problems.push(...checkConverged(sim.members));
   }

@@ -115,8 +115,8 @@ export const TIMING = {
   orphanTimeoutMs: 3000,
   /**
    * A newcomer that has heard nothing from anyone who could key it (those listed before it, or the
-   * leader its first roster names) for this long stops waiting for them: it passes that leader over,
-   * or starts a provisional chain (protocol.md §5). The server can withhold an honest leader's
+   * leader its first roster names) for this long stops waiting for them: it drops that first roster,
+   * if any, and starts a provisional chain (protocol.md §5). The server can withhold an honest leader's
    * messages as long as it likes, so a chain started this way merges into the older one once the
    * older one's roster reaches it (§7.5a).
    */

@@ -203,7 +203,7 @@ export class LeaderRunner {
       isPresent: p.isPresent,
       excluded: p.excluded,
       departed: p.departed,
-      ahead: p.ahead(),
+      ahead: () => p.ahead(),
       echoes: p.echoes,
       freshEcho: p.freshEcho,
       epochHint: this.o.epochHint(),

@@ -127,7 +127,7 @@ export interface LeaderContext {
   /** IDs the server said left. */
   departed: ReadonlySet<string>;
   /** Those listed before us that could lead an older chain (Presence.ahead): our chain is provisional until they all ack it. */
-  ahead?: readonly string[];
+  ahead?: () => readonly string[];
   /** Latest liveness nonce we know per participant, echoed in its key entry. */
   echoes: ReadonlyMap<string, Uint8Array>;
   /** Whether the echo we know for a participant came from its own ack or resend request (not from a roster or announcement). */
@@ -322,7 +322,7 @@ export function flush(state: LeaderState, ctx: LeaderContext, now: number): Lead
     .filter((id) => !state.acking.has(id));
   // Someone listed before us is not an acking member: the server may be keeping an older chain of
   // theirs from us, and our members must be free to move to it (§7.5a, provisional chains).
-  const provisional = (ctx.ahead ?? []).some((id) => !state.acking.has(id));
+  const provisional = (ctx.ahead?.() ?? []).some((id) => !state.acking.has(id));
   const fields = { meetingId, instanceId, epoch, prevHash, locked: next.locked, excluded, unacked, provisional, members };
   const roster = createRoster(fields, ctx.identity);
   const epochKey = ctx.random(SIZE.epochKey);

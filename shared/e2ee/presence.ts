@@ -126,8 +126,7 @@ export class Presence {
 
   /** The server lists `id` as present (a leader we passed over too), and listed it before us. */
   joinedBefore(id: string): boolean {
-    const at = this.joinOrder.indexOf(id);
-    return (this.isPresent(id) || this.passedOver.has(id)) && at >= 0 && at < this.joinOrder.indexOf(this.selfId);
+    return (this.isPresent(id) || this.passedOver.has(id)) && this.listedBefore(id, this.selfId);
   }
 
   /** The server lists `id` as present, and listed it after us. */

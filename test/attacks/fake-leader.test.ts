@@ -84,7 +84,7 @@ describe('attack: fake-leader, by the server alone (it holds no meeting link)', 
 
           // Never keyed by the made-up leader, nor by Alice (the server withholds her messages): Bob
           // holds no key of anyone else's. After 2 s with nothing from Alice he leads a provisional
-          // chain of his own (protocol.md §5): his roster is himself alone, and only he holds its key.
+          // chain of his own (protocol.md §5), which he leads.
           expectOnlyOwnKey(b, bob!.id, [a]);
           expect(b.leaderId ?? '').not.toBe(fake);
           expect(b.roster).not.toContain(fake);

@@ -209,8 +209,9 @@ export async function decodedTotal(page: Page): Promise<number> {
 /**
  * A newcomer the attack left without anyone's key: it waits for a key, or, after
  * silentAheadMs with nothing from anyone who could key it (the server withheld
- * them), it leads a provisional chain of its own (protocol.md §5). Either way it holds no key of anyone else's, shows nobody
- * else's code, decrypts nothing, and says so on screen.
+ * them), it leads a provisional chain of its own (protocol.md §5). Either way it
+ * holds no key of anyone else's, shows nobody else's code, decrypts nothing, and
+ * says so on screen.
  */
 export function expectOnlyOwnKey(s: PageState, selfId: string, others: readonly PageState[]): void {
   if (s.state === 'waiting-for-key') {

@@ -94,8 +94,12 @@ describe('attack: impersonate-leader', () => {
         expect(new Set(states.map((s) => s.securityCode)).size).toBe(1);
         expect(a!.securityCode).toBe(a!.shownCode);
         // Media keeps flowing.
-        const after = await Promise.all(pages.map((p) => decodedFrom(p.page, p === alice ? bob!.id : alice!.id)));
-        for (const [i, p] of pages.entries()) expect(after[i], `${p.name} keeps decoding`).toBeGreaterThan(before[i]! + 20);
+        // Polled rather than read once: the property is that frames keep decrypting, not a frame rate,
+        // which a loaded 2-core machine can push below 10 fps for a few seconds.
+        for (const [i, p] of pages.entries())
+          await expect
+            .poll(() => decodedFrom(p.page, p === alice ? bob!.id : alice!.id), { message: `${p.name} keeps decoding`, timeout: 10_000 })
+            .toBeGreaterThan(before[i]! + 20);
       });
     },
     ATTACK_TEST_TIMEOUT,

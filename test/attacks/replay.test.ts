@@ -97,8 +97,12 @@ describe('attack: replay', () => {
         }
         expect(a!.epoch).toBeGreaterThanOrEqual(3);
         // Media keeps flowing among all three.
-        const after = await Promise.all(pages.map((p) => decodedFrom(p.page, p === alice ? carol!.id : alice!.id)));
-        for (const [i, p] of pages.entries()) expect(after[i], `${p.name} keeps decoding`).toBeGreaterThan(before[i]! + 20);
+        // Polled rather than read once: the property is that frames keep decrypting, not a frame rate,
+        // which a loaded 2-core machine can push below 10 fps for a few seconds.
+        for (const [i, p] of pages.entries())
+          await expect
+            .poll(() => decodedFrom(p.page, p === alice ? carol!.id : alice!.id), { message: `${p.name} keeps decoding`, timeout: 10_000 })
+            .toBeGreaterThan(before[i]! + 20);
         // Replayed acks (an ack is only a receipt) reached the leader too; report what it did with them.
         console.log(
           `[replay] acks replayed to the leader: ${stats.count('replayed-ack')}; leader rejections: ${JSON.stringify(a!.errors.map((e) => e.code))}`,

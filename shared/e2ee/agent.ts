@@ -204,6 +204,8 @@ export class MeetingKeyAgent {
       catchUp: () => this.requestResend(),
       stuck: () => this.state === 'rekeying' || this.state === 'waiting-for-key',
       leadsAlone: () => this.leadsAlone(),
+      leads: () => this.isLeader,
+      otherChain: (from, listed) => this.lead.otherChain(from, listed),
       askFirstRoster: (to) => this.requestResend(0, to),
       forked: () => this.requestResend(Math.max(this.epochs.keyEpoch, this.epochs.head?.roster.epoch ?? 0)),
       restarted: () => {

@@ -124,6 +124,11 @@ export class LeaderRunner {
    * whose roster or key message the server withheld), so it gets them again,
    * as for a resend request (rate-limited the same way).
    */
+  /** A member of our head signed a provisional roster of its own (checked by the caller). */
+  otherChain(from: string, listed: readonly string[]): void {
+    this.run((s, ctx) => leader.otherChain(s, ctx, from, listed));
+  }
+
   reannounced(from: string): void {
     const sent = this.lead?.sent;
     if (!sent || !sent.roster.members.some((m) => m.participantId === from)) return;

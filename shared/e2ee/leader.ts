@@ -421,6 +421,23 @@ export function acked(state: LeaderState, ctx: LeaderContext, from: string, epoc
   return awaiting.size === 0 ? commit(next, ctx, 'all-acked') : still(next);
 }
 
+/**
+ * A member of ours leads a chain of its own: a provisional roster it signed (§7.5a) reached us. It
+ * will not ack ours until that chain merges into ours, and neither will the newcomers on it, so the
+ * epoch in flight stops waiting for them, and so do the next ones until they ack. Members that acked an epoch of ours are still waited for,
+ * even if that roster lists them: its leader (perhaps an insider) cannot cut their wait short.
+ */
+export function otherChain(state: LeaderState, ctx: LeaderContext, leaderId: string, listed: readonly string[]): LeaderStep {
+  const others = [leaderId, ...listed.filter((id) => !state.acking.has(id))];
+  // Until they ack again (acked() takes them back), later epochs do not wait for them either.
+  const next = { ...state, unresponsive: new Set([...state.unresponsive, ...others]) };
+  const pending = next.pending;
+  if (!pending || !others.some((id) => pending.awaiting.has(id))) return still(next);
+  const awaiting = without(pending.awaiting, others);
+  const skipped = { ...next, pending: { ...pending, awaiting } };
+  return awaiting.size === 0 ? commit(skipped, ctx, 'all-acked') : still(skipped);
+}
+
 /** The server says `id` left: it acks nothing any more, and if it was a member the next epoch drops it. */
 export function participantLeft(state: LeaderState, ctx: LeaderContext, now: number, id: string): LeaderStep {
   const pending = state.pending;

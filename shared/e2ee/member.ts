@@ -62,6 +62,12 @@ export interface MemberOptions {
   stuck: () => boolean;
   /** Our leader sent a roster of another chain no newer than our head: ask it for an epoch above ours. */
   forked: () => void;
+  /**
+   * We lead, and `from`, a member of our head, sent a provisional roster of a chain it leads, signed
+   * by it (checked here): our epoch in flight need not wait for it (leader.ts otherChain).
+   */
+  otherChain: (from: string, listed: readonly string[]) => void;
+  leads: () => boolean;
   /** We replaced our first roster before sending: a change learned under the old one no longer applies. */
   restarted: () => void;
   /** A leader-signed decision about us, as a newcomer. */
@@ -133,6 +139,7 @@ export class MemberSide {
     const result = this.verify(from, r, head, o.presence.departed, stuck, yielding);
     if (!result.ok && this.formerLeaderRemovals(from, r)) return;
     if (!result.ok) {
+      this.leadsAnotherChain(from, r);
       // Before our first roster, rosters of epochs we are not part of are expected (they are broadcast).
       if (!head && result.error.code === 'NOT_IN_ROSTER') return;
       if (!yielding && rosterLeader(r).participantId === from && o.presence.joinedBefore(from) && rosterIndexOf(r, o.selfId) >= 0)
@@ -203,6 +210,20 @@ export class MemberSide {
     const ourLeader = rosterLeader(head).participantId;
     if (from === ourLeader || (rosterIndexOf(head, from) >= 0 && !head.unacked.includes(from))) return false;
     return ourLeader === o.selfId || o.presence.listedBefore(from, ourLeader);
+  }
+
+  /** A provisional roster from a member of our head that leads it, signed by that member: tell our leader side. */
+  private leadsAnotherChain(from: string, r: Roster): void {
+    const { o } = this;
+    const head = o.epochs.head?.roster;
+    if (!head || !r.provisional || rosterLeader(r).participantId !== from || from === o.selfId) return;
+    if (!o.leads()) return;
+    const entry = head.members.find((m) => m.participantId === from);
+    if (!entry || !o.budget.spender(from)() || !rosterSignedBy(r, entry.identityKey)) return;
+    o.otherChain(
+      from,
+      r.members.map((m) => m.participantId).filter((id) => id !== from && id !== o.selfId),
+    );
   }
 
   /** verifyRoster with what we know: our announcement, the announcements verified so far, presence, the sender's budget. */

@@ -14,9 +14,8 @@
 // many run (10,000 by default, about 4-7 minutes of CPU), split over one process per core.
 //
 // In npm test: I1, I2 and I4 (safety) must hold in every schedule. I3 (liveness) does not yet in
-// every one: about 1 schedule in 3,000 converges later than 3 s after the heal (a provisional
-// chain, started by newcomers behind silent participants, that merges into the older chain only
-// after the heal; two commit timeouts in a row). All of them converge within 10 s
+// every one: 1 schedule in 10,000 converges later than 3 s after the heal (two commit timeouts in
+// a row, for participants of the server's that never ack). It converges within 10 s
 // (E2EE_SCHEDULE_CONVERGE_MS=10000). The test prints the rate and the first seeds, and fails if the
 // rate exceeds I3_CEILING, so liveness cannot get worse unnoticed; docs/protocol.md §7.5 lists the
 // open cases, §7.5a how forks heal.
@@ -36,8 +35,8 @@ const total = only !== undefined ? 1 : Number(process.env.E2EE_SCHEDULES ?? 10_0
 /** Processes to split the seeds over (one per core, at most 4); E2EE_SCHEDULE_PROCS=1 runs them in this one. */
 const procs = Math.max(1, Math.min(total, Number(process.env.E2EE_SCHEDULE_PROCS ?? Math.min(4, availableParallelism()))));
 
-/** Share of schedules allowed to miss I3, lowered from 1 % to 0.5 % once it fell to 0.19 %, to 0.2 % at 0.11 %, and to 0.1 % at 0.03 % (measured on seeds 1-10,000: 0.03 % with provisional chains (protocol v5), 0.08 % with a departed leader's removals taken from rosters that do not chain, 0.10 % with a member asked to lead by the one its head names taking over, 0.11 % with a successor's own epoch replacing its leader's it never got, 0.12 % with lone leaders yielding, 0.15 % with rosters held for a graft, 0.19 % with unacked members skipped at failover (v4), 0.26 % with late rosters, 0.4 % before them with protocol v3, 0.35 % with v2, 2.8 % before fork healing). */
-const I3_CEILING = 0.001;
+/** Share of schedules allowed to miss I3, lowered from 1 % to 0.5 % once it fell to 0.19 %, to 0.2 % at 0.11 %, to 0.1 % at 0.03 %, and to 0.05 % at 0.01 % (measured on seeds 1-10,000: 0.01 % with the older leader not waiting for those on a provisional chain, 0.03 % with provisional chains (protocol v5), 0.08 % with a departed leader's removals taken from rosters that do not chain, 0.10 % with a member asked to lead by the one its head names taking over, 0.11 % with a successor's own epoch replacing its leader's it never got, 0.12 % with lone leaders yielding, 0.15 % with rosters held for a graft, 0.19 % with unacked members skipped at failover (v4), 0.26 % with late rosters, 0.4 % before them with protocol v3, 0.35 % with v2, 2.8 % before fork healing). */
+const I3_CEILING = 0.0005;
 
 /** Seeds first, first+stride, … up to `total`, in a child process (tsx, so it runs the same TypeScript). */
 async function batchInChild(first: number, stride: number): Promise<BatchResult> {

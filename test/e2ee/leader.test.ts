@@ -199,6 +199,36 @@ describe('leader: acks and commit', () => {
     expect(sent(out)[0]?.message).toMatchObject({ type: 'commit', commit: { epoch: 2, reason: 'timeout' } });
   });
 
+  it('stops waiting for a member that leads a chain of its own and its newcomers, never for members that acked, until they ack', () => {
+    const w = inFlight();
+    w.step((s, ctx) => leader.acked(s, ctx, 'bob', 2));
+    w.step((s, ctx) => leader.acked(s, ctx, 'carol', 2));
+    w.arrive('dave');
+    w.arrive('erin');
+    w.step((s, ctx) => leader.candidatesChanged(s, ctx, 5000));
+    w.step((s, ctx) => leader.flush(s, ctx, 5000));
+    expect(w.state.pending?.awaiting).toEqual(new Set(['bob', 'carol', 'dave', 'erin']));
+    // Bob signed a provisional roster listing Carol (who acked ours: still awaited) and Dave (a newcomer: not).
+    expect(w.step((s, ctx) => leader.otherChain(s, ctx, 'bob', ['carol', 'dave']))).toEqual([]);
+    expect(w.state.pending?.awaiting).toEqual(new Set(['carol', 'erin']));
+    w.step((s, ctx) => leader.acked(s, ctx, 'erin', 3));
+    const out = w.step((s, ctx) => leader.acked(s, ctx, 'carol', 3));
+    expect(sent(out)[0]?.message).toMatchObject({ type: 'commit', commit: { epoch: 3, reason: 'all-acked' } });
+    // The next epoch does not wait for Bob or Dave either, until one of them acks.
+    w.arrive('frank');
+    w.step((s, ctx) => leader.candidatesChanged(s, ctx, 9000));
+    w.step((s, ctx) => leader.flush(s, ctx, 9000));
+    expect(w.state.pending?.awaiting).toEqual(new Set(['carol', 'erin', 'frank']));
+    w.step((s, ctx) => leader.acked(s, ctx, 'bob', 3));
+    w.step((s, ctx) => leader.acked(s, ctx, 'carol', 4));
+    w.step((s, ctx) => leader.acked(s, ctx, 'erin', 4));
+    w.step((s, ctx) => leader.acked(s, ctx, 'frank', 4));
+    w.arrive('gina');
+    w.step((s, ctx) => leader.candidatesChanged(s, ctx, 12_000));
+    w.step((s, ctx) => leader.flush(s, ctx, 12_000));
+    expect(w.state.pending?.awaiting).toEqual(new Set(['bob', 'carol', 'erin', 'frank', 'gina']));
+  });
+
   it('does not wait again for a member that missed a commit timeout, until it acks', () => {
     const w = inFlight();
     w.step((s, ctx) => leader.acked(s, ctx, 'bob', 2));

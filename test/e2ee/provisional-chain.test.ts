@@ -5,8 +5,10 @@
 // reaches it and its members, they all move to it (docs/protocol.md §5, "Silent
 // participants ahead"; §7.5a, "Provisional chains merge").
 
-import { beforeAll, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { TIMING } from '../../shared/e2ee/constants.ts';
+import { generateIdentity, type IdentityKeyPair } from '../../shared/e2ee/identity.ts';
+import { createRoster, GENESIS_HASH, memberFromAnnouncement } from '../../shared/e2ee/roster.ts';
 import { initCrypto } from '../../shared/e2ee/primitives.ts';
 import type { SimParticipant } from '../../harness/sim.ts';
 import { advance, codes, harness, inject, meeting, rosterIds } from './harness.ts';
@@ -15,8 +17,13 @@ beforeAll(initCrypto);
 
 /** The agent's head roster (a first roster shows nowhere else before its key comes). */
 const head = (p: SimParticipant) =>
-  (p.agent as unknown as { epochs: { head: { roster: { provisional: boolean; members: { participantId: string }[] } } | null } }).epochs
-    .head?.roster;
+  (
+    p.agent as unknown as {
+      epochs: {
+        head: { roster: { provisional: boolean; meetingId: string; instanceId: string; members: { participantId: string }[] } } | null;
+      };
+    }
+  ).epochs.head?.roster;
 
 it('a newcomer behind a participant that stays silent starts a provisional chain after silentAheadMs, and the next newcomer joins it', async () => {
   const h = harness({ seed: 31 });
@@ -90,4 +97,52 @@ it('the members of a provisional chain move to the older chain the server kept f
     expect(p.log.roster?.securityCode, p.id).toBe(alice!.log.roster?.securityCode);
   }
   expect(bob.agent.isLeader).toBe(false);
+});
+
+describe('the leader stops waiting for the ack of a member that leads a chain of its own', () => {
+  /** Alice leads, Bob acked her chain; Carol joins and Bob's acks are dropped: the epoch adding Carol waits for Bob. */
+  async function carolInFlight(seed: number) {
+    const h = harness({ seed });
+    const [alice, bob] = await meeting(h, ['Alice', 'Bob']);
+    h.drop = (from, _to, plain) => from === bob!.id && /"t":"ack"/.test(plain);
+    const carol = await h.sim.join({ name: 'Carol' });
+    await advance(h, 200);
+    expect(carol.log.state, 'keyed, not committed').toBe('waiting-for-key');
+    // A provisional roster of a chain Bob leads (as after silentAheadMs, §5), listing Carol too.
+    const provisional = (signer: IdentityKeyPair, flag = true) =>
+      createRoster(
+        {
+          meetingId: head(alice!)!.meetingId,
+          instanceId: head(alice!)!.instanceId,
+          epoch: 1,
+          prevHash: GENESIS_HASH,
+          provisional: flag,
+          members: [bob!, carol].map((p) => memberFromAnnouncement(p.agent.ownAnnouncement)),
+        },
+        signer,
+      ).roster;
+    return { h, alice: alice!, bob: bob!, carol, provisional };
+  }
+
+  it('commits at once on a provisional roster Bob signed', async () => {
+    const { h, alice, bob, carol, provisional } = await carolInFlight(34);
+    inject(alice, bob.id, { type: 'roster', roster: provisional(bob.identity) });
+    await advance(h, 100);
+    expect(carol.log.state).toBe('ok');
+    expect(carol.agent.currentEpoch).toBe(alice.agent.currentEpoch);
+  });
+
+  it('keeps waiting the full commit timeout when the roster is not signed by Bob, or not provisional', async () => {
+    for (const [seed, signer, flag] of [
+      [35, generateIdentity(), true],
+      [36, null, false],
+    ] as const) {
+      const { h, alice, bob, carol, provisional } = await carolInFlight(seed);
+      inject(alice, bob.id, { type: 'roster', roster: provisional(signer ?? bob.identity, flag) });
+      await advance(h, 100);
+      expect(carol.log.state, `seed ${seed}`).toBe('waiting-for-key');
+      await advance(h, TIMING.commitTimeoutMs);
+      expect(carol.log.state, `seed ${seed}`).toBe('ok');
+    }
+  });
 });

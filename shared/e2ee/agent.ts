@@ -767,7 +767,7 @@ export class MeetingKeyAgent {
       if (head) this.dropFirstRoster(head);
       // Not in our chain's first epoch: it would wait a commit timeout for their acks. An honest one
       // among them leads a chain the server keeps from us, and takes us in when it gets through.
-      for (const id of awaited) this.presence.candidates.delete(id);
+      this.presence.setAside(awaited);
       this.lead.begin();
       this.lead.run(leader.flush);
     });

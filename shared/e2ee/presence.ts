@@ -77,6 +77,11 @@ export class Presence {
   /** Passed over as a silent leader (§5), and not reported gone by the server since. */
   private readonly passedOver = new Set<string>();
 
+  /** Left out of the next epoch we lead (those silent ahead of us, §5): candidates again once they announce again. */
+  setAside(ids: Iterable<string>): void {
+    for (const id of ids) this.candidates.delete(id);
+  }
+
   /** A leave notice (or `passedOver`: a leader we treat as gone, §5); false if we knew already. */
   left(id: string, passedOver = false): boolean {
     if (!passedOver) this.passedOver.delete(id);

@@ -118,23 +118,23 @@ export class LeaderRunner {
     this.run((s, ctx) => leader.acked(s, ctx, from, a.epoch));
   }
 
-  /** A member's resend request: only the leader answers (leader.resend, rate-limited there). */
-  /**
-   * A member of our newest epoch announced again: it has no key yet (a newcomer
-   * whose roster or key message the server withheld), so it gets them again,
-   * as for a resend request (rate-limited the same way).
-   */
   /** A member of our head signed a provisional roster of its own (checked by the caller). */
   otherChain(from: string, listed: readonly string[]): void {
     this.run((s, ctx) => leader.otherChain(s, ctx, from, listed));
   }
 
+  /**
+   * A member of our newest epoch announced again: it has no key yet (a newcomer
+   * whose roster or key message the server withheld), so it gets them again,
+   * as for a resend request (rate-limited the same way).
+   */
   reannounced(from: string): void {
     const sent = this.lead?.sent;
     if (!sent || !sent.roster.members.some((m) => m.participantId === from)) return;
     this.run((s, ctx, now) => leader.resend(s, ctx, now, from, 0));
   }
 
+  /** A member's resend request: only the leader answers (leader.resend, rate-limited there). */
   resend(from: string, r: ResendRequest): void {
     const { o } = this;
     const head = o.epochs.head;

@@ -414,39 +414,35 @@ export function acked(state: LeaderState, ctx: LeaderContext, from: string, epoc
   const unresponsive = acking.unresponsive.has(from) ? { ...acking, unresponsive: without(acking.unresponsive, [from]) } : acking;
   const sent = unresponsive.sent;
   const responsive = sent?.epoch === epoch ? { ...unresponsive, sent: { ...sent, acked: new Set([...sent.acked, from]) } } : unresponsive;
-  const pending = responsive.pending;
-  if (!pending || pending.epoch !== epoch) return still(responsive);
-  const awaiting = without(pending.awaiting, [from]);
-  const next = { ...responsive, pending: { ...pending, awaiting } };
+  if (responsive.pending?.epoch !== epoch) return still(responsive);
+  return stopAwaiting(responsive, ctx, [from]);
+}
+
+/** The epoch in flight no longer waits for `ids` (acked, left, or on another chain): it commits once it waits for nobody. */
+function stopAwaiting(state: LeaderState, ctx: LeaderContext, ids: readonly string[]): LeaderStep {
+  const pending = state.pending;
+  if (!pending || !ids.some((id) => pending.awaiting.has(id))) return still(state);
+  const awaiting = without(pending.awaiting, ids);
+  const next = { ...state, pending: { ...pending, awaiting } };
   return awaiting.size === 0 ? commit(next, ctx, 'all-acked') : still(next);
 }
 
 /**
  * A member of ours leads a chain of its own: a provisional roster it signed (§7.5a) reached us. It
  * will not ack ours until that chain merges into ours, and neither will the newcomers on it, so the
- * epoch in flight stops waiting for them, and so do the next ones until they ack. Members that acked an epoch of ours are still waited for,
- * even if that roster lists them: its leader (perhaps an insider) cannot cut their wait short.
+ * epoch in flight stops waiting for them, and so do the next ones until they ack. Members that
+ * acked an epoch of ours are still waited for, even if that roster lists them: its leader (perhaps
+ * an insider) cannot cut their wait short.
  */
 export function otherChain(state: LeaderState, ctx: LeaderContext, leaderId: string, listed: readonly string[]): LeaderStep {
   const others = [leaderId, ...listed.filter((id) => !state.acking.has(id))];
   // Until they ack again (acked() takes them back), later epochs do not wait for them either.
-  const next = { ...state, unresponsive: new Set([...state.unresponsive, ...others]) };
-  const pending = next.pending;
-  if (!pending || !others.some((id) => pending.awaiting.has(id))) return still(next);
-  const awaiting = without(pending.awaiting, others);
-  const skipped = { ...next, pending: { ...pending, awaiting } };
-  return awaiting.size === 0 ? commit(skipped, ctx, 'all-acked') : still(skipped);
+  return stopAwaiting({ ...state, unresponsive: new Set([...state.unresponsive, ...others]) }, ctx, others);
 }
 
 /** The server says `id` left: it acks nothing any more, and if it was a member the next epoch drops it. */
 export function participantLeft(state: LeaderState, ctx: LeaderContext, now: number, id: string): LeaderStep {
-  const pending = state.pending;
-  let step = still(state);
-  if (pending?.awaiting.has(id)) {
-    const awaiting = without(pending.awaiting, [id]);
-    const next = { ...state, pending: { ...pending, awaiting } };
-    step = awaiting.size === 0 ? commit(next, ctx, 'all-acked') : still(next);
-  }
+  let step = stopAwaiting(state, ctx, [id]);
   if (ctx.head?.roster.members.some((m) => m.participantId === id)) step = andThen(step, (s) => markDirty(s, ctx, now));
   return step;
 }

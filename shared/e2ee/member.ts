@@ -67,6 +67,7 @@ export interface MemberOptions {
    * by it (checked here): our epoch in flight need not wait for it (leader.ts otherChain).
    */
   otherChain: (from: string, listed: readonly string[]) => void;
+  /** We lead now (only then is a provisional roster of a member's worth the signature check). */
   leads: () => boolean;
   /** We replaced our first roster before sending: a change learned under the old one no longer applies. */
   restarted: () => void;
